@@ -1,0 +1,18 @@
+import { Processor, type EventContext } from "../core/index.js";
+import { describeType } from "./StdJsonToDictParser.js";
+
+/** Object → JSON bytes (a Buffer). */
+export class DictToJsonBytesParser extends Processor {
+  static override ConfigDefaults = {
+    encoding: { type: "string", default: "utf-8", doc: "Text encoding of the output", choices: ["utf-8", "utf8", "latin1", "ascii", "utf16le"] },
+  } as const;
+
+  private readonly encoding = this.config.getString("encoding").replace("utf-8", "utf8") as BufferEncoding;
+
+  process(_context: EventContext, event: unknown): unknown {
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      throw new TypeError(`DictToJsonBytesParser expects an object, got ${describeType(event)}`);
+    }
+    return Buffer.from(JSON.stringify(event), this.encoding);
+  }
+}

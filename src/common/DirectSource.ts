@@ -1,0 +1,16 @@
+import { Source, type EventContext } from "../core/index.js";
+
+/**
+ * Processes events put into it synchronously and at once, without waiting for readiness:
+ * a sub-pipeline called like a function.
+ */
+export class DirectSource extends Source {
+  async main(): Promise<void> {
+    await this.untilStopped;
+  }
+
+  put(context: EventContext, event: unknown, copyContext = false, copyEvent = false): void {
+    const ancestor = copyContext ? { ...structuredClone({ ...context, receipt: undefined }), receipt: context.receipt } : context;
+    this.pipeline.process(copyEvent ? structuredClone(event) : event, { ancestor, receipt: context.receipt });
+  }
+}

@@ -1,0 +1,16 @@
+import { Processor, type EventContext } from "../core/index.js";
+import { describeType } from "./StdJsonToDictParser.js";
+
+/** String → bytes (a Buffer). */
+export class StringToBytesParser extends Processor {
+  static override ConfigDefaults = {
+    encoding: { type: "string", default: "utf-8", doc: "Text encoding", choices: ["utf-8", "utf8", "latin1", "ascii", "utf16le"] },
+  } as const;
+
+  private readonly encoding = this.config.getString("encoding").replace("utf-8", "utf8") as BufferEncoding;
+
+  process(_context: EventContext, event: unknown): unknown {
+    if (typeof event !== "string") throw new TypeError(`StringToBytesParser expects a string, got ${describeType(event)}`);
+    return Buffer.from(event, this.encoding);
+  }
+}

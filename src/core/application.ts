@@ -1,0 +1,323 @@
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Config } from "./config.js";
+import { ConfigError, toError } from "./errors.js";
+import { isLogLevel, LogManager, type Logger } from "./logging.js";
+import { MetricsService } from "./metrics.js";
+import { PubSub } from "./pubsub.js";
+import { PumpService } from "./service.js";
+
+/** A long-lived part of the application, initialised before it runs and finalised when it stops. */
+export interface Service {
+  initialize?(): Promise<void>;
+  finalize?(): Promise<void>;
+}
+
+export interface ApplicationOptions {
+  /** Command-line arguments; defaults to `process.argv.slice(2)`. Pass `[]` in tests. */
+  args?: string[];
+  /** A config to use instead of (or before) `-c` files: a path, or a Config object. */
+  config?: string | Config;
+  /** Environment for `${VAR}` expansion in config files. */
+  env?: NodeJS.ProcessEnv;
+  /** Install SIGINT/SIGTERM/SIGUSR1 handlers while running (default true). */
+  handleSignals?: boolean;
+}
+
+export interface ParsedArgs {
+  configFiles: string[];
+  webApi: string | undefined;
+  verbose: boolean;
+  positionals: string[];
+}
+
+const USAGE = `Usage: <app> [options]
+
+Options:
+  -c, --config FILE     INI configuration file (may be given more than once)
+  -w, --web-api LISTEN  serve the web API and dashboard on LISTEN ([host:]port; 127.0.0.1 by default)
+  -v, --verbose         debug logging
+  -h, --help            show this help
+      --version         print the version
+`;
+
+/** The version of this package, read from its package.json. */
+export function bspumpVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, "package.json");
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "bspump") return pkg.version ?? "devel";
+    }
+    dir = dirname(dir);
+  }
+  return "devel";
+}
+
+export function parseApplicationArgs(args: string[]): ParsedArgs & { help: boolean; version: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c", multiple: true },
+        "web-api": { type: "string", short: "w" },
+        verbose: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    });
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n\n${USAGE}`);
+  }
+  const v = parsed.values;
+  return {
+    configFiles: v.config ?? [],
+    webApi: v["web-api"],
+    verbose: v.verbose ?? false,
+    help: v.help ?? false,
+    version: v.version ?? false,
+    positionals: parsed.positionals,
+  };
+}
+
+/**
+ * Process lifecycle, configuration, services, PubSub and the clock (ASAB's Application).
+ * `run()` initialises services, publishes `Application.run!`, ticks every second, and on stop
+ * (SIGINT/SIGTERM or `stop()`) finalises gracefully within `[general] stop_timeout` seconds.
+ */
+export class Application {
+  readonly config: Config;
+  readonly args: ParsedArgs;
+  readonly logs: LogManager;
+  readonly log: Logger;
+  readonly pubsub: PubSub;
+  readonly metrics = new MetricsService();
+  readonly services = new Map<string, Service>();
+  readonly launchTime = Date.now() / 1000;
+  /** The clock; replace it in tests to control time. Seconds since the epoch. */
+  clock: () => number = () => Date.now() / 1000;
+
+  private running = false;
+  private stopRequested: ((code: number) => void) | null = null;
+  private pendingStopCode: number | null = null;
+  private readonly handleSignals: boolean;
+
+  constructor(options: ApplicationOptions = {}) {
+    const parsed = parseApplicationArgs(options.args ?? process.argv.slice(2));
+    if (parsed.help) {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    if (parsed.version) {
+      process.stdout.write(`bspump ${bspumpVersion()}\n`);
+      process.exit(0);
+    }
+    this.args = parsed;
+    this.handleSignals = options.handleSignals ?? true;
+    const env = options.env ?? process.env;
+    if (options.config instanceof Config) {
+      this.config = options.config;
+    } else {
+      this.config = new Config();
+      if (options.config !== undefined) this.config.loadFile(options.config, env);
+    }
+    for (const file of parsed.configFiles) this.config.loadFile(file, env);
+    if (parsed.webApi !== undefined) this.config.set("web", "listen", parsed.webApi);
+
+    const format = this.config.get("logging", "format");
+    if (format !== undefined && format !== "json" && format !== "human") {
+      throw new ConfigError(`[logging] format must be 'json' or 'human', got '${format}'`);
+    }
+    this.logs = new LogManager(format);
+    this.configureLogLevels(parsed.verbose);
+    this.log = this.logs.logger("bspump.application");
+    this.pubsub = new PubSub((message, error) => this.log.error(`Subscriber of '${message}' failed`, { error: toError(error) }));
+  }
+
+  private configureLogLevels(verbose: boolean): void {
+    const level = this.config.get("logging", "level") ?? (verbose ? "debug" : "info");
+    if (!isLogLevel(level)) throw new ConfigError(`[logging] level must be debug, info, warn or error, got '${level}'`);
+    this.logs.defaultLevel = verbose ? "debug" : level;
+    // `levels` lines: `logger.name = level`, one per line or comma-separated.
+    for (const item of (this.config.get("logging", "levels") ?? "").split(/[\n,]/)) {
+      if (item.trim() === "") continue;
+      const [name, lvl] = item.split("=").map((s) => s.trim());
+      if (!name || !lvl || !isLogLevel(lvl)) throw new ConfigError(`[logging] levels: expected 'logger.name = level', got '${item.trim()}'`);
+      this.logs.setLevel(name, lvl);
+    }
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Seconds since the epoch, from the application's clock. */
+  time(): number {
+    return this.clock();
+  }
+
+  addService(name: string, service: Service): void {
+    if (this.services.has(name)) throw new Error(`Service '${name}' is already registered`);
+    this.services.set(name, service);
+  }
+
+  getService<S extends Service>(name: string): S {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`Service '${name}' not found (registered: ${[...this.services.keys()].join(", ") || "none"})`);
+    return service as S;
+  }
+
+  /** The PumpService, when this is a BSPumpApplication. */
+  pumpServiceOrNull(): PumpService | null {
+    const service = this.services.get("bspump.PumpService");
+    return service instanceof PumpService ? service : null;
+  }
+
+  /** Runs until stopped; resolves with the exit code (0 after a clean stop). */
+  async run(): Promise<number> {
+    if (this.running) throw new Error("Application is already running");
+    this.running = true;
+    const stopped = new Promise<number>((resolve) => (this.stopRequested = resolve));
+    if (this.pendingStopCode !== null) this.stopRequested?.(this.pendingStopCode);
+    const removeSignals = this.handleSignals ? this.installSignals() : () => {};
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      ticks++;
+      this.pubsub.publish("Application.tick!");
+      if (ticks % 10 === 0) this.pubsub.publish("Application.tick/10!");
+      if (ticks % 60 === 0) this.pubsub.publish("Application.tick/60!");
+      if (ticks % 300 === 0) this.pubsub.publish("Application.tick/300!");
+      if (ticks % this.metricsInterval() === 0) this.pubsub.publish("Metrics.flush!");
+    }, 1000);
+
+    let exitCode = 0;
+    try {
+      for (const unused of this.config.unclaimed(["pipeline:", "connection:", "lookup:"])) {
+        this.log.warn(`Config section [${unused}] is not used by any component (check the ids)`);
+      }
+      for (const service of this.services.values()) await service.initialize?.();
+      this.pubsub.publish("Application.run!");
+      await this.main();
+      exitCode = await stopped;
+    } catch (e) {
+      this.log.error(`Application failed: ${toError(e).message}`, { error: toError(e) });
+      exitCode = 1;
+    }
+
+    this.log.info("Stopping");
+    await this.pubsub.publishAndWait("Application.stop!", 1);
+    const timeout = this.stopTimeout();
+    let timer: NodeJS.Timeout | undefined;
+    const finalized = await Promise.race([
+      this.finalizeServices().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout * 1000))),
+    ]);
+    clearTimeout(timer);
+    if (!finalized) {
+      this.log.error(`Graceful stop did not finish within ${timeout} s ([general] stop_timeout); some events may not be acknowledged`);
+      exitCode = exitCode || 1;
+    }
+    await this.pubsub.publishAndWait("Application.exit!");
+    clearInterval(ticker);
+    removeSignals();
+    this.running = false;
+    this.stopRequested = null;
+    this.pendingStopCode = null;
+    return exitCode;
+  }
+
+  /** Override for work that runs once everything started. */
+  async main(): Promise<void> {}
+
+  /** Requests a graceful stop; `run()` then resolves with `exitCode`. */
+  stop(exitCode = 0): void {
+    if (this.stopRequested) this.stopRequested(exitCode);
+    else this.pendingStopCode = exitCode;
+  }
+
+  private async finalizeServices(): Promise<void> {
+    for (const [name, service] of [...this.services].reverse()) {
+      try {
+        await service.finalize?.();
+      } catch (e) {
+        this.log.error(`Service '${name}' failed to stop`, { error: toError(e) });
+      }
+    }
+  }
+
+  private stopTimeout(): number {
+    const raw = this.config.get("general", "stop_timeout") ?? "30";
+    const value = Number(raw);
+    if (!(value > 0)) throw new ConfigError(`[general] stop_timeout must be a positive number of seconds, got '${raw}'`);
+    return value;
+  }
+
+  private metricsInterval(): number {
+    const value = Number(this.config.get("metrics", "interval") ?? "60");
+    return value >= 1 ? Math.round(value) : 60;
+  }
+
+  private installSignals(): () => void {
+    let signals = 0;
+    const onStop = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        this.log.error(`Second ${signal} during graceful stop: exiting now`);
+        process.exit(130);
+      }
+      this.log.info(`${signal} received: stopping gracefully`);
+      this.stop(0);
+    };
+    const onClearErrors = () => this.onClearErrorsSignal();
+    process.on("SIGINT", onStop);
+    process.on("SIGTERM", onStop);
+    process.on("SIGUSR1", onClearErrors);
+    return () => {
+      process.off("SIGINT", onStop);
+      process.off("SIGTERM", onStop);
+      process.off("SIGUSR1", onClearErrors);
+    };
+  }
+
+  /** SIGUSR1 clears the error state of every pipeline (BSPump's recovery signal). */
+  protected onClearErrorsSignal(): void {
+    const pumps = this.pumpServiceOrNull();
+    for (const pipeline of pumps?.pipelines.values() ?? []) if (pipeline.isError()) pipeline.setError(null, null, null);
+  }
+}
+
+/** Builds the web API service for an application; set by the web family when it is loaded. */
+export type WebServiceFactory = (app: BSPumpApplication, listen: string) => Service;
+
+let webServiceFactory: WebServiceFactory | null = null;
+
+export function registerWebServiceFactory(factory: WebServiceFactory): void {
+  webServiceFactory = factory;
+}
+
+/** The BSPump application: an Application with the PumpService (and the web API when configured). */
+export class BSPumpApplication extends Application {
+  readonly pumpService: PumpService;
+
+  constructor(options: ApplicationOptions = {}) {
+    super(options);
+    this.pumpService = new PumpService(this);
+    this.addService("bspump.PumpService", this.pumpService);
+    const listen = this.config.get("web", "listen");
+    if (listen !== undefined && listen !== "") {
+      if (!webServiceFactory) throw new ConfigError("[web] listen is set, but the web API module is not loaded (import 'bspump')");
+      this.addService("bspump.WebService", webServiceFactory(this, listen));
+    }
+  }
+
+  override async main(): Promise<void> {
+    const ready = [...this.pumpService.pipelines.values()].filter((p) => p.isReady()).length;
+    this.log.info(ready === 0 ? "No pipeline is ready yet." : ready === 1 ? "1 pipeline is ready." : `${ready} pipelines are ready.`);
+  }
+}

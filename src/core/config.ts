@@ -1,0 +1,347 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ConfigError } from "./errors.js";
+
+/**
+ * Configuration, as BSPump users know it: ASAB-style INI files read the way Python's configparser
+ * reads them, merged over each component's declared defaults and under its constructor options.
+ *
+ * Every configurable class declares its keys once, in a static `ConfigDefaults` of type ConfigSpec.
+ * The INI reader, the YAML builder, validation messages and the generated docs all read that one
+ * declaration.
+ */
+
+export type ConfigType = "string" | "int" | "float" | "bool" | "list";
+export type ConfigValue = string | number | boolean | string[];
+
+export interface ConfigKey {
+  readonly type: ConfigType;
+  /** Omit only together with `required: true`. */
+  readonly default?: ConfigValue;
+  /** One line for the generated docs and for error messages. */
+  readonly doc: string;
+  readonly required?: boolean;
+  readonly choices?: readonly string[];
+  /** Kept out of logs and the web API (passwords, tokens). */
+  readonly secret?: boolean;
+}
+
+export type ConfigSpec = Readonly<Record<string, ConfigKey>>;
+
+/** Options passed in code or from a YAML definition; `undefined` means "not given". */
+export type ConfigInput = Readonly<Record<string, ConfigValue | undefined>>;
+
+interface IniEntry {
+  value: string;
+  file: string;
+  line: number;
+}
+
+const TRUE_WORDS = new Set(["1", "yes", "true", "on"]);
+const FALSE_WORDS = new Set(["0", "no", "false", "off"]);
+
+/** An INI configuration compatible with Python's configparser as ASAB configures it. */
+export class Config {
+  private readonly sections = new Map<string, Map<string, IniEntry>>();
+  private readonly defaults = new Map<string, IniEntry>();
+  /** Sections that some component or service has read; the rest are reported as unused. */
+  private readonly claimed = new Set<string>();
+  readonly files: string[] = [];
+
+  static fromString(text: string, fileName = "<string>", env: NodeJS.ProcessEnv = process.env): Config {
+    const config = new Config();
+    config.loadString(text, fileName, env);
+    return config;
+  }
+
+  loadFile(path: string, env: NodeJS.ProcessEnv = process.env): void {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      throw new ConfigError(`Cannot read config file '${path}': ${(e as Error).message}`);
+    }
+    this.files.push(path);
+    this.loadString(text, path, env);
+    const include = this.get("general", "include");
+    if (include !== undefined) {
+      // Mark as consumed before recursing so an include of an include is not read twice.
+      this.sections.get("general")?.delete("include");
+      for (const name of splitList(include)) this.loadFile(resolve(dirname(path), name), env);
+    }
+  }
+
+  loadString(text: string, fileName: string, env: NodeJS.ProcessEnv = process.env): void {
+    const lines = text.split(/\r?\n/);
+    let section: Map<string, IniEntry> | undefined;
+    let sectionName = "";
+    let current: { entry: IniEntry; indent: number; pendingBlank: number } | undefined;
+    const seenInThisFile = new Set<string>();
+    const fail = (line: number, msg: string): never => {
+      throw new ConfigError(`${fileName}:${line}: ${msg}`);
+    };
+
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i]!;
+      const lineNo = i + 1;
+      const trimmed = raw.trim();
+      const indent = raw.length - raw.trimStart().length;
+      if (trimmed === "") {
+        if (current) current.pendingBlank++;
+        continue;
+      }
+      if (trimmed.startsWith("#") || trimmed.startsWith(";")) continue;
+      if (current && indent > current.indent) {
+        current.entry.value += "\n".repeat(current.pendingBlank + 1) + trimmed;
+        current.pendingBlank = 0;
+        continue;
+      }
+      current = undefined;
+      if (trimmed.startsWith("[")) {
+        const end = trimmed.lastIndexOf("]");
+        if (end < 1) fail(lineNo, `malformed section header '${trimmed}'`);
+        sectionName = trimmed.slice(1, end).trim();
+        if (seenInThisFile.has(sectionName)) fail(lineNo, `section [${sectionName}] appears twice`);
+        seenInThisFile.add(sectionName);
+        if (sectionName === "DEFAULT") {
+          section = this.defaults;
+        } else {
+          section = this.sections.get(sectionName) ?? new Map();
+          this.sections.set(sectionName, section);
+        }
+        continue;
+      }
+      if (!section) fail(lineNo, `'${trimmed}' comes before any [section] header`);
+      const eq = raw.indexOf("=");
+      const colon = raw.indexOf(":");
+      const at = eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
+      if (at < 0) fail(lineNo, `expected 'key = value' or 'key: value' in [${sectionName}], got '${trimmed}'`);
+      // configparser lower-cases option names; BSPump configs rely on that.
+      const key = raw.slice(0, at).trim().toLowerCase();
+      if (key === "") fail(lineNo, `empty key in [${sectionName}]`);
+      const entry: IniEntry = { value: raw.slice(at + 1).trim(), file: fileName, line: lineNo };
+      section!.set(key, entry);
+      current = { entry, indent, pendingBlank: 0 };
+    }
+    for (const sec of [this.defaults, ...this.sections.values()]) {
+      for (const [key, entry] of sec) {
+        if (entry.file === fileName) entry.value = expandEnv(entry.value, env, `${fileName}:${entry.line}`, key);
+      }
+    }
+  }
+
+  /** Adds values programmatically, as the lowest-priority file would. */
+  setDefaults(section: string, values: Record<string, string>): void {
+    const target = this.sections.get(section) ?? new Map<string, IniEntry>();
+    this.sections.set(section, target);
+    for (const [key, value] of Object.entries(values)) {
+      if (!target.has(key)) target.set(key.toLowerCase(), { value, file: "<defaults>", line: 0 });
+    }
+  }
+
+  set(section: string, key: string, value: string): void {
+    const target = this.sections.get(section) ?? new Map<string, IniEntry>();
+    this.sections.set(section, target);
+    target.set(key.toLowerCase(), { value, file: "<code>", line: 0 });
+  }
+
+  hasSection(section: string): boolean {
+    return this.sections.has(section);
+  }
+
+  sectionNames(): string[] {
+    return [...this.sections.keys()];
+  }
+
+  get(section: string, key: string): string | undefined {
+    return (this.sections.get(section)?.get(key) ?? this.defaults.get(key))?.value;
+  }
+
+  getBool(section: string, key: string, fallback: boolean): boolean {
+    const value = this.get(section, key);
+    if (value === undefined) return fallback;
+    return convert(value, { type: "bool", doc: "" }, () => `[${section}] ${key}`) as boolean;
+  }
+
+  /** Entries written in the section itself, with where each came from. */
+  entries(section: string): ReadonlyMap<string, IniEntry> {
+    return this.sections.get(section) ?? new Map<string, IniEntry>();
+  }
+
+  /** Entries of [DEFAULT], which apply to every section that declares the key. */
+  defaultEntries(): ReadonlyMap<string, IniEntry> {
+    return this.defaults;
+  }
+
+  claim(section: string): void {
+    this.claimed.add(section);
+  }
+
+  /** Sections under a prefix (e.g. `pipeline:`) that no component read: most often a typo in an id. */
+  unclaimed(prefixes: readonly string[]): string[] {
+    return this.sectionNames().filter((s) => prefixes.some((p) => s.startsWith(p)) && !this.claimed.has(s));
+  }
+}
+
+function expandEnv(value: string, env: NodeJS.ProcessEnv, where: string, key: string): string {
+  if (!value.includes("$")) return value;
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string | undefined) => {
+    if (name === undefined) return "$";
+    const found = env[name];
+    if (found === undefined) throw new ConfigError(`${where}: key '${key}' refers to \${${name}}, which is not set in the environment`);
+    return found;
+  });
+}
+
+/** Splits a multi-line or comma-separated value into items (BSPump's getmultiline, plus commas). */
+export function splitList(value: string): string[] {
+  return value
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function convert(value: ConfigValue, spec: ConfigKey, where: () => string): ConfigValue {
+  const bad = (expected: string): never => {
+    throw new ConfigError(`${where()}: expected ${expected}, got ${JSON.stringify(value)}`);
+  };
+  switch (spec.type) {
+    case "string": {
+      const s = Array.isArray(value) ? value.join("\n") : String(value);
+      if (spec.choices && !spec.choices.includes(s)) bad(`one of ${spec.choices.map((c) => `'${c}'`).join(", ")}`);
+      return s;
+    }
+    case "int": {
+      if (typeof value === "number" && Number.isInteger(value)) return value;
+      if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
+      return bad("an integer");
+    }
+    case "float": {
+      if (typeof value === "number") return value;
+      if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+      return bad("a number");
+    }
+    case "bool": {
+      if (typeof value === "boolean") return value;
+      if (typeof value === "number" && (value === 0 || value === 1)) return value === 1;
+      if (typeof value === "string") {
+        const word = value.trim().toLowerCase();
+        if (TRUE_WORDS.has(word)) return true;
+        if (FALSE_WORDS.has(word)) return false;
+      }
+      return bad("a boolean (yes/no, true/false, on/off, 1/0)");
+    }
+    case "list": {
+      if (Array.isArray(value)) return value.map(String);
+      if (typeof value === "string") return splitList(value);
+      return bad("a list (one item per line, or comma-separated)");
+    }
+  }
+}
+
+/**
+ * Merges the specs of a class chain: the most-derived class that declares a key wins,
+ * as ASAB walks the MRO.
+ */
+export function mergedSpec(ctor: Function): Record<string, ConfigKey> {
+  const merged: Record<string, ConfigKey> = {};
+  for (let c: Function | null = ctor; c && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function | null) {
+    if (Object.prototype.hasOwnProperty.call(c, "ConfigDefaults")) {
+      const spec = (c as unknown as { ConfigDefaults: ConfigSpec }).ConfigDefaults;
+      for (const [key, value] of Object.entries(spec)) if (!(key in merged)) merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+/** A component's configuration after merging and validation: every value has its declared type. */
+export class ResolvedConfig {
+  constructor(
+    private readonly values: Record<string, ConfigValue>,
+    private readonly spec: Record<string, ConfigKey>,
+    readonly section: string,
+  ) {}
+
+  private value(key: string): ConfigValue {
+    if (!(key in this.spec)) throw new Error(`Config key '${key}' is not declared in ConfigDefaults of [${this.section}]`);
+    return this.values[key]!;
+  }
+
+  has(key: string): boolean {
+    return key in this.values;
+  }
+
+  getString(key: string): string {
+    return String(this.value(key));
+  }
+
+  getInt(key: string): number {
+    return this.value(key) as number;
+  }
+
+  getFloat(key: string): number {
+    return this.value(key) as number;
+  }
+
+  getBool(key: string): boolean {
+    return this.value(key) as boolean;
+  }
+
+  getList(key: string): string[] {
+    return [...(this.value(key) as string[])];
+  }
+
+  /** The values with secrets masked: for logs, describe() and the web API. */
+  toJSON(): Record<string, ConfigValue> {
+    const out: Record<string, ConfigValue> = {};
+    for (const [key, value] of Object.entries(this.values)) out[key] = this.spec[key]?.secret && value !== "" ? "***" : value;
+    return out;
+  }
+}
+
+/**
+ * Resolves a component's configuration: declared defaults, then the INI section, then the options
+ * given in code (or by the YAML builder, whose `origin` names the file and line).
+ */
+export function resolveConfig(
+  ctor: Function,
+  config: Config,
+  section: string,
+  options: ConfigInput | undefined,
+  origin = "constructor options",
+): ResolvedConfig {
+  const spec = mergedSpec(ctor);
+  const values: Record<string, ConfigValue> = {};
+  const allowed = () => {
+    const keys = Object.keys(spec);
+    return keys.length ? `allowed keys: ${keys.join(", ")}` : "this component takes no configuration";
+  };
+  for (const [key, keySpec] of Object.entries(spec)) {
+    if (keySpec.default !== undefined) values[key] = keySpec.default;
+  }
+  config.claim(section);
+  for (const [key, entry] of config.defaultEntries()) {
+    const keySpec = spec[key];
+    if (keySpec) values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
+  }
+  for (const [key, entry] of config.entries(section)) {
+    const keySpec = spec[key];
+    if (!keySpec) {
+      if (entry.file === "<defaults>") continue;
+      throw new ConfigError(`${entry.file}:${entry.line}: [${section}] unknown key '${key}' for ${ctor.name}; ${allowed()}`);
+    }
+    values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
+  }
+  for (const [key, value] of Object.entries(options ?? {})) {
+    if (value === undefined) continue;
+    const keySpec = spec[key];
+    if (!keySpec) throw new ConfigError(`${origin}: unknown config key '${key}' for ${ctor.name} [${section}]; ${allowed()}`);
+    values[key] = convert(value, keySpec, () => `${origin}: [${section}] key '${key}'`);
+  }
+  for (const [key, keySpec] of Object.entries(spec)) {
+    if (keySpec.required && (values[key] === undefined || values[key] === "")) {
+      throw new ConfigError(`[${section}] missing required key '${key}' for ${ctor.name} (${keySpec.doc})`);
+    }
+  }
+  return new ResolvedConfig(values, spec, section);
+}

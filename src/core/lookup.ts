@@ -1,0 +1,71 @@
+import type { Application } from "./application.js";
+import { ConfigObject, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import type { Logger } from "./logging.js";
+import { PubSub } from "./pubsub.js";
+import { toError } from "./errors.js";
+
+export interface LookupOptions extends Omit<ComponentOptions, "id"> {
+  /** A lazy lookup is not loaded before the pipelines start. */
+  lazy?: boolean;
+}
+
+/**
+ * A named key → value table shared by processors (enrichers, transformers). Subclasses hold the
+ * data and say how it is loaded and (de)serialised; the lookup family adds providers, persistence
+ * and master/slave synchronisation. Configured from `[lookup:<id>]`.
+ */
+export abstract class Lookup extends ConfigObject {
+  readonly pubsub: PubSub;
+  readonly log: Logger;
+  readonly lazy: boolean;
+  /** Changes on every content change; served as the HTTP ETag. */
+  etag: string | null = null;
+
+  constructor(app: Application, id?: string, options: LookupOptions = {}) {
+    super(app, (lid) => `lookup:${lid}`, { ...options, id: id ?? new.target.name });
+    this.lazy = options.lazy ?? false;
+    this.log = app.logs.logger(`bspump.lookup.${this.id}`, { lookup: this.id });
+    this.pubsub = new PubSub((message, error) => this.log.error(`Subscriber of '${message}' failed`, { error: toError(error) }));
+  }
+
+  abstract get(key: unknown): unknown;
+  abstract has(key: unknown): boolean;
+  abstract get size(): number;
+
+  /** Bytes for persistence and for slaves; the lookup family's lookups implement it. */
+  abstract serialize(): Buffer;
+  abstract deserialize(data: Buffer): void;
+
+  /** Loads the content; returns true when it changed. The base loads nothing. */
+  async load(): Promise<boolean> {
+    return false;
+  }
+
+  /** Loads and, when something changed, publishes `bspump.Lookup.changed!`. */
+  async update(): Promise<boolean> {
+    const changed = await this.load();
+    if (changed) this.changed();
+    return changed;
+  }
+
+  /** Call after changing the content: notifies subscribers. */
+  changed(): void {
+    this.pubsub.publish("bspump.Lookup.changed!", { lookup: this });
+  }
+
+  isMaster(): boolean {
+    return true;
+  }
+
+  /** Called by the PumpService on stop. */
+  async finalize(): Promise<void> {}
+
+  describe(): Record<string, unknown> {
+    return { Id: this.id, Class: this.constructor.name, Size: this.size, ETag: this.etag, Master: this.isMaster() };
+  }
+
+  static construct(app: Application, definition: ComponentDefinition): Lookup {
+    const Ctor = this as unknown as new (app: Application, id: string | undefined, options: LookupOptions & Record<string, unknown>) => Lookup;
+    return new Ctor(app, definition.id, { ...definition.args, config: definition.config, configOrigin: definition.origin });
+  }
+}
