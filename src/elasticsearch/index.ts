@@ -1,0 +1,5 @@
+export * from "./ElasticSearchClient.js";
+export * from "./ElasticSearchBulk.js";
+export * from "./ElasticSearchConnection.js";
+export * from "./ElasticSearchSink.js";
+export * from "./IndexNamePattern.js";
