@@ -113,3 +113,15 @@ export function addPipeline(app: BSPumpApplication, id: string, make: (pipeline:
 export function* range(n: number, make: (i: number) => Record<string, unknown>): Generator<Record<string, unknown>> {
   for (let i = 0; i < n; i++) yield make(i);
 }
+
+/** Writes documents straight with _bulk (test fixtures), then refreshes. */
+export async function seed(index: string, n: number, make: (i: number) => Record<string, unknown>, idOf: (i: number) => string = (i) => String(i)): Promise<void> {
+  for (let start = 0; start < n; start += 5000) {
+    let body = "";
+    for (let i = start; i < Math.min(n, start + 5000); i++) body += `{"index":{"_id":${JSON.stringify(idOf(i))}}}\n${JSON.stringify(make(i))}\n`;
+    const r = await es.request("POST", `${index}/_bulk`, body, "application/x-ndjson");
+    const parsed = JSON.parse(r.body.toString()) as { errors: boolean };
+    if (r.status !== 200 || parsed.errors) throw new Error(`seed failed: ${r.body.toString().slice(0, 500)}`);
+  }
+  await es.json("POST", `${index}/_refresh`);
+}
