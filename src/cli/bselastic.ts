@@ -7,7 +7,7 @@
  *
  * Every command takes `--dry-run` (list what would change, change nothing) and `--help`.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
@@ -412,6 +412,15 @@ export async function runBselastic(argv: readonly string[], io: BselasticIO = { 
   return exitCode;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+/** True when this file is the program being run (also through a bin symlink). */
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
   process.exitCode = await runBselastic(process.argv.slice(2));
 }
