@@ -95,7 +95,7 @@ export class ElasticSearchConnection extends Connection {
     const password = this.config.getString("password") || global("password");
     const apiKey = this.config.getString("api_key") || global("api_key");
     if (username && apiKey) throw new ConfigError(`[connection:${this.id}] give either username/password or api_key, not both`);
-    const cafile = this.config.getString("cafile");
+    const cafile = this.config.getString("cafile") || global("cafile");
     let ca: Buffer | undefined;
     if (cafile !== "") {
       try {
