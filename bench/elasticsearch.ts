@@ -3,7 +3,7 @@
  * reads and parses the same file and sends the same documents with `_bulk` requests of the same
  * size, through the same HTTP client with the same number of concurrent requests, in one run.
  *
- *   node --import tsx bench/elasticsearch.ts [events=200000] [rounds=2]
+ *   node --import tsx bench/elasticsearch.ts [events=200000] [rounds=2] [--null-server]
  *
  * Env: ES_URL (default http://127.0.0.1:9200). Each round indexes into fresh indices
  * (1 shard, 0 replicas) that are deleted afterwards. Prints a JSON summary and a Markdown line.
@@ -15,9 +15,35 @@ import { createInterface } from "node:readline";
 import { BSPumpApplication, Config, Pipeline, RunOnceTrigger, TriggerSource } from "../src/core/index.js";
 import { ElasticSearchClient, ElasticSearchConnection, ElasticSearchSink } from "../src/elasticsearch/index.js";
 
-const ES_URL = process.env.ES_URL ?? "http://127.0.0.1:9200";
-const EVENTS = Number(process.argv[2] ?? 200_000);
-const ROUNDS = Number(process.argv[3] ?? 2);
+import { spawn } from "node:child_process";
+
+/**
+ * `--null-server`: instead of OpenSearch, a child process that reads each request and answers as
+ * a bulk with no errors. It takes the server's indexing cost (and its noise on a shared machine)
+ * out, leaving what the client side costs: the framework against the plain loop.
+ */
+const NULL_SERVER = process.argv.includes("--null-server");
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+
+async function startNullServer(): Promise<{ url: string; stop: () => void }> {
+  const code = `
+    const http = require("node:http");
+    const s = http.createServer((req, res) => {
+      req.on("data", () => {});
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"errors":false,"took":1,"acknowledged":true}');
+      });
+    });
+    s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())));
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+const nullServer = NULL_SERVER ? await startNullServer() : null;
+const ES_URL = nullServer?.url ?? process.env.ES_URL ?? "http://127.0.0.1:9200";
+const EVENTS = Number(args[0] ?? 200_000);
+const ROUNDS = Number(args[1] ?? 2);
 const BULK_BYTES = 1024 * 1024;
 const CONCURRENCY = 4; // loader_per_url × 1 node
 
@@ -41,6 +67,7 @@ async function freshIndex(name: string): Promise<void> {
 }
 
 async function countOf(name: string): Promise<number> {
+  if (NULL_SERVER) return EVENTS;
   await es.json("POST", `${name}/_refresh`);
   return (await es.json<{ count: number }>("GET", `${name}/_count`)).count;
 }
@@ -149,9 +176,11 @@ try {
 } finally {
   rmSync(join(file, ".."), { recursive: true, force: true });
   es.close();
+  nullServer?.stop();
 }
 const best = (k: "plain" | "pump") => Math.max(...results.map((r) => r[k]));
 const summary = {
+  server: NULL_SERVER ? "null server (client cost only)" : ES_URL,
   events: EVENTS,
   bulk_bytes: BULK_BYTES,
   concurrency: CONCURRENCY,
