@@ -127,10 +127,13 @@ export class ElasticSearchClient {
     const target = new URL(path.replace(/^\/+/, ""), node.base);
     const mod = target.protocol === "https:" ? https : http;
     return new Promise<ElasticSearchResponse>((resolve, reject) => {
+      let settled = false;
       const req = mod.request(target, { method, headers, agent: node.agent, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
+          if (settled) return;
+          settled = true;
           node.failures = 0;
           node.deadUntil = 0;
           resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), url: node.base });
@@ -138,6 +141,8 @@ export class ElasticSearchClient {
         res.on("error", (e: NodeJS.ErrnoException) => fail(e));
       });
       const fail = (e: NodeJS.ErrnoException): void => {
+        if (settled) return;
+        settled = true;
         node.failures++;
         node.deadUntil = Date.now() + Math.min(this.deadNodeRetryMs * node.failures, this.deadNodeRetryMs * 6);
         reject(new ElasticSearchNetworkError(`${method} ${node.base}${path.split("?")[0]}: ${e.message}`, node.base, e.code));
