@@ -30,6 +30,8 @@ export interface BulkOwner {
  */
 export class ElasticSearchBulk {
   body = "";
+  /** The body as bytes, once the bulk is closed (queued): a flat Buffer instead of a rope of strings. */
+  payload: Buffer | null = null;
   items = 0;
   /** Ticks without new data (BSPump's Aging). */
   aging = 0;
@@ -49,11 +51,29 @@ export class ElasticSearchBulk {
 
   /** Characters in the body: the size estimate used for `bulk_out_max_size` (bytes for ASCII). */
   get size(): number {
-    return this.body.length;
+    return this.payload === null ? this.body.length : this.payload.length;
+  }
+
+  /**
+   * No more items: turns the body into bytes. A queued bulk then holds one Buffer outside the
+   * JavaScript heap, not thousands of small strings the garbage collector must trace.
+   */
+  close(): Buffer {
+    if (this.payload === null) {
+      this.payload = Buffer.from(this.body);
+      this.body = "";
+    }
+    return this.payload;
+  }
+
+  /** The body as text (for per-item error handling). */
+  text(): string {
+    return this.payload === null ? this.body : this.payload.toString("utf8");
   }
 
   /** Appends one item (its NDJSON lines, each ending in `\n`). */
   append(lines: string, receipt: Receipt | undefined): void {
+    if (this.payload !== null) throw new Error("ElasticSearchBulk.append() after close()");
     this.body += lines;
     this.items++;
     this.aging = 0;
@@ -80,7 +100,7 @@ export class ElasticSearchBulk {
   /** Splits the body into one string per item (an action line, plus a document line unless a delete). */
   itemLines(): string[] {
     const out: string[] = [];
-    const body = this.body;
+    const body = this.text();
     let pos = 0;
     while (pos < body.length) {
       let end = body.indexOf("\n", pos);

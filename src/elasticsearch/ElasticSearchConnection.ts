@@ -221,6 +221,7 @@ export class ElasticSearchConnection extends Connection {
 
   private enqueue(bulk: ElasticSearchBulk): void {
     if (bulk.items === 0) return;
+    bulk.close();
     this.track(bulk);
     this.pushQueue(bulk);
   }
@@ -266,7 +267,7 @@ export class ElasticSearchConnection extends Connection {
 
   private async upload(bulk: ElasticSearchBulk): Promise<void> {
     const path = `${encodeURIComponent(bulk.index)}/_bulk?filter_path=errors,took,items.*.error,items.*.status,items.*._id`;
-    const body = Buffer.from(bulk.body);
+    const body = bulk.close();
     let res: ElasticSearchResponse;
     try {
       res = await this.client.requestWithRetry("POST", path, body, {
@@ -348,6 +349,7 @@ export class ElasticSearchConnection extends Connection {
       this.log.warn(`${retryBulk.items} items to '${bulk.index}' refused as busy (429/5xx): sending them again`);
       const delay = Math.min(this.retryOptions.backoff * 2 ** Math.min(bulk.attempts, 10), this.retryOptions.maxBackoff);
       const again = retryBulk;
+      again.close();
       this.track(again);
       setTimeout(() => this.pushQueue(again), delay * 1000);
     }
