@@ -8,6 +8,7 @@ import {
   TriggerSource,
   toError,
   type Application,
+  type ConfigSpec,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -42,7 +43,7 @@ export interface FileEntry {
  * that no process holds open (left by a crash) get their original names back and are read again.
  */
 export abstract class FileABCSource extends TriggerSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     path: { type: "string", default: "", doc: "Glob pattern(s) of the files to read (`**` recursive); several separated by ':' or new lines" },
     mode: { type: "string", default: "r", choices: ["r", "rb", "rt"], doc: "'r': events are strings decoded with `encoding`; 'rb': Buffers" },
     encoding: { type: "string", default: "utf-8", doc: "Text encoding in 'r' mode" },
@@ -299,6 +300,11 @@ export abstract class FileABCSource extends TriggerSource {
   /** The context of an event from `file` (at `line`, when known). */
   protected context(file: FileEntry): EventContext {
     return { filename: file.path, receipt: file.receipt };
+  }
+
+  /** Public access to `chunks()` for helpers. */
+  chunksOf(file: FileEntry): AsyncIterable<Buffer> {
+    return this.chunks(file);
   }
 
   /** The file's content as Buffers of about `read_size` bytes, decompressed by the name's suffix. */

@@ -58,3 +58,36 @@ export async function runOnce(
     clearTimeout(timer);
   }
 }
+
+/** Starts the app in the background; returns a function that stops it and waits for the end. */
+export function startApp(app: BSPumpApplication): { stop: () => Promise<void> } {
+  const running = app.run();
+  return {
+    stop: async () => {
+      app.stop();
+      await running;
+    },
+  };
+}
+
+/** Fires one cycle of a trigger source and waits for it to end. */
+export async function cycleOnce(pipeline: Pipeline, source: { fire(): void }): Promise<void> {
+  const done = new Promise<void>((resolve) => {
+    const on = () => {
+      pipeline.pubsub.unsubscribe("bspump.pipeline.cycle_end!", on);
+      resolve();
+    };
+    pipeline.pubsub.subscribe("bspump.pipeline.cycle_end!", on);
+  });
+  source.fire();
+  await done;
+}
+
+/** Waits until `check()` is true (polling), or fails after `seconds`. */
+export async function until(check: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
