@@ -12,3 +12,5 @@ export { FileCSVSink, type FileCSVSinkOptions } from "./FileCSVSink.js";
 export { FileBlockSink } from "./FileBlockSink.js";
 export { FileJSONSink } from "./FileJSONSink.js";
 export { formatField, formatRow, type CsvFormat } from "./csvformat.js";
+export { CSVParserProcessor, type CSVProcessorOptions } from "./CSVParserProcessor.js";
+export { CSVGenerator } from "./CSVGenerator.js";
