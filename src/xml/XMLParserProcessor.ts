@@ -40,7 +40,7 @@ export class XMLParserProcessor extends Processor {
       ignoreDeclaration: true,
       ignorePiTags: true,
       htmlEntities: false,
-      isArray: arrays.size > 0 ? (name: string) => arrays.has(name) : undefined,
+      isArray: (name: string) => arrays.has(name),
     });
     this.validate = this.config.getBool("validate");
     this.encoding = this.config.getString("encoding") as BufferEncoding;
