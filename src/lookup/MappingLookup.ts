@@ -138,10 +138,13 @@ export abstract class MappingLookup extends Lookup {
     if (this.provider instanceof HTTPLookupProvider) this.provider.etag = null;
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
-    setImmediate(() => {
-      this.notifyScheduled = false;
-      this.changed();
-    });
+    setImmediate(() => this.flushNotice());
+  }
+
+  private flushNotice(): void {
+    if (!this.notifyScheduled) return;
+    this.notifyScheduled = false;
+    this.changed();
   }
 
   /** The content's ETag (sha1 of `serialize()`), computed when asked. */
@@ -236,6 +239,7 @@ export abstract class MappingLookup extends Lookup {
   }
 
   override async finalize(): Promise<void> {
+    this.flushNotice();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.saveTimer) {
