@@ -7,3 +7,4 @@ export { buildMasterURL, FileLookupProvider, HTTPLookupProvider, LookupProvider,
 export { LookupUpdateProcessor, LookupUpdateSink } from "./LookupUpdateProcessor.js";
 export { decodeCacheFile, encodeCacheFile, MappingLookup } from "./MappingLookup.js";
 export { ipv4ToInt, ipv6ToBigInt, isPrivateIPv4, isPrivateIPv6 } from "./ipaddress.js";
+export { exportLookupToKibana, KIBANA_LOOKUP_INDEX, kibanaLookupDocument, type KibanaLookupDocument, type KibanaLookupOptions } from "./KibanaLookupExport.js";

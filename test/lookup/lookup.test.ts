@@ -202,3 +202,21 @@ test("dynamic lookup: events set and delete keys while the pump runs; one change
   const dyn2 = app.pumpService.locateLookup<DictionaryLookup>("Dyn2");
   assert.deepEqual(Object.fromEntries(dyn2.entries()), { y: 2 });
 });
+
+test("Kibana lookup document (.x-lff-lookup)", async () => {
+  const { kibanaLookupDocument, KIBANA_LOOKUP_INDEX } = await import("../../src/lookup/index.js");
+  const app = makeApp();
+  const l = new DictionaryLookup(app, "Severity");
+  l.replace({ "1": "low", "2": "high", "3": { label: "x" } });
+  assert.equal(KIBANA_LOOKUP_INDEX, ".x-lff-lookup");
+  assert.deepEqual(kibanaLookupDocument(l, { fieldType: "number" }), {
+    type: "x-lff-lookup",
+    fieldType: "number",
+    lookupType: "static",
+    map: [
+      { key: "1", value: "low" },
+      { key: "2", value: "high" },
+      { key: "3", value: '{"label":"x"}' },
+    ],
+  });
+});
