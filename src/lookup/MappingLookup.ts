@@ -96,7 +96,13 @@ export abstract class MappingLookup extends Lookup {
     const result = await this.provider.load();
     switch (result.status) {
       case "changed":
-        this.loadSourceData(result.data);
+        try {
+          this.loadSourceData(result.data);
+        } catch (e) {
+          // Ask for the full content again next time rather than a 304 for data we could not read.
+          if (this.provider instanceof HTTPLookupProvider) this.provider.etag = null;
+          throw e;
+        }
         this.loaded = true;
         this.noteProblem("");
         this.log.info(`Lookup '${this.id}' loaded from ${this.provider.url}`, { size: this.size });
@@ -174,7 +180,7 @@ export abstract class MappingLookup extends Lookup {
   }
 
   private startPolling(): void {
-    if (this.updatePeriod <= 0 || this.timer !== null || (this.provider === null && this.loaded)) return;
+    if (this.updatePeriod <= 0 || this.timer !== null || this.provider === null) return;
     this.timer = setInterval(() => {
       this.update().catch((e) => this.log.error(`Lookup '${this.id}' update failed`, { error: toError(e) }));
     }, this.updatePeriod * 1000);

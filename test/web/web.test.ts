@@ -208,3 +208,16 @@ test("the lookup token protects the lookup endpoints", async () => {
   app2.stop();
   assert.equal(await run2, 0);
 });
+
+test("-w on the command line starts the web API", async () => {
+  const app3 = new BSPumpApplication({ args: ["-w", "127.0.0.1:0"], config: Config.fromString("", "<t>"), handleSignals: false });
+  const started = new Promise<void>((resolve) => app3.pubsub.subscribe("Application.run!", () => resolve()));
+  const run3 = app3.run();
+  await started;
+  const port = app3.getService<WebService>("bspump.WebService").port;
+  const r = await fetch(`http://127.0.0.1:${port}/health`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(((await r.json()) as { pipelines: unknown }).pipelines, {});
+  app3.stop();
+  assert.equal(await run3, 0);
+});
