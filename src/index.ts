@@ -10,3 +10,5 @@ export * as avro from "./avro/index.js";
 export * as xml from "./xml/index.js";
 export * as lookup from "./lookup/index.js";
 export * as web from "./web/index.js";
+export * as random from "./random/index.js";
+export * as declarative from "./declarative/index.js";
