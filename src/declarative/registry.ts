@@ -5,6 +5,7 @@ import * as avro from "../avro/index.js";
 import * as xml from "../xml/index.js";
 import * as lookup from "../lookup/index.js";
 import * as random from "../random/index.js";
+import * as elasticsearch from "../elasticsearch/index.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -17,7 +18,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch };
 
 function inherits(ctor: Function, base: Function): boolean {
   return ctor === base || ctor.prototype instanceof base;
