@@ -4,6 +4,7 @@
  *
  *   bselastic load_index_template DIR URL
  *   bselastic cleanup|reopen|close|delete URL [--min-date D] [--max-date D] [--exclude PREFIX] [--index PATTERN]
+ *   bselastic force-merge URL --index NAME
  *
  * Every command takes `--dry-run` (list what would change, change nothing) and `--help`.
  */
@@ -331,6 +332,28 @@ async function del(job: RangeJob): Promise<number> {
   return errors > 0 ? 1 : 0;
 }
 
+// ------------------------------------------------------------------------- force-merge
+
+async function forceMerge(url: string, o: ConnectOptions & { index: string }, io: BselasticIO): Promise<number> {
+  if (o.dryRun) {
+    io.out(`would set index.blocks.write=true on ${o.index} and force-merge it to 1 segment`);
+    return 0;
+  }
+  const es = client(url, o);
+  try {
+    const r = await es.json<{ acknowledged?: boolean }>("PUT", `${encodeURIComponent(o.index)}/_settings`, { "index.blocks.write": true });
+    if (r.acknowledged !== true) {
+      io.err(`Setting index.blocks.write on ${o.index} was not acknowledged: ${JSON.stringify(r)}`);
+      return 1;
+    }
+    const merged = await es.json("POST", `${encodeURIComponent(o.index)}/_forcemerge?max_num_segments=1`);
+    io.out(JSON.stringify(merged));
+    return 0;
+  } finally {
+    es.close();
+  }
+}
+
 // ------------------------------------------------------------------------- the program
 
 function connectOptions(cmd: Command): Command {
@@ -366,6 +389,17 @@ export async function runBselastic(argv: readonly string[], io: BselasticIO = { 
     exitCode = await loadIndexTemplate(dir, url, o, io);
   });
 
+  connectOptions(
+    program
+      .command("force-merge")
+      .summary("make an index read-only and merge it to one segment")
+      .description("Sets index.blocks.write=true on the index, then force-merges it to a single segment")
+      .argument("<url>", "Elasticsearch URL, e.g. http://localhost:9200/")
+      .requiredOption("--index <name>", "the index"),
+  ).action(async (url: string, o: ConnectOptions & { index: string }) => {
+    exitCode = await forceMerge(url, o, io);
+  });
+
   const rangeCommands: [string, string, (job: RangeJob) => Promise<number>][] = [
     ["cleanup", "for green open indices: delete empty ones, close those whose time span is in the range", cleanup],
     ["reopen", "open closed indices whose time span is in the range", reopen],
@@ -395,7 +429,7 @@ export async function runBselastic(argv: readonly string[], io: BselasticIO = { 
   }
 
   if (argv.length === 0) {
-    io.err("bselastic: give a command (load_index_template, cleanup, reopen, close, delete); see bselastic --help");
+    io.err("bselastic: give a command (load_index_template, cleanup, reopen, close, delete, force-merge); see bselastic --help");
     return 1;
   }
   try {

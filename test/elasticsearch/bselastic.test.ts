@@ -38,7 +38,7 @@ describe("bselastic on real indices", () => {
     let r = await bselastic();
     assert.equal(r.code, 1);
     assert.match(r.err.join("\n"), /give a command/);
-    for (const cmd of ["load_index_template", "cleanup", "reopen", "close", "delete"]) {
+    for (const cmd of ["load_index_template", "cleanup", "reopen", "close", "delete", "force-merge"]) {
       r = await bselastic(cmd, "--help");
       assert.equal(r.code, 0);
       assert.match(r.out.join("\n"), new RegExp(`Usage: bselastic ${cmd}`));
@@ -122,6 +122,23 @@ describe("bselastic on real indices", () => {
       await es.request("DELETE", `_template/${legacy}`);
       await es.request("DELETE", `_index_template/${composable}`);
     }
+  });
+
+  test("force-merge: write block set, one segment left", async () => {
+    const name = `${P}_merge`;
+    await createIndex(name);
+    for (let k = 0; k < 3; k++) await seed(name, 50, (i) => ({ n: i, k }), (i) => `${k}-${i}`);
+    let r = await bselastic("force-merge", ES_URL, "--index", name, "--dry-run");
+    assert.match(r.out.join("\n"), /would set index.blocks.write=true/);
+    r = await bselastic("force-merge", ES_URL, "--index", name);
+    assert.equal(r.code, 0, r.err.join("\n"));
+    const settings = await es.json<Record<string, { settings: { index: { blocks?: { write?: string } } } }>>("GET", `${name}/_settings`);
+    assert.equal(settings[name]!.settings.index.blocks?.write, "true");
+    await es.json("POST", `${name}/_refresh`);
+    const segments = await es.json<{ segment: string }[]>("GET", `_cat/segments/${name}?format=json`);
+    assert.equal(segments.length, 1);
+    r = await bselastic("force-merge", ES_URL);
+    assert.equal(r.code, 1, "--index is required");
   });
 
   test("stripJsonComments keeps strings intact", () => {
