@@ -1,0 +1,2 @@
+export * from "./Analyzer.js";
+export * from "./TimeWindowAnalyzer.js";
