@@ -5,3 +5,5 @@
 export * from "./core/index.js";
 export * as common from "./common/index.js";
 export * as unittest from "./unittest/index.js";
+export * as analyzer from "./analyzer/index.js";
+export * as matrix from "./matrix/index.js";
