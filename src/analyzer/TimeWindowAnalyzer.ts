@@ -386,13 +386,14 @@ export class TimeWindowAnalyzer extends Analyzer {
     return this.scratch;
   }
 
-  /** The values of one dimension in a closed window, as emitted. */
+  /** The values of one dimension in a closed window, as emitted (fixed shapes, so V8 keeps them fast). */
   protected dimensionValues(view: ClosedWindow, row: number): Record<string, number> {
-    const out: Record<string, number> = { count: view.count[row]! };
-    if (view.sum) {
-      out.sum = view.sum[row]!;
-      out.avg = view.sum[row]! / view.count[row]!;
-    }
+    const n = view.count[row]!;
+    const sum = view.sum;
+    if (sum === null) return { count: n };
+    const s = sum[row]!;
+    if (view.min !== null && view.max !== null) return { count: n, sum: s, avg: s / n, min: view.min[row]!, max: view.max[row]! };
+    const out: Record<string, number> = { count: n, sum: s, avg: s / n };
     if (view.min) out.min = view.min[row]!;
     if (view.max) out.max = view.max[row]!;
     return out;
