@@ -198,6 +198,15 @@ export class TimeWindowAnalyzer extends Analyzer {
     }
   }
 
+  override process(context: EventContext, event: unknown): unknown {
+    // The default predicate is always true; a subclass that overrides it is honoured.
+    if (this.hasPredicate && !this.predicate(context, event)) return event;
+    this.evaluate(context, event);
+    return event;
+  }
+
+  private readonly hasPredicate = Object.getPrototypeOf(this).predicate !== TimeWindowAnalyzer.prototype.predicate;
+
   override evaluate(_context: EventContext, event: unknown): void {
     if (typeof event !== "object" || event === null) {
       this.badInput("missing_dimension", "event is not an object");

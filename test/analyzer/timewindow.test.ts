@@ -200,3 +200,18 @@ test("config errors: lateness that does not fit the columns, unknown aggregation
   assert.throws(() => setup({ resolution: 60, columns: 3, lateness: 120 }), /lateness/);
   assert.throws(() => setup({ aggregations: "count,median" }), /median/);
 });
+
+test("a subclass predicate decides what the analyzer evaluates", () => {
+  const app = new BSPumpApplication({ args: [], config: new Config(), handleSignals: false });
+  const pipeline = new Pipeline(app, "P");
+  const results: R[] = [];
+  class OnlyBig extends TimeWindowAnalyzer {
+    override predicate(_c: unknown, e: unknown): boolean {
+      return ((e as { bytes: number }).bytes ?? 0) >= 10;
+    }
+  }
+  const a = new OnlyBig(app, pipeline, { config: { dimension_attr: "user", value_attr: "bytes" }, sink: (e) => results.push(e) });
+  for (const e of [ev(0, "a", 5), ev(1, "a", 10), ev(2, "a", 20)]) assert.equal(a.process({}, e), e);
+  a.flushWindows();
+  assert.deepEqual(results[0]!.dimensions, { a: { count: 2, sum: 30, avg: 15, min: 10, max: 20 } });
+});
