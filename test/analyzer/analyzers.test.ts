@@ -59,7 +59,6 @@ test("SessionAnalyzer: idle timeout closes the session; the next event starts a 
   assert.deepEqual(out[0], { "@timestamp": 10, type: "session", analyzer: "SessionAnalyzer", session_id: "s1", start: 0, end: 10, duration: 10, count: 2, reason: "idle", bytes: 15, page: "/b" });
   // s2's last event was at 12: 45 − 12 = 33 > 30; the scan at 45 closed it, and the event began a new one
   e(50, "s1", 7, "/c"); // a new s1
-  a.stop();
   return a.stop().then(() => {
     const reasons = out.map((o) => [o.session_id, o.reason, o.count, o.start]);
     assert.deepEqual(reasons, [
