@@ -159,7 +159,9 @@ test("AnalyzingSource: each trigger processes the matrix's complex event", async
     if (sink.output.length === 1) setImmediate(() => app.pubsub.publish("go!"));
     else app.stop();
   });
-  app.pubsub.subscribe("Application.run!", () => setImmediate(() => app.pubsub.publish("go!")));
+  app.pubsub.subscribe("Application.run!", () => {
+    setImmediate(() => app.pubsub.publish("go!"));
+  });
   await app.run();
   assert.deepEqual(sink.output.map(([, e]) => e), [{ analyzed: 1 }, { analyzed: 2 }]);
 });
