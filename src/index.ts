@@ -13,3 +13,5 @@ export * as web from "./web/index.js";
 export * as random from "./random/index.js";
 export * as declarative from "./declarative/index.js";
 export * as elasticsearch from "./elasticsearch/index.js";
+export * as analyzer from "./analyzer/index.js";
+export * as matrix from "./matrix/index.js";

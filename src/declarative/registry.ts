@@ -6,6 +6,7 @@ import * as xml from "../xml/index.js";
 import * as lookup from "../lookup/index.js";
 import * as random from "../random/index.js";
 import * as elasticsearch from "../elasticsearch/index.js";
+import * as analyzer from "../analyzer/index.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -18,7 +19,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer };
 
 function inherits(ctor: Function, base: Function): boolean {
   return ctor === base || ctor.prototype instanceof base;
