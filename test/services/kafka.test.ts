@@ -3,6 +3,8 @@
  * Smoke test: the Kafka broker started by scripts/services/up talks to kafkajs 2.2.4.
  * Creates a 6-partition topic, produces 10,000 keyed messages, consumes them all in a
  * consumer group and checks every message, the per-partition order and the committed offsets.
+ * A second test checks what the Kafka sink relies on: idempotent, transactional produce, and a
+ * read_committed consumer that sees committed messages only.
  */
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -91,6 +93,55 @@ test('kafka: 6 partitions, 10,000 messages through a consumer group', { timeout:
     const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
     const committedTotal = committed[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     assert.equal(committedTotal, COUNT, 'group committed every offset');
+  } finally {
+    await consumer.disconnect().catch(() => {});
+    await producer.disconnect().catch(() => {});
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  }
+});
+
+test('kafka: transactions with an idempotent producer, read_committed consumer', { timeout: 120_000 }, async () => {
+  const kafka = new Kafka({ clientId: 'bspump-smoke-tx', brokers: KAFKA_BROKERS, logLevel: logLevel.WARN });
+  const topic = uniqueName('smoke_tx');
+  const groupId = uniqueName('smoke_tx_group');
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: uniqueName('smoke_txid') });
+  const consumer = kafka.consumer({ groupId, readUncommitted: false });
+  await admin.connect();
+  try {
+    assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true }), true);
+    await producer.connect();
+    for (let round = 0; round < 4; round++) {
+      const tx = await producer.transaction();
+      await tx.send({ topic, messages: Array.from({ length: 50 }, (_, k) => ({ key: `r${round}`, value: `r${round}-${k}` })) });
+      if (round % 2 === 0) await tx.commit(); // rounds 0 and 2 committed
+      else await tx.abort(); // rounds 1 and 3 aborted
+    }
+    await producer.disconnect();
+
+    const values: string[] = [];
+    let done!: () => void;
+    const enough = new Promise<void>((resolve) => { done = resolve; });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(message.value?.toString('utf8') ?? '');
+        if (values.length >= 100) done();
+      },
+    });
+    const timer = setTimeout(() => done(), 60_000);
+    await enough;
+    clearTimeout(timer);
+    // Give a wrongly delivered aborted message a moment to show up before checking.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await consumer.stop();
+    await consumer.disconnect();
+
+    const expected = [0, 2].flatMap((round) => Array.from({ length: 50 }, (_, k) => `r${round}-${k}`));
+    assert.deepEqual([...values].sort(), [...expected].sort(), 'exactly the committed messages');
   } finally {
     await consumer.disconnect().catch(() => {});
     await producer.disconnect().catch(() => {});

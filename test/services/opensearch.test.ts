@@ -10,8 +10,7 @@ import { OPENSEARCH_URL, uniqueName } from '../helpers/services.js';
 
 const DOCS = 10_000;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form OpenSearch JSON
-type Json = Record<string, any>;
+type Json = Record<string, any>; // free-form OpenSearch JSON
 
 async function os(method: string, path: string, body?: unknown, ndjson = false): Promise<{ status: number; json: Json }> {
   const init: RequestInit = { method, headers: {} };
