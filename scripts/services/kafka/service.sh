@@ -47,6 +47,7 @@ kafka_ready() {
   if [[ -d $REPO_ROOT/node_modules/kafkajs ]]; then
     local out
     if ! out=$(node "$SERVICES_SRC/kafka/probe.mjs" 2>&1); then
+      # shellcheck disable=SC2034 # read by service_up in lib.sh
       WAIT_FAILURE="kafkajs probe failed: $out"
       return 1
     fi

@@ -31,6 +31,7 @@ mariadb_start() {
     --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --max-connections=300
 }
 
+# shellcheck disable=SC2120 # arguments are optional
 _mariadb_root() { mariadb --no-defaults --protocol=socket --socket="$(_mariadb_socket)" -uroot "$@"; }
 
 mariadb_answers() {
@@ -46,6 +47,7 @@ mariadb_ready() {
 }
 
 mariadb_provision() {
+  # shellcheck disable=SC2119
   _mariadb_root <<'SQL'
 CREATE DATABASE IF NOT EXISTS `bspump` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'bspump'@'127.0.0.1' IDENTIFIED BY 'bspump';
