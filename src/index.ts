@@ -5,3 +5,4 @@
 export * from "./core/index.js";
 export * as common from "./common/index.js";
 export * as unittest from "./unittest/index.js";
+export * as kafka from "./kafka/index.js";
