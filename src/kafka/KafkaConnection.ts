@@ -211,7 +211,10 @@ export class KafkaConnection extends Connection {
     const text = `kafkajs ${entry.namespace}: ${message}`;
     const fields: Record<string, unknown> = {};
     for (const key of ["error", "groupId", "topic", "partition", "broker"]) if (key in extra) fields[key] = (extra as Record<string, unknown>)[key];
-    if (entry.level === KafkaLogLevel.ERROR) {
+    if (message.startsWith("Limiting retries for the idempotent producer")) {
+      // KafkaSink bounds retries on purpose: a send that keeps failing fails its receipts.
+      this.log.debug(text, fields);
+    } else if (entry.level === KafkaLogLevel.ERROR) {
       // The client logs retried errors at ERROR level; they become warnings here, and the
       // components report what finally failed.
       this.log.warn(text, fields);

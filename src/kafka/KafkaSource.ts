@@ -12,15 +12,15 @@ import {
 import type { KafkaBatch, KafkaCommit, KafkaConnection, KafkaConsumerClient, KafkaTopicPartitions } from "./KafkaConnection.js";
 
 /** One handed-over fetch batch of a partition, waiting for its receipt. */
-interface BatchEntry {
+export interface BatchEntry {
   /** Offset after the last record handed over: what to commit once this and all before it are settled. */
   next: number;
   first: number;
   done: boolean;
 }
 
-/** Offsets of one partition: batches in fetch order, and what can be / was committed. */
-class PartitionTrack {
+/** Offsets of one partition: batches in fetch order, and what can be / was committed (exported for tests). */
+export class PartitionTrack {
   /** Bumped when the partition is reassigned or rewound: receipts of older batches are ignored. */
   epoch = 0;
   entries: BatchEntry[] = [];
