@@ -299,13 +299,23 @@ class KafkaJsConsumer implements KafkaConsumerClient {
       }
       records[i] = { key: m.key ?? null, value: m.value ?? null, headers, offset: m.offset, timestamp: m.timestamp };
     }
+    // A failed heartbeat means the group is rebalancing: stop handing this batch over, so the
+    // client can rejoin before the rebalance times out.
+    let rebalancing = false;
     return this.options.onBatch({
       topic: batch.topic,
       partition: batch.partition,
       records,
       resolveOffset: payload.resolveOffset,
-      heartbeat: payload.heartbeat,
-      isActive: () => payload.isRunning() && !payload.isStale(),
+      heartbeat: async () => {
+        try {
+          await payload.heartbeat();
+        } catch (e) {
+          rebalancing = true;
+          throw e;
+        }
+      },
+      isActive: () => !rebalancing && payload.isRunning() && !payload.isStale(),
     });
   }
 

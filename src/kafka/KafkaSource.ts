@@ -74,6 +74,7 @@ export class KafkaSource extends Source {
     heartbeat_interval_ms: { type: "int", default: 3000, doc: "Heartbeat interval" },
     max_partition_fetch_bytes: { type: "int", default: 1048576, doc: "Most bytes fetched per partition and request (bounds a batch)" },
     fetch_wait_max_ms: { type: "int", default: 500, doc: "How long the broker may wait to fill a fetch" },
+    receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt: a large fetch batch is acknowledged in parts of this size" },
   } as const;
 
   readonly connection: KafkaConnection;
@@ -85,6 +86,7 @@ export class KafkaSource extends Source {
   private commitChain: Promise<void> = Promise.resolve();
   private inBatch: Promise<void> | null = null;
   private paused = false;
+  private readonly receiptRecords: number;
   /** Records handed to the pipeline, and commits made (for metrics and tests). */
   recordsIn = 0;
   commits = 0;
@@ -93,6 +95,7 @@ export class KafkaSource extends Source {
     super(app, pipeline, options);
     this.connection = app.pumpServiceOrNull()!.locateConnection<KafkaConnection>(connection);
     this.groupId = this.config.getString("group_id");
+    this.receiptRecords = Math.max(1, this.config.getInt("receipt_records"));
     this.topics = parseTopics(this.config.getString("topic"), `[${this.config.section}] topic`);
     app.metrics.addCollector(() => [
       {
@@ -152,37 +155,48 @@ export class KafkaSource extends Source {
     const topic = batch.topic;
     const partition = batch.partition;
     const pipeline = this.pipeline;
-    let entry: BatchEntry | null = null;
-    const receipt = new Receipt((r) => this.batchSettled(track, epoch, entry, r));
-    let handed = 0;
-    let lastOffset = "";
-    for (let i = 0; i < records.length; i++) {
-      const go = this.whenReady();
-      if (go !== true && !(await this.waitWhilePaused(batch, go))) break;
-      if (!batch.isActive()) break;
-      const record = records[i]!;
-      const context: EventContext = {
-        kafka_key: record.key,
-        kafka_headers: record.headers,
-        _kafka_topic: topic,
-        _kafka_partition: partition,
-        _kafka_offset: Number(record.offset),
-        _kafka_timestamp: Number(record.timestamp),
-        receipt,
-      };
-      pipeline.process(record.value, context);
-      handed++;
-      lastOffset = record.offset;
-    }
-    this.recordsIn += handed;
-    if (handed > 0) {
-      if (track.epoch === epoch) {
-        entry = { first: Number(records[0]!.offset), next: Number(lastOffset) + 1, done: false };
-        track.entries.push(entry);
+    const chunk = this.receiptRecords;
+    let i = 0;
+    // One receipt per fetched batch, or per `receipt_records` records of a large one.
+    while (i < records.length) {
+      const end = Math.min(records.length, i + chunk);
+      const start = i;
+      let entry: BatchEntry | null = null;
+      const receipt = new Receipt((r) => this.batchSettled(track, epoch, entry, r));
+      for (; i < end; i++) {
+        const go = this.whenReady();
+        if (go !== true && !(await this.waitWhilePaused(batch, go))) break;
+        if (!batch.isActive()) break;
+        const record = records[i]!;
+        const context: EventContext = {
+          kafka_key: record.key,
+          kafka_headers: record.headers,
+          _kafka_topic: topic,
+          _kafka_partition: partition,
+          _kafka_offset: Number(record.offset),
+          _kafka_timestamp: Number(record.timestamp),
+          receipt,
+        };
+        pipeline.process(record.value, context);
       }
-      batch.resolveOffset(lastOffset);
+      const handed = i - start;
+      this.recordsIn += handed;
+      if (handed > 0) {
+        const lastOffset = records[i - 1]!.offset;
+        if (track.epoch === epoch) {
+          entry = { first: Number(records[start]!.offset), next: Number(lastOffset) + 1, done: false };
+          track.entries.push(entry);
+        }
+        batch.resolveOffset(lastOffset);
+      }
+      receipt.seal();
+      if (i < end || i === records.length) return;
+      try {
+        await batch.heartbeat();
+      } catch {
+        return; // rebalancing: the rest is fetched again by whoever owns the partition next
+      }
     }
-    receipt.seal();
   }
 
   /** Waits for the pipeline, with the consumer paused and the group membership kept alive. */
