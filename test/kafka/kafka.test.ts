@@ -260,3 +260,56 @@ test("a bad record goes to the dead-letter topic and does not block the partitio
   assert.deepEqual(deadEvents.map((d) => d.event).sort(), [...bad].map((i) => `{not json ${i}`).sort());
   assert.ok(deadEvents.every((d) => d.component === "StdJsonToDictParser"));
 });
+
+test("a send the broker refuses fails the receipts: nothing committed, pipeline in error, not counted as delivered", async () => {
+  const input = unique("fail-in");
+  const output = unique("fail-out");
+  const group = unique("fail-group");
+  await createTopic(input, 1);
+  // A topic that takes no message over 1,000 bytes.
+  const { kafka } = await import("./helpers.js");
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: output, numPartitions: 1, configEntries: [{ name: "max.message.bytes", value: "1000" }] }], waitForLeaders: true });
+  await admin.disconnect();
+  await produce(input, Array.from({ length: 20 }, (_, i) => ({ value: `${i}:`.padEnd(5000, "x") })));
+
+  const app = makeApp(`[pipeline:F:KafkaSource]\ntopic = ${input}\ngroup_id = ${group}\n[pipeline:F:KafkaSink]\ntopic = ${output}\nlinger.ms = 10\nretries = 1\n`);
+  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
+  const pipeline = new Pipeline(app, "F");
+  const sink = new KafkaSink(app, pipeline, "Kafka");
+  const source = new KafkaSource(app, pipeline, "Kafka");
+  pipeline.build(source, sink);
+  app.pumpService.addPipeline(pipeline);
+  const run = app.run();
+  await until(() => pipeline.isError(), 60000, "the pipeline error");
+  await source.commitSettled();
+  app.stop();
+  assert.equal(await run, 0);
+  assert.equal(sink.delivered, 0);
+  assert.equal(sink.failed, 20);
+  assert.equal((await committed(group, input)).get(0), -1);
+});
+
+test("KafkaTopicInitializer creates missing topics with partitions and configs", async () => {
+  const { KafkaTopicInitializer } = await import("../../src/kafka/index.js");
+  const a = unique("init-a");
+  const b = unique("init-b");
+  const app = makeApp(`[pipeline:I:KafkaSource]\ntopic = ${b}\n`);
+  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
+  const init = new KafkaTopicInitializer(app, "Kafka", { config: { num_partitions_default: 2 } });
+  init.includeTopics({ topicConfig: { topic: a, num_partitions: 4, config: { "retention.ms": 3600000 } } });
+  const pipeline = new Pipeline(app, "I");
+  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), new FirstOffsetSink(app, pipeline));
+  init.includeTopics({ pipeline });
+  assert.deepEqual((await init.initializeTopics()).sort(), [a, b].sort());
+  assert.deepEqual(await init.initializeTopics(), [], "existing topics are left alone");
+  assert.equal((await latest(a)).size, 4);
+  assert.equal((await latest(b)).size, 2);
+  const { kafka } = await import("./helpers.js");
+  const admin = kafka.admin();
+  await admin.connect();
+  const described = await admin.describeConfigs({ resources: [{ type: 2, name: a, configNames: ["retention.ms"] }], includeSynonyms: false });
+  await admin.disconnect();
+  assert.equal(described.resources[0]!.configEntries[0]!.configValue, "3600000");
+});
