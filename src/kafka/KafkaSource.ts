@@ -129,7 +129,13 @@ export class KafkaSource extends Source {
       onCrash: (error, restart) => this.onCrash(error, restart),
     });
     this.consumer = consumer;
-    await consumer.start();
+    try {
+      await consumer.start();
+    } catch (e) {
+      this.consumer = null;
+      await consumer.close().catch(() => {});
+      throw e;
+    }
     const interval = Math.max(10, this.config.getInt("auto_commit_interval_ms"));
     this.commitTimer = setInterval(() => void this.commitSettled(), interval);
     await this.untilStopped;
@@ -194,7 +200,10 @@ export class KafkaSource extends Source {
       try {
         await batch.heartbeat();
       } catch {
-        return; // rebalancing: the rest is fetched again by whoever owns the partition next
+        // Rebalancing: commit what is settled while this member still owns its partitions; the
+        // rest of the batch is fetched again by whoever owns the partition next.
+        void this.commitSettled();
+        return;
       }
     }
   }
@@ -299,11 +308,6 @@ export class KafkaSource extends Source {
     } catch (e) {
       this.log.warn("Closing the Kafka consumer failed", { error: toError(e).message });
     }
-  }
-
-  override restart(): void {
-    // The consumer keeps running through a pipeline error (paused); a failed batch was rewound.
-    if (!this.running) super.restart();
   }
 
   override describe(): Record<string, unknown> {
