@@ -14,7 +14,7 @@ const BROKER = process.env.KAFKA_BOOTSTRAP ?? "127.0.0.1:9092";
 const N = Number(process.env.BENCH_N ?? 200_000);
 const PARTITIONS = 3;
 const run = `${Date.now().toString(36)}-${process.pid}`;
-const kafka = new Kafka({ clientId: "bench", brokers: [BROKER], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ clientId: "bench", brokers: [BROKER], logLevel: process.env.BENCH_DEBUG ? logLevel.WARN : logLevel.NOTHING });
 
 async function prepare(): Promise<string> {
   const input = `bench-in-${run}`;
@@ -48,6 +48,7 @@ async function plainLoop(input: string): Promise<number> {
   await consumer.subscribe({ topic: input, fromBeginning: true });
   const t0 = performance.now();
   let done = 0;
+  const progress = setInterval(() => console.error(`  plain: ${done}/${N}`), 5000);
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
@@ -58,13 +59,15 @@ async function plainLoop(input: string): Promise<number> {
           event.processed = true;
           messages[i] = { key: m.key, value: JSON.stringify(event) };
         }
-        await producer.send({ topic: output, messages, acks: -1 });
+        // Produce requests below the broker's message size limit.
+        for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic: output, messages: messages.slice(i, i + 5000), acks: -1 });
         done += messages.length;
         if (done >= N) resolve();
       },
     });
   });
   const seconds = (performance.now() - t0) / 1000;
+  clearInterval(progress);
   await Promise.all([consumer.disconnect(), producer.disconnect()]);
   return N / seconds;
 }
@@ -91,6 +94,7 @@ async function pump(input: string): Promise<number> {
   app.pumpService.addPipeline(pipeline);
   const t0 = performance.now();
   const running = app.run();
+  const progress = setInterval(() => console.error(`  pump: ${sink.delivered}/${N} (in ${pipeline.eventIn})`), 5000);
   await new Promise<void>((resolve) => {
     const check = setInterval(() => {
       if (sink.delivered >= N) {
@@ -100,6 +104,7 @@ async function pump(input: string): Promise<number> {
     }, 5);
   });
   const seconds = (performance.now() - t0) / 1000;
+  clearInterval(progress);
   app.stop();
   await running;
   if (sink.failed !== 0) throw new Error(`${sink.failed} sends failed`);

@@ -34,7 +34,7 @@ export class KafkaSink extends Sink {
     "watermark.low": { type: "int", default: 10000, doc: "Un-throttle the pipeline when queued messages drop to this" },
     "watermark.high": { type: "int", default: 20000, doc: "Throttle the pipeline when queued (buffered and in-flight) messages exceed this" },
     "batch.num.messages": { type: "int", default: 10000, doc: "Most messages per produce request" },
-    "batch.size": { type: "int", default: 1000000, doc: "Most bytes (values) per produce request" },
+    "batch.size": { type: "int", default: 1000000, doc: "Most bytes (keys, values and record overhead, estimated) per produce request" },
     "linger.ms": { type: "int", default: 500, doc: "Longest wait for a batch to fill before it is sent" },
     "enable.idempotence": { type: "bool", default: true, doc: "Idempotent producer: retries do not duplicate records" },
     acks: { type: "int", default: -1, doc: "-1: all in-sync replicas; 1: the leader; 0: none (not with idempotence)" },
@@ -134,7 +134,8 @@ export class KafkaSink extends Sink {
       headers: headers === undefined || headers === null ? undefined : toHeaderObject(headers as KafkaHeadersInput),
     });
     this.tally.add(context.receipt);
-    this.bytes += value.length;
+    // Value, key and about 24 bytes of record overhead: keeps a request under the broker's limit.
+    this.bytes += value.length + (typeof key === "string" || Buffer.isBuffer(key) ? key.length : 0) + 24;
     this.queued++;
     if (!this.throttled && this.queued > this.high) {
       this.throttled = true;
@@ -184,9 +185,15 @@ export class KafkaSink extends Sink {
 
   private async send(batch: OutBatch): Promise<void> {
     try {
-      if (this.producer === null) this.start();
-      await this.connecting;
-      await this.producer!.send(batch.byTopic);
+      try {
+        await this.sendOnce(batch);
+      } catch (e) {
+        // The client retried already. A fresh producer gets over fatal producer states (an
+        // idempotent producer whose sequence the broker lost after a restart); one more try.
+        this.pipeline.log.warn(`KafkaSink '${this.id}': send failed, retrying with a new producer`, { error: toError(e).message });
+        await this.resetProducer();
+        await this.sendOnce(batch);
+      }
       this.delivered += batch.count;
       batch.tally.settleAll();
     } catch (e) {
@@ -200,6 +207,20 @@ export class KafkaSink extends Sink {
       this.throttled = false;
       this.pipeline.throttle(this, false);
     }
+  }
+
+  private async sendOnce(batch: OutBatch): Promise<void> {
+    if (this.producer === null) this.start();
+    await this.connecting;
+    await this.producer!.send(batch.byTopic);
+  }
+
+  private async resetProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = null;
+    this.connecting = null;
+    await old?.close().catch(() => {});
+    this.start();
   }
 
   /** Sends what is buffered and waits until every message is acknowledged (or failed). */

@@ -11,6 +11,9 @@ import {
 } from "../core/index.js";
 import type { KafkaBatch, KafkaCommit, KafkaConnection, KafkaConsumerClient, KafkaTopicPartitions } from "./KafkaConnection.js";
 
+/** How long the pipeline may be not ready before the consumer is paused. */
+const PAUSE_AFTER_MS = 250;
+
 /** One handed-over fetch batch of a partition, waiting for its receipt. */
 export interface BatchEntry {
   /** Offset after the last record handed over: what to commit once this and all before it are settled. */
@@ -86,6 +89,7 @@ export class KafkaSource extends Source {
   private commitChain: Promise<void> = Promise.resolve();
   private inBatch: Promise<void> | null = null;
   private paused = false;
+  private lastCommitError = "";
   private readonly receiptRecords: number;
   /** Records handed to the pipeline, and commits made (for metrics and tests). */
   recordsIn = 0;
@@ -211,12 +215,27 @@ export class KafkaSource extends Source {
   /** Waits for the pipeline, with the consumer paused and the group membership kept alive. */
   private async waitWhilePaused(batch: KafkaBatch, go: Promise<boolean>): Promise<boolean> {
     if (this.pipeline.isReady()) return go; // a chillout yield, not a throttle
+    // A short throttle (a sink waiting for one acknowledgement) passes without pausing: pausing
+    // makes the client drop the batches it prefetched and fetch them again.
+    let timer: NodeJS.Timeout | undefined;
+    const early = await Promise.race([go, new Promise<null>((resolve) => (timer = setTimeout(resolve, PAUSE_AFTER_MS, null)))]);
+    clearTimeout(timer);
+    if (early !== null) return early;
     const consumer = this.consumer!;
     consumer.pause();
     this.paused = true;
-    const beat = setInterval(() => batch.heartbeat().catch(() => {}), Math.max(500, this.config.getInt("heartbeat_interval_ms")));
+    // If the group moves on (a rebalance, a restarted broker), give the batch up so the client can
+    // rejoin; the records not handed over are fetched again.
+    let lost: () => void = () => {};
+    const groupLost = new Promise<false>((resolve) => (lost = () => resolve(false)));
+    const beat = setInterval(() => {
+      batch.heartbeat().catch(() => {
+        void this.commitSettled();
+        lost();
+      });
+    }, Math.max(500, this.config.getInt("heartbeat_interval_ms")));
     try {
-      return await go;
+      return await Promise.race([go, groupLost]);
     } finally {
       clearInterval(beat);
       this.paused = false;
@@ -284,8 +303,12 @@ export class KafkaSource extends Source {
       await consumer.commit(offsets);
       this.commits++;
       for (let i = 0; i < tracks.length; i++) if (tracks[i]!.epoch === epochs[i]) tracks[i]!.committed = Math.max(tracks[i]!.committed, values[i]!);
+      this.lastCommitError = "";
     } catch (e) {
-      this.log.warn("Committing offsets failed; will retry", { error: toError(e).message });
+      const message = toError(e).message;
+      // Once per kind of failure, not on every tick (a restarted broker can take a while).
+      if (message !== this.lastCommitError) this.log.warn("Committing offsets failed; will retry", { error: message });
+      this.lastCommitError = message;
     }
   }
 
