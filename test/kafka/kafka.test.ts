@@ -179,14 +179,15 @@ test("a throttled pipeline pauses consumption: in-flight events stay bounded, no
   const topic = unique("thr");
   const group = unique("thr-group");
   await createTopic(topic, 3);
-  const n = 20000;
+  const n = 12000;
   await produce(topic, Array.from({ length: n }, (_, i) => ({ value: `${i}`.padEnd(200, "x") })));
   const app = makeApp(`[pipeline:THR:KafkaSource]\ntopic = ${topic}\ngroup_id = ${group}\n`);
   app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "THR");
   const source = new KafkaSource(app, pipeline, "Kafka");
-  // The topic is read far faster than 10,000 events/s; the sink takes 1,000 per 100 ms.
-  const sink = new SlowSink(app, pipeline, 2000, 1000, 1000);
+  // The topic is read far faster than 20,000 events/s; the sink takes 200 per 100 ms, so each
+  // throttle lasts about half a second: long enough for the source to pause the consumer.
+  const sink = new SlowSink(app, pipeline, 2000, 1000, 200);
   pipeline.build(source, sink);
   app.pumpService.addPipeline(pipeline);
   let pausedSeen = false;
