@@ -15,3 +15,4 @@ export * as declarative from "./declarative/index.js";
 export * as elasticsearch from "./elasticsearch/index.js";
 export * as analyzer from "./analyzer/index.js";
 export * as matrix from "./matrix/index.js";
+export * as kafka from "./kafka/index.js";
