@@ -10,3 +10,7 @@ export * as avro from "./avro/index.js";
 export * as xml from "./xml/index.js";
 export * as lookup from "./lookup/index.js";
 export * as web from "./web/index.js";
+export * as socket from "./socket/index.js";
+export * as http from "./http/index.js";
+export * as parquet from "./parquet/index.js";
+export * as slack from "./slack/index.js";
