@@ -3,7 +3,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { createServer as createTlsServer } from "node:tls";
 import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
 import { describeAddress, formatPeer, parseAddresses, type SocketAddress } from "./address.js";
-import { lineDecoder, type LineDecoder } from "./decode.js";
+import { StringDecoder } from "node:string_decoder";
+import { lineDecoder, nodeEncoding, type LineDecoder } from "./decode.js";
 import { serverTlsOptions, TLS_CONFIG } from "./tls.js";
 
 /** What `context.stream` holds: the connection the line came from, to reply on. */
@@ -54,6 +55,8 @@ export class StreamServerSource extends Source {
 
   readonly addresses: SocketAddress[];
   private readonly decoder: LineDecoder;
+  /** Set for UTF-8, Latin-1 and ASCII: chunks are decoded whole and lines sliced from the text. */
+  private readonly textEncoding: BufferEncoding | null;
   private readonly backlog: number | undefined;
   private readonly maxLine: number;
   private readonly servers: Server[] = [];
@@ -69,6 +72,7 @@ export class StreamServerSource extends Source {
     const where = `[${this.config.section}] address`;
     this.addresses = parseAddresses(this.config.getString("address"), where);
     this.decoder = lineDecoder(this.config.getString("decode"), `[${this.config.section}] decode`);
+    this.textEncoding = nodeEncoding(this.config.getString("decode"));
     const backlog = this.config.getString("backlog").trim();
     if (backlog !== "" && !/^\d+$/.test(backlog)) throw new ConfigError(`[${this.config.section}] backlog: expected an integer, got '${backlog}'`);
     this.backlog = backlog === "" ? undefined : Number(backlog);
@@ -149,6 +153,7 @@ export class StreamServerSource extends Source {
     const type = unix ? "AF_UNIX" : socket.remoteFamily === "IPv6" ? "AF_INET6" : "AF_INET";
     const peer = unix ? "" : formatPeer(socket.remoteAddress, socket.remotePort);
     const me = unix ? address.path : formatPeer(socket.localAddress, socket.localPort);
+    if (this.textEncoding !== null) return this.serveText(socket, stream, type, peer, me, this.textEncoding);
     let rest: Buffer | null = null;
     try {
       for await (const chunk of socket as AsyncIterable<Buffer>) {
@@ -202,6 +207,57 @@ export class StreamServerSource extends Source {
       this.clients.delete(socket);
       if (!socket.destroyed) socket.end();
     }
+  }
+
+  /** The text path: a chunk is decoded once and its lines are slices of that string. */
+  private async serveText(socket: Socket, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string, encoding: BufferEncoding): Promise<void> {
+    const decoder = new StringDecoder(encoding);
+    let rest = "";
+    try {
+      for await (const chunk of socket as AsyncIterable<Buffer>) {
+        this.stats.bytes += chunk.length;
+        const text = rest.length === 0 ? decoder.write(chunk) : rest + decoder.write(chunk);
+        let start = 0;
+        let nl = text.indexOf("\n");
+        while (nl >= 0) {
+          const r = this.emitText(text.slice(start, nl), stream, type, peer, me);
+          if (r !== true && !(await r)) return;
+          start = nl + 1;
+          nl = text.indexOf("\n", start);
+        }
+        rest = start === 0 ? text : text.slice(start);
+        if (rest.length > this.maxLine) {
+          this.stats.long_lines++;
+          const line = rest;
+          rest = "";
+          const r = this.emitText(line, stream, type, peer, me);
+          if (r !== true && !(await r)) return;
+        }
+      }
+      rest += decoder.end();
+      if (rest.length > 0) {
+        const r = this.emitText(rest, stream, type, peer, me);
+        if (r !== true) await r;
+      }
+    } catch (e) {
+      if (!this.stopping) this.log.debug(`Connection ${stream.id} from ${peer || "unix"} failed: ${toError(e).message}`);
+    } finally {
+      this.clients.delete(socket);
+      if (!socket.destroyed) socket.end();
+    }
+  }
+
+  private emitText(line: string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true | Promise<boolean> {
+    const go = this.whenReady();
+    if (go !== true) return go.then((ok) => ok && this.emitTextNow(line, stream, type, peer, me));
+    return this.emitTextNow(line, stream, type, peer, me);
+  }
+
+  private emitTextNow(line: string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true {
+    this.stats.lines++;
+    const context: StreamContext = { stream_type: type, stream_dir: "in", stream_peer: peer, stream_me: me, stream_id: stream.id, stream };
+    this.pipeline.process(line, context);
+    return true;
   }
 
   /** Hands one line over; false when the source is stopping. Awaits only when the pipeline is not ready. */

@@ -25,3 +25,12 @@ export function lineDecoder(decode: string, where: string): LineDecoder {
   }
   return (bytes) => decoder.decode(bytes);
 }
+
+/** The Node.js encoding for `decode` when Buffer/StringDecoder handle it (the fast text path), else null. */
+export function nodeEncoding(decode: string): BufferEncoding | null {
+  const name = decode.trim().toLowerCase();
+  if (name === "" || name === "bytes" || name === "none") return null;
+  const nodeName = name === "utf-8" ? "utf8" : name === "latin-1" || name === "iso-8859-1" ? "latin1" : name;
+  // Only encodings in which a '\n' byte is always a newline character.
+  return nodeName === "utf8" || nodeName === "latin1" || nodeName === "ascii" ? nodeName : null;
+}

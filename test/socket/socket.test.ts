@@ -130,6 +130,34 @@ test("TCP line server: replies through context.stream; UNIX socket; decode='' gi
   }
 });
 
+test("TCP line server: a UTF-8 character split between two reads is decoded whole; latin-1 decode", async () => {
+  for (const [decode, bytes, expected] of [
+    ["utf-8", Buffer.from("a\u00e9\u20acz\nsecond\n"), ["a\u00e9\u20acz", "second"]],
+    ["latin-1", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), ["caf\u00e9"]],
+  ] as const) {
+    const app = testApp();
+    const pipeline = new Pipeline(app, "P");
+    const source = new TCPStreamSource(app, pipeline, { config: { address: "127.0.0.1 0", decode } });
+    const sink = new CollectSink(app, pipeline);
+    pipeline.build(source, sink);
+    app.pumpService.addPipeline(pipeline);
+    const running = app.run();
+    await until(() => source.port !== 0);
+    const s = await client(source.port);
+    s.setNoDelay(true);
+    // Byte by byte, with pauses, so the server reads partial characters.
+    for (const b of bytes) {
+      s.write(Buffer.from([b]));
+      await sleep(2);
+    }
+    await end(s);
+    await until(() => sink.events.length === expected.length);
+    assert.deepEqual(sink.events, expected);
+    app.stop();
+    assert.equal(await running, 0);
+  }
+});
+
 test("TCP line server: reading pauses while the pipeline is throttled, then nothing is lost", async () => {
   const app = testApp();
   const pipeline = new Pipeline(app, "P");
