@@ -52,6 +52,8 @@ export class WebServiceSource extends Source {
   private server: Server | null = null;
   private counter = 0;
   private readonly open = new Set<ServerResponse>();
+  /** Answers the requests still waiting when the source is finalized. */
+  private readonly cancels = new Set<() => void>();
   readonly stats = { requests: 0, events: 0, "status.2xx": 0, "status.4xx": 0, "status.5xx": 0, not_ready: 0 };
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
@@ -207,10 +209,23 @@ export class WebServiceSource extends Source {
         receipt.seal();
       })();
     });
-    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.responseTimeout * 1000)));
+    let cancel: (() => void) | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.responseTimeout * 1000);
+      cancel = () => {
+        aborted = true;
+        resolve(null);
+      };
+    });
+    this.cancels.add(cancel!);
     const receipt = await Promise.race([done, timeout]);
     clearTimeout(timer);
+    this.cancels.delete(cancel!);
     this.open.delete(res);
+    if (receipt === null && aborted) {
+      WebServiceResponses.close(id);
+      return this.reply(res, 503, { error: "source stopped before the events were settled" }, { "Retry-After": String(this.retryAfter) });
+    }
     const output = WebServiceResponses.close(id);
     if (receipt === null) return this.reply(res, 504, { error: `events not settled within ${this.responseTimeout} s` });
     if (receipt.error !== null) return this.reply(res, 500, { error: receipt.error.message, settled: receipt.settledCount, failed: receipt.failedCount });
@@ -242,8 +257,13 @@ export class WebServiceSource extends Source {
   override async finalize(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server === null) return;
-    // Processors have flushed by now: open requests were answered; drop what remains.
+    if (server === null) {
+      for (const cancel of [...this.cancels]) cancel();
+      return;
+    }
+    // Processors have flushed by now, so settled requests were answered; the rest get 503.
+    for (const cancel of [...this.cancels]) cancel();
+    await new Promise((r) => setImmediate(r));
     server.closeAllConnections();
   }
 }

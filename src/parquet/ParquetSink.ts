@@ -208,7 +208,14 @@ export class ParquetSink extends Sink {
     this.pendingRows = [];
     this.setSchema(inferSchema(rows));
     this.pipeline.log.info(`${this.id}: inferred schema ${this.columns!.map((c) => `${c.name}:${c.type}`).join(", ")}`);
-    for (const row of rows) this.append(row);
+    for (const row of rows) {
+      try {
+        this.append(row);
+      } catch (e) {
+        // Only values the inference could not foresee (an invalid Date); the row is left out.
+        this.pipeline.log.warn(`${this.id}: row left out: ${toError(e).message}`);
+      }
+    }
   }
 
   override start(): void {

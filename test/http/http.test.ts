@@ -239,3 +239,28 @@ test("HTTPClientSink: JSON batches, Retry-After honoured, receipts settled on 2x
     await close();
   }
 });
+
+test("WebServiceSource: a request whose events are flushed on stop gets 200; one never settled gets 503 at stop", async () => {
+  const { app, source, sink, running } = webPipeline({ format: "text" });
+  await until(() => source.port !== 0);
+  const url = `http://127.0.0.1:${source.port}/events`;
+  const pending = fetch(url, { method: "POST", body: "flushed on stop" });
+  await until(() => sink.written.length === 0 && source.stats.events === 1);
+  app.stop();
+  assert.equal((await pending).status, 200);
+  assert.deepEqual(sink.written, ["flushed on stop"]);
+  assert.equal(await running, 0);
+
+  class NeverSettles extends BufferedSink {
+    override async stop(): Promise<void> {}
+  }
+  const second = webPipeline({ format: "text" }, (app, p) => new NeverSettles(app, p));
+  await until(() => second.source.port !== 0);
+  const stuck = fetch(`http://127.0.0.1:${second.source.port}/events`, { method: "POST", body: "never" });
+  await until(() => second.source.stats.events === 1);
+  second.app.stop();
+  const r = await stuck;
+  assert.equal(r.status, 503);
+  assert.equal(r.headers.get("retry-after"), "1");
+  assert.equal(await second.running, 0);
+});
