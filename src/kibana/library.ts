@@ -124,8 +124,9 @@ function sortIndexPatternFields(fields: unknown): unknown {
  * `.kibana` lookups (`_source.config`) rewritten to `.x-lff-lookup` documents. Returns a new object.
  */
 export function normalize(input: KibanaHit): KibanaHit {
-  const hit: KibanaHit = { _index: input._index, _id: input._id, _source: structuredClone(input._source) };
-  if (input._type !== undefined) hit._type = input._type;
+  // Only the four keys of a hit, in their incoming order (`_score`, `sort`, … of a search are dropped).
+  const hit = {} as KibanaHit;
+  for (const k of Object.keys(input)) if (k === "_index" || k === "_type" || k === "_id" || k === "_source") (hit as Record<string, unknown>)[k] = k === "_source" ? structuredClone(input._source) : input[k];
   const source = hit._source;
   const type = objectType(hit);
   if (type === "x-lff-lookup") {
