@@ -23,3 +23,4 @@ export type { CompileOptions, CompileResult, DecompileEntry, DecompileResult, De
 export { document, documentModel } from "./document.js";
 export type { DocObject, DocumentOptions, DocumentResult } from "./document.js";
 export { jsonEqual, pyDumps } from "./pyjson.js";
+export { lookupHit } from "./lookup.js";
