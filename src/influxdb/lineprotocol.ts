@@ -70,12 +70,12 @@ export function timestamp(t: unknown, precision: Precision): string {
   } else if (typeof t === "number" && Number.isFinite(t)) seconds = t;
   else throw new TypeError(`timestamp must be seconds (number), a Date or a bigint, got ${typeof t}`);
   if (precision === "ns" || precision === "u") {
-    // Exact integer arithmetic: seconds * 1e9 is past 2^53.
+    // Integer arithmetic (seconds * 1e9 is past 2^53). A double of epoch seconds resolves about a
+    // quarter of a microsecond, so the fraction is rounded to microseconds; a bigint gives exact ns.
     const whole = Math.floor(seconds);
-    const frac = seconds - whole;
-    const unit = precision === "ns" ? 1000000000n : 1000000n;
-    const fracUnits = Math.round(frac * Number(unit));
-    return (BigInt(whole) * unit + BigInt(fracUnits)).toString();
+    const micros = BigInt(Math.round((seconds - whole) * 1e6));
+    const us = BigInt(whole) * 1000000n + micros;
+    return (precision === "ns" ? us * 1000n : us).toString();
   }
   return String(Math.floor(seconds * FACTORS[precision] + 1e-9));
 }
