@@ -16,6 +16,7 @@ import { AMQPConnection } from "./AMQPConnection.js";
 /** One batch of deliveries handed over under one receipt; acknowledged in delivery order. */
 interface Batch {
   last: ConsumeMessage | null;
+  size: number;
   done: boolean;
   error: Error | null;
 }
@@ -59,8 +60,8 @@ export class AMQPSource extends Source {
   private buffer: ConsumeMessage[] = [];
   private wake: (() => void) | null = null;
   private consumerOps: Promise<void> = Promise.resolve();
-  /** Messages handed to the pipeline, acknowledged and nacked (for metrics and tests). */
-  readonly counts = { received: 0, acked: 0, nacked: 0, requeuedUnprocessed: 0 };
+  /** Messages handed to the pipeline, acknowledged and nacked, and batches (for metrics and tests). */
+  readonly counts = { received: 0, acked: 0, nacked: 0, ackedBatches: 0, nackedBatches: 0, requeuedUnprocessed: 0 };
 
   private readonly onNotReady = (): void => {
     this.pauseConsumer();
@@ -143,7 +144,7 @@ export class AMQPSource extends Source {
   private async handOver(state: ChannelState): Promise<void> {
     const messages = this.buffer;
     this.buffer = [];
-    const batch: Batch = { last: null, done: false, error: null };
+    const batch: Batch = { last: null, size: 0, done: false, error: null };
     state.batches.push(batch);
     const receipt = new Receipt((r) => this.batchDone(state, batch, r.error));
     let i = 0;
@@ -154,6 +155,7 @@ export class AMQPSource extends Source {
         if (!state.open) break;
         const message = messages[i]!;
         batch.last = message;
+        batch.size++;
         this.counts.received++;
         const context: EventContext = { receipt, "amqp:method": message.fields, "amqp:properties": message.properties };
         this.pipeline.process(this.eventOf(message), context);
@@ -176,24 +178,29 @@ export class AMQPSource extends Source {
         if (state.open) {
           try {
             state.channel.ack(b.last, true);
-            this.counts.acked++;
+            this.counts.ackedBatches++;
+            this.counts.acked += b.size;
           } catch (e) {
             this.log.warn(`Ack failed (the broker will redeliver): ${toError(e).message}`);
           }
         }
-      } else this.nack(state, b.last, true, this.requeueFailed, false);
+      } else if (this.nack(state, b.last, true, this.requeueFailed, false)) {
+        this.counts.nackedBatches++;
+        this.counts.nacked += b.size;
+      }
     }
     if (batches.length === 0) this.signal();
   }
 
-  private nack(state: ChannelState, message: ConsumeMessage, allUpTo: boolean, requeue: boolean, unprocessed: boolean): void {
-    if (!state.open) return;
+  private nack(state: ChannelState, message: ConsumeMessage, allUpTo: boolean, requeue: boolean, unprocessed: boolean): boolean {
+    if (!state.open) return false;
     try {
       state.channel.nack(message, allUpTo, requeue);
       if (unprocessed) this.counts.requeuedUnprocessed++;
-      else this.counts.nacked++;
+      return true;
     } catch (e) {
       this.log.warn(`Nack failed (the broker will redeliver): ${toError(e).message}`);
+      return false;
     }
   }
 
