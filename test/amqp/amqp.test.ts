@@ -267,7 +267,7 @@ test("AMQPSink throttles its pipeline until a channel is open and while confirms
     const { IteratorSource } = await import("../../src/common/index.js");
     const n = 300;
     let throttledSeen = 0;
-    pipeline.pubsub.subscribe("bspump.pipeline.not_ready!", () => throttledSeen++);
+    pipeline.pubsub.subscribe("bspump.pipeline.not_ready!", () => void throttledSeen++);
     pipeline.build(new IteratorSource(app, pipeline, Array.from({ length: n }, (_, i) => `s${i}`)), sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();

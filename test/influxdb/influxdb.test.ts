@@ -149,7 +149,7 @@ test("5xx answers are retried with backoff while the pipeline is throttled; noth
     const m = uniqueName("retry");
     let notReady = 0;
     const p = pump({ url: proxy.url, flush_period: 0.05 }, Array.from({ length: 50 }, (_, i) => ({ measurement: m, fields: { v: i }, time: 1000 + i })), 50);
-    p.pipeline.pubsub.subscribe("bspump.pipeline.not_ready!", () => notReady++);
+    p.pipeline.pubsub.subscribe("bspump.pipeline.not_ready!", () => void notReady++);
     await until(() => p.source.outcomes.length === 1, 30);
     p.app.stop();
     await p.running;
