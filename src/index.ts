@@ -10,3 +10,6 @@ export * as avro from "./avro/index.js";
 export * as xml from "./xml/index.js";
 export * as lookup from "./lookup/index.js";
 export * as web from "./web/index.js";
+export * as amqp from "./amqp/index.js";
+export * as mysql from "./mysql/index.js";
+export * as influxdb from "./influxdb/index.js";
