@@ -193,7 +193,6 @@ export class InfluxDBSink extends Sink {
     }
     if (soft) {
       pipeline.warnings++;
-      pipeline.log.warn(error.message);
       bucket.tally.settleAll();
       return;
     }

@@ -51,7 +51,7 @@ export function fieldValue(value: unknown, integers: IntegerMode): string | null
   }
 }
 
-const FACTORS: Record<Precision, number> = { ns: 1e9, u: 1e6, ms: 1e3, s: 1, m: 1 / 60, h: 1 / 3600 };
+const US_PER: Record<"ms" | "s" | "m" | "h", number> = { ms: 1e3, s: 1e6, m: 6e7, h: 3.6e9 };
 
 /**
  * A timestamp in the given precision: a number is seconds since the epoch (BSPump's convention), a
@@ -69,15 +69,13 @@ export function timestamp(t: unknown, precision: Precision): string {
     seconds = ms / 1000;
   } else if (typeof t === "number" && Number.isFinite(t)) seconds = t;
   else throw new TypeError(`timestamp must be seconds (number), a Date or a bigint, got ${typeof t}`);
-  if (precision === "ns" || precision === "u") {
-    // Integer arithmetic (seconds * 1e9 is past 2^53). A double of epoch seconds resolves about a
-    // quarter of a microsecond, so the fraction is rounded to microseconds; a bigint gives exact ns.
-    const whole = Math.floor(seconds);
-    const micros = BigInt(Math.round((seconds - whole) * 1e6));
-    const us = BigInt(whole) * 1000000n + micros;
-    return (precision === "ns" ? us * 1000n : us).toString();
-  }
-  return String(Math.floor(seconds * FACTORS[precision] + 1e-9));
+  // Whole microseconds first: a double of epoch seconds resolves about a quarter of a microsecond,
+  // and seconds * 1e6 (< 2^53) is exact enough to round; coarser precisions truncate from there.
+  // A bigint time gives exact nanoseconds.
+  const us = Math.round(seconds * 1e6);
+  if (precision === "ns") return (BigInt(us) * 1000n).toString();
+  if (precision === "u") return String(us);
+  return String(Math.floor(us / US_PER[precision]));
 }
 
 /** A point as an object: what InfluxDBSink accepts besides BSPump's tuple and ready-made lines. */

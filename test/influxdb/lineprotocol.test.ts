@@ -47,3 +47,8 @@ test("pointLine: tags sorted, empty tags dropped, fields in order, timestamp, re
   assert.throws(() => pointLine({ measurement: "m", fields: { a: null } }, "ns", "auto"), /no field values/);
   assert.throws(() => pointLine({ measurement: "", fields: { a: 1 } }, "ns", "auto"), /measurement/);
 });
+
+test("millisecond timestamps from fractional seconds are not truncated by float error", () => {
+  for (let i = 0; i < 5000; i++) assert.equal(timestamp(1700000000 + i * 0.001, "ms"), String(1700000000000 + i));
+  for (let i = 0; i < 2000; i++) assert.equal(timestamp(1700000000 + i * 0.000001, "u"), String(1700000000000000 + i));
+});
