@@ -119,7 +119,7 @@ test("4xx: the bucket fails with the server's message through the error rules (n
   const pipeline = new Soft(app, "S");
   const source = new BatchSource(app, pipeline);
   source.batchSize = 1;
-  source.events = [{ measurement: m, fields: { v: 1.5 } }, `${m} v="text"`, { measurement: m, fields: { v: 2.5 } }];
+  source.events = [{ measurement: m, fields: { v: 1.5 }, time: 10 }, `${m} v="text" 11000000000`, { measurement: m, fields: { v: 2.5 }, time: 12 }];
   const sink = new InfluxDBSink(app, pipeline, "InfluxDBConnection");
   pipeline.build(source, sink);
   app.pumpService.addPipeline(pipeline);
