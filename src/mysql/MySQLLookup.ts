@@ -7,8 +7,8 @@ import { locateMySQL } from "./MySQLSink.js";
  * Key → row from a MySQL table (BSPump's MySQLLookup): `lookup(key)` answers from a bounded LRU
  * cache, or runs `query_find_one` (a prepared statement) and caches the row — or the absence of one,
  * as BSPump does. `load()` counts the rows (`query_count`); `iterate()` streams every row
- * (`query_iter`) without filling the cache (BSPump filled it; here the cache stays bounded and warm). `{}` in the queries is replaced by `statement`, `from`, `key`
- * in that order, and `%s` by the key.
+ * (`query_iter`) without filling the cache (BSPump filled it; here the cache stays bounded and warm). `{}` in the queries is replaced as BSPump does (find_one: statement, from, key; count: from;
+ * iter: statement, from), and `%s` by the key.
  */
 export class MySQLLookup extends AsyncLookup {
   static override ConfigDefaults = {
@@ -35,13 +35,11 @@ export class MySQLLookup extends AsyncLookup {
     const statement = this.config.getString("statement");
     const from = this.config.getString("from");
     const key = this.config.getString("key");
-    const fill = (q: string): string => {
-      const parts = [statement, from, key];
-      return q.replace(/\{\}/g, () => parts.shift() ?? "").replace(/%s/g, "?");
-    };
-    this.findOne = fill(this.config.getString("query_find_one"));
-    this.countQuery = fill(this.config.getString("query_count"));
-    this.iterQuery = fill(this.config.getString("query_iter"));
+    // As BSPump formats them: find_one(statement, from, key), count(from), iter(statement, from).
+    const fill = (q: string, ...parts: string[]): string => q.replace(/\{\}/g, () => parts.shift() ?? "").replace(/%s/g, "?");
+    this.findOne = fill(this.config.getString("query_find_one"), statement, from, key);
+    this.countQuery = fill(this.config.getString("query_count"), from);
+    this.iterQuery = fill(this.config.getString("query_iter"), statement, from);
     app.metrics.addCollector(() => [{ name: "mysql.lookup", type: "counter", tags: { lookup: this.id }, fields: { ...this.mysqlCounts } }]);
   }
 
