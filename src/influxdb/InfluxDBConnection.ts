@@ -66,7 +66,7 @@ export class InfluxDBConnection extends Connection {
   }
 
   /** Sends one body of line protocol. Never throws: the result says what happened. */
-  async write(body: string): Promise<WriteResult> {
+  async write(body: string | Buffer): Promise<WriteResult> {
     this.counts.requests++;
     let status = 0;
     let message = "";
@@ -76,7 +76,7 @@ export class InfluxDBConnection extends Connection {
       const text = await response.text();
       if (response.ok) {
         this.counts.ok++;
-        this.counts.bytes += Buffer.byteLength(body);
+        this.counts.bytes += typeof body === "string" ? Buffer.byteLength(body) : body.length;
         return { ok: true, status, message: "", retry: false };
       }
       message = errorMessage(text) || response.statusText;
