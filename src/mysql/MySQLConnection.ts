@@ -65,6 +65,8 @@ export class MySQLConnection extends Connection {
 
   readonly pool: Pool;
   readonly autocommit: boolean;
+  /** Statements retried after a transient error. */
+  retries = 0;
   readonly reconnectDelay: number;
 
   constructor(app: Application, id?: string, options: Omit<ComponentOptions, "id"> = {}) {
@@ -140,6 +142,7 @@ export class MySQLConnection extends Connection {
         return await attempt();
       } catch (e) {
         if (!isRetryable(e) || shouldStop()) throw e;
+        this.retries++;
         this.log.warn(`MySQL error, retrying in ${delay.toFixed(1)} s: ${toError(e).message}`);
         await new Promise((r) => setTimeout(r, delay * 1000));
         delay = Math.min(this.reconnectDelay, delay * 2);

@@ -282,3 +282,36 @@ test("AMQPSink throttles its pipeline until a channel is open and while confirms
     await broker.delete(q);
   }
 });
+
+test("a lost connection is reopened with backoff; source and sink resume and every message arrives", async () => {
+  const inQ = uniqueName("rc-in");
+  const outQ = uniqueName("rc-out");
+  await broker.queue(inQ);
+  await broker.queue(outQ);
+  try {
+    const { app, connection } = makeApp();
+    const pipeline = new Pipeline(app, "P");
+    const sink = new AMQPSink(app, pipeline, "AMQPConnection", { config: { exchange: "", routing_key: outQ } });
+    pipeline.build(new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue: inQ } }), sink);
+    app.pumpService.addPipeline(pipeline);
+    const running = app.run();
+    await broker.publish(inQ, Array.from({ length: 100 }, (_, i) => `a${i}`));
+    await until(() => sink.counts.confirmed === 100, 20, "first 100");
+    // Cut the TCP connection under amqplib (as a network failure would).
+    const model = connection.channelModel as unknown as { connection: { stream: { destroy(e: Error): void } } };
+    model.connection.stream.destroy(new Error("ECONNRESET (simulated)"));
+    await until(() => connection.opens === 2, 20, "reconnected");
+    await broker.publish(inQ, Array.from({ length: 100 }, (_, i) => `b${i}`));
+    await until(async () => (await broker.check(outQ)).messageCount >= 200 && (await broker.check(inQ)).messageCount === 0, 30, "second 100");
+    app.stop();
+    assert.equal(await running, 0);
+    const got = new Set((await broker.drain(outQ)).map((m) => m.body));
+    for (let i = 0; i < 100; i++) {
+      assert.ok(got.has(`a${i}`), `a${i}`);
+      assert.ok(got.has(`b${i}`), `b${i}`);
+    }
+    assert.deepEqual(await broker.check(inQ), { messageCount: 0, consumerCount: 0 });
+  } finally {
+    await broker.delete(inQ, outQ);
+  }
+});

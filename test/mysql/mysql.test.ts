@@ -280,3 +280,34 @@ test("MySQLLookup: rows by key from a bounded cache, misses cached too, count on
   assert.deepEqual(all.sort(), ["a", "b", "c"]);
   await connection.finalize();
 });
+
+test("a transient error (lock wait timeout) is retried with backoff until the bulk commits; nothing lost, no error", async () => {
+  const t = await table("lock");
+  const blocker = await client();
+  try {
+    await blocker.beginTransaction();
+    await blocker.query(`INSERT INTO ${t} (id, name) VALUES (5, 'blocker')`);
+    const { app, connection } = makeApp({ max_bulk_size: 10, flush_period: 0.05 });
+    connection.pool.pool.on("connection", (c) => void c.query("SET SESSION innodb_lock_wait_timeout = 1"));
+    const pipeline = new Pipeline(app, "P");
+    const source = new BatchSource(app, pipeline);
+    source.events = Array.from({ length: 10 }, (_, i) => ({ id: i + 100 * (i === 5 ? 0 : 1), name: `r${i}` }));
+    source.batchSize = 10;
+    pipeline.build(source, new MySQLSink(app, pipeline, "MySQLConnection", { config: { query: `INSERT INTO ${t} (id, name) VALUES (%s, %s)`, data: "id,name" } }));
+    app.pumpService.addPipeline(pipeline);
+    const running = app.run();
+    // Row 5 waits for the blocker's lock: 1205 after 1 s, retried.
+    await until(() => connection.retries >= 1, 20, "a retry");
+    await blocker.rollback();
+    await until(() => source.outcomes.length === 1, 30, "settled");
+    app.stop();
+    await running;
+    assert.equal(source.outcomes[0], null);
+    assert.equal(pipeline.isError(), false);
+    assert.equal(pipeline.warnings, 0);
+    assert.equal(await count(t), 10);
+  } finally {
+    await blocker.rollback().catch(() => {});
+    await blocker.end();
+  }
+});
