@@ -36,7 +36,7 @@ interface ChannelState {
  * event, with the context keys `amqp:method` (exchange, routingKey, deliveryTag, redelivered,
  * consumerTag) and `amqp:properties` (headers, contentType, …), as BSPump names them.
  *
- * Delivery: the messages taken from the channel at once form a batch with one receipt; a batch is
+ * Delivery: the messages taken from the channel at once (up to `receipt_messages`) form a batch with one receipt; a batch is
  * acknowledged (`basic.ack` multiple) only when its receipt settled — every event written by the
  * sink or dropped — and only after every earlier batch, so the broker never forgets a message that
  * was not delivered. A failed receipt is nacked with requeue (redelivery). Unacknowledged messages
@@ -49,6 +49,7 @@ export class AMQPSource extends Source {
     queue: { type: "string", default: "q", doc: "Queue to consume" },
     error_exchange: { type: "string", default: "error", doc: "Unused (kept for BSPump compatibility)" },
     prefetch_count: { type: "int", default: 1000, doc: "Unacknowledged messages the broker sends ahead (QoS); bounds the memory used" },
+    receipt_messages: { type: "int", default: 1000, doc: "Messages handed over under one delivery receipt (acknowledged together), at most" },
     requeue_failed: { type: "bool", default: true, doc: "Nack with requeue when delivery failed (false: the broker drops or dead-letters them)" },
   } as const;
 
@@ -56,6 +57,7 @@ export class AMQPSource extends Source {
   readonly queue: string;
   private readonly prefetch: number;
   private readonly requeueFailed: boolean;
+  private readonly receiptMessages: number;
   private state: ChannelState | null = null;
   private buffer: ConsumeMessage[] = [];
   private wake: (() => void) | null = null;
@@ -77,6 +79,7 @@ export class AMQPSource extends Source {
     this.queue = this.config.getString("queue");
     this.prefetch = Math.max(1, this.config.getInt("prefetch_count"));
     this.requeueFailed = this.config.getBool("requeue_failed");
+    this.receiptMessages = Math.max(1, this.config.getInt("receipt_messages"));
     app.metrics.addCollector(() => [{ name: "bspump.amqp.source", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.counts } }]);
   }
 
@@ -142,8 +145,12 @@ export class AMQPSource extends Source {
 
   /** Hands the buffered deliveries to the pipeline as one batch under one receipt. */
   private async handOver(state: ChannelState): Promise<void> {
-    const messages = this.buffer;
-    this.buffer = [];
+    let messages = this.buffer;
+    if (messages.length <= this.receiptMessages) this.buffer = [];
+    else {
+      this.buffer = messages.slice(this.receiptMessages);
+      messages = messages.slice(0, this.receiptMessages);
+    }
     const batch: Batch = { last: null, size: 0, done: false, error: null };
     state.batches.push(batch);
     const receipt = new Receipt((r) => this.batchDone(state, batch, r.error));

@@ -5,13 +5,14 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Pipeline, Processor, RunOnceTrigger, type EventContext } from "../../src/core/index.js";
 import { AMQPFullMessageSource, AMQPSink, AMQPSource } from "../../src/amqp/index.js";
-import { Broker, HoldSink, makeApp, uniqueName, until } from "./helpers.js";
+import { Broker, HoldSink, makeApp, stopApps, uniqueName, until } from "./helpers.js";
 
 let broker: Broker;
 before(async () => {
   broker = await Broker.open();
 });
 after(async () => {
+  stopApps();
   await broker.close();
 });
 
@@ -121,13 +122,17 @@ test("killed mid-way (SIGKILL): everything not settled is redelivered, nothing l
     const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./kill-child.ts", import.meta.url)), q, String(n)], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    await until(() => out.includes("settled "), 60, "child settled some");
+    const exited = new Promise((r) => child.on("exit", r));
+    try {
+      await until(() => out.includes("settled "), 60, "child settled some");
+    } finally {
+      child.kill("SIGKILL");
+    }
+    await exited;
     const settled = Number(/settled (\d+) of (\d+)/.exec(out)![1]);
     assert.equal(Number(/settled (\d+) of (\d+)/.exec(out)![2]), n);
     assert.ok(settled > 0 && settled <= 100, `settled ${settled}`);
     console.log(`# kill test: ${settled} of ${n} acked before SIGKILL, ${n - settled} redelivered`);
-    child.kill("SIGKILL");
-    await new Promise((r) => child.on("exit", r));
     const left = await broker.drain(q);
     // The child settled (and acked) `settled` messages and held the rest: those all come back.
     assert.equal(left.length, n - settled);

@@ -9,9 +9,17 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${randomBytes(4).toString("hex")}`;
 }
 
+const apps: BSPumpApplication[] = [];
+
+/** Stops every app a test made (a failed test leaves none running, so the file can end). */
+export function stopApps(): void {
+  for (const app of apps.splice(0)) if (app.isRunning) app.stop(1);
+}
+
 export function makeApp(ini = ""): { app: BSPumpApplication; connection: AMQPConnection } {
   const app = new BSPumpApplication({ args: [], config: Config.fromString(ini, "<test>"), handleSignals: false });
   app.logs.defaultLevel = "error";
+  apps.push(app);
   const connection = new AMQPConnection(app, "AMQPConnection", { config: { url: AMQP_URL, reconnect_delay: 1 } });
   app.pumpService.addConnection(connection);
   return { app, connection };

@@ -8,7 +8,7 @@ const queue = process.argv[2]!;
 const total = Number(process.argv[3]);
 const { app } = makeApp();
 const pipeline = new Pipeline(app, "P");
-const source = new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue, prefetch_count: 1000 } });
+const source = new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue, prefetch_count: 1000, receipt_messages: 30 } });
 const sink = new HoldSink(app, pipeline);
 pipeline.build(source, sink);
 app.pumpService.addPipeline(pipeline);

@@ -11,9 +11,17 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
 }
 
+const apps: BSPumpApplication[] = [];
+
+/** Stops every app a test made (a failed test leaves none running, so the file can end). */
+export function stopApps(): void {
+  for (const app of apps.splice(0)) if (app.isRunning) app.stop(1);
+}
+
 export function makeApp(config: Record<string, string | number | boolean> = {}): { app: BSPumpApplication; connection: InfluxDBConnection } {
   const app = new BSPumpApplication({ args: [], config: Config.fromString("", "<test>"), handleSignals: false });
   app.logs.defaultLevel = "error";
+  apps.push(app);
   const connection = new InfluxDBConnection(app, "InfluxDBConnection", { config: { url: INFLUX, db: DB, ...config } });
   app.pumpService.addConnection(connection);
   return { app, connection };

@@ -1,9 +1,11 @@
 // @services influxdb
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Pipeline, Receipt, Source } from "../../src/core/index.js";
 import { InfluxDBSink } from "../../src/influxdb/index.js";
-import { FaultProxy, makeApp, query, sleep, uniqueName, until } from "./helpers.js";
+import { FaultProxy, makeApp, query, sleep, stopApps, uniqueName, until } from "./helpers.js";
+
+after(stopApps);
 
 /** Feeds events in batches, one receipt each; stays running until stopped. */
 class BatchSource extends Source {

@@ -9,9 +9,17 @@ export function uniqueTable(prefix: string): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
 }
 
+const apps: BSPumpApplication[] = [];
+
+/** Stops every app a test made (a failed test leaves none running, so the file can end). */
+export function stopApps(): void {
+  for (const app of apps.splice(0)) if (app.isRunning) app.stop(1);
+}
+
 export function makeApp(connectionConfig: Record<string, string | number | boolean> = {}): { app: BSPumpApplication; connection: MySQLConnection } {
   const app = new BSPumpApplication({ args: [], config: Config.fromString("", "<test>"), handleSignals: false });
   app.logs.defaultLevel = "error";
+  apps.push(app);
   const connection = new MySQLConnection(app, "MySQLConnection", {
     config: { host: DB.host, port: DB.port, user: DB.user, password: DB.password, db: DB.database, ...connectionConfig },
   });

@@ -5,7 +5,7 @@ import type { Connection, RowDataPacket } from "mysql2/promise";
 import { Pipeline, PubSubTrigger, Receipt, RunOnceTrigger, Sink, Source, type EventContext } from "../../src/core/index.js";
 import { IteratorSource } from "../../src/common/index.js";
 import { MySQLLookup, MySQLSink, MySQLSource } from "../../src/mysql/index.js";
-import { client, makeApp, sleep, uniqueTable, until } from "./helpers.js";
+import { client, makeApp, sleep, stopApps, uniqueTable, until } from "./helpers.js";
 
 let db: Connection;
 const tables: string[] = [];
@@ -13,6 +13,7 @@ before(async () => {
   db = await client();
 });
 after(async () => {
+  stopApps();
   for (const t of tables) await db.query(`DROP TABLE IF EXISTS ${t}`);
   await db.end();
 });
