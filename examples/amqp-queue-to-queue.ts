@@ -49,4 +49,5 @@ for (;;) {
   if (m === false) break;
   console.log(m.content.toString());
 }
+for (const q of ["bspump-example-in", "bspump-example-out"]) await ch.deleteQueue(q);
 await admin.close();

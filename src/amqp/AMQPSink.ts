@@ -51,8 +51,11 @@ export class AMQPSink extends Sink {
 
   private readonly onConfirm = (err: unknown): void => {
     if (err) {
-      this.counts.refused++;
-      this.confirms.shift(new ProcessingError(`The broker refused a message: ${toError(err).message}`));
+      const error = toError(err);
+      // amqplib reports a broker nack and a channel that closed before confirming the same way.
+      if (/nack/i.test(error.message)) this.counts.refused++;
+      else this.counts.failed++;
+      this.confirms.shift(new ProcessingError(`The broker did not confirm a message: ${error.message}`));
     } else {
       this.counts.confirmed++;
       this.confirms.shift(null);
@@ -148,8 +151,20 @@ export class AMQPSink extends Sink {
     const routingKey = this.routingKeyFromContext ? context["amqp.routing_key"] : this.routingKey;
     if (typeof exchange !== "string") throw new ProcessingError(`${this.id}: context['amqp.exchange'] is not a string`);
     if (typeof routingKey !== "string") throw new ProcessingError(`${this.id}: context['amqp.routing_key'] is not a string`);
-    // A publish that throws (closed channel) registers no confirm; the pipeline's error rules get it.
-    const ok = channel.publish(exchange, routingKey, body, this.options, this.onConfirm);
+    let ok: boolean;
+    try {
+      ok = channel.publish(exchange, routingKey, body, this.options, this.onConfirm);
+    } catch (e) {
+      // The channel closed under us (connection lost) before its close event: a transient failure,
+      // not bad input. The event's receipt fails (the source redelivers it) and the pipeline waits
+      // for a new channel instead of entering its error state.
+      this.counts.failed++;
+      const error = new ProcessingError(`${this.id}: publish failed: ${toError(e).message}`);
+      if (context.receipt) context.receipt.fail(error);
+      else this.pipeline.log.warn(`${error.message}; the event had no receipt and is lost`);
+      this.setReason("channel", true);
+      return null;
+    }
     // Confirms arrive from the network, never synchronously: pushing after publish is safe.
     this.confirms.push(context.receipt);
     this.counts.published++;

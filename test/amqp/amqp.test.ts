@@ -308,13 +308,23 @@ test("a lost connection is reopened with backoff; source and sink resume and eve
     await until(() => connection.opens === 2, 20, "reconnected");
     await broker.publish(inQ, Array.from({ length: 100 }, (_, i) => `b${i}`));
     await until(async () => (await broker.check(outQ)).messageCount >= 200 && (await broker.check(inQ)).messageCount === 0, 30, "second 100");
+    // Cut it again while messages flow: in-flight publishes fail their receipts and are redelivered.
+    await broker.publish(inQ, Array.from({ length: 3000 }, (_, i) => `c${i}`));
+    await until(() => sink.counts.confirmed >= 400, 20, "flowing");
+    (connection.channelModel as unknown as { connection: { stream: { destroy(e: Error): void } } }).connection.stream.destroy(new Error("ECONNRESET (simulated)"));
+    await until(() => connection.opens === 3, 20, "reconnected again");
+    await until(async () => (await broker.check(inQ)).messageCount === 0 && (await broker.check(outQ)).messageCount >= 3200, 60, "all through");
+    await until(() => sink.describe().Unconfirmed === 0, 20);
     app.stop();
     assert.equal(await running, 0);
+    assert.equal(pipeline.isError(), false);
+    console.log(`# reconnect test: sink ${JSON.stringify(sink.counts)}`);
     const got = new Set((await broker.drain(outQ)).map((m) => m.body));
     for (let i = 0; i < 100; i++) {
       assert.ok(got.has(`a${i}`), `a${i}`);
       assert.ok(got.has(`b${i}`), `b${i}`);
     }
+    for (let i = 0; i < 3000; i++) assert.ok(got.has(`c${i}`), `c${i}`);
     assert.deepEqual(await broker.check(inQ), { messageCount: 0, consumerCount: 0 });
   } finally {
     await broker.delete(inQ, outQ);
