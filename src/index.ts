@@ -21,3 +21,6 @@ export * as http from "./http/index.js";
 export * as parquet from "./parquet/index.js";
 export * as slack from "./slack/index.js";
 export * as kibana from "./kibana/index.js";
+export * as amqp from "./amqp/index.js";
+export * as mysql from "./mysql/index.js";
+export * as influxdb from "./influxdb/index.js";

@@ -12,6 +12,9 @@ import * as http from "../http/index.js";
 import * as parquet from "../parquet/index.js";
 import * as slack from "../slack/index.js";
 import * as kafka from "../kafka/index.js";
+import * as amqp from "../amqp/index.js";
+import * as mysql from "../mysql/index.js";
+import * as influxdb from "../influxdb/index.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -24,7 +27,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb };
 
 function inherits(ctor: Function, base: Function): boolean {
   return ctor === base || ctor.prototype instanceof base;

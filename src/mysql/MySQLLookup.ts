@@ -1,0 +1,95 @@
+import { ProcessingError, type Application, type ComponentDefinition, type LookupOptions } from "../core/index.js";
+import { AsyncLookup } from "../lookup/AsyncLookup.js";
+import { MySQLConnection } from "./MySQLConnection.js";
+import { locateMySQL } from "./MySQLSink.js";
+
+/**
+ * Key → row from a MySQL table (BSPump's MySQLLookup): `lookup(key)` answers from a bounded LRU
+ * cache, or runs `query_find_one` (a prepared statement) and caches the row — or the absence of one,
+ * as BSPump does. `load()` counts the rows (`query_count`); `iterate()` streams every row
+ * (`query_iter`) without filling the cache (BSPump filled it; here the cache stays bounded and warm). `{}` in the queries is replaced as BSPump does (find_one: statement, from, key; count: from;
+ * iter: statement, from), and `%s` by the key.
+ */
+export class MySQLLookup extends AsyncLookup {
+  static override ConfigDefaults = {
+    ...AsyncLookup.ConfigDefaults,
+    statement: { type: "string", default: "*", doc: "Columns to select" },
+    from: { type: "string", default: "", required: true, doc: "Table or join expression" },
+    key: { type: "string", default: "", required: true, doc: "Key column" },
+    query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
+    query_count: { type: "string", default: "SELECT COUNT(*) as 'count' FROM {};", doc: "Statement that counts the rows" },
+    query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
+  } as const;
+
+  readonly connection: MySQLConnection;
+  readonly findOne: string;
+  readonly countQuery: string;
+  readonly iterQuery: string;
+  /** Rows in the table, as counted by the last load(). */
+  count = 0;
+  readonly mysqlCounts = { success: 0, notFound: 0 };
+
+  constructor(app: Application, connection: string | MySQLConnection, id?: string, options: LookupOptions = {}) {
+    super(app, id ?? "MySQLLookup", options);
+    this.connection = locateMySQL(app, connection);
+    const statement = this.config.getString("statement");
+    const from = this.config.getString("from");
+    const key = this.config.getString("key");
+    // As BSPump formats them: find_one(statement, from, key), count(from), iter(statement, from).
+    const fill = (q: string, ...parts: string[]): string => q.replace(/\{\}/g, () => parts.shift() ?? "").replace(/%s/g, "?");
+    this.findOne = fill(this.config.getString("query_find_one"), statement, from, key);
+    this.countQuery = fill(this.config.getString("query_count"), from);
+    this.iterQuery = fill(this.config.getString("query_iter"), statement, from);
+    app.metrics.addCollector(() => [{ name: "mysql.lookup", type: "counter", tags: { lookup: this.id }, fields: { ...this.mysqlCounts } }]);
+  }
+
+  static override construct(app: Application, definition: ComponentDefinition): MySQLLookup {
+    const connection = definition.args?.connection;
+    if (typeof connection !== "string" && !(connection instanceof MySQLConnection)) {
+      throw new ProcessingError(`${definition.origin ?? "MySQLLookup"}: args.connection (the connection id) is required`);
+    }
+    return new this(app, connection, definition.id, { config: definition.config, configOrigin: definition.origin });
+  }
+
+  protected async fetch(key: string): Promise<unknown> {
+    const rows = (await this.connection.withRetry(async () => (await this.connection.pool.execute(this.findOne, [key]))[0])) as Record<string, unknown>[];
+    const row = rows[0];
+    if (row === undefined) {
+      this.mysqlCounts.notFound++;
+      return undefined;
+    }
+    this.mysqlCounts.success++;
+    return row;
+  }
+
+  /** Counts the rows; the cache fills on demand. */
+  override async load(): Promise<boolean> {
+    const rows = (await this.connection.withRetry(() => this.connection.query(this.countQuery))) as Record<string, unknown>[];
+    const first = rows[0] ?? {};
+    const value = first.count ?? Object.values(first)[0];
+    this.count = Number(value ?? 0);
+    return false;
+  }
+
+  /** Streams every row (bounded memory) as [key, row]. */
+  async *iterate(): AsyncGenerator<[string, Record<string, unknown>]> {
+    const conn = await this.connection.acquire();
+    const core = conn.connection as unknown as import("mysql2").Connection;
+    const stream = core.query(this.iterQuery).stream({ highWaterMark: 1000 });
+    const keyColumn = this.config.getString("key");
+    let complete = false;
+    try {
+      for await (const row of stream as AsyncIterable<Record<string, unknown>>) {
+        const key = String(row[keyColumn]);
+        yield [key, row];
+      }
+      complete = true;
+    } finally {
+      if (complete) conn.release();
+      else {
+        stream.destroy();
+        conn.destroy();
+      }
+    }
+  }
+}
