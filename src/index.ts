@@ -5,3 +5,8 @@
 export * from "./core/index.js";
 export * as common from "./common/index.js";
 export * as unittest from "./unittest/index.js";
+export * as file from "./file/index.js";
+export * as avro from "./avro/index.js";
+export * as xml from "./xml/index.js";
+export * as lookup from "./lookup/index.js";
+export * as web from "./web/index.js";

@@ -1,0 +1,379 @@
+import { spawn } from "node:child_process";
+import { open, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { createGunzip } from "node:zlib";
+import {
+  ConfigError,
+  Receipt,
+  TriggerSource,
+  toError,
+  type Application,
+  type ConfigSpec,
+  type ComponentOptions,
+  type EventContext,
+  type Pipeline,
+} from "../core/index.js";
+import { fnmatch, glob } from "./glob.js";
+import { openFiles } from "./openfiles.js";
+
+const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
+
+/** A file being read: locked (renamed to `-locked`), open until its events are settled. */
+export interface FileEntry {
+  /** The original name: what goes into the events' context as `filename`. */
+  readonly path: string;
+  readonly locked: string;
+  readonly handle: FileHandle;
+  readonly receipt: Receipt;
+  readonly key: string;
+  /** Set when reading stopped before the end (stop requested): the file is not done. */
+  incomplete: boolean;
+  readError: Error | null;
+  finished: boolean;
+}
+
+/**
+ * Base of the file sources (BSPump's FileABCSource). Each trigger cycle scans the `path` glob(s),
+ * takes the first file in sorted order (up to `files_per_cycle`), locks it by renaming it to
+ * `<name>-locked`, reads it (transparently decompressing `.gz`, `.bz2`, `.xz`) and hands its events
+ * over with `{filename, receipt}` in the context. One delivery Receipt per file: post-processing
+ * (`move`, `delete`, `noop`) runs only once every event of the file is settled. A file whose events
+ * failed downstream, or whose read was interrupted by a stop, gets its original name back and is read
+ * again; a file that cannot be read (corrupt gzip) becomes `<name>-failed`. At start, `-locked` files
+ * that no process holds open (left by a crash) get their original names back and are read again.
+ */
+export abstract class FileABCSource extends TriggerSource {
+  static override ConfigDefaults: ConfigSpec = {
+    path: { type: "string", default: "", doc: "Glob pattern(s) of the files to read (`**` recursive); several separated by ':' or new lines" },
+    mode: { type: "string", default: "r", choices: ["r", "rb", "rt"], doc: "'r': events are strings decoded with `encoding`; 'rb': Buffers" },
+    encoding: { type: "string", default: "utf-8", doc: "Text encoding in 'r' mode" },
+    newline: { type: "string", default: "\n", doc: "Accepted for compatibility; lines end at \\n (a preceding \\r is removed)" },
+    post: { type: "string", default: "move", choices: ["move", "delete", "noop"], doc: "After a file is fully settled: move (rename to -processed), delete, or noop" },
+    exclude: { type: "string", default: "", doc: "fnmatch pattern on the full path; matching files are skipped (wins over include)" },
+    include: { type: "string", default: "", doc: "fnmatch pattern on the full path; when set, only matching files are read" },
+    move_destination: { type: "string", default: "", doc: "Folder for post=move (created at start; must lie outside the glob); empty: rename in place" },
+    lines_per_event: { type: "int", default: 10000, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
+    event_idle_time: { type: "float", default: 0.01, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
+    read_size: { type: "int", default: 1048576, doc: "Bytes per read (and per decompressed chunk)" },
+    files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there" },
+    check_open: { type: "bool", default: true, doc: "Skip files another process has open for writing (Linux /proc), so a file being written is not read half-way" },
+  } as const;
+
+  readonly patterns: string[];
+  readonly mode: "r" | "rb";
+  readonly encoding: BufferEncoding;
+  readonly post: "move" | "delete" | "noop";
+  readonly moveDestination: string;
+  readonly readSize: number;
+  readonly filesPerCycle: number;
+  private readonly include: string;
+  private readonly exclude: string;
+  private readonly checkOpen: boolean;
+  private recovered = false;
+  private readonly inflight = new Set<FileEntry>();
+  /** With post=noop: files already read (path → identity), so they are not read again and again. */
+  private readonly done = new Map<string, string>();
+  private postChain: Promise<void> = Promise.resolve();
+  private counts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
+  /** Files whose post-processing ran (settled) and files given back for retry; for tests and the web API. */
+  filesDone = 0;
+  filesRetried = 0;
+  filesFailed = 0;
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    this.patterns = this.config
+      .getString("path")
+      .split(/[\n:]/)
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
+    const mode = this.config.getString("mode");
+    this.mode = mode === "rb" ? "rb" : "r";
+    const encoding = this.config.getString("encoding");
+    if (!Buffer.isEncoding(encoding)) throw new ConfigError(`[${this.config.section}] key 'encoding': unknown encoding '${encoding}'`);
+    this.encoding = encoding;
+    this.post = this.config.getString("post") as "move" | "delete" | "noop";
+    this.moveDestination = this.config.getString("move_destination");
+    this.readSize = Math.max(4096, this.config.getInt("read_size"));
+    this.filesPerCycle = this.config.getInt("files_per_cycle");
+    this.include = this.config.getString("include");
+    this.exclude = this.config.getString("exclude");
+    this.checkOpen = this.config.getBool("check_open");
+    app.metrics.addCollector(() => [
+      { name: "file_count", type: "gauge", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.counts } },
+    ]);
+  }
+
+  /** Reads the file's content (`chunks(file)`) and hands its events over; each event's context comes from `context(file)`. */
+  protected abstract read(file: FileEntry): Promise<void>;
+
+  override async cycle(): Promise<void> {
+    if (!this.recovered) {
+      this.recovered = true;
+      if (this.post === "move" && this.moveDestination) await mkdir(this.moveDestination, { recursive: true });
+      await this.recoverLocked();
+    }
+    let taken = 0;
+    while (!this.stopping && !this.pipeline.isError() && (this.filesPerCycle <= 0 || taken < this.filesPerCycle)) {
+      const path = await this.scan();
+      if (path === null) {
+        this.pipeline.pubsub.publish("bspump.file_source.no_files!", { pipeline: this.pipeline, source: this });
+        return;
+      }
+      if (!(await this.waitReady())) return;
+      taken++;
+      await this.processFile(path);
+    }
+  }
+
+  /** The first file to read, in sorted order, or null. */
+  protected async scan(): Promise<string | null> {
+    const t0 = performance.now();
+    const counts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
+    const candidates: string[] = [];
+    for (const pattern of this.patterns) {
+      for (const path of await glob(pattern)) {
+        counts.all_files++;
+        if (path.endsWith("-locked")) {
+          counts.locked++;
+          continue;
+        }
+        if (path.endsWith("-failed")) {
+          counts.failed++;
+          continue;
+        }
+        if (path.endsWith("-processed")) {
+          counts.processed++;
+          continue;
+        }
+        if (this.exclude && fnmatch(path, this.exclude)) continue;
+        if (this.include && !fnmatch(path, this.include)) continue;
+        let st;
+        try {
+          st = await stat(path);
+        } catch {
+          continue;
+        }
+        if (!st.isFile()) continue;
+        if (this.done.size > 0 && this.done.get(path) === identity(st)) continue;
+        counts.unprocessed++;
+        candidates.push(path);
+      }
+    }
+    counts.scan_time = (performance.now() - t0) / 1000;
+    this.counts = counts;
+    if (candidates.length === 0) return null;
+    if (!this.checkOpen) return candidates[0]!;
+    const open = openFiles(candidates.map((p) => resolve(p)));
+    for (const path of candidates) {
+      if (open.get(resolve(path))?.write) continue;
+      return path;
+    }
+    return null;
+  }
+
+  /** At start: `-locked` files that no process holds open were left by a crash; give them their names back. */
+  private async recoverLocked(): Promise<void> {
+    const locked: string[] = [];
+    for (const pattern of this.patterns) for (const path of await glob(pattern + "-locked")) locked.push(path);
+    if (locked.length === 0) return;
+    const open = openFiles(locked.map((p) => resolve(p)));
+    for (const path of locked) {
+      if (open.has(resolve(path))) continue;
+      const original = path.slice(0, -"-locked".length);
+      try {
+        await rename(path, original);
+        this.log.warn(`Recovered '${original}', left locked by an earlier run; it will be read again`);
+      } catch (e) {
+        this.log.warn(`Cannot recover locked file '${path}': ${toError(e).message}`);
+      }
+    }
+  }
+
+  private async processFile(path: string): Promise<void> {
+    const locked = path + "-locked";
+    try {
+      await rename(path, locked);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") this.log.warn(`File '${path}' was taken by another process`);
+      else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
+      return;
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(locked, "r");
+    } catch (e) {
+      this.log.warn(`Cannot open '${path}', will try again later: ${toError(e).message}`);
+      await rename(locked, path).catch(() => {});
+      return;
+    }
+    const st = await handle.stat();
+    const file: FileEntry = {
+      path,
+      locked,
+      handle,
+      receipt: new Receipt((r) => this.settled(file, r)),
+      key: identity(st),
+      incomplete: false,
+      readError: null,
+      finished: false,
+    };
+    this.inflight.add(file);
+    try {
+      await this.read(file);
+      if (this.stopping) file.incomplete = true;
+    } catch (e) {
+      file.readError = toError(e);
+      this.log.error(`Failed to read '${path}': ${file.readError.message}`);
+    }
+    file.receipt.seal();
+  }
+
+  private settled(file: FileEntry, receipt: Receipt): void {
+    if (file.finished) return;
+    file.finished = true;
+    this.inflight.delete(file);
+    this.postChain = this.postChain.then(() => this.postProcess(file, receipt.error)).catch((e: unknown) => {
+      this.log.error(`Post-processing of '${file.path}' failed: ${toError(e).message}`);
+    });
+  }
+
+  private async postProcess(file: FileEntry, deliveryError: Error | null): Promise<void> {
+    await file.handle.close().catch(() => {});
+    if (file.readError !== null) {
+      this.filesFailed++;
+      await rename(file.locked, this.post === "noop" ? file.path : file.path + "-failed");
+      if (this.post === "noop") this.done.set(file.path, file.key);
+      return;
+    }
+    if (deliveryError !== null || file.incomplete) {
+      // Not done: give the file its name back, so it is read again.
+      this.filesRetried++;
+      if (deliveryError) this.log.warn(`Events of '${file.path}' were not delivered (${deliveryError.message}); the file will be read again`);
+      await rename(file.locked, file.path);
+      return;
+    }
+    this.filesDone++;
+    switch (this.post) {
+      case "delete":
+        await unlink(file.locked);
+        break;
+      case "noop":
+        await rename(file.locked, file.path);
+        this.done.set(file.path, file.key);
+        break;
+      case "move":
+        await rename(file.locked, this.moveDestination ? join(this.moveDestination, basename(file.path) + "-processed") : file.path + "-processed");
+        break;
+    }
+    this.pipeline.pubsub.publish("bspump.file_source.processed!", { pipeline: this.pipeline, source: this, filename: file.path });
+  }
+
+  /** Files read but not settled yet. */
+  get filesInFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Resolves when the post-processing of every settled file has run. */
+  async whenPostProcessed(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.postChain;
+      await chain;
+    } while (chain !== this.postChain);
+  }
+
+  /** After the pipeline flushed: post-process what settled; give unsettled files their names back. */
+  override async finalize(): Promise<void> {
+    await this.whenPostProcessed();
+    for (const file of [...this.inflight]) {
+      file.finished = true;
+      this.inflight.delete(file);
+      this.filesRetried++;
+      await file.handle.close().catch(() => {});
+      await rename(file.locked, file.path).catch((e: unknown) => this.log.error(`Cannot unlock '${file.locked}': ${toError(e).message}`));
+      this.log.warn(`'${file.path}' was not fully delivered before stop; it will be read again`);
+    }
+  }
+
+  /** The context of an event from `file` (at `line`, when known). */
+  protected context(file: FileEntry): EventContext {
+    return { filename: file.path, receipt: file.receipt };
+  }
+
+  /** Public access to `chunks()` for helpers. */
+  chunksOf(file: FileEntry): AsyncIterable<Buffer> {
+    return this.chunks(file);
+  }
+
+  /** The file's content as Buffers of about `read_size` bytes, decompressed by the name's suffix. */
+  protected chunks(file: FileEntry): AsyncIterable<Buffer> {
+    const name = file.path.toLowerCase();
+    if (name.endsWith(".gz")) return this.gunzipChunks(file);
+    if (name.endsWith(".bz2")) return this.commandChunks(file, "bzip2");
+    if (name.endsWith(".xz") || name.endsWith(".lzma")) return this.commandChunks(file, "xz");
+    return this.plainChunks(file);
+  }
+
+  private async *plainChunks(file: FileEntry): AsyncGenerator<Buffer> {
+    let position = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(this.readSize);
+      const { bytesRead } = await file.handle.read(buffer, 0, this.readSize, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield bytesRead === this.readSize ? buffer : buffer.subarray(0, bytesRead);
+    }
+  }
+
+  private async *gunzipChunks(file: FileEntry): AsyncGenerator<Buffer> {
+    const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: this.readSize });
+    const gunzip = createGunzip({ chunkSize: Math.min(this.readSize, 1 << 20) });
+    input.on("error", (e) => gunzip.destroy(e));
+    input.pipe(gunzip);
+    try {
+      for await (const chunk of gunzip) yield chunk as Buffer;
+    } finally {
+      input.unpipe(gunzip);
+      input.destroy();
+      gunzip.destroy();
+    }
+  }
+
+  /** bzip2 and xz are decompressed by the system's `bzip2 -dc` / `xz -dc` (no pure-JS decoder is pinned). */
+  private async *commandChunks(file: FileEntry, command: string): AsyncGenerator<Buffer> {
+    const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: this.readSize });
+    const child = spawn(command, ["-dc"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d.slice(0, 1000)));
+    const exited = new Promise<number | null>((resolveExit, reject) => {
+      child.on("error", reject);
+      child.on("close", (code) => resolveExit(code));
+    });
+    exited.catch(() => {});
+    child.stdin.on("error", () => {});
+    input.pipe(child.stdin);
+    let complete = false;
+    try {
+      for await (const chunk of child.stdout) yield chunk as Buffer;
+      const code = await exited;
+      if (code !== 0) throw new Error(`${command} -dc failed (exit ${code}): ${stderr.trim()}`);
+      complete = true;
+    } finally {
+      input.unpipe(child.stdin);
+      input.destroy();
+      if (!complete) child.kill();
+    }
+  }
+
+  override describe(): Record<string, unknown> {
+    return { ...super.describe(), files: { ...this.counts, in_flight: this.inflight.size } };
+  }
+}
+
+function identity(st: { size: number; mtimeMs: number; ino: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+export { SUFFIXES as FILE_SUFFIXES };

@@ -1,0 +1,16 @@
+export { FileABCSource, type FileEntry } from "./FileABCSource.js";
+export { FileLineSource } from "./FileLineSource.js";
+export { FileCSVSource, type FileCSVSourceOptions } from "./FileCSVSource.js";
+export { FileJSONSource } from "./FileJSONSource.js";
+export { FileBlockSource } from "./FileBlockSource.js";
+export { FileMultiLineSource, type FileMultiLineSourceOptions } from "./FileMultiLineSource.js";
+export { reportBadInput } from "./badInput.js";
+export { glob, fnmatch } from "./glob.js";
+export { FileBufferedSink } from "./FileBufferedSink.js";
+export { FileLineSink } from "./FileLineSink.js";
+export { FileCSVSink, type FileCSVSinkOptions } from "./FileCSVSink.js";
+export { FileBlockSink } from "./FileBlockSink.js";
+export { FileJSONSink } from "./FileJSONSink.js";
+export { formatField, formatRow, type CsvFormat } from "./csvformat.js";
+export { CSVParserProcessor, type CSVProcessorOptions } from "./CSVParserProcessor.js";
+export { CSVGenerator } from "./CSVGenerator.js";

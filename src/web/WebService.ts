@@ -1,0 +1,366 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { bspumpVersion, ConfigError, toError, type BSPumpApplication, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
+import { DASHBOARD_HTML } from "./dashboard.js";
+
+/** `"8080"`, `":8080"` → 127.0.0.1:8080; `"0.0.0.0:8080"`, `"[::1]:8080"` as given. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const text = listen.trim().split(/\s+/)[0] ?? "";
+  let host = "127.0.0.1";
+  let portText = text;
+  const bracket = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (bracket) {
+    host = bracket[1]!;
+    portText = bracket[2]!;
+  } else if (text.includes(":")) {
+    const i = text.lastIndexOf(":");
+    if (i > 0) host = text.slice(0, i);
+    portText = text.slice(i + 1);
+  }
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`[web] listen: expected [host:]port, got '${listen}'`);
+  return { host, port };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The web API (BSPump's routes under /bspump/v1/), `/metrics`, `/health` and the dashboard at `/`.
+ * Config `[web]`: `listen`, `token` (or env BSPUMP_WEB_TOKEN) for mutating endpoints,
+ * `lookup_token` (or env BSPUMP_LOOKUP_TOKEN) for the lookup endpoints, `max_body` bytes,
+ * `manifest` file, `tls_cert`/`tls_key` for https.
+ */
+export class WebService implements Service {
+  readonly host: string;
+  private requestedPort: number;
+  private server: Server | null = null;
+  readonly log: Logger;
+  readonly token: string;
+  readonly lookupToken: string;
+  readonly maxBody: number;
+  readonly manifestPath: string;
+  private readonly tls: { cert: Buffer; key: Buffer } | null;
+  readonly counts = { requests: 0, "status.2xx": 0, "status.3xx": 0, "status.4xx": 0, "status.5xx": 0 };
+  /** Per lookup: full answers and 304s served to slaves. */
+  readonly lookupCounts = new Map<string, { served: number; not_modified: number }>();
+
+  constructor(
+    readonly app: BSPumpApplication,
+    listen: string,
+  ) {
+    const { host, port } = parseListen(listen);
+    this.host = host;
+    this.requestedPort = port;
+    const cfg = (key: string) => app.config.get("web", key) ?? "";
+    this.token = cfg("token") || process.env.BSPUMP_WEB_TOKEN || "";
+    this.lookupToken = cfg("lookup_token") || process.env.BSPUMP_LOOKUP_TOKEN || "";
+    this.maxBody = Number(cfg("max_body") || 65536);
+    if (!(this.maxBody >= 0)) throw new ConfigError(`[web] max_body must be a number of bytes, got '${cfg("max_body")}'`);
+    this.manifestPath = cfg("manifest") || "/manifest";
+    const cert = cfg("tls_cert");
+    const key = cfg("tls_key");
+    this.tls = cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : null;
+    this.log = app.logs.logger("bspump.web");
+    app.metrics.addCollector((): MetricSample[] => {
+      const out: MetricSample[] = [{ name: "bspump.web", type: "counter", tags: {}, fields: this.counts }];
+      for (const [lookup, c] of this.lookupCounts) out.push({ name: "bspump.web.lookup", type: "counter", tags: { lookup }, fields: c });
+      return out;
+    });
+  }
+
+  /** The bound port (after initialize); useful with port 0. */
+  get port(): number {
+    const address = this.server?.address();
+    return address && typeof address === "object" ? (address as AddressInfo).port : this.requestedPort;
+  }
+
+  get url(): string {
+    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `${this.tls ? "https" : "http"}://${host}:${this.port}`;
+  }
+
+  async initialize(): Promise<void> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const server = this.tls ? createHttpsServer({ cert: this.tls.cert, key: this.tls.key }, handler) : createHttpServer(handler);
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.on("clientError", (_err, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"error\":\"bad request\"}");
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.requestedPort, this.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.log.info(`Web API listening on ${this.url}`);
+  }
+
+  async finalize(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counts.requests++;
+    try {
+      await this.route(req, res);
+    } catch (e) {
+      if (e instanceof HttpError) {
+        this.sendJson(res, e.status, { error: e.message, status: e.status }, e.headers);
+      } else {
+        this.log.error("Web request failed", { error: toError(e), url: req.url });
+        this.sendJson(res, 500, { error: "internal error", status: 500 });
+      }
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let path: string;
+    try {
+      path = new URL(req.url ?? "/", "http://localhost").pathname;
+    } catch {
+      throw new HttpError(400, "malformed URL");
+    }
+    const parts = path.split("/").filter((p) => p !== "");
+    let segments: string[];
+    try {
+      segments = parts.map((p) => decodeURIComponent(p));
+    } catch {
+      throw new HttpError(400, "malformed URL encoding");
+    }
+    const method = req.method ?? "GET";
+    const get = (handler: () => void | Promise<void>) => {
+      if (method !== "GET" && method !== "HEAD") throw new HttpError(405, `method ${method} not allowed`, { Allow: "GET, HEAD" });
+      return handler();
+    };
+
+    if (segments.length === 0) return get(() => this.send(res, 200, DASHBOARD_HTML, "text/html; charset=utf-8"));
+    if (segments.length === 1 && segments[0] === "health") return get(() => this.health(res));
+    if (segments.length === 1 && segments[0] === "metrics") {
+      return get(() => this.send(res, 200, this.app.metrics.toPrometheus(), "text/plain; version=0.0.4; charset=utf-8"));
+    }
+    if (segments[0] !== "bspump" || segments[1] !== "v1") throw new HttpError(404, `no such endpoint: ${path}`);
+    const [, , resource, id, action, ...extra] = segments;
+    if (extra.length > 0) throw new HttpError(404, `no such endpoint: ${path}`);
+    const pumps = this.app.pumpService;
+
+    switch (resource) {
+      case "pipelines": {
+        if (id === undefined) return get(() => this.sendJson(res, 200, pumps.describePipelines()));
+        const pipeline = pumps.locatePipeline(id);
+        if (action === undefined) {
+          return get(() => {
+            if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
+            this.sendJson(res, 200, pipeline.describe());
+          });
+        }
+        if (action !== "clear-error") throw new HttpError(404, `no such endpoint: ${path}`);
+        if (method !== "POST") throw new HttpError(405, `method ${method} not allowed`, { Allow: "POST" });
+        this.requireToken(req, this.token);
+        await this.readJsonBody(req);
+        if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
+        const wasError = pipeline.isError();
+        if (wasError) pipeline.setError(null, null, null);
+        this.log.info(`Pipeline '${id}' error ${wasError ? "cleared" : "clear requested (no error)"} over the web API`);
+        return this.sendJson(res, 200, { ok: true, pipeline: id, cleared: wasError });
+      }
+      case "lookup":
+      case "lookups": {
+        return get(() => {
+          this.requireToken(req, this.lookupToken);
+          if (id === undefined) return this.sendJson(res, 200, [...pumps.lookups.values()].map((l) => safeDescribe(l)));
+          const lookup = pumps.lookups.get(id) ?? this.fromFactories(id);
+          if (!lookup) throw new HttpError(404, `lookup '${id}' not found`);
+          if (action === "meta") return this.sendJson(res, 200, safeDescribe(lookup));
+          if (action !== undefined) throw new HttpError(404, `no such endpoint: ${path}`);
+          return this.serveLookup(req, res, lookup);
+        });
+      }
+      case "manifest":
+        if (id !== undefined) throw new HttpError(404, `no such endpoint: ${path}`);
+        return get(() => this.sendJson(res, 200, this.manifest()));
+      default:
+        throw new HttpError(404, `no such endpoint: ${path}`);
+    }
+  }
+
+  private fromFactories(id: string): Lookup | undefined {
+    for (const f of this.app.pumpService.lookupFactories) {
+      const found = f.locateLookup(id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- endpoints
+
+  /** The master side of lookup synchronisation: bytes with a standard ETag, 304 on If-None-Match. */
+  private serveLookup(req: IncomingMessage, res: ServerResponse, lookup: Lookup): void {
+    let data: Buffer;
+    try {
+      data = lookup.serialize();
+      if (!Buffer.isBuffer(data)) throw new HttpError(501, `lookup '${lookup.id}' does not serialise to bytes`);
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      const error = toError(e);
+      if (/not ?implemented/i.test(error.message) || error.name === "NotImplementedError") throw new HttpError(501, `lookup '${lookup.id}' cannot be serialised`);
+      throw e;
+    }
+    const hex = createHash("sha1").update(data).digest("hex");
+    const etag = `"${hex}"`;
+    let counts = this.lookupCounts.get(lookup.id);
+    if (!counts) this.lookupCounts.set(lookup.id, (counts = { served: 0, not_modified: 0 }));
+    if (etagMatches(req.headers["if-none-match"], hex) || req.headers.etag === hex || req.headers.etag === etag) {
+      counts.not_modified++;
+      this.count(304);
+      res.writeHead(304, { ETag: etag });
+      res.end();
+      return;
+    }
+    counts.served++;
+    this.count(200);
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": data.length, ETag: etag, "Cache-Control": "no-cache" });
+    res.end(req.method === "HEAD" ? undefined : data);
+  }
+
+  private health(res: ServerResponse): void {
+    const pipelines: Record<string, string> = {};
+    let failed = false;
+    for (const [id, p] of this.app.pumpService.pipelines) {
+      const state = p.isError() ? "error" : p.isReady() ? "ready" : "not ready";
+      if (state === "error") failed = true;
+      pipelines[id] = state;
+    }
+    this.sendJson(res, failed ? 503 : 200, { status: failed ? "error" : "ok", uptime: Math.round(Date.now() / 1000 - this.app.launchTime), pipelines });
+  }
+
+  private manifest(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      BSPUMP_VERSION: bspumpVersion(),
+      NODE_VERSION: process.version,
+      LAUNCHED_AT: new Date(this.app.launchTime * 1000).toISOString(),
+    };
+    if (process.env.CONTAINER_HOST) out.CONTAINER_HOST = process.env.CONTAINER_HOST;
+    try {
+      const text = readFileSync(this.manifestPath, "utf8");
+      for (const line of text.split("\n")) {
+        const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+        if (m && !(m[1]! in out)) out[m[1]!] = m[2]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_s, a: string, b: string) => process.env[a ?? b] ?? "");
+      }
+      out.MANIFEST_MTIME = statSync(this.manifestPath).mtimeMs / 1000;
+    } catch {
+      // no manifest file
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private requireToken(req: IncomingMessage, expected: string): void {
+    if (expected === "") return;
+    const header = req.headers.authorization;
+    const given = typeof header === "string" && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, "").trim() : "";
+    if (given === "") throw new HttpError(401, "a token is required (Authorization: Bearer <token>)", { "WWW-Authenticate": 'Bearer realm="bspump"' });
+    const a = createHash("sha256").update(given).digest();
+    const b = createHash("sha256").update(expected).digest();
+    if (!timingSafeEqual(a, b)) throw new HttpError(403, "wrong token");
+  }
+
+  /** Reads a request body of at most `max_body` bytes; it must be empty or a JSON object. */
+  private async readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > this.maxBody) {
+      req.resume();
+      throw new HttpError(413, `request body larger than ${this.maxBody} bytes`, { Connection: "close" });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.maxBody) {
+        req.resume();
+        throw new HttpError(413, `request body larger than ${this.maxBody} bytes`, { Connection: "close" });
+      }
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString("utf8").trim();
+    if (text === "") return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "request body is not valid JSON");
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new HttpError(400, "request body must be a JSON object");
+    return parsed as Record<string, unknown>;
+  }
+
+  private count(status: number): void {
+    const key = `status.${Math.floor(status / 100)}xx` as keyof typeof this.counts;
+    if (key in this.counts) this.counts[key]++;
+  }
+
+  private send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+    this.count(status);
+    const data = Buffer.from(body, "utf8");
+    res.writeHead(status, { "Content-Type": type, "Content-Length": data.length, "Cache-Control": "no-store", ...headers });
+    res.end(res.req.method === "HEAD" ? undefined : data);
+  }
+
+  private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.send(res, status, JSON.stringify(body, jsonReplacer), "application/json; charset=utf-8", headers);
+  }
+}
+
+function safeDescribe(lookup: Lookup): Record<string, unknown> {
+  try {
+    return lookup.describe();
+  } catch (e) {
+    return { Id: lookup.id, Class: lookup.constructor.name, Error: toError(e).message };
+  }
+}
+
+/** If-None-Match: a list of (possibly weak) quoted ETags, or `*`. */
+export function etagMatches(header: string | string[] | undefined, hex: string): boolean {
+  if (header === undefined) return false;
+  const value = Array.isArray(header) ? header.join(",") : header;
+  for (const raw of value.split(",")) {
+    const tag = raw.trim().replace(/^W\//, "");
+    if (tag === "*" || tag === `"${hex}"` || tag === hex) return true;
+  }
+  return false;
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
+}

@@ -1,0 +1,1 @@
+export { XMLParserProcessor } from "./XMLParserProcessor.js";
