@@ -159,7 +159,7 @@ for (const w of WORKLOADS) {
       max: eps.length ? Math.max(...eps) : null,
       rss: ok.length ? Math.max(...ok.map((r) => r.maxrss_kb)) : null,
       outs: [...new Set(ok.map((r) => r.out))],
-      checks: [...new Set(ok.map((r) => JSON.stringify(r.check && { windows: r.check.windows, count: r.check.count, sum: r.check.sum })))],
+      checks: [...new Set(ok.filter((r) => r.check?.windows !== undefined).map((r) => JSON.stringify({ windows: r.check.windows, count: r.check.count, sum: r.check.sum })))],
       runs: ok.length,
     };
   }
@@ -228,7 +228,7 @@ for (const w of WORKLOADS) {
   }
   // Same answers from every system?
   const outs = new Set(w.systems.flatMap((s) => S[s.id].outs));
-  const checks = new Set(w.systems.flatMap((s) => S[s.id].checks).filter((c) => c !== "null"));
+  const checks = new Set(w.systems.flatMap((s) => S[s.id].checks));
   md += `Check: events reaching the sink ${[...outs].map(fmt).join(" / ")}${outs.size > 1 ? " — **systems disagree**" : " in every system"}`;
   if (checks.size) md += `; window totals ${[...checks].join(" / ")}${checks.size > 1 ? " — **systems disagree**" : " in every system"}`;
   md += ".\n\n";
