@@ -141,6 +141,9 @@ let profile = null;
   if (file && !r.error) profile = { variant, seconds: r.seconds, ...topFunctions(join(profDir, file), 15) };
 }
 
+// ------------------------------------------------------------------ core cost per event
+const micro = await runOnce([process.execPath, ["bench/core-micro.mjs"]]);
+
 // ------------------------------------------------------------------ summarise
 const summary = {};
 for (const w of WORKLOADS) {
@@ -240,6 +243,11 @@ if (profile) {
   for (const t of profile.top) md += `| ${t.pct.toFixed(1)} | ${t.ms.toFixed(0)} | \`${t.fn}\` |\n`;
   md += "\n";
 } else md += "The profile run failed.\n\n";
+if (micro.nsPerEvent) {
+  md += "Cost of the core engine per event (bench/core-micro.mjs: 5,000,000 events in one process, best of 3; a string event and a `{filename}` context per event):\n\n| path | ns/event |\n| --- | ---: |\n";
+  for (const [k, v] of Object.entries(micro.nsPerEvent)) md += `| ${k} | ${v.toFixed(1)} |\n`;
+  md += "\n";
+}
 md += "NOTES\n";
 
 const notesPath = "bench/NOTES.md";
