@@ -10,3 +10,8 @@ export * as avro from "./avro/index.js";
 export * as xml from "./xml/index.js";
 export * as lookup from "./lookup/index.js";
 export * as web from "./web/index.js";
+export * as random from "./random/index.js";
+export * as declarative from "./declarative/index.js";
+export * as elasticsearch from "./elasticsearch/index.js";
+export * as analyzer from "./analyzer/index.js";
+export * as matrix from "./matrix/index.js";

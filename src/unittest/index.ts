@@ -69,7 +69,10 @@ export interface RunResult {
 
 function makeApp(config: string | Config | undefined): BSPumpApplication {
   const cfg = config instanceof Config ? config : Config.fromString(config ?? "", "<test config>");
-  return new BSPumpApplication({ args: [], config: cfg, handleSignals: false });
+  const app = new BSPumpApplication({ args: [], config: cfg, handleSignals: false });
+  // Tests provoke errors on purpose; their logs stay in `pipeline.recentLogs` unless asked for.
+  if (!process.env.BSPUMP_TEST_LOGS) app.logs.writer = () => {};
+  return app;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
 
 export function testApp(ini = ""): BSPumpApplication {
   const app = new BSPumpApplication({ args: [], config: Config.fromString(ini, "test.conf"), handleSignals: false });
-  app.logs.defaultLevel = "error";
+  if (!process.env.BSPUMP_TEST_LOGS) app.logs.writer = () => {};
   return app;
 }
 

@@ -1,0 +1,464 @@
+import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
+import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
+
+/** A value of a closed window per dimension: `count`, `sum`, `min`, `max` or `avg` (= sum / count). */
+export type WindowMetric = "count" | "sum" | "min" | "max" | "avg";
+
+/**
+ * A window that has just closed, as detectors see it. Valid only during the call: the arrays may
+ * be the matrix's own columns. Rows are indexed 0 … rows−1; a row whose `name` is undefined is free.
+ */
+export class ClosedWindow {
+  start = 0;
+  end = 0;
+  rows = 0;
+  count: Float64Array = new Float64Array(0);
+  sum: Float64Array | null = null;
+  min: Float64Array | null = null;
+  max: Float64Array | null = null;
+
+  constructor(readonly analyzer: TimeWindowAnalyzer) {}
+
+  name(row: number): string | undefined {
+    return this.analyzer.matrix.getRowName(row);
+  }
+
+  value(metric: WindowMetric, row: number): number {
+    switch (metric) {
+      case "count":
+        return this.count[row]!;
+      case "sum":
+        return this.sum ? this.sum[row]! : NaN;
+      case "min":
+        return this.min && this.count[row]! > 0 ? this.min[row]! : NaN;
+      case "max":
+        return this.max && this.count[row]! > 0 ? this.max[row]! : NaN;
+      case "avg":
+        return this.sum && this.count[row]! > 0 ? this.sum[row]! / this.count[row]! : NaN;
+    }
+  }
+}
+
+/** Looks at each closed window and emits events (outliers, classes, drops, threshold crossings). */
+export interface WindowDetector {
+  onWindow(window: ClosedWindow, emit: (event: Record<string, unknown>) => void): void;
+}
+
+export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
+  /** Run on closed windows, in order. */
+  detectors?: WindowDetector[];
+  /** Use an existing TimeWindowMatrix instead of creating `<id>Matrix`. */
+  matrix?: TimeWindowMatrix;
+}
+
+const AGGREGATIONS = ["count", "sum", "min", "max"] as const;
+
+/**
+ * BSPump's TimeWindowAnalyzer with a ready-made evaluation: events are counted (and a value field
+ * summed, min'd, max'd) per dimension in a TimeWindowMatrix of `columns` time columns of
+ * `resolution` seconds, by event time (`time_source = event`) or by the clock (`clock`).
+ *
+ * Windows: `tumbling` (one column each) or `sliding` (`window_columns` columns, sliding by one
+ * column). A window closes once the newest time seen (the watermark) minus `lateness` passes its
+ * end; it is then emitted exactly once (`emit = window`: one event with every dimension;
+ * `dimension`: one event per dimension; `none`) and handed to the detectors. Events older than the
+ * closed windows are counted as `late`; events more than `max_future` seconds ahead of the watermark
+ * as `future`; both are sent to `late_target` when set, never silently dropped.
+ *
+ * The per-event path is one Map lookup, index arithmetic and typed-array adds.
+ */
+export class TimeWindowAnalyzer extends Analyzer {
+  static override ConfigDefaults: ConfigSpec = {
+    matrix_id: { type: "string", default: "", doc: "Id of an existing TimeWindowMatrix (registered with addMatrix) to use" },
+    resolution: { type: "float", default: 60, doc: "Seconds per time column (the tumbling window length; the slide of a sliding window)" },
+    columns: { type: "int", default: 15, doc: "Time columns kept in the matrix" },
+    time_source: { type: "string", default: "event", doc: "'event': the time field of the event; 'clock': the application clock", choices: ["event", "clock"] },
+    timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
+    timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
+    dimension_attr: { type: "string", default: "dimension", doc: "Event field naming the dimension (row)" },
+    value_attr: { type: "string", default: "", doc: "Event field summed (empty: only count)" },
+    aggregations: { type: "list", default: ["count", "sum", "min", "max"], doc: "Kept per cell: count, sum, min, max (avg = sum/count)" },
+    window_type: { type: "string", default: "tumbling", doc: "'tumbling' or 'sliding'", choices: ["tumbling", "sliding"] },
+    window_columns: { type: "int", default: 1, doc: "Columns per sliding window" },
+    lateness: { type: "float", default: 0, doc: "Seconds a window stays open after its end, for out-of-order events" },
+    max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
+    emit: { type: "string", default: "window", doc: "'window': one event per closed window; 'dimension': one per dimension and window; 'none'", choices: ["window", "dimension", "none"] },
+    emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
+    flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
+    late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
+    persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
+    path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
+  } as const;
+
+  readonly matrix: TimeWindowMatrix;
+  /** BSPump's name for the matrix. */
+  get TimeWindow(): TimeWindowMatrix {
+    return this.matrix;
+  }
+  readonly resolution: number;
+  readonly columns: number;
+  readonly windowColumns: number;
+  readonly detectors: WindowDetector[];
+  /** Newest time seen. */
+  watermark = -Infinity;
+  /** Every window ending at or before this time has been closed and emitted. */
+  closedUpTo = -Infinity;
+  late = 0;
+  future = 0;
+  windowsClosed = 0;
+
+  private readonly clockTime: boolean;
+  private readonly tsAttr: string;
+  private readonly tsMs: boolean;
+  private readonly dimAttr: string;
+  private readonly valueAttr: string;
+  private readonly lateness: number;
+  private readonly maxFuture: number;
+  private readonly emitMode: string;
+  private readonly emitEmpty: boolean;
+  private readonly lateTarget: string;
+  private started = false;
+  private nextClose = Infinity;
+  private readonly index: ReadonlyMap<string, number>;
+  private readonly cnt: Float64Array[];
+  private readonly sumCols: Float64Array[] | null;
+  private readonly minCols: Float64Array[] | null;
+  private readonly maxCols: Float64Array[] | null;
+  private readonly view: ClosedWindow;
+  private scratch: { count: Float64Array; sum: Float64Array | null; min: Float64Array | null; max: Float64Array | null } | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private readonly emitBound = (e: Record<string, unknown>): void => this.emit(e);
+
+  constructor(app: Application, pipeline: Pipeline, options: TimeWindowAnalyzerOptions = {}) {
+    super(app, pipeline, options);
+    const where = `[pipeline:${pipeline.id}:${this.id}]`;
+    this.clockTime = this.config.getString("time_source") === "clock";
+    this.tsAttr = this.config.getString("timestamp_attr");
+    this.tsMs = this.config.getString("timestamp_unit") === "ms";
+    this.dimAttr = this.config.getString("dimension_attr");
+    this.valueAttr = this.config.getString("value_attr");
+    this.lateness = this.config.getFloat("lateness");
+    this.maxFuture = this.config.getFloat("max_future");
+    this.emitMode = this.config.getString("emit");
+    this.emitEmpty = this.config.getBool("emit_empty");
+    this.lateTarget = this.config.getString("late_target");
+    this.detectors = options.detectors ?? [];
+
+    const aggs = new Set(this.config.getList("aggregations"));
+    for (const a of aggs) if (!(AGGREGATIONS as readonly string[]).includes(a)) throw new ConfigError(`${where} aggregations: unknown '${a}' (allowed: ${AGGREGATIONS.join(", ")})`);
+    aggs.add("count");
+    if (this.valueAttr === "") {
+      aggs.delete("sum");
+      aggs.delete("min");
+      aggs.delete("max");
+    }
+
+    const matrixId = this.config.getString("matrix_id");
+    if (options.matrix) this.matrix = options.matrix;
+    else if (matrixId !== "") {
+      const found = app.pumpServiceOrNull()?.locateMatrix(matrixId);
+      if (!(found instanceof TimeWindowMatrix)) throw new ConfigError(`${where} matrix_id '${matrixId}' is not a TimeWindowMatrix`);
+      this.matrix = found;
+    } else {
+      const persistent = this.config.getBool("persistent");
+      this.matrix = new TimeWindowMatrix(app, {
+        id: `${this.id}Matrix`,
+        dtype: AGGREGATIONS.filter((a) => aggs.has(a)).map((a) => [a, "f8"] as const),
+        persistent,
+        config: { resolution: this.config.getFloat("resolution"), columns: this.config.getInt("columns"), path: persistent ? this.config.getString("path") : undefined },
+      });
+      app.pumpServiceOrNull()?.addMatrix(this.matrix);
+    }
+    const m = this.matrix;
+    this.resolution = m.resolution;
+    this.columns = m.columns;
+    this.windowColumns = this.config.getString("window_type") === "sliding" ? this.config.getInt("window_columns") : 1;
+    if (this.windowColumns < 1 || this.windowColumns > this.columns - 1) throw new ConfigError(`${where} window_columns must be between 1 and columns − 1 (${this.columns - 1})`);
+    if (this.lateness < 0 || this.lateness + this.windowColumns * this.resolution > (this.columns - 1) * this.resolution) {
+      throw new ConfigError(`${where} lateness + window length must fit in columns − 1 columns (${(this.columns - 1) * this.resolution} s): raise 'columns'`);
+    }
+    const has = (f: string) => m.fields.some((x) => x.name === f);
+    if (!has("count")) throw new ConfigError(`${where} the matrix needs a 'count' field`);
+    this.index = m.index;
+    this.cnt = m.numeric("count");
+    this.sumCols = aggs.has("sum") && has("sum") ? m.numeric("sum") : null;
+    this.minCols = aggs.has("min") && has("min") ? m.numeric("min") : null;
+    this.maxCols = aggs.has("max") && has("max") ? m.numeric("max") : null;
+    this.view = new ClosedWindow(this);
+    m.beforeSave = () => {
+      m.meta.watermark = Number.isFinite(this.watermark) ? this.watermark : null;
+      m.meta.closedUpTo = Number.isFinite(this.closedUpTo) ? this.closedUpTo : null;
+    };
+    if (typeof m.meta.watermark === "number" && typeof m.meta.closedUpTo === "number") {
+      this.watermark = m.meta.watermark;
+      this.closedUpTo = m.meta.closedUpTo;
+      this.nextClose = this.closedUpTo + this.resolution;
+      this.started = true;
+    }
+  }
+
+  override process(context: EventContext, event: unknown): unknown {
+    // The default predicate is always true; a subclass that overrides it is honoured.
+    if (this.hasPredicate && !this.predicate(context, event)) return event;
+    this.evaluate(context, event);
+    return event;
+  }
+
+  private readonly hasPredicate = Object.getPrototypeOf(this).predicate !== TimeWindowAnalyzer.prototype.predicate;
+
+  override evaluate(_context: EventContext, event: unknown): void {
+    if (typeof event !== "object" || event === null) {
+      this.badInput("missing_dimension", "event is not an object");
+      return;
+    }
+    const e = event as Record<string, unknown>;
+    let ts: number;
+    if (this.clockTime) ts = this.app.time();
+    else {
+      const raw = e[this.tsAttr];
+      ts = typeof raw === "number" ? (this.tsMs ? raw / 1000 : raw) : toSeconds(raw, this.tsMs);
+      if (!Number.isFinite(ts)) {
+        this.badInput("missing_time", `event has no time in '${this.tsAttr}'`);
+        return;
+      }
+    }
+    const dim = e[this.dimAttr];
+    if (dim === undefined || dim === null || dim === "") {
+      this.badInput("missing_dimension", `event has no dimension in '${this.dimAttr}'`);
+      return;
+    }
+    const key = typeof dim === "string" ? dim : String(dim);
+    let v = 0;
+    if (this.sumCols !== null || this.minCols !== null) {
+      const raw = e[this.valueAttr];
+      v = typeof raw === "number" ? raw : toNumber(raw);
+      if (!Number.isFinite(v)) {
+        this.badInput("bad_value", `'${this.valueAttr}' is not a number`);
+        return;
+      }
+    }
+    if (!this.started) this.begin(ts);
+    if (ts > this.watermark) {
+      if (ts > this.watermark + this.maxFuture) {
+        this.future++;
+        this.counter.add("future");
+        if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
+        return;
+      }
+      this.watermark = ts;
+      if (ts - this.lateness >= this.nextClose) this.closeUpTo(ts - this.lateness);
+      if (ts >= this.matrix.start) this.advanceTo(ts);
+    }
+    const m = this.matrix;
+    if (ts < this.closedUpTo || ts < m.end) {
+      this.late++;
+      this.counter.add("late");
+      if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
+      return;
+    }
+    let row = this.index.get(key);
+    if (row === undefined) row = m.addRow(key);
+    let pc = m.head + Math.floor((ts - m.end) / this.resolution);
+    if (pc >= this.columns) pc -= this.columns;
+    const c = this.cnt[pc]!;
+    const n = c[row]!;
+    c[row] = n + 1;
+    if (this.sumCols !== null) this.sumCols[pc]![row]! += v;
+    if (this.minCols !== null) {
+      const a = this.minCols[pc]!;
+      if (n === 0 || v < a[row]!) a[row] = v;
+    }
+    if (this.maxCols !== null) {
+      const a = this.maxCols[pc]!;
+      if (n === 0 || v > a[row]!) a[row] = v;
+    }
+  }
+
+  /** Places the window on the first time seen. */
+  private begin(ts: number): void {
+    const m = this.matrix;
+    const res = this.resolution;
+    if (m.openRows === 0) {
+      m.start = (1 + Math.floor(ts / res)) * res;
+      m.end = m.start - res * this.columns;
+    }
+    this.watermark = ts;
+    this.closedUpTo = Math.max(m.end, Math.floor((ts - this.lateness) / res) * res);
+    this.nextClose = this.closedUpTo + res;
+    this.started = true;
+  }
+
+  /** Advances the matrix until `ts` is inside it, closing first every window that needs a column about to drop. */
+  private advanceTo(ts: number): void {
+    const m = this.matrix;
+    const res = this.resolution;
+    if (ts - m.start > (this.columns + this.windowColumns + 1) * res) {
+      // A jump past the whole matrix: close what holds data, then skip ahead.
+      this.closeUpTo(m.start + (this.windowColumns - 1) * res);
+      m.advance(ts, 0);
+      const aligned = Math.floor((ts - this.lateness) / res) * res;
+      if (aligned > this.closedUpTo) {
+        this.closedUpTo = Math.max(aligned, m.end);
+        this.nextClose = this.closedUpTo + res;
+      }
+      return;
+    }
+    while (ts >= m.start) {
+      const need = m.end + this.windowColumns * res;
+      if (this.closedUpTo < need) this.closeUpTo(need);
+      m.addColumn();
+    }
+  }
+
+  /** Closes (and emits) every window whose end is ≤ t. */
+  closeUpTo(t: number): void {
+    const res = this.resolution;
+    if ((t - this.nextClose) / res > this.columns + this.windowColumns + 1) {
+      const lastData = this.matrix.start + (this.windowColumns - 1) * res;
+      while (this.nextClose <= lastData) this.closeOne();
+      const aligned = Math.floor(t / res) * res;
+      if (aligned > this.closedUpTo) {
+        this.closedUpTo = aligned;
+        this.nextClose = aligned + res;
+      }
+      return;
+    }
+    while (this.nextClose <= t) this.closeOne();
+  }
+
+  private closeOne(): void {
+    const end = this.nextClose;
+    this.closeWindow(end);
+    this.closedUpTo = end;
+    this.nextClose = end + this.resolution;
+  }
+
+  private closeWindow(end: number): void {
+    const m = this.matrix;
+    const res = this.resolution;
+    const w = this.windowColumns;
+    const view = this.view;
+    const rows = m.capacity;
+    const lastCol = Math.round((end - res - m.end) / res);
+    view.start = end - w * res;
+    view.end = end;
+    view.rows = rows;
+    if (w === 1 && lastCol >= 0 && lastCol < this.columns) {
+      const pc = m.physical(lastCol);
+      view.count = this.cnt[pc]!;
+      view.sum = this.sumCols ? this.sumCols[pc]! : null;
+      view.min = this.minCols ? this.minCols[pc]! : null;
+      view.max = this.maxCols ? this.maxCols[pc]! : null;
+    } else {
+      const s = this.scratchFor(rows);
+      s.count.fill(0);
+      s.sum?.fill(0);
+      s.min?.fill(0);
+      s.max?.fill(0);
+      for (let col = lastCol - w + 1; col <= lastCol; col++) {
+        if (col < 0 || col >= this.columns) continue;
+        const pc = m.physical(col);
+        const c = this.cnt[pc]!;
+        const sum = this.sumCols?.[pc];
+        const min = this.minCols?.[pc];
+        const max = this.maxCols?.[pc];
+        for (let r = 0; r < rows; r++) {
+          const n = c[r]!;
+          if (n === 0) continue;
+          const before = s.count[r]!;
+          s.count[r] = before + n;
+          if (sum && s.sum) s.sum[r]! += sum[r]!;
+          if (min && s.min && (before === 0 || min[r]! < s.min[r]!)) s.min[r] = min[r]!;
+          if (max && s.max && (before === 0 || max[r]! > s.max[r]!)) s.max[r] = max[r]!;
+        }
+      }
+      view.count = s.count;
+      view.sum = s.sum;
+      view.min = s.min;
+      view.max = s.max;
+    }
+    this.windowsClosed++;
+    this.emitWindow(view);
+    for (const d of this.detectors) d.onWindow(view, this.emitBound);
+  }
+
+  private scratchFor(rows: number): { count: Float64Array; sum: Float64Array | null; min: Float64Array | null; max: Float64Array | null } {
+    if (this.scratch === null || this.scratch.count.length !== rows) {
+      this.scratch = {
+        count: new Float64Array(rows),
+        sum: this.sumCols ? new Float64Array(rows) : null,
+        min: this.minCols ? new Float64Array(rows) : null,
+        max: this.maxCols ? new Float64Array(rows) : null,
+      };
+    }
+    return this.scratch;
+  }
+
+  /** The values of one dimension in a closed window, as emitted (fixed shapes, so V8 keeps them fast). */
+  protected dimensionValues(view: ClosedWindow, row: number): Record<string, number> {
+    const n = view.count[row]!;
+    const sum = view.sum;
+    if (sum === null) return { count: n };
+    const s = sum[row]!;
+    if (view.min !== null && view.max !== null) return { count: n, sum: s, avg: s / n, min: view.min[row]!, max: view.max[row]! };
+    const out: Record<string, number> = { count: n, sum: s, avg: s / n };
+    if (view.min) out.min = view.min[row]!;
+    if (view.max) out.max = view.max[row]!;
+    return out;
+  }
+
+  /** Emits a closed window (override to shape the result differently). */
+  protected emitWindow(view: ClosedWindow): void {
+    if (this.emitMode === "none") return;
+    const m = this.matrix;
+    const base = { "@timestamp": view.end, analyzer: this.id, window_start: view.start, window_end: view.end };
+    if (this.emitMode === "dimension") {
+      for (let r = 0; r < view.rows; r++) {
+        if (view.count[r]! === 0) continue;
+        const name = m.getRowName(r);
+        if (name === undefined) continue;
+        this.emit({ ...base, dimension: name, ...this.dimensionValues(view, r) });
+      }
+      return;
+    }
+    const dimensions: Record<string, Record<string, number>> = {};
+    let n = 0;
+    for (let r = 0; r < view.rows; r++) {
+      if (view.count[r]! === 0) continue;
+      const name = m.getRowName(r);
+      if (name === undefined) continue;
+      dimensions[name] = this.dimensionValues(view, r);
+      n++;
+    }
+    if (n === 0 && !this.emitEmpty) return;
+    this.emit({ ...base, dimension_count: n, dimensions });
+  }
+
+  /** In clock mode: moves time to now, closing windows that have passed. Runs every resolution/4 s. */
+  tick(): void {
+    const now = this.app.time();
+    if (!this.started) this.begin(now);
+    if (now > this.watermark) this.watermark = now;
+    this.closeUpTo(this.watermark - this.lateness);
+    if (this.watermark >= this.matrix.start) this.advanceTo(this.watermark);
+  }
+
+  /** Closes every window up to the end of the column holding the newest time (flush on stop). */
+  flushWindows(): void {
+    if (!this.started) return;
+    const res = this.resolution;
+    this.closeUpTo(Math.floor(this.watermark / res) * res + res);
+  }
+
+  override start(): void {
+    super.start();
+    if (this.clockTime && this.tickTimer === null) this.tickTimer = setInterval(() => this.tick(), (this.resolution / 4) * 1000);
+  }
+
+  protected override onStop(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    if (this.config.getBool("flush_on_stop")) this.flushWindows();
+  }
+}

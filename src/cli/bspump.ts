@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * The `bspump` command: run a pump from a YAML/JSON definition, check one without running it,
+ * list the components and their configuration, or run the demo.
+ */
+import { Command } from "commander";
+import { writeFileSync } from "node:fs";
+import { BSPumpApplication, bspumpVersion, ConfigError } from "../index.js";
+import { components, componentsMarkdown, configOf, PumpBuilder } from "../declarative/index.js";
+import { runDemo } from "./demo.js";
+
+interface AppFlags {
+  config?: string[];
+  webApi?: string;
+  verbose?: boolean;
+}
+
+function appArgs(flags: AppFlags): string[] {
+  const args: string[] = [];
+  for (const c of flags.config ?? []) args.push("-c", c);
+  if (flags.webApi) args.push("-w", flags.webApi);
+  if (flags.verbose) args.push("-v");
+  return args;
+}
+
+async function build(definition: string, flags: AppFlags): Promise<BSPumpApplication> {
+  const app = new BSPumpApplication({ args: appArgs(flags) });
+  await PumpBuilder.fromFile(definition).constructPump(app);
+  return app;
+}
+
+// `bspump components | head` closes the pipe early; that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const program = new Command()
+  .name("bspump")
+  .description("BSPump real-time stream processing for Node.js")
+  .version(bspumpVersion(), "--version")
+  .showHelpAfterError();
+
+program
+  .command("run")
+  .description("build the pump described by a YAML/JSON file and run it until SIGINT/SIGTERM")
+  .argument("<definition>", "pipeline definition (.yaml, .yml or .json)")
+  .option("-c, --config <file>", "INI configuration (repeatable)", collect)
+  .option("-w, --web-api <listen>", "serve the web API and dashboard ([host:]port)")
+  .option("-v, --verbose", "debug logging")
+  .action(async (definition: string, flags: AppFlags) => {
+    const app = await build(definition, flags);
+    process.exitCode = await app.run();
+  });
+
+program
+  .command("check")
+  .description("validate a definition and its configuration without starting anything")
+  .argument("<definition>", "pipeline definition (.yaml, .yml or .json)")
+  .option("-c, --config <file>", "INI configuration (repeatable)", collect)
+  .action(async (definition: string, flags: AppFlags) => {
+    const app = await build(definition, flags);
+    const pipelines = [...app.pumpService.pipelines.values()];
+    process.stdout.write(`${definition}: OK (${pipelines.length} pipelines: ${pipelines.map((p) => p.id).join(", ")})\n`);
+  });
+
+program
+  .command("components")
+  .description("list the components the definition files can use, with their configuration")
+  .option("--markdown [file]", "write the Markdown reference (to stdout, or to the file)")
+  .action((flags: { markdown?: string | boolean }) => {
+    if (flags.markdown !== undefined) {
+      const md = componentsMarkdown();
+      if (typeof flags.markdown === "string") writeFileSync(flags.markdown, md);
+      else process.stdout.write(md);
+      return;
+    }
+    for (const c of [...components().values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const keys = Object.keys(configOf(c));
+      process.stdout.write(`${c.name.padEnd(44)} ${c.kind.padEnd(10)} ${keys.join(", ")}\n`);
+    }
+  });
+
+program
+  .command("demo")
+  .description("run the demo pump (no servers needed)")
+  .option("--serve", "keep running, with the web API and dashboard")
+  .option("-w, --web-api <listen>", "where the dashboard listens with --serve", "127.0.0.1:8080")
+  .option("-o, --output <dir>", "folder for the demo's output (default: a new temp folder)")
+  .action(async (flags: { serve?: boolean; webApi: string; output?: string }) => {
+    process.exitCode = await runDemo({ serve: flags.serve ?? false, listen: flags.webApi, outputDir: flags.output });
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`bspump: configuration error: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`bspump: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
