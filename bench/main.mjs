@@ -128,17 +128,20 @@ function expectedEvents(wl) {
   return count; // every workload reads every event (CSV: rows after the header)
 }
 
-// ------------------------------------------------------------------ profile of W1
-let profile = null;
-{
-  const profDir = join(opt.dir, "prof");
+// ------------------------------------------------------------------ CPU profiles of the pump (W1, W2)
+const profiles = {};
+for (const [wl, file] of [["W1", JSONL], ["W2", CSV]]) {
+  const profDir = join(opt.dir, `prof-${wl}`);
   rmSync(profDir, { recursive: true, force: true });
   mkdirSync(profDir, { recursive: true });
-  const pumpRuns = runs.get("W1/pump");
+  const pumpRuns = runs.get(`${wl}/pump`);
+  if (pumpRuns.some((r) => r.pending || r.error)) {
+    if (wl !== "W1") continue;
+  }
   const variant = pumpRuns.some((r) => r.pending || r.error) ? "core" : "file";
-  const r = await runOnce([process.execPath, ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "bench/pump.mjs", "W1", JSONL, variant]]);
-  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
-  if (file && !r.error) profile = { variant, seconds: r.seconds, ...topFunctions(join(profDir, file), 15) };
+  const r = await runOnce([process.execPath, ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "bench/pump.mjs", wl, file, variant]]);
+  const prof = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+  if (prof && !r.error) profiles[wl] = { variant, seconds: r.seconds, ...topFunctions(join(profDir, prof), 15) };
 }
 
 // ------------------------------------------------------------------ core cost per event
@@ -237,12 +240,13 @@ for (const w of WORKLOADS) {
   md += ".\n\n";
 }
 
-md += `## Where the time goes in the pump (CPU profile of W1)\n\n`;
-if (profile) {
-  md += `\`node --cpu-prof bench/pump.mjs W1 … ${profile.variant}\` (one run, ${profile.totalMs.toFixed(0)} ms sampled, processing ${profile.seconds?.toFixed(2)} s). Top functions by self time:\n\n| self % | self ms | function |\n| ---: | ---: | --- |\n`;
+md += `## Where the time goes in the pump (CPU profiles)\n\n`;
+for (const [wl, profile] of Object.entries(profiles)) {
+  md += `**${wl}**: \`node --cpu-prof bench/pump.mjs ${wl} … ${profile.variant}\` (one run, ${profile.totalMs.toFixed(0)} ms sampled including start-up; processing ${profile.seconds?.toFixed(2)} s). Top functions by self time (\`JSON.parse\` is inlined into its caller):\n\n| self % | self ms | function |\n| ---: | ---: | --- |\n`;
   for (const t of profile.top) md += `| ${t.pct.toFixed(1)} | ${t.ms.toFixed(0)} | \`${t.fn}\` |\n`;
   md += "\n";
-} else md += "The profile run failed.\n\n";
+}
+if (!profiles.W1) md += "The W1 profile run failed.\n\n";
 if (micro.nsPerEvent) {
   md += "Cost of the core engine per event (bench/core-micro.mjs: 5,000,000 events in one process, best of 3; a string event and a `{filename}` context per event):\n\n| path | ns/event |\n| --- | ---: |\n";
   for (const [k, v] of Object.entries(micro.nsPerEvent)) md += `| ${k} | ${v.toFixed(1)} |\n`;

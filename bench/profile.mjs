@@ -12,8 +12,9 @@ export function topFunctions(path, top = 15) {
     const d = dt[i] ?? 0;
     total += d;
     const cf = node.callFrame;
-    const url = cf.url.replace(/^file:\/\/.*?\/(dist|bench|node_modules)\//, "$1/");
-    const key = `${cf.functionName || "(anonymous)"} ${url ? `${url.split("/").slice(-2).join("/")}:${cf.lineNumber + 1}` : ""}`.trim();
+    const pkg = cf.url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1];
+    const short = cf.url ? `${pkg ? `${pkg} ` : ""}${cf.url.split("/").slice(-2).join("/")}:${cf.lineNumber + 1}` : "";
+    const key = `${cf.functionName || "(anonymous)"} ${short}`.trim();
     self.set(key, (self.get(key) ?? 0) + d);
   }
   return {
