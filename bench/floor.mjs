@@ -90,11 +90,19 @@ function eachTextLine(path, onLine) {
   return lines;
 }
 
-function csvParseEach(path, onRecord) {
-  // csv-parse fed 1 MiB chunks synchronously; records delivered through on_record (no stream buffering).
+async function csvParseEach(path, onRecord) {
+  // csv-parse fed 1 MiB chunks, rows taken from 'data' events — as FileCSVSource does, without the
+  // framework. (Its `on_record` hook was slower: it builds an info object per row.)
   let records = 0;
-  const parser = parse({ columns: true, on_record: (record) => { records++; onRecord(record); return null; } });
-  parser.on("error", (e) => { throw e; });
+  const parser = parse({ columns: true });
+  parser.on("data", (record) => {
+    records++;
+    onRecord(record);
+  });
+  const ended = new Promise((resolve, reject) => {
+    parser.on("end", resolve);
+    parser.on("error", reject);
+  });
   const fd = openSync(path, "r");
   for (;;) {
     const buf = Buffer.allocUnsafe(CHUNK);
@@ -104,6 +112,7 @@ function csvParseEach(path, onRecord) {
   }
   closeSync(fd);
   parser.end();
+  await ended;
   return records;
 }
 
@@ -147,12 +156,12 @@ switch (workload) {
     break;
   }
   case "W2read": {
-    events = csvParseEach(file, () => out++);
+    events = await csvParseEach(file, () => out++);
     break;
   }
   case "W2": {
     const w = new WindowTotals(60);
-    events = csvParseEach(file, (r) => {
+    events = await csvParseEach(file, (r) => {
       w.add(Number(r.ts), r.user, Number(r.bytes));
       out++;
     });
