@@ -60,8 +60,8 @@ export class Pipeline extends ConfigObject {
   readonly sources: Source[] = [];
   /** Processors per depth; a Generator closes a depth and opens the next. */
   readonly processors: ProcessorBase[][] = [[]];
-  /** Merged into every event's context (pipeline keys win). */
-  context: Record<string, unknown> = {};
+  private pipelineContext: Record<string, unknown> = {};
+  private pipelineContextKeys: string[] = [];
   /** Failed events go here instead of stopping the pipeline (also settable as `dead_letter` config). */
   deadLetter: DeadLetterTarget | null = null;
 
@@ -111,6 +111,16 @@ export class Pipeline extends ConfigObject {
     this.pubsub = new PubSub((message, error) => this.log.error(`Subscriber of '${message}' failed`, { error: toError(error) }));
     app.metrics.addCollector(() => this.metricSamples());
     app.pubsub.subscribe("Application.tick!", () => this.updateRates());
+  }
+
+  /** Merged into every event's context (pipeline keys win). Assign a new object to change it. */
+  get context(): Readonly<Record<string, unknown>> {
+    return this.pipelineContext;
+  }
+
+  set context(value: Record<string, unknown>) {
+    this.pipelineContext = value;
+    this.pipelineContextKeys = Object.keys(value);
   }
 
   // ---------------------------------------------------------------- construction
@@ -208,17 +218,23 @@ export class Pipeline extends ConfigObject {
   process(event: unknown, context?: EventContext): void {
     this.eventIn++;
     const ctx: EventContext = context ?? {};
-    for (const key in this.context) ctx[key] = this.context[key];
-    ctx.receipt?.add();
+    if (this.pipelineContextKeys.length !== 0) this.mergeContext(ctx);
+    const receipt = ctx.receipt;
+    if (receipt !== undefined) receipt.add();
     this.runDepth(event, ctx, 0, 0);
   }
 
   /** Injects an event at a depth (generators call this for each event they produce). */
   inject(context: EventContext, event: unknown, depth: number): void {
     const ctx: EventContext = { ...context };
-    for (const key in this.context) ctx[key] = this.context[key];
-    ctx.receipt?.add();
+    if (this.pipelineContextKeys.length !== 0) this.mergeContext(ctx);
+    const receipt = ctx.receipt;
+    if (receipt !== undefined) receipt.add();
     this.runDepth(event, ctx, depth, 0);
+  }
+
+  private mergeContext(ctx: EventContext): void {
+    for (const key of this.pipelineContextKeys) ctx[key] = this.pipelineContext[key];
   }
 
   private runDepth(event: unknown, ctx: EventContext, depth: number, from: number): void {
@@ -249,17 +265,18 @@ export class Pipeline extends ConfigObject {
         return;
       }
       if (timed) this.addSample(profile, t0);
-      if (kind === KIND_GENERATOR) {
-        if (result instanceof Promise) this.awaitGenerator(result, ctx, event, processor);
-        else ctx.receipt?.settle();
+      if (result === null || result === undefined) {
+        if (kind === KIND_GENERATOR) ctx.receipt?.settle();
+        else this.consumed(ctx, processor, kind);
         return;
       }
       if (result instanceof Promise) {
-        this.awaitProcessor(result, ctx, event, processor, depth, i);
+        if (kind === KIND_GENERATOR) this.awaitGenerator(result, ctx, event, processor);
+        else this.awaitProcessor(result, ctx, event, processor, depth, i);
         return;
       }
-      if (result === null || result === undefined) {
-        this.consumed(ctx, processor, kind);
+      if (kind === KIND_GENERATOR) {
+        ctx.receipt?.settle();
         return;
       }
       event = result;
