@@ -39,6 +39,11 @@ export abstract class Source extends ConfigObject {
     return this.stoppedPromise;
   }
 
+  /** For sources that only set up callbacks: `main() { setUp(); await this.stopped(); }`. */
+  stopped(): Promise<void> {
+    return this.stoppedPromise;
+  }
+
   get running(): boolean {
     return this.task !== null;
   }
