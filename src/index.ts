@@ -15,3 +15,8 @@ export * as declarative from "./declarative/index.js";
 export * as elasticsearch from "./elasticsearch/index.js";
 export * as analyzer from "./analyzer/index.js";
 export * as matrix from "./matrix/index.js";
+export * as kafka from "./kafka/index.js";
+export * as socket from "./socket/index.js";
+export * as http from "./http/index.js";
+export * as parquet from "./parquet/index.js";
+export * as slack from "./slack/index.js";

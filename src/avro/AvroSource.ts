@@ -3,6 +3,7 @@ import avro from "avsc";
 import type { Application, ComponentOptions, ConfigSpec, Pipeline } from "../core/index.js";
 import { FileABCSource, type FileEntry } from "../file/FileABCSource.js";
 import { reportBadInput } from "../file/badInput.js";
+import { ContainerGuard } from "./ContainerGuard.js";
 import { decoderOptions, loadAvroSchema } from "./schema.js";
 
 /**
@@ -27,8 +28,10 @@ export class AvroSource extends FileABCSource {
   protected override async read(file: FileEntry): Promise<void> {
     const decoder = new avro.streams.BlockDecoder(decoderOptions(this.readerType));
     const input = Readable.from(this.chunks(file), { objectMode: false });
+    const guard = new ContainerGuard();
     input.on("error", (e) => decoder.destroy(e));
-    input.pipe(decoder);
+    guard.on("error", (e) => decoder.destroy(e));
+    input.pipe(guard).pipe(decoder);
     let record = 0;
     try {
       for await (const value of decoder) {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { ContainerGuard } from "./ContainerGuard.js";
 import avro from "avsc";
 import { ConfigError } from "../core/index.js";
 
@@ -83,10 +84,16 @@ export function decodeContainer(data: Buffer, reader: avro.Type | null): Promise
   return new Promise((resolve, reject) => {
     const records: unknown[] = [];
     const decoder = new avro.streams.BlockDecoder(decoderOptions(reader));
+    const guard = new ContainerGuard();
     decoder.on("data", (r: unknown) => records.push(r));
     decoder.on("error", reject);
     decoder.on("end", () => resolve(records));
-    decoder.end(data);
+    guard.on("error", (e) => {
+      reject(e);
+      decoder.destroy();
+    });
+    guard.pipe(decoder);
+    guard.end(data);
   });
 }
 

@@ -7,6 +7,11 @@ import * as lookup from "../lookup/index.js";
 import * as random from "../random/index.js";
 import * as elasticsearch from "../elasticsearch/index.js";
 import * as analyzer from "../analyzer/index.js";
+import * as socket from "../socket/index.js";
+import * as http from "../http/index.js";
+import * as parquet from "../parquet/index.js";
+import * as slack from "../slack/index.js";
+import * as kafka from "../kafka/index.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -19,7 +24,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka };
 
 function inherits(ctor: Function, base: Function): boolean {
   return ctor === base || ctor.prototype instanceof base;

@@ -119,3 +119,24 @@ test("AvroSource: a corrupt file is reported and becomes -failed; the good one i
     await cleanup();
   }
 });
+
+test("every single-byte corruption of a container is decoded or rejected, never a hang (deterministic scan)", async () => {
+  const type = avroType(SCHEMA as never);
+  const good = await encodeContainer(type, rows(5));
+  // Byte 17 = 144 once sent avsc into a loop of billions of steps; the ContainerGuard stops it.
+  const known = Buffer.from(good);
+  known[17] = 144;
+  await assert.rejects(decodeContainer(known, null), /corrupt Avro container|truncated Avro container|invalid/);
+  let outcomes = 0;
+  for (let at = 0; at < good.length; at++) {
+    for (let byte = 0; byte < 256; byte += 15) {
+      const b = Buffer.from(good);
+      b[at] = byte;
+      await decodeContainer(b, null).then(
+        () => outcomes++,
+        () => outcomes++,
+      );
+    }
+  }
+  assert.equal(outcomes, good.length * 18);
+});

@@ -1,0 +1,269 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { timingSafeEqual } from "node:crypto";
+import { Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
+import { charsetOf, parseListen, textDecoder } from "./util.js";
+
+type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
+
+/**
+ * An HTTP endpoint whose request bodies become events (BSPump's `WebServiceSource`, with its own
+ * server). Each request is one delivery: its events share a receipt, and the client is answered
+ * only once every event is settled — 200 when all were delivered (a sink wrote them or a processor
+ * dropped them), 500 when one failed, 504 when `response_timeout` passed first. While the pipeline
+ * is not ready (throttled by a slow sink, stopped by an error) requests are refused with
+ * `not_ready_status` (503, or 429) and `Retry-After`, so clients back off instead of piling up.
+ *
+ * The body is split by `format`: `bytes` (one Buffer event), `text` (one string), `lines` (one
+ * string per non-empty line), `json` (the parsed document; an array gives one event per item), or
+ * `ndjson` (one parsed object per line). A body that does not parse is refused with 400, and no
+ * event of it enters the pipeline.
+ *
+ * Context keys (BSPump's): `webservicesource.remote`, `.path`, `.query`, `.method`, `.headers`,
+ * `.url`, `.content_type`, `.charset`, and `webservicesink.response_id` for a WebServiceSink, whose
+ * output becomes the response body.
+ *
+ * `handle(req, res)` can also be mounted in a server of your own (`listen` empty).
+ */
+export class WebServiceSource extends Source {
+  static override ConfigDefaults: ConfigSpec = {
+    listen: { type: "string", default: "127.0.0.1 8080", doc: "Address of the source's own HTTP server ('host port'; port 0: any free port); empty: no server, mount handle() yourself" },
+    path: { type: "string", default: "/", doc: "URL path that takes events; other paths get 404" },
+    method: { type: "list", default: ["POST", "PUT"], doc: "Accepted methods" },
+    format: { type: "string", default: "bytes", choices: ["bytes", "text", "lines", "json", "ndjson"], doc: "How a body becomes events" },
+    max_body: { type: "int", default: 10485760, doc: "Largest accepted body in bytes (413 above)" },
+    response_timeout: { type: "float", default: 60, doc: "Seconds to wait for the events to be settled before answering 504" },
+    not_ready_status: { type: "int", default: 503, doc: "Status while the pipeline is not ready (503 or 429)" },
+    retry_after: { type: "int", default: 1, doc: "Retry-After seconds sent with not_ready_status" },
+    token: { type: "string", default: "", doc: "When set, requests need 'Authorization: Bearer <token>'", secret: true },
+  };
+
+  private readonly host: string | null;
+  private readonly requestedPort: number;
+  readonly path: string;
+  private readonly methods: Set<string>;
+  private readonly format: Format;
+  private readonly maxBody: number;
+  private readonly responseTimeout: number;
+  private readonly notReadyStatus: number;
+  private readonly retryAfter: number;
+  private readonly token: Buffer | null;
+  private server: Server | null = null;
+  private counter = 0;
+  private readonly open = new Set<ServerResponse>();
+  /** Answers the requests still waiting when the source is finalized. */
+  private readonly cancels = new Set<() => void>();
+  readonly stats = { requests: 0, events: 0, "status.2xx": 0, "status.4xx": 0, "status.5xx": 0, not_ready: 0 };
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    const listen = this.config.getString("listen").trim();
+    if (listen === "") {
+      this.host = null;
+      this.requestedPort = 0;
+    } else {
+      const { host, port } = parseListen(listen, `[${this.config.section}] listen`);
+      this.host = host;
+      this.requestedPort = port;
+    }
+    this.path = this.config.getString("path");
+    this.methods = new Set(this.config.getList("method").map((m) => m.toUpperCase()));
+    this.format = this.config.getString("format") as Format;
+    this.maxBody = this.config.getInt("max_body");
+    this.responseTimeout = this.config.getFloat("response_timeout");
+    this.notReadyStatus = this.config.getInt("not_ready_status");
+    this.retryAfter = this.config.getInt("retry_after");
+    const token = this.config.getString("token");
+    this.token = token === "" ? null : Buffer.from(`Bearer ${token}`);
+    app.metrics.addCollector(() => [{ name: "bspump.http.webservice", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.stats, open: this.open.size } }]);
+  }
+
+  /** The port the server listens on (after start; useful with port 0). */
+  get port(): number {
+    const a = this.server?.address();
+    return a && typeof a === "object" ? (a as AddressInfo).port : 0;
+  }
+
+  async main(): Promise<void> {
+    if (this.host !== null) {
+      const server = createServer((req, res) => void this.handle(req, res));
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(this.requestedPort, this.host!, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      this.server = server;
+      this.log.info(`Listening on http://${this.host}:${this.port}${this.path}`);
+    }
+    await this.untilStopped;
+  }
+
+  /** Handles one request: mount it in your own server, or let the source's server call it. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.stats.requests++;
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (this.path !== "" && url.pathname !== this.path) return this.reply(res, 404, { error: "not found" });
+      if (!this.methods.has(req.method ?? "")) return this.reply(res, 405, { error: "method not allowed" }, { Allow: [...this.methods].join(", ") });
+      if (this.token !== null) {
+        const given = Buffer.from(req.headers.authorization ?? "");
+        if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) return this.reply(res, 401, { error: "unauthorized" }, { "WWW-Authenticate": "Bearer" });
+      }
+      if (this.stopping || !this.pipeline.isReady()) {
+        this.stats.not_ready++;
+        req.resume();
+        return this.reply(res, this.notReadyStatus, { error: "pipeline not ready" }, { "Retry-After": String(this.retryAfter) });
+      }
+      const body = await this.readBody(req);
+      if (body === null) return this.reply(res, 413, { error: `body larger than ${this.maxBody} bytes` }, { Connection: "close" });
+      let events: unknown[];
+      try {
+        events = this.split(body, req.headers["content-type"]);
+      } catch (e) {
+        return this.reply(res, 400, { error: `cannot parse the body as ${this.format}: ${toError(e).message}` });
+      }
+      await this.deliver(req, res, url, events);
+    } catch (e) {
+      this.log.warn(`Request failed: ${toError(e).message}`);
+      if (!res.headersSent) this.reply(res, 500, { error: toError(e).message });
+    }
+  }
+
+  private readBody(req: IncomingMessage): Promise<Buffer | null> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBody) {
+          over = true;
+          parts.length = 0;
+        } else if (!over) parts.push(chunk);
+      });
+      req.on("end", () => resolve(over ? null : Buffer.concat(parts)));
+      req.on("error", reject);
+    });
+  }
+
+  private split(body: Buffer, contentType: string | undefined): unknown[] {
+    if (this.format === "bytes") return [body];
+    const text = textDecoder("", contentType, "").decode(body);
+    switch (this.format) {
+      case "text":
+        return [text];
+      case "lines":
+        return text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l)).filter((l) => l !== "");
+      case "json": {
+        const doc: unknown = JSON.parse(text);
+        return Array.isArray(doc) ? doc : [doc];
+      }
+      case "ndjson":
+        return text
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .map((l, i) => {
+            try {
+              return JSON.parse(l) as unknown;
+            } catch (e) {
+              throw new Error(`line ${i + 1}: ${toError(e).message}`);
+            }
+          });
+    }
+  }
+
+  private async deliver(req: IncomingMessage, res: ServerResponse, url: URL, events: unknown[]): Promise<void> {
+    const id = `${this.pipeline.id}.${this.id}#${++this.counter}`;
+    WebServiceResponses.open(id);
+    this.open.add(res);
+    let aborted = false;
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<Receipt>((resolve) => {
+      const receipt = new Receipt(resolve);
+      const contentType = req.headers["content-type"] ?? "";
+      const base: EventContext = {
+        receipt,
+        "webservicesource.remote": req.socket.remoteAddress ?? "",
+        "webservicesource.path": url.pathname,
+        "webservicesource.query": Object.fromEntries(url.searchParams),
+        "webservicesource.method": req.method ?? "",
+        "webservicesource.headers": req.headers,
+        "webservicesource.url": req.url ?? "",
+        "webservicesource.content_type": contentType.split(";")[0]!.trim(),
+        "webservicesource.charset": charsetOf(contentType) ?? "",
+        [CONTEXT_RESPONSE_ID]: id,
+      };
+      void (async () => {
+        for (const event of events) {
+          const go = this.whenReady();
+          if (go !== true && !(await go)) {
+            aborted = true;
+            break;
+          }
+          this.stats.events++;
+          this.pipeline.process(event, { ...base });
+        }
+        receipt.seal();
+      })();
+    });
+    let cancel: (() => void) | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.responseTimeout * 1000);
+      cancel = () => {
+        aborted = true;
+        resolve(null);
+      };
+    });
+    this.cancels.add(cancel!);
+    const receipt = await Promise.race([done, timeout]);
+    clearTimeout(timer);
+    this.cancels.delete(cancel!);
+    this.open.delete(res);
+    if (receipt === null && aborted) {
+      WebServiceResponses.close(id);
+      return this.reply(res, 503, { error: "source stopped before the events were settled" }, { "Retry-After": String(this.retryAfter) });
+    }
+    const output = WebServiceResponses.close(id);
+    if (receipt === null) return this.reply(res, 504, { error: `events not settled within ${this.responseTimeout} s` });
+    if (receipt.error !== null) return this.reply(res, 500, { error: receipt.error.message, settled: receipt.settledCount, failed: receipt.failedCount });
+    if (aborted) return this.reply(res, 503, { error: "source stopping", settled: receipt.settledCount }, { "Retry-After": String(this.retryAfter) });
+    if (output !== undefined && output.chunks.length > 0) {
+      this.stats["status.2xx"]++;
+      res.writeHead(200, { "Content-Type": output.contentType });
+      res.end(Buffer.concat(output.chunks));
+      return;
+    }
+    this.reply(res, 200, { received: events.length });
+  }
+
+  private reply(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+    if (status < 300) this.stats["status.2xx"]++;
+    else if (status < 500) this.stats["status.4xx"]++;
+    else this.stats["status.5xx"]++;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  /** Stops taking requests; requests already in the pipeline are answered once settled (see finalize). */
+  protected override async onStop(): Promise<void> {
+    this.server?.close();
+    this.server?.closeIdleConnections();
+  }
+
+  override async finalize(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server === null) {
+      for (const cancel of [...this.cancels]) cancel();
+      return;
+    }
+    // Processors have flushed by now, so settled requests were answered; the rest get 503.
+    for (const cancel of [...this.cancels]) cancel();
+    await new Promise((r) => setImmediate(r));
+    server.closeAllConnections();
+  }
+}

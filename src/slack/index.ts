@@ -1,0 +1,2 @@
+export { SlackConnection } from "./SlackConnection.js";
+export { SlackSink, SlackTextSink, SlackMessageSink } from "./SlackSink.js";

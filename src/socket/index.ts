@@ -1,0 +1,7 @@
+export { parseAddress, parseAddresses, formatPeer, type SocketAddress } from "./address.js";
+export { lineDecoder } from "./decode.js";
+export { StreamServerSource, TCPStreamSource, TCPSource, SocketStream, type StreamContext } from "./StreamServerSource.js";
+export { StreamClientSink, StreamSink, TCPStreamSink } from "./StreamClientSink.js";
+export { DatagramSource, UDPSource, type DatagramContext } from "./DatagramSource.js";
+export { DatagramSink } from "./DatagramSink.js";
+export { TLS_CONFIG } from "./tls.js";

@@ -1,0 +1,115 @@
+/** Shared helpers of the Kafka tests: an independent kafkajs client to prepare and check topics. */
+import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
+import { BSPumpApplication, Config } from "../../src/core/index.js";
+
+export const BROKER = process.env.KAFKA_BOOTSTRAP ?? "127.0.0.1:9092";
+
+let counter = 0;
+/** A topic/group name unique to this test run. */
+export function unique(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
+
+export const kafka = new Kafka({ clientId: "bspump-test", brokers: [BROKER], logLevel: logLevel.NOTHING });
+
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface TestMessage {
+  key?: string | Buffer | null;
+  value: string | Buffer;
+  headers?: IHeaders;
+  partition?: number;
+}
+
+export async function produce(topic: string, messages: TestMessage[], chunk = 10000): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += chunk) await producer.send({ topic, messages: messages.slice(i, i + chunk) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+/** Reads `count` records of a topic from the beginning (fails after `timeoutMs`). */
+export async function readAll(topic: string, count: number, timeoutMs = 60000): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ groupId: unique("reader"), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: ReadRecord[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${count} records of ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      if (count === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers ?? {} });
+          if (out.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Committed offset per partition of a group (-1: none). */
+export async function committed(groupId: string, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map(res[0]!.partitions.map((p) => [p.partition, Number(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** High watermark per partition. */
+export async function latest(topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchTopicOffsets(topic);
+    return new Map(res.map((p) => [p.partition, Number(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function makeApp(ini = ""): BSPumpApplication {
+  const config = Config.fromString(`[connection:Kafka]\nbootstrap_servers = ${BROKER}\n${ini}`, "<kafka test>");
+  return new BSPumpApplication({ args: [], config, handleSignals: false });
+}
+
+/** Polls `check` until it is true (fails after `timeoutMs`). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
