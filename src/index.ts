@@ -20,3 +20,4 @@ export * as socket from "./socket/index.js";
 export * as http from "./http/index.js";
 export * as parquet from "./parquet/index.js";
 export * as slack from "./slack/index.js";
+export * as kibana from "./kibana/index.js";

@@ -14,6 +14,8 @@ const ASYNC_THROTTLE = Symbol("async concurrency limit");
 const KIND_PROCESSOR = 0;
 const KIND_SINK = 1;
 const KIND_GENERATOR = 2;
+/** Added to a sink's or processor's kind when it settles receipts itself (read once, not per event). */
+const SETTLES_ITSELF = 4;
 
 /** Profiling times one event in this many; counts stay exact (timing every call would cost more than small processors). */
 const PROFILE_SAMPLE = 64;
@@ -267,7 +269,7 @@ export class Pipeline extends ConfigObject {
       if (timed) this.addSample(profile, t0);
       if (result === null || result === undefined) {
         if (kind === KIND_GENERATOR) ctx.receipt?.settle();
-        else this.consumed(ctx, processor, kind);
+        else this.consumed(ctx, kind);
         return;
       }
       if (result instanceof Promise) {
@@ -289,10 +291,10 @@ export class Pipeline extends ConfigObject {
     profile.sampledSeconds += (performance.now() - t0) / 1000;
   }
 
-  private consumed(ctx: EventContext, processor: ProcessorBase, kind: number): void {
-    if (kind === KIND_SINK) this.eventOut++;
+  private consumed(ctx: EventContext, kind: number): void {
+    if ((kind & 3) === KIND_SINK) this.eventOut++;
     else this.eventDrop++;
-    if (!processor.settlesReceipts) ctx.receipt?.settle();
+    if (kind < SETTLES_ITSELF) ctx.receipt?.settle();
   }
 
   private asyncStarted(): void {
@@ -313,7 +315,7 @@ export class Pipeline extends ConfigObject {
     result.then(
       (next) => {
         this.asyncFinished();
-        if (next === null || next === undefined) this.consumed(ctx, processor, this.kinds[depth]![index]!);
+        if (next === null || next === undefined) this.consumed(ctx, this.kinds[depth]![index]!);
         else this.runDepth(next, ctx, depth, index + 1);
       },
       (e: unknown) => {
@@ -670,8 +672,9 @@ export class Pipeline extends ConfigObject {
 
 function kindOf(processor: ProcessorBase): number {
   if (processor instanceof Generator) return KIND_GENERATOR;
-  if (processor instanceof Sink) return KIND_SINK;
-  return KIND_PROCESSOR;
+  const settles = processor.settlesReceipts ? SETTLES_ITSELF : 0;
+  if (processor instanceof Sink) return KIND_SINK + settles;
+  return KIND_PROCESSOR + settles;
 }
 
 function describeThrottle(who: unknown): string {
