@@ -90,7 +90,9 @@ function runOnce([cmd, args], timeoutMs = 180_000) {
           return resolve(JSON.parse(line));
         } catch {}
       }
-      resolve({ error: `exit ${code}: ${(err.trim().split("\n").slice(-3).join(" | ") || out.trim().split("\n").slice(-1)[0] || "no output").slice(0, 300)}` });
+      const lines = (err.trim() || out.trim()).split("\n");
+      const why = lines.find((l) => /\b\w*(Error|Exception)\b/.test(l)) ?? lines.slice(-3).join(" | ");
+      resolve({ error: `exit ${code}: ${(why || "no output").trim().slice(0, 300)}` });
     });
   });
 }
