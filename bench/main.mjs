@@ -1,0 +1,263 @@
+// Runs every (workload, system) several times, each run in its own child process, round-robin so
+// that load from other processes spreads over all systems; writes bench/RESULTS.md.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { topFunctions } from "./profile.mjs";
+
+const { values: opt } = parseArgs({
+  options: {
+    dir: { type: "string", default: ".bench" },
+    python: { type: "string", default: ".bench/venv/bin/python" },
+    reps: { type: "string", default: "3" },
+    bitswan: { type: "string", default: "?" },
+    out: { type: "string", default: "bench/RESULTS.md" },
+  },
+});
+const REPS = Math.max(1, Number(opt.reps));
+const DATA = join(opt.dir, "data");
+const JSONL = join(DATA, "events.jsonl");
+const CSV = join(DATA, "events.csv");
+const started = Date.now();
+
+const node = (script, ...args) => [process.execPath, [script, ...args]];
+const py = (wl, file, idle) => [opt.python, ["bench/original.py", wl, file, String(idle)]];
+
+/** Workloads, each with its systems; `ref` marks the rows the ratios are computed against. */
+const WORKLOADS = [
+  {
+    id: "W1", title: "W1 json-enrich — lines → JSON parse → kb = bytes/1024 → drop action == \"noop\" → counting sink",
+    systems: [
+      { id: "pump", label: "pump (FileLineSource → StdJsonToDictParser → Processor → Sink)", cmd: node("bench/pump.mjs", "W1", JSONL), pump: true },
+      { id: "pump-core", label: "pump, harness line source (diagnostic: core engine only)", cmd: node("bench/pump.mjs", "W1", JSONL, "core") },
+      { id: "floor", label: "floor (plain loop: 1 MiB reads decoded in 64 KiB pieces, a string per line, JSON.parse)", cmd: node("bench/floor.mjs", "W1", JSONL), ref: "floor" },
+      { id: "floor-bytes", label: "floor, a toString per line instead (for scale)", cmd: node("bench/floor.mjs", "W1bytes", JSONL) },
+      { id: "orig", label: "original (event_idle_time 0.01, as shipped)", cmd: py("W1", JSONL, 0.01), ref: "orig" },
+      { id: "orig0", label: "original (event_idle_time 0)", cmd: py("W1", JSONL, 0), ref: "orig0" },
+    ],
+    targets: { floor: 0.9, orig: 3.5 },
+  },
+  {
+    id: "W2", title: "W2 csv-window — CSV → count and sum(bytes) per user per 60 s tumbling window of event time",
+    systems: [
+      { id: "pump", label: "pump (FileCSVSource → TimeWindowAnalyzer → Sink)", cmd: node("bench/pump.mjs", "W2", CSV), pump: true },
+      { id: "floor", label: "floor (plain loop: csv-parse fed 1 MiB chunks, Map aggregation)", cmd: node("bench/floor.mjs", "W2", CSV), ref: "floor" },
+      { id: "floor-split", label: "floor, hand-written comma split instead of csv-parse (for scale)", cmd: node("bench/floor.mjs", "W2split", CSV) },
+      { id: "orig", label: "original (FileCSVSource → TimeWindowAnalyzer, idle 0.01 as shipped)", cmd: py("W2", CSV, 0.01), ref: "orig" },
+      { id: "orig0", label: "original (event_idle_time 0)", cmd: py("W2", CSV, 0), ref: "orig0" },
+    ],
+    targets: { floor: 0.8, orig: 4 },
+  },
+  {
+    id: "W2read", title: "W2 csv-read — CSV → dict per row → counting sink",
+    systems: [
+      { id: "pump", label: "pump (FileCSVSource → Sink)", cmd: node("bench/pump.mjs", "W2read", CSV), pump: true },
+      { id: "floor", label: "floor (plain loop: csv-parse fed 1 MiB chunks, columns: true)", cmd: node("bench/floor.mjs", "W2read", CSV), ref: "floor" },
+      { id: "orig", label: "original (FileCSVSource, idle 0.01 as shipped)", cmd: py("W2read", CSV, 0.01), ref: "orig" },
+      { id: "orig0", label: "original (event_idle_time 0)", cmd: py("W2read", CSV, 0), ref: "orig0" },
+    ],
+    targets: null,
+  },
+  {
+    id: "W3", title: "W3 passthrough — lines → counting sink",
+    systems: [
+      { id: "pump", label: "pump (FileLineSource → Sink)", cmd: node("bench/pump.mjs", "W3", JSONL), pump: true },
+      { id: "pump-core", label: "pump, harness line source (diagnostic: core engine only)", cmd: node("bench/pump.mjs", "W3", JSONL, "core") },
+      { id: "floor", label: "floor (plain loop: 1 MiB reads decoded in 64 KiB pieces, a string per line)", cmd: node("bench/floor.mjs", "W3text", JSONL), ref: "floor" },
+      { id: "floor-bytes", label: "floor, a Buffer view per line instead (for scale)", cmd: node("bench/floor.mjs", "W3", JSONL) },
+      { id: "orig", label: "original (event_idle_time 0.01, as shipped)", cmd: py("W3", JSONL, 0.01), ref: "orig" },
+      { id: "orig0", label: "original (event_idle_time 0)", cmd: py("W3", JSONL, 0), ref: "orig0" },
+    ],
+    targets: { floor: 0.8, orig: 4 },
+  },
+];
+
+function runOnce([cmd, args], timeoutMs = 180_000) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const line = out.split("\n").reverse().find((l) => l.startsWith('{"system"'));
+      if (line) {
+        try {
+          return resolve(JSON.parse(line));
+        } catch {}
+      }
+      const lines = (err.trim() || out.trim()).split("\n");
+      const why = lines.find((l) => /\b\w*(Error|Exception)\b/.test(l)) ?? lines.slice(-3).join(" | ");
+      resolve({ error: `exit ${code}: ${(why || "no output").trim().slice(0, 300)}` });
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (n) => (n === undefined || n === null || !Number.isFinite(n) ? "—" : Math.round(n).toLocaleString("en-US"));
+const mb = (kb) => (kb ? `${(kb / 1024).toFixed(0)} MB` : "—");
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : "—");
+
+// ------------------------------------------------------------------ run
+const loadBefore = os.loadavg();
+const runs = new Map(); // "W1/pump" → results
+for (const w of WORKLOADS) for (const s of w.systems) runs.set(`${w.id}/${s.id}`, []);
+for (let rep = 1; rep <= REPS; rep++) {
+  for (const w of WORKLOADS) {
+    for (const s of w.systems) {
+      const key = `${w.id}/${s.id}`;
+      const prev = runs.get(key);
+      if (prev.some((r) => r.pending || r.error)) continue; // pending or broken: do not retry
+      const r = await runOnce(s.cmd);
+      prev.push(r);
+      const eps = r.seconds ? (1_000_000 * 0 + (r.events ?? expectedEvents(w.id))) / r.seconds : null;
+      process.stdout.write(`[rep ${rep}/${REPS}] ${key.padEnd(16)} ${r.pending ? `pending: ${r.pending}` : r.error ? `ERROR ${r.error}` : `${fmt(eps).padStart(10)} ev/s  ${mb(r.maxrss_kb)}`}\n`);
+    }
+  }
+}
+const loadAfter = os.loadavg();
+
+function expectedEvents(wl) {
+  const count = Number(readFileSync(join(DATA, "DONE"), "utf8").match(/"count":(\d+)/)[1]);
+  return count; // every workload reads every event (CSV: rows after the header)
+}
+
+// ------------------------------------------------------------------ CPU profiles of the pump (W1, W2)
+const profiles = {};
+for (const [wl, file] of [["W1", JSONL], ["W2", CSV]]) {
+  const profDir = join(opt.dir, `prof-${wl}`);
+  rmSync(profDir, { recursive: true, force: true });
+  mkdirSync(profDir, { recursive: true });
+  const pumpRuns = runs.get(`${wl}/pump`);
+  if (pumpRuns.some((r) => r.pending || r.error)) {
+    if (wl !== "W1") continue;
+  }
+  const variant = pumpRuns.some((r) => r.pending || r.error) ? "core" : "file";
+  const r = await runOnce([process.execPath, ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "bench/pump.mjs", wl, file, variant]]);
+  const prof = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+  if (prof && !r.error) profiles[wl] = { variant, seconds: r.seconds, ...topFunctions(join(profDir, prof), 15) };
+}
+
+// ------------------------------------------------------------------ core cost per event
+const micro = await runOnce([process.execPath, ["bench/core-micro.mjs"]]);
+
+// ------------------------------------------------------------------ summarise
+const summary = {};
+for (const w of WORKLOADS) {
+  summary[w.id] = {};
+  for (const s of w.systems) {
+    const rs = runs.get(`${w.id}/${s.id}`);
+    const ok = rs.filter((r) => r.seconds);
+    const n = expectedEvents(w.id);
+    const eps = ok.map((r) => n / r.seconds);
+    summary[w.id][s.id] = {
+      label: s.label,
+      pending: rs.find((r) => r.pending)?.pending,
+      error: rs.find((r) => r.error)?.error,
+      median: eps.length ? median(eps) : null,
+      min: eps.length ? Math.min(...eps) : null,
+      max: eps.length ? Math.max(...eps) : null,
+      rss: ok.length ? Math.max(...ok.map((r) => r.maxrss_kb)) : null,
+      outs: [...new Set(ok.map((r) => r.out))],
+      checks: [...new Set(ok.filter((r) => r.check?.windows !== undefined).map((r) => JSON.stringify({ windows: r.check.windows, count: r.check.count, sum: r.check.sum })))],
+      runs: ok.length,
+    };
+  }
+}
+
+function cpuModel() {
+  try {
+    return readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model;
+  } catch {
+    return os.cpus()[0]?.model ?? "?";
+  }
+}
+const pyVersion = (() => {
+  try {
+    return execFileSync(opt.python, ["--version"], { encoding: "utf8" }).trim();
+  } catch {
+    return "?";
+  }
+})();
+const old = existsSync(join(opt.dir, "bspump-21.11.txt")) ? readFileSync(join(opt.dir, "bspump-21.11.txt"), "utf8").trim() : "not tried";
+const minutes = ((Date.now() - started) / 60000).toFixed(1);
+
+let md = `# Benchmark results
+
+Written by \`npm run bench\` (bench/run → bench/main.mjs); do not edit by hand.
+
+- Date: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC; the runs took ${minutes} min.
+- Machine: ${cpuModel()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}.
+- Node ${process.version}; ${pyVersion}; the original: PyPI \`bitswan==${opt.bitswan}\` (BSPump engine with ASAB bundled).
+- **The machine was shared** with other engineers' builds and tests (load average ${loadBefore.map((x) => x.toFixed(1)).join(" / ")} before,
+  ${loadAfter.map((x) => x.toFixed(1)).join(" / ")} after, on ${os.cpus().length} cores): absolute numbers are noisy. Runs are interleaved round-robin
+  (${REPS} per system), so the **ratios from the same run** are what to compare.
+- Data: ${fmt(expectedEvents("W1"))} events, generated with a fixed seed (bench/gen.mjs): JSON lines of ~217 bytes
+  (ts, user of 10,000, ip, action of 8 incl. "noop", bytes, duration, url) and the same events as CSV.
+- events/s = events read ÷ processing time, measured inside each process from the source's cycle start to its end
+  (interpreter start-up and imports excluded for every system). Peak RSS is the largest \`maxrss\` of the runs, each run in its own process.
+- The old \`bspump==21.11\` package: ${old.replace(/\n/g, " ")}
+
+`;
+
+for (const w of WORKLOADS) {
+  const S = summary[w.id];
+  md += `## ${w.title}\n\n| system | events/s (median) | min – max | peak RSS | ÷ floor | ÷ original (shipped / idle 0) |\n| --- | ---: | ---: | ---: | ---: | ---: |\n`;
+  const pump = S.pump;
+  for (const s of w.systems) {
+    const x = S[s.id];
+    if (x.pending) md += `| ${x.label} | pending | | | | |\n`;
+    else if (x.error) md += `| ${x.label} | failed | | | | |\n`;
+    else {
+      const vsOrig = s.ref === "orig" || s.ref === "orig0" ? "" : `${ratio(x.median, S.orig.median)} / ${ratio(x.median, S.orig0.median)}`;
+      md += `| ${x.label} | ${fmt(x.median)} | ${fmt(x.min)} – ${fmt(x.max)} | ${mb(x.rss)} | ${s.ref === "floor" ? "" : ratio(x.median, S.floor.median)} | ${vsOrig} |\n`;
+    }
+  }
+  md += "\n";
+  if (pump.pending) md += `Pump: **pending** — ${pump.pending}.\n\n`;
+  if (pump.error) md += `Pump failed: \`${pump.error}\`\n\n`;
+  for (const s of w.systems) if (S[s.id].error && !s.pump) md += `${S[s.id].label} failed: \`${S[s.id].error}\`\n\n`;
+  if (w.targets && pump.median) {
+    const f = pump.median / S.floor.median;
+    const o = pump.median / S.orig.median;
+    const o0 = pump.median / S.orig0.median;
+    const rssOk = pump.rss <= 100 * 1024;
+    md += `Targets: pump ÷ floor **${f.toFixed(2)}×** (target ≥ ${w.targets.floor}×: ${f >= w.targets.floor ? "met" : "**missed**"}); ` +
+      `pump ÷ original **${o.toFixed(2)}×** as shipped, **${o0.toFixed(2)}×** with idle 0 (target ≥ ${w.targets.orig}×: ${o >= w.targets.orig ? "met" : "**missed**"} / ${o0 >= w.targets.orig ? "met" : "**missed**"}); ` +
+      `pump peak RSS ${mb(pump.rss)} (target ≤ 100 MB: ${rssOk ? "met" : "**missed**"}).\n\n`;
+  }
+  // Same answers from every system?
+  const outs = new Set(w.systems.flatMap((s) => S[s.id].outs));
+  const checks = new Set(w.systems.flatMap((s) => S[s.id].checks));
+  md += `Check: events reaching the sink ${[...outs].map(fmt).join(" / ")}${outs.size > 1 ? " — **systems disagree**" : " in every system"}`;
+  if (checks.size) md += `; window totals ${[...checks].join(" / ")}${checks.size > 1 ? " — **systems disagree**" : " in every system"}`;
+  md += ".\n\n";
+}
+
+md += `## Where the time goes in the pump (CPU profiles)\n\n`;
+for (const [wl, profile] of Object.entries(profiles)) {
+  md += `**${wl}**: \`node --cpu-prof bench/pump.mjs ${wl} … ${profile.variant}\` (one run, ${profile.totalMs.toFixed(0)} ms sampled including start-up; processing ${profile.seconds?.toFixed(2)} s). Top functions by self time (\`JSON.parse\` is inlined into its caller):\n\n| self % | self ms | function |\n| ---: | ---: | --- |\n`;
+  for (const t of profile.top) md += `| ${t.pct.toFixed(1)} | ${t.ms.toFixed(0)} | \`${t.fn}\` |\n`;
+  md += "\n";
+}
+if (!profiles.W1) md += "The W1 profile run failed.\n\n";
+if (micro.nsPerEvent) {
+  md += "Cost of the core engine per event (bench/core-micro.mjs: 5,000,000 events in one process, best of 3; a string event and a `{filename}` context per event):\n\n| path | ns/event |\n| --- | ---: |\n";
+  for (const [k, v] of Object.entries(micro.nsPerEvent)) md += `| ${k} | ${v.toFixed(1)} |\n`;
+  md += "\n";
+}
+md += "NOTES\n";
+
+const notesPath = "bench/NOTES.md";
+if (existsSync(notesPath)) md = md.replace("NOTES\n", readFileSync(notesPath, "utf8"));
+else md = md.replace("NOTES\n", "");
+writeFileSync(opt.out, md);
+process.stdout.write(`\nwrote ${opt.out} (${minutes} min)\n`);
