@@ -317,13 +317,18 @@ export abstract class FileABCSource extends TriggerSource {
   }
 
   private async *plainChunks(file: FileEntry): AsyncGenerator<Buffer> {
+    const size = this.readSize;
+    // A fresh buffer per read: events and parsers may keep views into a chunk.
+    const readAt = (position: number) => file.handle.read(Buffer.allocUnsafe(size), 0, size, position);
     let position = 0;
+    let pending = readAt(0);
     for (;;) {
-      const buffer = Buffer.allocUnsafe(this.readSize);
-      const { bytesRead } = await file.handle.read(buffer, 0, this.readSize, position);
+      const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) return;
       position += bytesRead;
-      yield bytesRead === this.readSize ? buffer : buffer.subarray(0, bytesRead);
+      // Read ahead while this chunk is processed, so I/O and parsing overlap.
+      pending = readAt(position);
+      yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
     }
   }
 
