@@ -307,19 +307,25 @@ export abstract class FileABCSource extends TriggerSource {
     return this.chunks(file);
   }
 
-  /** The file's content as Buffers of about `read_size` bytes, decompressed by the name's suffix. */
-  protected chunks(file: FileEntry): AsyncIterable<Buffer> {
+  /**
+   * The file's content as Buffers of about `read_size` bytes, decompressed by the name's suffix.
+   * With `reuseBuffers`, plain files are read into a ring of three buffers: only for a caller that
+   * keeps nothing from a chunk past the next one (less memory churn at high rates).
+   */
+  protected chunks(file: FileEntry, reuseBuffers = false): AsyncIterable<Buffer> {
     const name = file.path.toLowerCase();
     if (name.endsWith(".gz")) return this.gunzipChunks(file);
     if (name.endsWith(".bz2")) return this.commandChunks(file, "bzip2");
     if (name.endsWith(".xz") || name.endsWith(".lzma")) return this.commandChunks(file, "xz");
-    return this.plainChunks(file);
+    return this.plainChunks(file, reuseBuffers);
   }
 
-  private async *plainChunks(file: FileEntry): AsyncGenerator<Buffer> {
+  private async *plainChunks(file: FileEntry, reuseBuffers: boolean): AsyncGenerator<Buffer> {
     const size = this.readSize;
-    // A fresh buffer per read: events and parsers may keep views into a chunk.
-    const readAt = (position: number) => file.handle.read(Buffer.allocUnsafe(size), 0, size, position);
+    // Without reuse, a fresh buffer per read: events and parsers may keep views into a chunk.
+    const ring = reuseBuffers ? [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] : null;
+    let reads = 0;
+    const readAt = (position: number) => file.handle.read(ring ? ring[reads++ % 3]! : Buffer.allocUnsafe(size), 0, size, position);
     let position = 0;
     let pending = readAt(0);
     for (;;) {

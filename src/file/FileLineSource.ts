@@ -37,7 +37,8 @@ export class FileLineSource extends FileABCSource {
     let carry: Buffer | null = null;
     let lineNo = 0;
     let untilReady = 0;
-    for await (const chunk of this.chunks(file)) {
+    // Text mode keeps nothing from a chunk past the next one (the carry is copied or used at once).
+    for await (const chunk of this.chunks(file, true)) {
       let from = 0;
       if (carry !== null) {
         const nl = chunk.indexOf(10);
