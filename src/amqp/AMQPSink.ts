@@ -1,6 +1,8 @@
 import type { ConfirmChannel } from "amqplib";
 import {
   ConfigError,
+  connectionArgument,
+  locateConnection,
   ProcessingError,
   Sink,
   toError,
@@ -8,10 +10,9 @@ import {
   type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
-  type Pipeline,
+  type Pipeline, type ConfigSpec
 } from "../core/index.js";
-import type { AMQPConnection } from "./AMQPConnection.js";
-import { connectionArg, locate } from "./AMQPSource.js";
+import { AMQPConnection } from "./AMQPConnection.js";
 import { ConfirmQueue } from "./ConfirmQueue.js";
 
 /**
@@ -25,13 +26,13 @@ import { ConfirmQueue } from "./ConfirmQueue.js";
  * the channel's write buffer is full (until its `drain`).
  */
 export class AMQPSink extends Sink {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     exchange: { type: "string", default: "amq.direct", doc: "Exchange to publish to; '!context' reads context['amqp.exchange']" },
     routing_key: { type: "string", default: "", doc: "Routing key; '!context' reads context['amqp.routing_key']" },
     content_type: { type: "string", default: "text/plain", doc: "The content_type property of published messages" },
     delivery_mode: { type: "int", default: 2, doc: "2: persistent (survives a broker restart on a durable queue); 1: transient, as BSPump" },
     max_unconfirmed: { type: "int", default: 1000, doc: "Messages awaiting a broker confirm above which the pipeline is throttled" },
-  } as const;
+  };
 
   override readonly settlesReceipts = true;
   readonly connection: AMQPConnection;
@@ -67,7 +68,7 @@ export class AMQPSink extends Sink {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | AMQPConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locate(app, connection);
+    this.connection = locateConnection(app, connection, AMQPConnection);
     this.exchange = this.config.getString("exchange");
     this.exchangeFromContext = this.exchange === "!context";
     this.routingKey = this.config.getString("routing_key");
@@ -79,7 +80,7 @@ export class AMQPSink extends Sink {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): AMQPSink {
-    return new this(app, pipeline, connectionArg(definition, "AMQPSink"), { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new this(app, pipeline, connectionArgument(definition, "AMQPSink", AMQPConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   override start(): void {

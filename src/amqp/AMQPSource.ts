@@ -1,15 +1,15 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import {
-  ProcessingError,
+  connectionArgument,
+  locateConnection,
   Receipt,
   Source,
   toError,
   type Application,
-  type BSPumpApplication,
   type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
-  type Pipeline,
+  type Pipeline, type ConfigSpec
 } from "../core/index.js";
 import { AMQPConnection } from "./AMQPConnection.js";
 
@@ -45,13 +45,13 @@ interface ChannelState {
  * the pipeline is ready again. After a connection loss it consumes again once reconnected.
  */
 export class AMQPSource extends Source {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     queue: { type: "string", default: "q", doc: "Queue to consume" },
     error_exchange: { type: "string", default: "error", doc: "Unused (kept for BSPump compatibility)" },
     prefetch_count: { type: "int", default: 1000, doc: "Unacknowledged messages the broker sends ahead (QoS); bounds the memory used" },
     receipt_messages: { type: "int", default: 1000, doc: "Messages handed over under one delivery receipt (acknowledged together), at most" },
     requeue_failed: { type: "bool", default: true, doc: "Nack with requeue when delivery failed (false: the broker drops or dead-letters them)" },
-  } as const;
+  };
 
   readonly connection: AMQPConnection;
   readonly queue: string;
@@ -75,7 +75,7 @@ export class AMQPSource extends Source {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | AMQPConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locate(app, connection);
+    this.connection = locateConnection(app, connection, AMQPConnection);
     this.queue = this.config.getString("queue");
     this.prefetch = Math.max(1, this.config.getInt("prefetch_count"));
     this.requeueFailed = this.config.getBool("requeue_failed");
@@ -84,7 +84,7 @@ export class AMQPSource extends Source {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): AMQPSource {
-    return new this(app, pipeline, connectionArg(definition, "AMQPSource"), { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new this(app, pipeline, connectionArgument(definition, "AMQPSource", AMQPConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   /** Builds the event from a delivery (AMQPFullMessageSource overrides it). */
@@ -300,20 +300,3 @@ export class AMQPFullMessageSource extends AMQPSource {
   }
 }
 
-/** Finds the connection by id (or takes the object). */
-export function locate(app: Application, connection: string | AMQPConnection): AMQPConnection {
-  if (connection instanceof AMQPConnection) return connection;
-  const svc = (app as BSPumpApplication).pumpService ?? app.pumpServiceOrNull();
-  if (!svc) throw new ProcessingError("AMQP components need a BSPumpApplication to locate their connection");
-  const found = svc.locateConnection(connection);
-  if (!(found instanceof AMQPConnection)) throw new ProcessingError(`Connection '${connection}' is not an AMQPConnection`);
-  return found;
-}
-
-export function connectionArg(definition: ComponentDefinition, who: string): string | AMQPConnection {
-  const connection = definition.args?.connection;
-  if (typeof connection !== "string" && !(connection instanceof AMQPConnection)) {
-    throw new ProcessingError(`${definition.origin ?? who}: args.connection (the connection id) is required`);
-  }
-  return connection;
-}

@@ -1,6 +1,10 @@
 import type { Application } from "./application.js";
 import { ConfigObject, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { ConfigError } from "./errors.js";
 import type { Logger } from "./logging.js";
+
+/** A Connection subclass, for locating connections of one kind. */
+export type ConnectionClass<C extends Connection> = abstract new (...args: never[]) => C;
 
 /**
  * A long-lived client to an outside system, shared by the sources and sinks that locate it by id.
@@ -29,4 +33,25 @@ export abstract class Connection extends ConfigObject {
     const Ctor = this as unknown as new (app: Application, id: string | undefined, options: ComponentOptions & Record<string, unknown>) => Connection;
     return new Ctor(app, definition.id, { ...definition.args, config: definition.config, configOrigin: definition.origin });
   }
+}
+
+/**
+ * The connection a component uses: the object itself, or the one registered under that id, which
+ * must be of class `expected`.
+ */
+export function locateConnection<C extends Connection>(app: Application, connection: string | C, expected: ConnectionClass<C>): C {
+  if (typeof connection !== "string") return connection;
+  const service = app.pumpServiceOrNull();
+  if (!service) throw new ConfigError(`${expected.name} '${connection}' can only be located in a BSPumpApplication (it has the PumpService)`);
+  return service.locateConnection(connection, expected);
+}
+
+/**
+ * The `args.connection` of a definition (YAML builder): a connection id or a `expected` object;
+ * anything else is a ConfigError naming where the definition came from.
+ */
+export function connectionArgument<C extends Connection>(definition: ComponentDefinition, who: string, expected: ConnectionClass<C>): string | C {
+  const connection = definition.args?.connection;
+  if (typeof connection === "string" || connection instanceof expected) return connection as string | C;
+  throw new ConfigError(`${definition.origin ?? who}: args.connection (the id of a ${expected.name}) is required`);
 }

@@ -1,5 +1,5 @@
 import type { Application, Service } from "./application.js";
-import type { Connection } from "./connection.js";
+import type { Connection, ConnectionClass } from "./connection.js";
 import type { EventContext } from "./context.js";
 import { toError } from "./errors.js";
 import type { Lookup } from "./lookup.js";
@@ -57,12 +57,19 @@ export class PumpService implements Service {
     for (const c of connections) this.addConnection(c);
   }
 
-  locateConnection<C extends Connection = Connection>(idOrConnection: string | C): C {
+  /**
+   * Finds a connection by id (an object passes through). With `expected`, a connection of another
+   * class is an error that says which class it is.
+   */
+  locateConnection<C extends Connection = Connection>(idOrConnection: string | C, expected?: ConnectionClass<C>): C {
     if (typeof idOrConnection !== "string") return idOrConnection;
     const found = this.connections.get(idOrConnection);
     if (!found) {
       const known = [...this.connections.keys()];
       throw new Error(`Connection '${idOrConnection}' not found (known: ${known.join(", ") || "none"}); did you call addConnection() before building the pipeline?`);
+    }
+    if (expected && !(found instanceof expected)) {
+      throw new Error(`Connection '${idOrConnection}' is a ${found.constructor.name}, not a ${expected.name}`);
     }
     return found as C;
   }

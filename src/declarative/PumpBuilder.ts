@@ -136,7 +136,8 @@ export class PumpBuilder {
       id: entry.id as string | undefined,
       config: config as ConfigInput | undefined,
       args: args as Record<string, unknown> | undefined,
-      origin: `${this.where([...path, "config"])}`,
+      // Config errors point at the config mapping; other errors (a missing argument) at the entry.
+      origin: this.where(config === undefined ? path : [...path, "config"]),
     };
   }
 

@@ -1,6 +1,6 @@
-import { TriggerSource, type Application, type ComponentDefinition, type Pipeline } from "../core/index.js";
-import type { ElasticSearchConnection } from "./ElasticSearchConnection.js";
-import { connectionArg, locateElasticSearchConnection, parseRequestBody, type ElasticSearchSourceOptions } from "./ElasticSearchSource.js";
+import { connectionArgument, locateConnection, TriggerSource, type Application, type ComponentDefinition, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
+import { parseRequestBody, type ElasticSearchSourceOptions } from "./ElasticSearchSource.js";
 
 type Agg = Record<string, unknown>;
 
@@ -10,10 +10,10 @@ type Agg = Record<string, unknown>;
  * `{<metric name>: <value>}` (BSPump). A bucket without sub-aggregations emits its `doc_count`.
  */
 export class ElasticSearchAggsSource extends TriggerSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     index: { type: "string", default: "index-*", doc: "Index (or pattern) to search" },
     request_body: { type: "string", default: "", doc: "Search body with aggregations, as JSON" },
-  } as const;
+  };
 
   readonly connection: ElasticSearchConnection;
   readonly requestBody: Record<string, unknown>;
@@ -22,13 +22,13 @@ export class ElasticSearchAggsSource extends TriggerSource {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | ElasticSearchConnection, options: ElasticSearchSourceOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locateElasticSearchConnection(app, connection);
+    this.connection = locateConnection(app, connection, ElasticSearchConnection);
     this.index = this.config.getString("index");
     this.requestBody = options.requestBody ?? parseRequestBody(this.config.getString("request_body"), this.config.section) ?? { query: { match_all: {} } };
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchAggsSource {
-    return new this(app, pipeline, connectionArg(definition, "ElasticSearchAggsSource"), {
+    return new this(app, pipeline, connectionArgument(definition, "ElasticSearchAggsSource", ElasticSearchConnection), {
       id: definition.id,
       config: definition.config,
       configOrigin: definition.origin,

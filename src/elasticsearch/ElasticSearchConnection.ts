@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Connection, ConfigError, toError, type Application, type ComponentOptions, type Counter, type Receipt } from "../core/index.js";
+import { Connection, ConfigError, toError, type Application, type ComponentOptions, type Counter, type Receipt, type ConfigSpec } from "../core/index.js";
 import { ElasticSearchBulk, type BulkItemFailure, type BulkOwner } from "./ElasticSearchBulk.js";
 import { ElasticSearchClient, ElasticSearchNetworkError, parseUrls, type ElasticSearchResponse } from "./ElasticSearchClient.js";
 
@@ -31,7 +31,7 @@ interface BulkResponse {
  * failed and handed back to their sink, never counted as written.
  */
 export class ElasticSearchConnection extends Connection {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     url: { type: "string", default: "", doc: "Node URLs, separated by whitespace or ';' (http://h1:9200;h2:9200). Empty: [elasticsearch] url" },
     username: { type: "string", default: "", doc: "Basic auth user (empty: [elasticsearch] username)" },
     password: { type: "string", default: "", doc: "Basic auth password", secret: true },
@@ -51,7 +51,7 @@ export class ElasticSearchConnection extends Connection {
     retry_backoff: { type: "float", default: 0.5, doc: "Seconds before the first retry; doubles up to retry_backoff_max" },
     retry_backoff_max: { type: "float", default: 10, doc: "Longest wait between retries, seconds" },
     dead_node_retry: { type: "float", default: 5, doc: "Seconds a node that failed at the network level is skipped" },
-  } as const;
+  };
 
   readonly client: ElasticSearchClient;
   readonly bulkMaxSize: number;

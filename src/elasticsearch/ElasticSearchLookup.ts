@@ -1,6 +1,5 @@
-import { Lookup, type Application, type ComponentDefinition, type Counter, type LookupOptions } from "../core/index.js";
+import { connectionArgument, locateConnection, Lookup, type Application, type ComponentDefinition, type Counter, type LookupOptions, type ConfigSpec } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
-import { locateElasticSearchConnection } from "./ElasticSearchSource.js";
 
 type Doc = Record<string, unknown>;
 
@@ -11,13 +10,13 @@ type Doc = Record<string, unknown>;
  * Concurrent gets of one key share one request.
  */
 export class ElasticSearchLookup extends Lookup {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     index: { type: "string", default: "", doc: "Index to search", required: true },
     key: { type: "string", default: "", doc: "Field matched against the key", required: true },
     scroll_timeout: { type: "string", default: "1m", doc: "Scroll keep-alive when the whole index is read (preload, iterate)" },
     cache_size: { type: "int", default: 10000, doc: "Documents kept in the LRU cache" },
     preload: { type: "bool", default: false, doc: "Read the whole index into the cache on load (up to cache_size)" },
-  } as const;
+  };
 
   readonly connection: ElasticSearchConnection;
   readonly index: string;
@@ -31,7 +30,7 @@ export class ElasticSearchLookup extends Lookup {
   constructor(app: Application, connection: string | ElasticSearchConnection, id?: string, options: LookupOptions = {}) {
     super(app, id, options);
     // BSPump stored the connection object as given and its construct() passed arguments in the wrong order [BUG].
-    this.connection = locateElasticSearchConnection(app, connection);
+    this.connection = locateConnection(app, connection, ElasticSearchConnection);
     this.index = this.config.getString("index");
     this.keyField = this.config.getString("key");
     this.cacheSize = Math.max(1, this.config.getInt("cache_size"));
@@ -40,11 +39,7 @@ export class ElasticSearchLookup extends Lookup {
   }
 
   static override construct(app: Application, definition: ComponentDefinition): ElasticSearchLookup {
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string" && !(connection instanceof ElasticSearchConnection)) {
-      throw new Error(`${definition.origin ?? "ElasticSearchLookup"}: args.connection (the connection id) is required`);
-    }
-    return new this(app, connection, definition.id, { config: definition.config, configOrigin: definition.origin, lazy: definition.args?.lazy as boolean | undefined });
+    return new this(app, connectionArgument(definition, "ElasticSearchLookup", ElasticSearchConnection), definition.id, { config: definition.config, configOrigin: definition.origin, lazy: definition.args?.lazy as boolean | undefined });
   }
 
   /** The query that finds the document of `key` (override for other matching). */

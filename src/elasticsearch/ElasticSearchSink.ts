@@ -1,4 +1,5 @@
 import {
+  connectionArgument,
   Pipeline,
   ProcessingError,
   Sink,
@@ -8,6 +9,7 @@ import {
   type ComponentOptions,
   type DeadLetterTarget,
   type EventContext,
+  type ConfigSpec,
 } from "../core/index.js";
 import type { BulkItemFailure, BulkOwner } from "./ElasticSearchBulk.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
@@ -35,14 +37,14 @@ export interface ElasticSearchDeadLetter {
  * refused fails its receipt and is handled as a pipeline error, or goes to the dead-letter target.
  */
 export class ElasticSearchSink extends Sink implements BulkOwner {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     index: { type: "string", default: "bspump_", doc: "Target index; may hold UTC date fields, e.g. events-%Y.%m.%d. The context key es_index overrides it" },
     index_prefix: { type: "string", default: "bspump_", doc: "Obsolete (BSPump): used only when index is left at its default" },
     time_field: { type: "string", default: "", doc: "Event field with the event time for date fields in index (seconds, ms or ISO-8601); empty: the current time" },
     id_field: { type: "string", default: "_id", doc: "Event field with the document id; a field whose name starts with '_' is removed from the document" },
     action: { type: "string", default: "create_or_index", doc: "Bulk action: create_or_index (create without id, index with one), index, create, update (doc_as_upsert) or delete" },
     dead_letter: { type: "string", default: "", doc: "Pipeline id that receives refused items; empty: the pipeline's dead_letter, if any" },
-  } as const;
+  };
 
   override readonly settlesReceipts = true;
   readonly connection: ElasticSearchConnection;
@@ -88,11 +90,7 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchSink {
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string" && !(connection instanceof ElasticSearchConnection)) {
-      throw new ProcessingError(`${definition.origin ?? "ElasticSearchSink"}: args.connection (the connection id) is required`);
-    }
-    return new this(app, pipeline, connection, { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new this(app, pipeline, connectionArgument(definition, "ElasticSearchSink", ElasticSearchConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   private setThrottle(on: boolean): void {

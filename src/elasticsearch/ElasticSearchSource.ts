@@ -1,11 +1,13 @@
 import {
+  connectionArgument,
+  locateConnection,
   ProcessingError,
   TriggerSource,
   type Application,
-  type BSPumpApplication,
   type ComponentDefinition,
   type ComponentOptions,
   type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 
@@ -31,22 +33,6 @@ interface SearchResponse {
   aggregations?: Record<string, unknown>;
 }
 
-/** Locates the ElasticSearchConnection of a component. */
-export function locateElasticSearchConnection(app: Application, connection: string | ElasticSearchConnection): ElasticSearchConnection {
-  if (typeof connection !== "string") return connection;
-  const svc = (app as BSPumpApplication).pumpService ?? app.pumpServiceOrNull();
-  if (!svc) throw new ProcessingError(`Cannot locate connection '${connection}': the application has no PumpService`);
-  return svc.locateConnection<ElasticSearchConnection>(connection);
-}
-
-/** Reads the connection argument of a YAML definition. */
-export function connectionArg(definition: ComponentDefinition, what: string): string | ElasticSearchConnection {
-  const connection = definition.args?.connection;
-  if (typeof connection !== "string" && !(connection instanceof ElasticSearchConnection)) {
-    throw new ProcessingError(`${definition.origin ?? what}: args.connection (the connection id) is required`);
-  }
-  return connection;
-}
 
 /** Parses the `request_body` config (JSON text) of a source. */
 export function parseRequestBody(text: string, section: string): Record<string, unknown> | null {
@@ -67,7 +53,7 @@ export function parseRequestBody(text: string, section: string): Record<string, 
  * result again). Each event is the hit's `source` field (`_source`), with inner hits merged in.
  */
 export class ElasticSearchSource extends TriggerSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     index: { type: "string", default: "index-*", doc: "Index (or pattern) to search" },
     source: { type: "string", default: "_source", doc: "Field of each hit to emit" },
     sort_by: { type: "string", default: "_id", doc: "Field to sort by (ascending) when the body has no sort; must be unique per document for search_after" },
@@ -76,7 +62,7 @@ export class ElasticSearchSource extends TriggerSource {
     request_body: { type: "string", default: "", doc: "Search body as JSON (overrides the default query)" },
     size: { type: "int", default: 1000, doc: "Hits per page" },
     scroll: { type: "string", default: "", doc: "Scroll keep-alive (e.g. 1m) to page with the scroll API; empty: search_after" },
-  } as const;
+  };
 
   readonly connection: ElasticSearchConnection;
   readonly requestBody: Record<string, unknown>;
@@ -93,7 +79,7 @@ export class ElasticSearchSource extends TriggerSource {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | ElasticSearchConnection, options: ElasticSearchSourceOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locateElasticSearchConnection(app, connection);
+    this.connection = locateConnection(app, connection, ElasticSearchConnection);
     this.index = this.config.getString("index");
     this.sourceField = this.config.getString("source");
     this.size = Math.max(1, this.config.getInt("size"));
@@ -113,7 +99,7 @@ export class ElasticSearchSource extends TriggerSource {
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchSource {
     const args = definition.args ?? {};
-    return new this(app, pipeline, connectionArg(definition, "ElasticSearchSource"), {
+    return new this(app, pipeline, connectionArgument(definition, "ElasticSearchSource", ElasticSearchConnection), {
       id: definition.id,
       config: definition.config,
       configOrigin: definition.origin,

@@ -1,4 +1,4 @@
-import { ConfigError, Connection, type Application, type ComponentOptions } from "../core/index.js";
+import { ConfigError, Connection, type Application, type ComponentOptions, type ConfigSpec } from "../core/index.js";
 import { PRECISIONS, type Precision } from "./lineprotocol.js";
 
 /** The outcome of one POST /write. */
@@ -19,7 +19,7 @@ export interface WriteResult {
  * a failure carrying the server's message (BSPump ignored non-2xx answers [BUG]).
  */
 export class InfluxDBConnection extends Connection {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     url: { type: "string", default: "http://localhost:8086/", doc: "InfluxDB base URL" },
     db: { type: "string", default: "mydb", doc: "Database written to" },
     precision: { type: "string", default: "ns", doc: "Timestamp precision: ns, u, ms, s, m or h (sinks write timestamps in it)" },
@@ -33,7 +33,7 @@ export class InfluxDBConnection extends Connection {
     retry_enabled: { type: "bool", default: true, doc: "Retry network errors and retryable codes with backoff (BSPump default: False, which loses data)" },
     response_codes_to_retry: { type: "string", default: "429,500,502,503,504", doc: "HTTP codes retried (every 5xx is retried as well; BSPump: 404,502,503,504)" },
     max_retry_delay: { type: "float", default: 30, doc: "Longest wait between retries, seconds" },
-  } as const;
+  };
 
   readonly writeURL: string;
   readonly precision: Precision;

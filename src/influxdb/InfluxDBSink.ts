@@ -1,16 +1,17 @@
 import {
   ConfigError,
+  connectionArgument,
+  locateConnection,
   Pipeline,
   ProcessingError,
   ReceiptTally,
   Sink,
   toError,
   type Application,
-  type BSPumpApplication,
   type ComponentDefinition,
   type ComponentOptions,
   type DeadLetterEvent,
-  type EventContext,
+  type EventContext, type ConfigSpec
 } from "../core/index.js";
 import { InfluxDBConnection } from "./InfluxDBConnection.js";
 import { pointLine, timestamp, type IntegerMode, type InfluxPoint } from "./lineprotocol.js";
@@ -41,9 +42,9 @@ interface Bucket {
  * buckets wait.
  */
 export class InfluxDBSink extends Sink {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     integers: { type: "string", default: "bigint", doc: "Which point-object numbers get the integer 'i' suffix: bigint (only BigInt values) or auto (every integral number)" },
-  } as const;
+  };
 
   override readonly settlesReceipts = true;
   readonly connection: InfluxDBConnection;
@@ -67,7 +68,7 @@ export class InfluxDBSink extends Sink {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | InfluxDBConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locateInfluxDB(app, connection);
+    this.connection = locateConnection(app, connection, InfluxDBConnection);
     const integers = this.config.getString("integers");
     if (integers !== "bigint" && integers !== "auto") throw new ConfigError(`[${this.config.section}] key 'integers' must be bigint or auto, got '${integers}'`);
     this.integers = integers;
@@ -79,11 +80,7 @@ export class InfluxDBSink extends Sink {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): InfluxDBSink {
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string" && !(connection instanceof InfluxDBConnection)) {
-      throw new ProcessingError(`${definition.origin ?? "InfluxDBSink"}: args.connection (the connection id) is required`);
-    }
-    return new this(app, pipeline, connection, { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new this(app, pipeline, connectionArgument(definition, "InfluxDBSink", InfluxDBConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   /** The line for one event (with its newline). Throws ProcessingError for an event that cannot be written. */
@@ -264,11 +261,3 @@ function emptyBucket(): Bucket {
   return { text: "", body: null, tally: new ReceiptTally(), lines: 0 };
 }
 
-export function locateInfluxDB(app: Application, connection: string | InfluxDBConnection): InfluxDBConnection {
-  if (connection instanceof InfluxDBConnection) return connection;
-  const svc = (app as BSPumpApplication).pumpService ?? app.pumpServiceOrNull();
-  if (!svc) throw new ProcessingError("InfluxDB components need a BSPumpApplication to locate their connection");
-  const found = svc.locateConnection(connection);
-  if (!(found instanceof InfluxDBConnection)) throw new ProcessingError(`Connection '${connection}' is not an InfluxDBConnection`);
-  return found;
-}

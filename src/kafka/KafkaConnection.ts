@@ -12,7 +12,7 @@ import {
   type Producer,
   type SASLOptions,
 } from "kafkajs";
-import { ConfigError, Connection, resolveConfig, type Application, type ComponentOptions, type ResolvedConfig } from "../core/index.js";
+import { ConfigError, Connection, resolveConfig, type Application, type ComponentOptions, type ResolvedConfig, type ConfigSpec } from "../core/index.js";
 
 /*
  * Every use of the Kafka client library (kafkajs) is in this file. Sources, sinks and the topic
@@ -144,7 +144,7 @@ export const KAFKA_COMPRESSIONS = ["none", "gzip"] as const;
  * `bootstrap_servers` is not set there, the whole `[kafka]` section is used instead.
  */
 export class KafkaConnection extends Connection {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     bootstrap_servers: { type: "string", default: "", doc: "Brokers, host:port, one per line or comma-separated (falls back to the [kafka] section)" },
     client_id: { type: "string", default: "bspump", doc: "Client id sent to the brokers" },
     security_protocol: { type: "string", default: "PLAINTEXT", doc: "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", choices: ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", "plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] },
@@ -159,7 +159,7 @@ export class KafkaConnection extends Connection {
     compression_type: { type: "string", default: "none", doc: "Producer compression: none or gzip", choices: KAFKA_COMPRESSIONS },
     connection_timeout_ms: { type: "int", default: 3000, doc: "Connect timeout per broker" },
     request_timeout_ms: { type: "int", default: 30000, doc: "Request timeout" },
-  } as const;
+  };
 
   /** The effective settings: this section's, or `[kafka]`'s when it has no bootstrap servers. */
   readonly settings: ResolvedConfig;

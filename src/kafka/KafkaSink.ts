@@ -1,5 +1,7 @@
 import {
   ConfigError,
+  connectionArgument,
+  locateConnection,
   ReceiptTally,
   Sink,
   toError,
@@ -8,8 +10,9 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
-import type { KafkaConnection, KafkaHeaderObject, KafkaHeadersInput, KafkaOutgoing, KafkaProducerClient } from "./KafkaConnection.js";
+import { KafkaConnection, type KafkaHeaderObject, type KafkaHeadersInput, type KafkaOutgoing, type KafkaProducerClient } from "./KafkaConnection.js";
 
 /** Messages buffered for one produce request, with the receipts of their events. */
 interface OutBatch {
@@ -29,7 +32,7 @@ interface OutBatch {
  * messages are buffered or in flight, the pipeline is throttled, until they drop to `watermark.low`.
  */
 export class KafkaSink extends Sink {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     topic: { type: "string", default: "unconfigured", doc: "Topic, unless the context has kafka_topic" },
     "watermark.low": { type: "int", default: 10000, doc: "Un-throttle the pipeline when queued messages drop to this" },
     "watermark.high": { type: "int", default: 20000, doc: "Throttle the pipeline when queued (buffered and in-flight) messages exceed this" },
@@ -41,7 +44,7 @@ export class KafkaSink extends Sink {
     retries: { type: "int", default: 5, doc: "Client retries of a failed produce request before the events fail" },
     "request.timeout.ms": { type: "int", default: 30000, doc: "Broker acknowledgement timeout" },
     "compression.type": { type: "string", default: "", doc: "none or gzip; empty: the connection's compression_type" },
-  } as const;
+  };
 
   override readonly settlesReceipts = true;
   readonly connection: KafkaConnection;
@@ -72,7 +75,7 @@ export class KafkaSink extends Sink {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | KafkaConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = app.pumpServiceOrNull()!.locateConnection<KafkaConnection>(connection);
+    this.connection = locateConnection(app, connection, KafkaConnection);
     this.topic = this.config.getString("topic");
     this.low = this.config.getInt("watermark.low");
     this.high = this.config.getInt("watermark.high");
@@ -95,9 +98,7 @@ export class KafkaSink extends Sink {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): KafkaSink {
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string") throw new ConfigError(`${definition.origin ?? "KafkaSink"}: 'connection' (the id of a KafkaConnection) is required`);
-    return new KafkaSink(app, pipeline, connection, { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new KafkaSink(app, pipeline, connectionArgument(definition, "KafkaSink", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   override start(): void {

@@ -1,5 +1,7 @@
 import {
   ConfigError,
+  connectionArgument,
+  locateConnection,
   Receipt,
   Source,
   toError,
@@ -8,8 +10,9 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
-import type { KafkaBatch, KafkaCommit, KafkaConnection, KafkaConsumerClient, KafkaTopicPartitions } from "./KafkaConnection.js";
+import { type KafkaBatch, type KafkaCommit, KafkaConnection, type KafkaConsumerClient, type KafkaTopicPartitions } from "./KafkaConnection.js";
 
 /** How long the pipeline may be not ready before the consumer is paused. */
 const PAUSE_AFTER_MS = 250;
@@ -68,7 +71,7 @@ export class PartitionTrack {
  * and `_kafka_topic`, `_kafka_partition`, `_kafka_offset`, `_kafka_timestamp` (ms), as in BSPump.
  */
 export class KafkaSource extends Source {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     topic: { type: "string", default: "unconfigured", doc: "Topics, space- or comma-separated; an item starting with ^ is a regular expression" },
     group_id: { type: "string", default: "bspump", doc: "Consumer group: pumps with the same group share the partitions" },
     auto_offset_reset: { type: "string", default: "earliest", doc: "Where a new group starts: earliest or latest", choices: ["earliest", "latest", "smallest", "largest"] },
@@ -78,7 +81,7 @@ export class KafkaSource extends Source {
     max_partition_fetch_bytes: { type: "int", default: 1048576, doc: "Most bytes fetched per partition and request (bounds a batch)" },
     fetch_wait_max_ms: { type: "int", default: 500, doc: "How long the broker may wait to fill a fetch" },
     receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt: a large fetch batch is acknowledged in parts of this size" },
-  } as const;
+  };
 
   readonly connection: KafkaConnection;
   readonly topics: (string | RegExp)[];
@@ -97,7 +100,7 @@ export class KafkaSource extends Source {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | KafkaConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = app.pumpServiceOrNull()!.locateConnection<KafkaConnection>(connection);
+    this.connection = locateConnection(app, connection, KafkaConnection);
     this.groupId = this.config.getString("group_id");
     this.receiptRecords = Math.max(1, this.config.getInt("receipt_records"));
     this.topics = parseTopics(this.config.getString("topic"), `[${this.config.section}] topic`);
@@ -112,9 +115,7 @@ export class KafkaSource extends Source {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): KafkaSource {
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string") throw new ConfigError(`${definition.origin ?? "KafkaSource"}: 'connection' (the id of a KafkaConnection) is required`);
-    return new KafkaSource(app, pipeline, connection, { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new KafkaSource(app, pipeline, connectionArgument(definition, "KafkaSource", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   async main(): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, ConfigObject, toError, type Application, type ComponentOptions, type Logger, type Pipeline } from "../core/index.js";
-import type { KafkaConnection, KafkaTopicSpec } from "./KafkaConnection.js";
+import { ConfigError, ConfigObject, locateConnection, toError, type Application, type ComponentOptions, type Logger, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { KafkaConnection, type KafkaTopicSpec } from "./KafkaConnection.js";
 import { KafkaSink } from "./KafkaSink.js";
 import { KafkaSource } from "./KafkaSource.js";
 
@@ -22,12 +22,12 @@ export interface KafkaTopicDefinition {
  * by default `[KafkaTopicInitializer]`, as in BSPump.
  */
 export class KafkaTopicInitializer extends ConfigObject {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     client_id: { type: "string", default: "bspump-topic-initializer", doc: "Client id of the admin client" },
     topics_file: { type: "string", default: "", doc: "JSON or YAML file with a list of topics (topic, num_partitions, replication_factor, config)" },
     num_partitions_default: { type: "int", default: 1, doc: "Partitions of a topic that does not say" },
     replication_factor_default: { type: "int", default: 1, doc: "Replication factor of a topic that does not say" },
-  } as const;
+  };
 
   readonly connection: KafkaConnection;
   readonly log: Logger;
@@ -37,7 +37,7 @@ export class KafkaTopicInitializer extends ConfigObject {
 
   constructor(app: Application, connection: string | KafkaConnection, options: ComponentOptions = {}) {
     super(app, (id) => id, { ...options, id: options.id ?? "KafkaTopicInitializer" });
-    this.connection = app.pumpServiceOrNull()!.locateConnection<KafkaConnection>(connection);
+    this.connection = locateConnection(app, connection, KafkaConnection);
     this.log = app.logs.logger(`bspump.kafka.${this.id}`);
     const file = this.config.getString("topics_file");
     if (file !== "") this.includeTopics({ configFile: file });

@@ -1,5 +1,5 @@
 import { createPool, type Pool, type PoolConnection } from "mysql2/promise";
-import { Connection, toError, type Application, type ComponentOptions } from "../core/index.js";
+import { Connection, toError, type Application, type ComponentOptions, type ConfigSpec } from "../core/index.js";
 
 /** MySQL error codes worth retrying (BSPump's RetryErrors): lost connections, deadlocks, lock timeouts, shutdowns. */
 export const RETRY_ERRORS = new Set([1047, 1053, 1077, 1078, 1079, 1080, 2003, 2006, 2012, 2013, 1152, 1205, 1213, 1223]);
@@ -47,7 +47,7 @@ export function prepareWrite(query: string): PreparedWrite {
  * `output_queue_max_size`, `flush_period`) are the defaults of the sinks that use it.
  */
 export class MySQLConnection extends Connection {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     host: { type: "string", default: "localhost", doc: "Server host" },
     port: { type: "int", default: 3306, doc: "Server port" },
     user: { type: "string", default: "", doc: "User name" },
@@ -61,7 +61,7 @@ export class MySQLConnection extends Connection {
     autocommit: { type: "bool", default: true, doc: "Autocommit mode of pooled connections (writes are committed explicitly either way)" },
     connection_pool_minsize: { type: "int", default: 1, doc: "Idle connections kept in the pool" },
     connection_pool_maxsize: { type: "int", default: 10, doc: "Connections in the pool, at most" },
-  } as const;
+  };
 
   readonly pool: Pool;
   readonly autocommit: boolean;

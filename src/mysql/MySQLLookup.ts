@@ -1,7 +1,6 @@
-import { ProcessingError, type Application, type ComponentDefinition, type LookupOptions } from "../core/index.js";
+import { connectionArgument, locateConnection, type Application, type ComponentDefinition, type LookupOptions, type ConfigSpec } from "../core/index.js";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
 import { MySQLConnection } from "./MySQLConnection.js";
-import { locateMySQL } from "./MySQLSink.js";
 
 /**
  * Key → row from a MySQL table (BSPump's MySQLLookup): `lookup(key)` answers from a bounded LRU
@@ -11,7 +10,7 @@ import { locateMySQL } from "./MySQLSink.js";
  * iter: statement, from), and `%s` by the key.
  */
 export class MySQLLookup extends AsyncLookup {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     ...AsyncLookup.ConfigDefaults,
     statement: { type: "string", default: "*", doc: "Columns to select" },
     from: { type: "string", default: "", required: true, doc: "Table or join expression" },
@@ -19,7 +18,7 @@ export class MySQLLookup extends AsyncLookup {
     query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
     query_count: { type: "string", default: "SELECT COUNT(*) as 'count' FROM {};", doc: "Statement that counts the rows" },
     query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
-  } as const;
+  };
 
   readonly connection: MySQLConnection;
   readonly findOne: string;
@@ -31,7 +30,7 @@ export class MySQLLookup extends AsyncLookup {
 
   constructor(app: Application, connection: string | MySQLConnection, id?: string, options: LookupOptions = {}) {
     super(app, id ?? "MySQLLookup", options);
-    this.connection = locateMySQL(app, connection);
+    this.connection = locateConnection(app, connection, MySQLConnection);
     const statement = this.config.getString("statement");
     const from = this.config.getString("from");
     const key = this.config.getString("key");
@@ -44,11 +43,7 @@ export class MySQLLookup extends AsyncLookup {
   }
 
   static override construct(app: Application, definition: ComponentDefinition): MySQLLookup {
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string" && !(connection instanceof MySQLConnection)) {
-      throw new ProcessingError(`${definition.origin ?? "MySQLLookup"}: args.connection (the connection id) is required`);
-    }
-    return new this(app, connection, definition.id, { config: definition.config, configOrigin: definition.origin });
+    return new this(app, connectionArgument(definition, "MySQLLookup", MySQLConnection), definition.id, { config: definition.config, configOrigin: definition.origin });
   }
 
   protected async fetch(key: string): Promise<unknown> {

@@ -1,15 +1,16 @@
 import {
   ConfigError,
+  connectionArgument,
+  locateConnection,
   ProcessingError,
   Sink,
   toError,
   type Application,
-  type BSPumpApplication,
   type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type Receipt,
+  type Receipt, type ConfigSpec
 } from "../core/index.js";
 import { eventFailed } from "./failed.js";
 import { MySQLConnection, isRetryable, prepareWrite, type PreparedWrite } from "./MySQLConnection.js";
@@ -33,13 +34,13 @@ interface Bulk {
  * state with the receipt failed). The pipeline is throttled while `output_queue_max_size` bulks wait.
  */
 export class MySQLSink extends Sink {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     query: { type: "string", default: "", required: true, doc: "Statement with %s placeholders, e.g. INSERT INTO t (a, b) VALUES (%s, %s)" },
     data: { type: "list", required: true, doc: "Event fields that fill the placeholders, in order (comma- or space-separated)" },
     max_bulk_size: { type: "int", default: 0, doc: "Rows per bulk; 0: the connection's max_bulk_size" },
     flush_period: { type: "float", default: -1, doc: "Seconds before a partly filled bulk is written; negative: the connection's flush_period" },
     output_queue_max_size: { type: "int", default: 0, doc: "Bulks waiting above which the pipeline is throttled; 0: the connection's value" },
-  } as const;
+  };
 
   override readonly settlesReceipts = true;
   readonly connection: MySQLConnection;
@@ -54,7 +55,6 @@ export class MySQLSink extends Sink {
   private readonly queue: Bulk[] = [];
   private writing = 0;
   private throttled = false;
-  private stopping = false;
   private idleWaiters: (() => void)[] = [];
   readonly counts = { rows: 0, bulks: 0, refused: 0, retriedRows: 0 };
 
@@ -65,7 +65,7 @@ export class MySQLSink extends Sink {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | MySQLConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locateMySQL(app, connection);
+    this.connection = locateConnection(app, connection, MySQLConnection);
     this.fields = this.config.getList("data");
     const query = this.config.getString("query");
     this.prepared = prepareWrite(query);
@@ -82,7 +82,7 @@ export class MySQLSink extends Sink {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): MySQLSink {
-    return new this(app, pipeline, mysqlConnectionArg(definition, "MySQLSink"), { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new this(app, pipeline, connectionArgument(definition, "MySQLSink", MySQLConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   process(context: EventContext, event: unknown): null {
@@ -192,10 +192,8 @@ export class MySQLSink extends Sink {
 
   /** Writes what is buffered and waits for it. */
   override async stop(): Promise<void> {
-    this.stopping = true;
     this.flush();
     await this.whenIdle();
-    this.stopping = false;
   }
 
   override describe(): Record<string, unknown> {
@@ -226,19 +224,4 @@ export function sqlValue(v: unknown): unknown {
   return JSON.stringify(v);
 }
 
-export function locateMySQL(app: Application, connection: string | MySQLConnection): MySQLConnection {
-  if (connection instanceof MySQLConnection) return connection;
-  const svc = (app as BSPumpApplication).pumpService ?? app.pumpServiceOrNull();
-  if (!svc) throw new ProcessingError("MySQL components need a BSPumpApplication to locate their connection");
-  const found = svc.locateConnection(connection);
-  if (!(found instanceof MySQLConnection)) throw new ProcessingError(`Connection '${connection}' is not a MySQLConnection`);
-  return found;
-}
 
-export function mysqlConnectionArg(definition: ComponentDefinition, who: string): string | MySQLConnection {
-  const connection = definition.args?.connection;
-  if (typeof connection !== "string" && !(connection instanceof MySQLConnection)) {
-    throw new ProcessingError(`${definition.origin ?? who}: args.connection (the connection id) is required`);
-  }
-  return connection;
-}

@@ -1,7 +1,15 @@
 import type { Connection as CoreConnection } from "mysql2";
-import { TriggerSource, type Application, type ComponentDefinition, type ComponentOptions, type EventContext, type Pipeline } from "../core/index.js";
-import type { MySQLConnection } from "./MySQLConnection.js";
-import { locateMySQL, mysqlConnectionArg } from "./MySQLSink.js";
+import {
+  connectionArgument,
+  locateConnection,
+  TriggerSource,
+  type Application,
+  type ComponentDefinition,
+  type ComponentOptions,
+  type EventContext,
+  type Pipeline, type ConfigSpec
+} from "../core/index.js";
+import { MySQLConnection } from "./MySQLConnection.js";
 
 /**
  * Runs `query` at each trigger and emits each result row as an object (column → value). Rows are
@@ -10,10 +18,10 @@ import { locateMySQL, mysqlConnectionArg } from "./MySQLSink.js";
  * every row [BUG]). The context carries `mysql:query` and `mysql:row` (the row's number in the cycle).
  */
 export class MySQLSource extends TriggerSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     query: { type: "string", default: "", required: true, doc: "SELECT statement run in each cycle" },
     stream_buffer: { type: "int", default: 1000, doc: "Rows read ahead of the pipeline, at most" },
-  } as const;
+  };
 
   readonly connection: MySQLConnection;
   readonly query: string;
@@ -24,13 +32,13 @@ export class MySQLSource extends TriggerSource {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | MySQLConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.connection = locateMySQL(app, connection);
+    this.connection = locateConnection(app, connection, MySQLConnection);
     this.query = this.config.getString("query");
     this.streamBuffer = Math.max(1, this.config.getInt("stream_buffer"));
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): MySQLSource {
-    return new this(app, pipeline, mysqlConnectionArg(definition, "MySQLSource"), { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    return new this(app, pipeline, connectionArgument(definition, "MySQLSource", MySQLConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
   async cycle(): Promise<void> {

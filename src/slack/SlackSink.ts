@@ -1,4 +1,14 @@
-import { Sink, type Application, type ComponentDefinition, type ComponentOptions, type EventContext, type Pipeline, type ProcessorBase } from "../core/index.js";
+import {
+  connectionArgument,
+  locateConnection,
+  Sink,
+  type Application,
+  type ComponentDefinition,
+  type ComponentOptions,
+  type EventContext,
+  type Pipeline,
+  type ProcessorBase,
+} from "../core/index.js";
 import { SlackConnection } from "./SlackConnection.js";
 
 /** Base of the Slack sinks: turns an event into a message and queues it on the connection. */
@@ -8,9 +18,7 @@ export abstract class SlackSink extends Sink {
 
   constructor(app: Application, pipeline: Pipeline, connection: string | SlackConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    const service = app.pumpServiceOrNull();
-    if (typeof connection === "string" && service === null) throw new Error(`${this.id}: no PumpService to locate connection '${connection}'`);
-    this.connection = typeof connection === "string" ? service!.locateConnection<SlackConnection>(connection) : connection;
+    this.connection = locateConnection(app, connection, SlackConnection);
     this.connection.register(pipeline);
   }
 
@@ -28,10 +36,8 @@ export abstract class SlackSink extends Sink {
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ProcessorBase {
-    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, connection: string, options: ComponentOptions) => ProcessorBase;
-    const connection = definition.args?.connection;
-    if (typeof connection !== "string") throw new Error(`${this.name} needs 'connection' (the id of a SlackConnection)`);
-    return new Ctor(app, pipeline, connection, { id: definition.id, config: definition.config, configOrigin: definition.origin });
+    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, connection: string | SlackConnection, options: ComponentOptions) => ProcessorBase;
+    return new Ctor(app, pipeline, connectionArgument(definition, this.name, SlackConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 }
 

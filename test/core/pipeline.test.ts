@@ -377,3 +377,17 @@ test("the harness runs a processor on (context, event) pairs and returns the out
   assert.equal(result.output[1]![0].k, "v");
   assert.equal(result.pipeline.isError(), false);
 });
+
+test("connections are located by id and class; a definition's args.connection is checked", async () => {
+  const { Connection, connectionArgument, locateConnection } = await import("../../src/index.js");
+  class AConnection extends Connection {}
+  class BConnection extends Connection {}
+  const app = testApp();
+  const a = app.pumpService.addConnection(new AConnection(app, "A"));
+  assert.equal(locateConnection(app, "A", AConnection), a);
+  assert.equal(locateConnection(app, a, AConnection), a);
+  assert.throws(() => locateConnection(app, "A", BConnection), /Connection 'A' is a AConnection, not a BConnection/);
+  assert.throws(() => locateConnection(app, "Nope", AConnection), /Connection 'Nope' not found \(known: A\)/);
+  assert.equal(connectionArgument({ args: { connection: "A" } }, "X", AConnection), "A");
+  assert.throws(() => connectionArgument({ args: {}, origin: "app.yaml:7" }, "X", AConnection), /app\.yaml:7: args\.connection \(the id of a AConnection\) is required/);
+});
