@@ -8,9 +8,9 @@
  *
  * Every command takes `--dry-run` (list what would change, change nothing) and `--help`.
  */
-import { readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { isMainModule } from "./isMainModule.js";
 import { Command, CommanderError, Option } from "commander";
 import { ElasticSearchClient, ElasticSearchHttpError } from "../elasticsearch/ElasticSearchClient.js";
 
@@ -446,15 +446,6 @@ export async function runBselastic(argv: readonly string[], io: BselasticIO = { 
   return exitCode;
 }
 
-/** True when this file is the program being run (also through a bin symlink). */
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   process.exitCode = await runBselastic(process.argv.slice(2));
 }

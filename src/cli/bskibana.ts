@@ -10,8 +10,8 @@
  *   bskibana rename DIR [DIR ...] [--index-pattern ID] [--new-id NEWID]
  *   bskibana document DIR [DIR ...] --template-dir DIR [--output OUT]
  */
-import { readFileSync, realpathSync, writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { readFileSync, writeFileSync } from "node:fs";
+import { isMainModule } from "./isMainModule.js";
 import { Command, CommanderError } from "commander";
 import { KIBANA_INDEXES, importHits, importTarget, readKibana, type Printer } from "../kibana/client.js";
 import { document } from "../kibana/document.js";
@@ -174,15 +174,6 @@ Example:
   return exitCode;
 }
 
-/** True when this file is the program being run (also through a bin symlink). */
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   process.exitCode = await runBskibana(process.argv.slice(2));
 }

@@ -19,6 +19,7 @@ import {
   type Application,
   type ComponentOptions,
   type EventContext,
+  type ConfigSpec,
 } from "../core/index.js";
 import { Aggregator, InternalSource, ListEventAggregationStrategy, RouterProcessor, StdJsonToDictParser } from "../common/index.js";
 import { FileJSONSink } from "../file/index.js";
@@ -30,11 +31,11 @@ const TEAMS = ["red", "green", "blue", "gold"];
 
 /** Synthetic access-log lines (JSON text, as a log shipper would send them), repeatable by seed. */
 class AccessLogSource extends TriggerSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     events_per_cycle: { type: "int", default: 100000, doc: "Lines generated per trigger cycle" },
     users: { type: "int", default: 1000, doc: "Distinct users" },
     seed: { type: "int", default: 42, doc: "Seed of the generator" },
-  } as const;
+  };
 
   private readonly random = makeRandom(this.config.getInt("seed"));
   private clock = Date.UTC(2026, 10, 29, 12, 0, 0);
