@@ -6,7 +6,7 @@ import {
   type Application,
   type ComponentOptions,
   type EventContext,
-  type Pipeline,
+  type Pipeline, type ConfigSpec
 } from "../core/index.js";
 import { ListAggregationStrategy, type AggregationStrategy } from "./AggregationStrategy.js";
 
@@ -21,11 +21,11 @@ export interface AggregatorOptions extends ComponentOptions {
  * pending) until the aggregate is delivered.
  */
 export class Aggregator extends Generator {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     completion_size: { type: "int", default: 10, doc: "Flush when this many events are collected" },
     completion_timeout: { type: "float", default: 0, doc: "Flush when this many seconds passed since the last flush (0 = off)" },
     completion_interval: { type: "float", default: 0, doc: "Flush every this many seconds (0 = off)" },
-  } as const;
+  };
 
   // BSPump shared one default strategy between all aggregators [QUIRK]; each gets its own here.
   readonly strategy: AggregationStrategy;

@@ -1,11 +1,11 @@
-import { Processor, type EventContext } from "../core/index.js";
+import { Processor, type EventContext, type ConfigSpec } from "../core/index.js";
 import { describeType } from "./StdJsonToDictParser.js";
 
 /** Object → JSON bytes (a Buffer). */
 export class DictToJsonBytesParser extends Processor {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     encoding: { type: "string", default: "utf-8", doc: "Text encoding of the output", choices: ["utf-8", "utf8", "latin1", "ascii", "utf16le"] },
-  } as const;
+  };
 
   private readonly encoding = this.config.getString("encoding").replace("utf-8", "utf8") as BufferEncoding;
 

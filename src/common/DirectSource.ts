@@ -1,4 +1,5 @@
 import { Source, type EventContext } from "../core/index.js";
+import { deepCopyContext } from "./InternalSource.js";
 
 /**
  * Processes events put into it synchronously and at once, without waiting for readiness:
@@ -10,7 +11,7 @@ export class DirectSource extends Source {
   }
 
   put(context: EventContext, event: unknown, copyContext = false, copyEvent = false): void {
-    const ancestor = copyContext ? { ...structuredClone({ ...context, receipt: undefined }), receipt: context.receipt } : context;
+    const ancestor = copyContext ? deepCopyContext(context) : context;
     this.pipeline.process(copyEvent ? structuredClone(event) : event, { ancestor, receipt: context.receipt });
   }
 }

@@ -1,13 +1,13 @@
-import { Processor, type EventContext } from "../core/index.js";
+import { Processor, type EventContext, type ConfigSpec } from "../core/index.js";
 
 /**
  * Flattens nested objects: `{a: {b: 1}}` → `{"a.b": 1}`. Arrays are kept as values; an empty nested
  * object is kept as is under its key.
  */
 export class FlattenDictProcessor extends Processor {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     separator: { type: "string", default: ".", doc: "Joins the keys of nested objects" },
-  } as const;
+  };
 
   private readonly separator = this.config.getString("separator");
 

@@ -1,4 +1,4 @@
-import { Source, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline } from "../core/index.js";
+import { Source, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
 
 /**
  * Receives events routed from other pipelines (RouterSink, RouterProcessor, TeeProcessor) through
@@ -6,10 +6,10 @@ import { Source, ConfigError, type Application, type ComponentOptions, type Even
  * (and `_off!` below it) on its pipeline's PubSub; routers throttle their pipeline on it.
  */
 export class InternalSource extends Source {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     queue_max_size: { type: "int", default: 10, doc: "Queue capacity (0 = unlimited)" },
     backpressure: { type: "float", default: 0.8, doc: "Share of the capacity at which routers are throttled" },
-  } as const;
+  };
 
   private queue: [EventContext, unknown][] = [];
   private head = 0;
@@ -60,7 +60,7 @@ export class InternalSource extends Source {
   }
 
   private enqueue(context: EventContext, event: unknown, copyContext: boolean, copyEvent: boolean): void {
-    const ctx = copyContext ? structuredCloneContext(context) : context;
+    const ctx = copyContext ? deepCopyContext(context) : context;
     if (this.drained) {
       // Late arrivals after stop go straight through rather than wait in a queue nobody reads.
       this.pipeline.process(copyEvent ? structuredClone(event) : event, { ancestor: ctx, receipt: ctx.receipt });
@@ -131,7 +131,8 @@ export class InternalSource extends Source {
   }
 }
 
-function structuredCloneContext(context: EventContext): EventContext {
+/** A deep copy of a context that keeps the same delivery receipt (a receipt is shared, not copied). */
+export function deepCopyContext(context: EventContext): EventContext {
   const { receipt, ...rest } = context;
   const copy = structuredClone(rest) as EventContext;
   if (receipt) copy.receipt = receipt;

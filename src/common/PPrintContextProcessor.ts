@@ -1,4 +1,3 @@
-import type { EventContext } from "../core/index.js";
 import { PrintContextProcessor } from "./PrintContextProcessor.js";
 import { formatPretty } from "./print.js";
 

@@ -44,7 +44,7 @@ export class Router {
     target.pubsub.subscribe("bspump.pipeline.ready!", onReady);
     target.pubsub.subscribe("bspump.InternalSource.backpressure_on!", onPressure);
     target.pubsub.subscribe("bspump.InternalSource.backpressure_off!", onRelief);
-    if (!target.isReady() && target.isError()) own.throttle(target, true);
+    if (!target.isReady()) own.throttle(target, true);
     if (source.backPressure) own.throttle(source, true);
     own.addDownstream(target);
     this.targets.set(address, {

@@ -1,13 +1,13 @@
-import { Processor, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline } from "../core/index.js";
+import { Processor, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
 
 /**
  * Interprets naive local date-times in a configured IANA time zone and gives UTC. `normalize()`
  * does the work; subclasses implement `process()` to apply it to their fields.
  */
 export abstract class TimeZoneNormalizer extends Processor {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     timezone: { type: "string", default: "CET", doc: "IANA time zone of naive timestamps (e.g. Europe/Prague, CET, UTC)" },
-  } as const;
+  };
 
   readonly timezone: string;
   private readonly format: Intl.DateTimeFormat;

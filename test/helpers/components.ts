@@ -19,7 +19,10 @@ export function testApp(ini = ""): BSPumpApplication {
   return app;
 }
 
-/** Feeds `events` in batches of `batchSize`, one Receipt per batch; records how each batch ended. */
+/**
+ * Feeds `events` in batches of `batchSize`, one Receipt per batch; records how each batch ended;
+ * then stays running until stopped.
+ */
 export class BatchSource extends Source {
   events: unknown[] = [];
   batchSize = 10;
@@ -41,6 +44,12 @@ export class BatchSource extends Source {
       }
       receipt.seal();
     }
+    await this.untilStopped;
+  }
+
+  /** How each completed batch ended: null, or its first error. */
+  get outcomes(): (Error | null)[] {
+    return this.batches.map((b) => b.error);
   }
 }
 

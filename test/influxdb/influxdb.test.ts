@@ -1,31 +1,16 @@
 // @services influxdb
+import { BatchSource as SharedBatchSource } from "../helpers/components.js";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { Pipeline, Receipt, Source } from "../../src/core/index.js";
+import { Pipeline } from "../../src/core/index.js";
 import { InfluxDBSink } from "../../src/influxdb/index.js";
 import { FaultProxy, makeApp, query, sleep, stopApps, uniqueName, until } from "./helpers.js";
 
 after(stopApps);
 
-/** Feeds events in batches, one receipt each; stays running until stopped. */
-class BatchSource extends Source {
-  events: unknown[] = [];
-  batchSize = 100;
-  readonly outcomes: (Error | null)[] = [];
-  fed = 0;
-  async main(): Promise<void> {
-    for (let i = 0; i < this.events.length; i += this.batchSize) {
-      const receipt = new Receipt((r) => this.outcomes.push(r.error));
-      for (const e of this.events.slice(i, i + this.batchSize)) {
-        const go = this.whenReady();
-        if (go !== true && !(await go)) return;
-        this.pipeline.process(e, { receipt });
-        this.fed++;
-      }
-      receipt.seal();
-    }
-    await this.untilStopped;
-  }
+/** The shared test source, in batches of 100. */
+class BatchSource extends SharedBatchSource {
+  override batchSize = 100;
 }
 
 function pump(config: Record<string, string | number | boolean>, events: unknown[], batchSize = 100) {

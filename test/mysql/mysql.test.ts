@@ -1,8 +1,9 @@
 // @services mariadb
+import { BatchSource as SharedBatchSource } from "../helpers/components.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import { Pipeline, PubSubTrigger, Receipt, RunOnceTrigger, Sink, Source, type EventContext } from "../../src/core/index.js";
+import { Pipeline, PubSubTrigger, RunOnceTrigger, Sink, type EventContext } from "../../src/core/index.js";
 import { IteratorSource } from "../../src/common/index.js";
 import { MySQLLookup, MySQLSink, MySQLSource } from "../../src/mysql/index.js";
 import { client, makeApp, sleep, stopApps, uniqueTable, until } from "./helpers.js";
@@ -30,25 +31,9 @@ async function count(t: string): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-/** Feeds events in batches, one receipt each, and stays running until stopped. */
-class BatchSource extends Source {
-  events: unknown[] = [];
-  batchSize = 100;
-  readonly outcomes: (Error | null)[] = [];
-  fed = 0;
-  async main(): Promise<void> {
-    for (let i = 0; i < this.events.length; i += this.batchSize) {
-      const receipt = new Receipt((r) => this.outcomes.push(r.error));
-      for (const e of this.events.slice(i, i + this.batchSize)) {
-        const go = this.whenReady();
-        if (go !== true && !(await go)) return;
-        this.pipeline.process(e, { receipt });
-        this.fed++;
-      }
-      receipt.seal();
-    }
-    await this.untilStopped;
-  }
+/** The shared test source, in batches of 100. */
+class BatchSource extends SharedBatchSource {
+  override batchSize = 100;
 }
 
 class CollectSink extends Sink {
