@@ -1,3 +1,4 @@
+import type { ConfigSpec } from "./config.js";
 import type { Application } from "./application.js";
 import { ConfigObject, type ComponentOptions } from "./component.js";
 import type { EventContext } from "./context.js";
@@ -50,12 +51,12 @@ interface ComponentProfile {
  * Events run through the chain synchronously; see DESIGN.md §2 for the contract.
  */
 export class Pipeline extends ConfigObject {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     async_concurency_limit: { type: "int", default: 1000, doc: "Events awaiting async processors or generators before the pipeline throttles (name as in BSPump)" },
     chillout: { type: "int", default: 10000, doc: "Yield to the event loop after this many ready() calls, so timers and I/O run" },
     dead_letter: { type: "string", default: "", doc: "Pipeline id that receives failed events instead of the pipeline stopping" },
     log_records: { type: "int", default: 50, doc: "Recent log records kept for the web API" },
-  } as const;
+  };
 
   readonly pubsub: PubSub;
   readonly log: Logger;

@@ -2,7 +2,8 @@
  * Publish/subscribe by message name (names end with "!", as in BSPump). The application has one,
  * and every pipeline and lookup has its own.
  */
-export type Subscriber = (message: string, ...args: unknown[]) => void | Promise<void>;
+// Any return value is allowed (`() => count++` is a fine subscriber); a returned Promise is awaited by publishAndWait.
+export type Subscriber = (message: string, ...args: unknown[]) => unknown;
 
 export type SubscriberErrorHandler = (message: string, error: unknown) => void;
 

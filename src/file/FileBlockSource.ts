@@ -1,4 +1,4 @@
-import type { Application, ComponentOptions, Pipeline } from "../core/index.js";
+import type { Application, ComponentOptions, Pipeline, ConfigSpec } from "../core/index.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
 import { readWhole } from "./FileJSONSource.js";
 
@@ -7,10 +7,10 @@ import { readWhole } from "./FileJSONSource.js";
  * BSPump), a string in mode 'r'. Files over `max_size` bytes are refused (left as `-failed`).
  */
 export class FileBlockSource extends FileABCSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     mode: { type: "string", default: "rb", choices: ["r", "rb", "rt"], doc: "'rb': the event is a Buffer; 'r': a string decoded with `encoding`" },
     max_size: { type: "int", default: 268435456, doc: "Largest file read (bytes, after decompression)" },
-  } as const;
+  };
 
   readonly maxSize: number;
 

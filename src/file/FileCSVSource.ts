@@ -1,5 +1,5 @@
 import { Parser, type Options as CsvParseOptions } from "csv-parse";
-import { type Application, type ComponentOptions, type Pipeline } from "../core/index.js";
+import { type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
 import { reportBadInput } from "./badInput.js";
 
@@ -16,7 +16,7 @@ export interface FileCSVSourceOptions extends ComponentOptions {
  * the other rows go on.
  */
 export class FileCSVSource extends FileABCSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     fieldnames: { type: "list", default: [] as string[], doc: "Column names (comma-separated); empty: the first row is the header" },
     dialect: { type: "string", default: "excel", choices: ["excel", "excel-tab", "unix"], doc: "Python csv dialect: excel (',' and CRLF), excel-tab (TAB), unix" },
     delimiter: { type: "string", default: ",", doc: "Field delimiter (excel-tab dialect: TAB)" },
@@ -27,7 +27,7 @@ export class FileCSVSource extends FileABCSource {
     quoting: { type: "int", default: 0, doc: "Python csv quoting 0..3; 3 (QUOTE_NONE) turns quoting off" },
     skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
     strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header are bad input (else kept, as DictReader does)" },
-  } as const;
+  };
 
   private readonly csvOptions: CsvParseOptions;
 

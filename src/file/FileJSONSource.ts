@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type ComponentOptions, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
 import { reportBadInput } from "./badInput.js";
@@ -11,10 +11,10 @@ import type { Receipt } from "../core/index.js";
  * the dead-letter target if any; a malformed document also leaves the file as `-failed`.
  */
 export class FileJSONSource extends FileLineSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     format: { type: "string", default: "document", choices: ["document", "lines"], doc: "document: the file is one JSON value; lines: one JSON value per line" },
     max_size: { type: "int", default: 268435456, doc: "Largest document read (bytes, after decompression) in document mode" },
-  } as const;
+  };
 
   readonly format: "document" | "lines";
   readonly maxSize: number;

@@ -1,4 +1,4 @@
-import type { Application, ComponentOptions, Pipeline, Receipt } from "../core/index.js";
+import type { Application, ComponentOptions, Pipeline, Receipt, ConfigSpec } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
 
@@ -12,9 +12,9 @@ export interface FileMultiLineSourceOptions extends ComponentOptions {
  * (`line` of its first line) — BSPump left the context off all but the last event [BUG].
  */
 export class FileMultiLineSource extends FileLineSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     separator: { type: "string", default: "", doc: "Prefix of the first line of each event" },
-  } as const;
+  };
 
   readonly separator: string;
   private readonly separatorBytes: Buffer;

@@ -1,5 +1,5 @@
 import { parse as parseCsv } from "csv-parse/sync";
-import type { Application, LookupOptions } from "../core/index.js";
+import type { Application, LookupOptions, ConfigSpec } from "../core/index.js";
 import { MappingLookup } from "./MappingLookup.js";
 
 /**
@@ -8,12 +8,12 @@ import { MappingLookup } from "./MappingLookup.js";
  * (BSPump merged, which kept keys deleted on the master).
  */
 export class DictionaryLookup extends MappingLookup {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     format: { type: "string", default: "", doc: "Format of a file source: json or csv (default: by the file extension, else json)", choices: ["", "json", "csv"] },
     key_column: { type: "string", default: "", doc: "CSV: the key column (default: the first)" },
     value_column: { type: "string", default: "", doc: "CSV: the value column (default: the row without the key, as an object)" },
     csv_delimiter: { type: "string", default: ",", doc: "CSV: field delimiter" },
-  } as const;
+  };
 
   readonly dictionary = new Map<string, unknown>();
 

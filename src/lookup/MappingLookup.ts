@@ -14,7 +14,7 @@ import { buildMasterURL, FileLookupProvider, HTTPLookupProvider, type LookupProv
  * when the source is unreachable.
  */
 export abstract class MappingLookup extends Lookup {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     source_url: { type: "string", default: "", doc: "Where to load from: a file path, file:/path, or http(s)://… (a master pump or any URL)" },
     master_url: { type: "string", default: "", doc: "Master pump URL (http(s)://host:port); empty: not a slave. Used when source_url is empty" },
     master_url_endpoint: { type: "string", default: "/bspump/v1/lookup/", doc: "Path of the lookup endpoint on the master" },
@@ -25,7 +25,7 @@ export abstract class MappingLookup extends Lookup {
     update_period: { type: "float", default: 10, doc: "Seconds between reloads from the source (slaves poll the master); 0: load only at start" },
     use_cache: { type: "bool", default: true, doc: "Persist the content to its own file after each change and use it when the source is unreachable" },
     cache_dir: { type: "string", default: "", doc: "Folder of the persisted copy (default: [general] var_dir; neither set: no persistence)" },
-  } as const satisfies ConfigSpec as ConfigSpec;
+  };
 
   provider: LookupProvider | null = null;
   /** Set once content was loaded (from the source, the persisted copy or by hand). */

@@ -1,4 +1,4 @@
-import { ConfigError, type Application } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec } from "../core/index.js";
 import { Matrix, type MatrixOptions } from "./Matrix.js";
 
 export interface BBox {
@@ -27,13 +27,13 @@ export function haversine(lat1: number, lon1: number, lat2: number, lon2: number
  * `resolution` km, with an equirectangular projection. Row 0 is the northern edge.
  */
 export class GeoMatrix extends Matrix {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     max_lat: { type: "float", default: 71.26, doc: "Northern edge of the bounding box (Europe by default)" },
     min_lat: { type: "float", default: 23.33, doc: "Southern edge" },
     min_lon: { type: "float", default: -10.1, doc: "Western edge" },
     max_lon: { type: "float", default: 40.6, doc: "Eastern edge" },
     resolution: { type: "float", default: 5, doc: "Cell size in km" },
-  } as const;
+  };
 
   readonly bbox: BBox;
   readonly resolution: number;

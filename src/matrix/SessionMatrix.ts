@@ -1,4 +1,4 @@
-import type { Application } from "../core/index.js";
+import type { Application, ConfigSpec } from "../core/index.js";
 import { NamedMatrix, type MatrixOptions } from "./Matrix.js";
 
 /**
@@ -6,9 +6,9 @@ import { NamedMatrix, type MatrixOptions } from "./Matrix.js";
  * `[["start", "f8"], ["count", "i8"], ["user", "U30"]]`, whose row name is the session id.
  */
 export class SessionMatrix extends NamedMatrix {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     primary_name: { type: "string", default: "id", doc: "Key of the row name in decoded rows" },
-  } as const;
+  };
 
   readonly primaryName: string;
 

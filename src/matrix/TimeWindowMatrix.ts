@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type Counter } from "../core/index.js";
+import { ConfigError, type Application, type Counter, type ConfigSpec } from "../core/index.js";
 import { NamedMatrix, type MatrixOptions } from "./Matrix.js";
 
 export interface TimeWindowMatrixOptions extends MatrixOptions {
@@ -13,11 +13,11 @@ export interface TimeWindowMatrixOptions extends MatrixOptions {
  * column instead of shifting the whole array (new columns are 0, not NaN: BSPump [BUG]).
  */
 export class TimeWindowMatrix extends NamedMatrix {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     resolution: { type: "float", default: 60, doc: "Width of one time column, in seconds" },
     columns: { type: "int", default: 15, doc: "Number of time columns kept" },
     clock_driven: { type: "bool", default: false, doc: "Advance the window with the application clock (every resolution/4 seconds)" },
-  } as const;
+  };
 
   readonly resolution: number;
   readonly columns: number;

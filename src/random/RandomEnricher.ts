@@ -1,4 +1,4 @@
-import { Processor, type Application, type ComponentOptions, type EventContext, type Pipeline } from "../core/index.js";
+import { Processor, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { makeRandom, randint } from "./prng.js";
 
 export interface RandomEnricherOptions extends ComponentOptions {
@@ -7,12 +7,12 @@ export interface RandomEnricherOptions extends ComponentOptions {
 
 /** Sets `event[field]` to a random choice or integer; override `generateRandom` for other values. */
 export class RandomEnricher extends Processor {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     field: { type: "string", default: "enriched_field", doc: "Field to set" },
     lower_bound: { type: "int", default: 0, doc: "Smallest random integer" },
     upper_bound: { type: "int", default: 1000, doc: "Largest random integer (inclusive)" },
     seed: { type: "int", default: 0, doc: "Seed for repeatable values (0 = random)" },
-  } as const;
+  };
 
   private readonly field = this.config.getString("field");
   private readonly lower = this.config.getInt("lower_bound");

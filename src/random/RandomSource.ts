@@ -1,4 +1,4 @@
-import { TriggerSource, type Application, type ComponentOptions, type Pipeline } from "../core/index.js";
+import { TriggerSource, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { makeRandom, randint } from "./prng.js";
 
 export interface RandomSourceOptions extends ComponentOptions {
@@ -8,7 +8,7 @@ export interface RandomSourceOptions extends ComponentOptions {
 
 /** Emits `number` random values per trigger cycle (wrapped as `{field: value}` when `field` is set). */
 export class RandomSource extends TriggerSource {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     field: { type: "string", default: "", doc: "Wrap each value as {field: value}" },
     number: { type: "int", default: 1000, doc: "Events per cycle" },
     lower_bound: { type: "int", default: 0, doc: "Smallest random integer" },
@@ -16,7 +16,7 @@ export class RandomSource extends TriggerSource {
     event_idle_time: { type: "float", default: 0.01, doc: "Seconds to pause after every events_till_idle events" },
     events_till_idle: { type: "int", default: 10000, doc: "Events between pauses" },
     seed: { type: "int", default: 0, doc: "Seed for repeatable values (0 = random)" },
-  } as const;
+  };
 
   private readonly choice: readonly unknown[] | undefined;
   private readonly random: () => number;

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { Sink, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
+import { Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { describeAddress, parseAddress, type SocketAddress } from "./address.js";
 import { clientTlsOptions, TLS_CONFIG } from "./tls.js";
 

@@ -104,17 +104,18 @@ export async function runPipeline(
  * Runs one processor: `new ProcessorClass(app, pipeline, options)` between a UnitTestSource and a
  * UnitTestSink.
  */
-export async function runProcessor<O extends ComponentOptions>(
-  ProcessorClass: new (app: Application, pipeline: Pipeline, options: O) => ProcessorBase,
+export async function runProcessor(
+  ProcessorClass: new (app: Application, pipeline: Pipeline, options: never) => ProcessorBase,
   input: readonly TestInput[],
-  processorOptions: O = {} as O,
+  /** The processor's options (`id`, `config`, and whatever else its constructor takes). */
+  processorOptions: ComponentOptions & Record<string, unknown> = {},
   options: RunOptions = {},
 ): Promise<RunResult & { processor: ProcessorBase }> {
   let processor: ProcessorBase | undefined;
   const result = await runPipeline(
     input,
     (app, pipeline) => {
-      processor = new ProcessorClass(app, pipeline, processorOptions);
+      processor = new ProcessorClass(app, pipeline, processorOptions as never);
       return [processor, new UnitTestSink(app, pipeline)];
     },
     options,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BSPumpApplication, Config, ConfigError, Pipeline, Processor, resolveConfig, type EventContext } from "../../src/index.js";
+import { BSPumpApplication, Config, ConfigError, Pipeline, Processor, resolveConfig, type ConfigSpec, type EventContext } from "../../src/index.js";
 
 test("INI parsing follows configparser: =, :, multi-line values, comments, ; inside values, case of keys", () => {
   const config = Config.fromString(
@@ -53,23 +53,23 @@ test("include pulls in other files relative to the including one", () => {
 });
 
 class Configured extends Processor {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     size: { type: "int", default: 10, doc: "a size" },
     ratio: { type: "float", default: 0.5, doc: "a ratio" },
     flag: { type: "bool", default: false, doc: "a flag" },
-    items: { type: "list", default: [], doc: "some items" },
+    items: { type: "list", default: [] as string[], doc: "some items" },
     name: { type: "string", default: "x", doc: "a name", choices: ["x", "y"] },
-  } as const;
+  };
   process(_c: EventContext, e: unknown): unknown {
     return e;
   }
 }
 
 class Derived extends Configured {
-  static override ConfigDefaults = {
+  static override ConfigDefaults: ConfigSpec = {
     size: { type: "int", default: 20, doc: "a bigger size" },
     must: { type: "string", doc: "required thing", required: true },
-  } as const;
+  };
 }
 
 function appWith(ini: string): BSPumpApplication {
@@ -103,7 +103,7 @@ test("config errors name the file, line, section and key", () => {
 
 test("resolveConfig masks secrets in toJSON", () => {
   class WithSecret extends Configured {
-    static override ConfigDefaults = { password: { type: "string", default: "", doc: "pw", secret: true } } as const;
+    static override ConfigDefaults: ConfigSpec = { password: { type: "string", default: "", doc: "pw", secret: true } };
   }
   const resolved = resolveConfig(WithSecret, Config.fromString("[s]\npassword = hunter2\n"), "s", undefined);
   assert.equal(resolved.getString("password"), "hunter2");

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+
 import { Pipeline } from "../../src/core/index.js";
 import { FileLineSource } from "../../src/file/index.js";
 import { CollectSink, makeApp, runOnce, tempDir } from "./helpers.js";

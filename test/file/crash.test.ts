@@ -50,8 +50,8 @@ test(`a ${BIG_MB} MB file is read line by line with bounded memory (RSS growth <
     const line = "x".repeat(99) + "\n";
     const block = Buffer.from(line.repeat(10486)); // ~1 MiB
     const out = createWriteStream(path);
-    for (let i = 0; i < BIG_MB; i++) if (!out.write(block)) await new Promise((r) => out.once("drain", r));
-    await new Promise<void>((r) => out.end(r));
+    for (let i = 0; i < BIG_MB; i++) if (!out.write(block)) await new Promise<void>((r) => out.once("drain", () => r()));
+    await new Promise<void>((r) => out.end(() => r()));
     const expected = (await stat(path)).size / 100;
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
