@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { open, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { open, mkdir, rename, stat, unlink, type FileHandle, type FileReadResult } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { createGunzip } from "node:zlib";
 import {
@@ -55,6 +55,7 @@ export abstract class FileABCSource extends TriggerSource {
     lines_per_event: { type: "int", default: 10000, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
     event_idle_time: { type: "float", default: 0.01, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
     read_size: { type: "int", default: 1048576, doc: "Bytes per read (and per decompressed chunk)" },
+    read_ahead: { type: "int", default: 3, doc: "Reads of a plain file kept in flight while earlier chunks are processed (at least 1)" },
     files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there" },
     check_open: { type: "bool", default: true, doc: "Skip files another process has open for writing (Linux /proc), so a file being written is not read half-way" },
   } as const;
@@ -65,6 +66,7 @@ export abstract class FileABCSource extends TriggerSource {
   readonly post: "move" | "delete" | "noop";
   readonly moveDestination: string;
   readonly readSize: number;
+  readonly readAhead: number;
   readonly filesPerCycle: number;
   private readonly include: string;
   private readonly exclude: string;
@@ -95,6 +97,7 @@ export abstract class FileABCSource extends TriggerSource {
     this.post = this.config.getString("post") as "move" | "delete" | "noop";
     this.moveDestination = this.config.getString("move_destination");
     this.readSize = Math.max(4096, this.config.getInt("read_size"));
+    this.readAhead = Math.max(1, this.config.getInt("read_ahead"));
     this.filesPerCycle = this.config.getInt("files_per_cycle");
     this.include = this.config.getString("include");
     this.exclude = this.config.getString("exclude");
@@ -322,19 +325,46 @@ export abstract class FileABCSource extends TriggerSource {
 
   private async *plainChunks(file: FileEntry, reuseBuffers: boolean): AsyncGenerator<Buffer> {
     const size = this.readSize;
-    // Without reuse, a fresh buffer per read: events and parsers may keep views into a chunk.
-    const ring = reuseBuffers ? [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] : null;
+    const ahead = this.readAhead;
+    // Several reads in flight: one event-loop turn then collects every read that completed while
+    // the previous chunks were processed, instead of one turn (and often a wait) per chunk.
+    // With reuse, a ring of buffers: those in flight, the chunk being processed and the one before
+    // it (its tail may still be carried). Without reuse, a fresh buffer per read: events and
+    // parsers may keep views into a chunk.
+    const ring = reuseBuffers ? Array.from({ length: ahead + 2 }, () => Buffer.allocUnsafe(size)) : null;
     let reads = 0;
-    const readAt = (position: number) => file.handle.read(ring ? ring[reads++ % 3]! : Buffer.allocUnsafe(size), 0, size, position);
     let position = 0;
-    let pending = readAt(0);
-    for (;;) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) return;
-      position += bytesRead;
-      // Read ahead while this chunk is processed, so I/O and parsing overlap.
-      pending = readAt(position);
-      yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+    let inFlight: Promise<FileReadResult<Buffer>>[] = [];
+    const readAhead = (): void => {
+      while (inFlight.length < ahead) {
+        const buffer = ring ? ring[reads++ % ring.length]! : Buffer.allocUnsafe(size);
+        const read = file.handle.read(buffer, 0, size, position);
+        // Its failure is thrown where it is awaited; until then it must not count as unhandled.
+        read.catch(() => {});
+        inFlight.push(read);
+        position += size;
+      }
+    };
+    try {
+      readAhead();
+      for (;;) {
+        const { bytesRead, buffer } = await inFlight.shift()!;
+        if (bytesRead === 0) return;
+        if (bytesRead < size) {
+          // The end of the file, unless it grows: the reads beyond it are dropped (their ring
+          // slots reused) and reading goes on exactly where this one stopped, so no byte is skipped.
+          const dropped = inFlight.length;
+          await Promise.allSettled(inFlight);
+          inFlight = [];
+          reads -= dropped;
+          position -= size * (dropped + 1) - bytesRead;
+        }
+        readAhead();
+        yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      // Reads still in flight must finish before the handle is closed (and their buffers reused).
+      await Promise.allSettled(inFlight);
     }
   }
 

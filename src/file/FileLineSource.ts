@@ -16,6 +16,9 @@ const DECODE_PIECE = 65536;
  * lines with one `toString` and slices them; readiness is checked once per 256 lines.
  */
 export class FileLineSource extends FileABCSource {
+  /** Line number of the last line handed over from the file being read. */
+  private linesEmitted = 0;
+
   protected override async read(file: FileEntry): Promise<void> {
     if (this.mode === "rb") await this.readBytes(file);
     else await this.readText(file);
@@ -27,6 +30,30 @@ export class FileLineSource extends FileABCSource {
     this.pipeline.process(line, context);
   }
 
+  /**
+   * Hands over up to READY_EVERY lines of `text` from `start` (complete lines, the last one without
+   * its "\n"); returns where to go on, or -1 when the text is done. Line numbers continue from
+   * `linesEmitted`. A small synchronous loop apart from the async reader, so V8 optimizes it well
+   * (measured: about a quarter of W3's time, against the same loop inline in readText).
+   */
+  private emitLines(text: string, start: number, filename: string, receipt: Receipt): number {
+    let lineNo = this.linesEmitted;
+    const stopAt = lineNo + READY_EVERY;
+    try {
+      for (;;) {
+        const nl = text.indexOf("\n", start);
+        const stop = nl < 0 ? text.length : nl;
+        const end = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
+        this.emitLine(text.slice(start, end), ++lineNo, filename, receipt);
+        if (nl < 0) return -1;
+        start = nl + 1;
+        if (lineNo === stopAt) return start;
+      }
+    } finally {
+      this.linesEmitted = lineNo;
+    }
+  }
+
   /** Called after the last line of a file. */
   protected endOfFile(_file: FileEntry): void {}
 
@@ -35,8 +62,7 @@ export class FileLineSource extends FileABCSource {
     const filename = file.path;
     const receipt = file.receipt;
     let carry: Buffer | null = null;
-    let lineNo = 0;
-    let untilReady = 0;
+    this.linesEmitted = 0;
     // Text mode keeps nothing from a chunk past the next one (the carry is copied or used at once).
     for await (const chunk of this.chunks(file, true)) {
       let from = 0;
@@ -49,12 +75,9 @@ export class FileLineSource extends FileABCSource {
         const joined = Buffer.concat([carry, chunk.subarray(0, nl)]);
         carry = null;
         const end = joined.length > 0 && joined[joined.length - 1] === 13 ? joined.length - 1 : joined.length;
-        if (--untilReady < 0) {
-          untilReady = READY_EVERY;
-          const go = this.whenReady();
-          if (go !== true && !(await go)) return;
-        }
-        this.emitLine(joined.toString(encoding, 0, end), ++lineNo, filename, receipt);
+        const go = this.whenReady();
+        if (go !== true && !(await go)) return;
+        this.emitLine(joined.toString(encoding, 0, end), ++this.linesEmitted, filename, receipt);
         from = nl + 1;
       }
       const last = chunk.lastIndexOf(10);
@@ -72,19 +95,10 @@ export class FileLineSource extends FileABCSource {
         if (pieceTo < pieceFrom) pieceTo = last;
         const text = chunk.toString(encoding, pieceFrom, pieceTo);
         pieceFrom = pieceTo + 1;
-        let start = 0;
-        for (;;) {
-          const nl = text.indexOf("\n", start);
-          const stop = nl < 0 ? text.length : nl;
-          const end = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
-          if (--untilReady < 0) {
-            untilReady = READY_EVERY;
-            const go = this.whenReady();
-            if (go !== true && !(await go)) return;
-          }
-          this.emitLine(text.slice(start, end), ++lineNo, filename, receipt);
-          if (nl < 0) break;
-          start = nl + 1;
+        for (let at = 0; at >= 0; ) {
+          const go = this.whenReady();
+          if (go !== true && !(await go)) return;
+          at = this.emitLines(text, at, filename, receipt);
         }
       }
     }
@@ -92,7 +106,7 @@ export class FileLineSource extends FileABCSource {
       const go = this.whenReady();
       if (go !== true && !(await go)) return;
       const end = carry[carry.length - 1] === 13 ? carry.length - 1 : carry.length;
-      this.emitLine(carry.toString(encoding, 0, end), ++lineNo, filename, receipt);
+      this.emitLine(carry.toString(encoding, 0, end), ++this.linesEmitted, filename, receipt);
     }
     this.endOfFile(file);
   }
@@ -101,8 +115,7 @@ export class FileLineSource extends FileABCSource {
     const filename = file.path;
     const receipt = file.receipt;
     let carry: Buffer | null = null;
-    let lineNo = 0;
-    let untilReady = 0;
+    this.linesEmitted = 0;
     for await (const chunk of this.chunks(file)) {
       let start = 0;
       if (carry !== null) {
@@ -113,35 +126,49 @@ export class FileLineSource extends FileABCSource {
         }
         const joined = Buffer.concat([carry, chunk.subarray(0, nl)]);
         carry = null;
-        if (--untilReady < 0) {
-          untilReady = READY_EVERY;
-          const go = this.whenReady();
-          if (go !== true && !(await go)) return;
-        }
-        this.emitLine(stripCR(joined, 0, joined.length), ++lineNo, filename, receipt);
+        const go = this.whenReady();
+        if (go !== true && !(await go)) return;
+        this.emitLine(stripCR(joined, 0, joined.length), ++this.linesEmitted, filename, receipt);
         start = nl + 1;
       }
       for (;;) {
-        const nl = chunk.indexOf(10, start);
-        if (nl < 0) {
-          if (start < chunk.length) carry = chunk.subarray(start);
+        const go = this.whenReady();
+        if (go !== true && !(await go)) return;
+        const next = this.emitByteLines(chunk, start, filename, receipt);
+        if (next < 0) {
+          start = -next - 1;
           break;
         }
-        if (--untilReady < 0) {
-          untilReady = READY_EVERY;
-          const go = this.whenReady();
-          if (go !== true && !(await go)) return;
-        }
-        this.emitLine(stripCR(chunk, start, nl), ++lineNo, filename, receipt);
-        start = nl + 1;
+        start = next;
       }
+      if (start < chunk.length) carry = chunk.subarray(start);
     }
     if (carry !== null && carry.length > 0) {
       const go = this.whenReady();
       if (go !== true && !(await go)) return;
-      this.emitLine(stripCR(carry, 0, carry.length), ++lineNo, filename, receipt);
+      this.emitLine(stripCR(carry, 0, carry.length), ++this.linesEmitted, filename, receipt);
     }
     this.endOfFile(file);
+  }
+
+  /**
+   * Hands over up to READY_EVERY complete lines of `chunk` from `start`, as views (no copy).
+   * Returns where to go on, or, when no complete line is left, `-(start of the rest) - 1`.
+   */
+  private emitByteLines(chunk: Buffer, start: number, filename: string, receipt: Receipt): number {
+    let lineNo = this.linesEmitted;
+    const stopAt = lineNo + READY_EVERY;
+    try {
+      for (;;) {
+        const nl = chunk.indexOf(10, start);
+        if (nl < 0) return -start - 1;
+        this.emitLine(stripCR(chunk, start, nl), ++lineNo, filename, receipt);
+        start = nl + 1;
+        if (lineNo === stopAt) return start;
+      }
+    } finally {
+      this.linesEmitted = lineNo;
+    }
   }
 }
 
