@@ -19,7 +19,7 @@ const KIND_GENERATOR = 2;
 const SETTLES_ITSELF = 4;
 
 /** Profiling times one event in this many; counts stay exact (timing every call would cost more than small processors). */
-const PROFILE_SAMPLE = 64;
+const PROFILE_SAMPLE = 256;
 
 interface ErrorState {
   context: EventContext | null;
