@@ -28,7 +28,7 @@ export class FileCSVSource extends FileABCSource {
     quotechar: { type: "string", default: '"', doc: "Quote character" },
     quoting: { type: "int", default: 0, doc: "Python csv quoting 0..3; 3 (QUOTE_NONE) turns quoting off" },
     skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
-    strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header are bad input (else kept, as DictReader does)" },
+    strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header, and text right after a closing quote, are bad input (else kept, as csv.DictReader does)" },
   };
 
   private readonly parserOptions: CSVRowParserOptions;
