@@ -183,55 +183,59 @@ export class CSVRowParser {
     // Next quote / escape byte at or after pos (-1: none before `end`); searched lazily.
     let nextQuote = quote === -1 ? end : -1;
     let nextEscape = escape === -1 ? end : -1;
-    while (pos < end) {
-      let nl = buf.indexOf(LF, pos);
-      if (nl >= end) nl = -1;
-      if (nl === -1 && !final) break;
-      const lineEnd = nl === -1 ? end : nl;
-      let e = lineEnd;
-      if (e > pos && buf[e - 1] === CR) e--;
-      if (e === pos) {
-        // Empty line: skipped.
-        this.line++;
-        pos = lineEnd + 1;
-        continue;
-      }
-      if (nextQuote < pos) {
-        nextQuote = buf.indexOf(quote, pos);
-        if (nextQuote === -1 || nextQuote > end) nextQuote = end;
-      }
-      if (nextEscape < pos) {
-        nextEscape = buf.indexOf(escape, pos);
-        if (nextEscape === -1 || nextEscape > end) nextEscape = end;
-      }
-      if (nextQuote >= e && nextEscape >= e) {
-        // Fast path: no quoting on this line. One string, split at the delimiter.
-        const text = decode.call(buf, pos, e);
-        let n = 0;
-        let s = 0;
-        let c: number;
-        while ((c = text.indexOf(delimiter, s)) !== -1) {
-          fields[n++] = skipSpace ? trimStart(text, s, c) : text.slice(s, c);
-          s = c + 1;
+    try {
+      while (pos < end) {
+        let nl = buf.indexOf(LF, pos);
+        if (nl >= end) nl = -1;
+        if (nl === -1 && !final) break;
+        const lineEnd = nl === -1 ? end : nl;
+        let e = lineEnd;
+        if (e > pos && buf[e - 1] === CR) e--;
+        if (e === pos) {
+          // Empty line: skipped.
+          this.line++;
+          pos = lineEnd + 1;
+          continue;
         }
-        fields[n++] = skipSpace ? trimStart(text, s, text.length) : s === 0 ? text : text.slice(s);
-        this.line++;
-        pos = lineEnd + 1;
-        this.onRow(fields, n, this.line);
-        continue;
+        if (nextQuote < pos) {
+          nextQuote = buf.indexOf(quote, pos);
+          if (nextQuote === -1 || nextQuote > end) nextQuote = end;
+        }
+        if (nextEscape < pos) {
+          nextEscape = buf.indexOf(escape, pos);
+          if (nextEscape === -1 || nextEscape > end) nextEscape = end;
+        }
+        if (nextQuote >= e && nextEscape >= e) {
+          // Fast path: no quoting on this line. One string, split at the delimiter.
+          const text = decode.call(buf, pos, e);
+          let n = 0;
+          let s = 0;
+          let c: number;
+          while ((c = text.indexOf(delimiter, s)) !== -1) {
+            fields[n++] = skipSpace ? trimStart(text, s, c) : text.slice(s, c);
+            s = c + 1;
+          }
+          fields[n++] = skipSpace ? trimStart(text, s, text.length) : s === 0 ? text : text.slice(s);
+          this.line++;
+          pos = lineEnd + 1;
+          this.onRow(fields, n, this.line);
+          continue;
+        }
+        const next = this.slowRow(pos, end, final);
+        if (next === -1) break; // the row is not complete yet
+        pos = next;
+        if (this.count >= 0) {
+          this.line += this.rowLines;
+          this.onRow(fields, this.count, this.line);
+        }
       }
-      const next = this.slowRow(pos, end, final);
-      if (next === -1) break; // the row is not complete yet
-      pos = next;
-      if (this.count >= 0) {
-        this.line += this.rowLines;
-        this.onRow(fields, this.count, this.line);
+    } finally {
+      // Keep the incomplete rest for the next push (also when a callback threw: the rows handed
+      // over so far are consumed).
+      if (pos > 0) {
+        if (pos < end) buf.copy(buf, 0, pos, end);
+        this.filled = Math.max(0, end - pos);
       }
-    }
-    // Keep the incomplete rest for the next push.
-    if (pos > 0) {
-      if (pos < end) buf.copy(buf, 0, pos, end);
-      this.filled = Math.max(0, end - pos);
     }
   }
 

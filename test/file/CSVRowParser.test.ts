@@ -240,3 +240,19 @@ test("options are checked: one ASCII character each, all different", () => {
   assert.throws(() => new CSVRowParser({ quotechar: "," }, () => {}, () => {}), /differ/);
   assert.doesNotThrow(() => new CSVRowParser({ quotechar: "", escapechar: "" }, () => {}, () => {}));
 });
+
+test("a callback that throws: the rows handed over so far are consumed, the next push goes on after them", () => {
+  const seen: string[] = [];
+  const parser = new CSVRowParser(
+    {},
+    (fields) => {
+      seen.push(fields[0]!);
+      if (fields[0] === "2") throw new Error("downstream");
+    },
+    () => {},
+  );
+  assert.throws(() => parser.push(Buffer.from('1\n2\n"3"\n4')), /downstream/);
+  parser.push(Buffer.from("5\n"));
+  parser.end();
+  assert.deepEqual(seen, ["1", "2", "3", "45"]);
+});
