@@ -256,6 +256,9 @@ export class CSVRowParser {
     let state = START_FIELD;
     let fieldStart = start;
     let pos = start;
+    // Next quote / escape byte at or after pos, for runs inside quoted fields (searched lazily).
+    let nextQuote = -1;
+    let nextEscape = -1;
     while (pos < end) {
       const c = buf[pos]!;
       switch (state) {
@@ -297,8 +300,19 @@ export class CSVRowParser {
           if (c === escape) state = ESCAPE_IN_QUOTED_FIELD;
           else if (c === quote) state = doublequote ? QUOTE_IN_QUOTED_FIELD : IN_FIELD;
           else {
-            if (c === LF) lines++;
-            this.addByte(c);
+            // Take the run of bytes up to the next quote or escape character at once.
+            if (nextQuote < pos) {
+              nextQuote = buf.indexOf(quote, pos);
+              if (nextQuote === -1 || nextQuote > end) nextQuote = end;
+            }
+            if (nextEscape < pos) {
+              nextEscape = escape === -1 ? end : buf.indexOf(escape, pos);
+              if (nextEscape === -1 || nextEscape > end) nextEscape = end;
+            }
+            const stop = nextQuote < nextEscape ? nextQuote : nextEscape;
+            for (let lf = buf.indexOf(LF, pos); lf !== -1 && lf < stop; lf = buf.indexOf(LF, lf + 1)) lines++;
+            this.addBytes(pos, stop);
+            pos = stop - 1;
           }
           break;
         case ESCAPE_IN_QUOTED_FIELD:
@@ -363,6 +377,23 @@ export class CSVRowParser {
     this.count = -1;
     this.onError(new Error(`CSV: ${message}`), line, raw);
     return nl + 1;
+  }
+
+  /** Appends work[s..e) to the current field. */
+  private addBytes(s: number, e: number): void {
+    const need = this.scratchLen + (e - s);
+    if (need > this.scratch.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.scratch.length * 2));
+      this.scratch.copy(grown, 0, 0, this.scratchLen);
+      this.scratch = grown;
+    }
+    const buf = this.work;
+    const scratch = this.scratch;
+    if (e - s < 32) for (let i = s; i < e; i++) scratch[this.scratchLen++] = buf[i]!;
+    else {
+      buf.copy(scratch, this.scratchLen, s, e);
+      this.scratchLen = need;
+    }
   }
 
   private addByte(c: number): void {
