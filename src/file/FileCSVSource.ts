@@ -1,5 +1,5 @@
-import { Parser, type Options as CsvParseOptions } from "csv-parse";
-import { type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { ConfigError, toError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { CSVRowParser, type CSVRowParserOptions } from "./CSVRowParser.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
 import { reportBadInput } from "./badInput.js";
 
@@ -10,10 +10,12 @@ export interface FileCSVSourceOptions extends ComponentOptions {
 
 /**
  * One object per CSV row (BSPump's FileCSVSource, csv.DictReader): keys from the header row, or
- * from `fieldnames`; values are strings. Parsed by csv-parse's streaming parser fed with large
- * chunks. Context: `{filename, line, receipt}` (`line` is the row's last line in the file).
- * A malformed row is a warning naming file and line (and goes to the dead-letter target, if any);
- * the other rows go on.
+ * from `fieldnames`; values are strings. A row with fewer fields than the header gets null for
+ * the missing ones, a row with more gets the extra values as a list under the key "null" (DictReader's
+ * restval / restkey None); with `strict`, both are bad input. Parsed by `CSVRowParser` on the bytes
+ * read (Python csv reader semantics). Context: `{filename, line, receipt}` (`line` is the row's last
+ * line in the file). A malformed row is a warning naming file and line (and goes to the dead-letter
+ * target, if any); the other rows go on.
  */
 export class FileCSVSource extends FileABCSource {
   static override ConfigDefaults: ConfigSpec = {
@@ -26,65 +28,93 @@ export class FileCSVSource extends FileABCSource {
     quotechar: { type: "string", default: '"', doc: "Quote character" },
     quoting: { type: "int", default: 0, doc: "Python csv quoting 0..3; 3 (QUOTE_NONE) turns quoting off" },
     skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
-    strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header are bad input (else kept, as DictReader does)" },
+    strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header, and text right after a closing quote, are bad input (else kept, as csv.DictReader does)" },
   };
 
-  private readonly csvOptions: CsvParseOptions;
+  private readonly parserOptions: CSVRowParserOptions;
+  private readonly fieldnames: string[] | null;
+  private readonly strictCount: boolean;
 
   constructor(app: Application, pipeline: Pipeline, options: FileCSVSourceOptions = {}) {
     super(app, pipeline, options);
     const configured = this.config.getList("fieldnames");
-    const fieldnames = options.fieldnames ?? (configured.length > 0 ? configured : undefined);
+    this.fieldnames = options.fieldnames ?? (configured.length > 0 ? configured : null);
     const dialect = this.config.getString("dialect");
     let delimiter = this.config.getString("delimiter");
     if (dialect === "excel-tab" && delimiter === ",") delimiter = "\t";
-    const quoting = this.config.getInt("quoting");
-    const strict = this.config.getBool("strict");
-    this.csvOptions = {
-      columns: fieldnames ?? true,
+    const doublequote = this.config.getBool("doublequote");
+    this.strictCount = this.config.getBool("strict");
+    this.parserOptions = {
       delimiter,
-      quote: quoting === 3 ? false : this.config.getString("quotechar"),
-      escape: this.config.getBool("doublequote") ? this.config.getString("quotechar") : this.config.getString("escapechar"),
-      ltrim: this.config.getBool("skipinitialspace"),
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: !strict,
-      relax_quotes: !strict,
-      skip_records_with_error: true,
+      quotechar: this.config.getInt("quoting") === 3 ? "" : this.config.getString("quotechar"),
+      escapechar: doublequote ? "" : this.config.getString("escapechar"),
+      doublequote,
+      skipinitialspace: this.config.getBool("skipinitialspace"),
+      strict: this.strictCount,
       encoding: this.encoding,
     };
+    try {
+      new CSVRowParser(this.parserOptions, () => {}, () => {});
+    } catch (e) {
+      throw new ConfigError(`[${this.config.section}] ${toError(e).message}`);
+    }
   }
 
   protected override async read(file: FileEntry): Promise<void> {
-    const parser = new Parser(this.csvOptions);
-    const info = parser.info;
     const filename = file.path;
     const receipt = file.receipt;
-    let failure: Error | null = null;
-    parser.on("data", (record: Record<string, string>) => {
-      this.pipeline.process(record, { filename, line: info.lines, receipt });
-    });
-    parser.on("skip", (error: Error & { lines?: number }) => {
-      reportBadInput(this.pipeline, this.log, this.id, { filename, line: error.lines ?? info.lines, receipt }, null, error);
-    });
-    parser.on("error", (error: Error) => (failure ??= error));
-    const ended = new Promise<void>((resolve) => {
-      parser.on("end", resolve);
-      parser.on("close", resolve);
-    });
-    try {
-      for await (const chunk of this.chunks(file)) {
-        const go = this.whenReady();
-        if (go !== true && !(await go)) return;
-        parser.write(chunk);
-        if (failure !== null) throw failure;
-      }
-      parser.end();
-      await ended;
-      if (failure !== null) throw failure;
-    } finally {
-      parser.removeAllListeners("data");
-      parser.destroy();
+    const pipeline = this.pipeline;
+    const strict = this.strictCount;
+    let names: string[] | null = this.fieldnames;
+    let build: RowBuilder | null = names === null ? null : rowBuilder(names);
+    const bad = (error: Error, line: number, raw: unknown) => reportBadInput(pipeline, this.log, this.id, { filename, line, receipt }, raw, error);
+    const parser = new CSVRowParser(
+      this.parserOptions,
+      (fields, count, line) => {
+        if (build === null) {
+          names = fields.slice(0, count);
+          build = rowBuilder(names);
+          return;
+        }
+        if (strict && count !== names!.length) {
+          bad(new Error(`CSV row has ${count} fields, the header ${names!.length}`), line, fields.slice(0, count));
+          return;
+        }
+        pipeline.process(build(fields, count), { filename, line, receipt });
+      },
+      bad,
+    );
+    // The parser copies what it keeps, so the chunks can come from a ring of reused buffers.
+    for await (const chunk of this.chunks(file, true)) {
+      const go = this.whenReady();
+      if (go !== true && !(await go)) return;
+      parser.push(chunk);
     }
+    parser.end();
   }
+}
+
+/** Makes the event of a row: keys from the header, as csv.DictReader (missing values are null, extra values a list under "null"). */
+type RowBuilder = (fields: string[], count: number) => Record<string, unknown>;
+
+function rowBuilder(names: string[]): RowBuilder {
+  const n = names.length;
+  if (names.includes("__proto__")) {
+    return (fields, count) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) Object.defineProperty(row, names[i]!, { value: i < count ? fields[i] : null, enumerable: true, writable: true, configurable: true });
+      if (count > n) row["null"] = fields.slice(n, count);
+      return row;
+    };
+  }
+  return (fields, count) => {
+    const row: Record<string, unknown> = {};
+    if (count === n) {
+      for (let i = 0; i < n; i++) row[names[i]!] = fields[i];
+      return row;
+    }
+    for (let i = 0; i < n; i++) row[names[i]!] = i < count ? fields[i] : null;
+    if (count > n) row["null"] = fields.slice(n, count);
+    return row;
+  };
 }

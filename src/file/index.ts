@@ -1,6 +1,7 @@
 export { FileABCSource, type FileEntry } from "./FileABCSource.js";
 export { FileLineSource } from "./FileLineSource.js";
 export { FileCSVSource, type FileCSVSourceOptions } from "./FileCSVSource.js";
+export { CSVRowParser, type CSVRowParserOptions, type CSVRowCallback, type CSVErrorCallback } from "./CSVRowParser.js";
 export { FileJSONSource } from "./FileJSONSource.js";
 export { FileBlockSource } from "./FileBlockSource.js";
 export { FileMultiLineSource, type FileMultiLineSourceOptions } from "./FileMultiLineSource.js";
