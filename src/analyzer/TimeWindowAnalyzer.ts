@@ -120,6 +120,13 @@ export class TimeWindowAnalyzer extends Analyzer {
   private readonly lateTarget: string;
   private started = false;
   private nextClose = Infinity;
+  /** See updateTrigger(). */
+  private trigger = -Infinity;
+  /** The last column an event fell into: [colLo, colHi) at physical index colPc. */
+  private colLo = Infinity;
+  private colHi = -Infinity;
+  private colPc = 0;
+  private readonly needsValue: boolean;
   private readonly index: ReadonlyMap<string, number>;
   private readonly cnt: Float64Array[];
   private readonly sumCols: Float64Array[] | null;
@@ -185,6 +192,7 @@ export class TimeWindowAnalyzer extends Analyzer {
     this.sumCols = aggs.has("sum") && has("sum") ? m.numeric("sum") : null;
     this.minCols = aggs.has("min") && has("min") ? m.numeric("min") : null;
     this.maxCols = aggs.has("max") && has("max") ? m.numeric("max") : null;
+    this.needsValue = this.sumCols !== null || this.minCols !== null || this.maxCols !== null;
     this.view = new ClosedWindow(this);
     m.beforeSave = () => {
       m.meta.watermark = Number.isFinite(this.watermark) ? this.watermark : null;
@@ -208,63 +216,50 @@ export class TimeWindowAnalyzer extends Analyzer {
   private readonly hasPredicate = Object.getPrototypeOf(this).predicate !== TimeWindowAnalyzer.prototype.predicate;
 
   override evaluate(_context: EventContext, event: unknown): void {
-    if (typeof event !== "object" || event === null) {
-      this.badInput("missing_dimension", "event is not an object");
-      return;
-    }
+    // The hot path: property reads, one Map get, compares and typed-array adds. Everything rare
+    // (bad input, a new dimension, closing windows, advancing the matrix, late and future events,
+    // an event outside the cached column) is in its own method, so that this one stays small,
+    // is inlined into process() and is not deoptimized by the rare paths.
+    if (typeof event !== "object" || event === null) return this.badInput("missing_dimension", "event is not an object");
     const e = event as Record<string, unknown>;
     let ts: number;
     if (this.clockTime) ts = this.app.time();
     else {
       const raw = e[this.tsAttr];
-      ts = typeof raw === "number" ? (this.tsMs ? raw / 1000 : raw) : toSeconds(raw, this.tsMs);
-      if (!Number.isFinite(ts)) {
-        this.badInput("missing_time", `event has no time in '${this.tsAttr}'`);
-        return;
-      }
+      ts = typeof raw === "number" && !this.tsMs ? raw : toSeconds(raw, this.tsMs);
+      // Finite: NaN and ±Infinity give NaN here.
+      if (ts - ts !== 0) return this.badInput("missing_time", `event has no time in '${this.tsAttr}'`);
     }
     const dim = e[this.dimAttr];
-    if (dim === undefined || dim === null || dim === "") {
-      this.badInput("missing_dimension", `event has no dimension in '${this.dimAttr}'`);
-      return;
-    }
-    const key = typeof dim === "string" ? dim : String(dim);
+    let key: string;
+    if (typeof dim === "string" && dim !== "") key = dim;
+    else if (dim === undefined || dim === null || dim === "") return this.badInput("missing_dimension", `event has no dimension in '${this.dimAttr}'`);
+    else key = String(dim);
     let v = 0;
-    if (this.sumCols !== null || this.minCols !== null) {
+    if (this.needsValue) {
       const raw = e[this.valueAttr];
       v = typeof raw === "number" ? raw : toNumber(raw);
-      if (!Number.isFinite(v)) {
-        this.badInput("bad_value", `'${this.valueAttr}' is not a number`);
-        return;
-      }
+      if (v - v !== 0) return this.badInput("bad_value", `'${this.valueAttr}' is not a number`);
     }
-    if (!this.started) this.begin(ts);
     if (ts > this.watermark) {
-      if (ts > this.watermark + this.maxFuture) {
-        this.future++;
-        this.counter.add("future");
-        if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
-        return;
-      }
-      this.watermark = ts;
-      if (ts - this.lateness >= this.nextClose) this.closeUpTo(ts - this.lateness);
-      if (ts >= this.matrix.start) this.advanceTo(ts);
+      // Rarely: something to close or advance, or a future event.
+      if (ts >= this.trigger || ts > this.watermark + this.maxFuture) {
+        if (!this.moveWatermark(ts, event)) return;
+      } else this.watermark = ts;
     }
-    const m = this.matrix;
-    if (ts < this.closedUpTo || ts < m.end) {
-      this.late++;
-      this.counter.add("late");
-      if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
-      return;
+    let pc: number;
+    if (ts >= this.colLo && ts < this.colHi && ts >= this.closedUpTo) pc = this.colPc;
+    else {
+      pc = this.columnOf(ts, event);
+      if (pc < 0) return;
     }
     let row = this.index.get(key);
-    if (row === undefined) row = m.addRow(key);
-    let pc = m.head + Math.floor((ts - m.end) / this.resolution);
-    if (pc >= this.columns) pc -= this.columns;
+    if (row === undefined) row = this.newRow(key, ts);
     const c = this.cnt[pc]!;
     const n = c[row]!;
     c[row] = n + 1;
-    if (this.sumCols !== null) this.sumCols[pc]![row]! += v;
+    const sums = this.sumCols;
+    if (sums !== null) sums[pc]![row]! += v;
     if (this.minCols !== null) {
       const a = this.minCols[pc]!;
       if (n === 0 || v < a[row]!) a[row] = v;
@@ -273,6 +268,77 @@ export class TimeWindowAnalyzer extends Analyzer {
       const a = this.maxCols[pc]!;
       if (n === 0 || v > a[row]!) a[row] = v;
     }
+  }
+
+  /**
+   * The newest time moves to `ts` (the event's time, newer than the watermark): counts a future
+   * event (returns false: not stored), places the window on the first event, closes the windows
+   * that `ts` passed, advances the matrix.
+   */
+  private moveWatermark(ts: number, event: unknown): boolean {
+    if (!this.started) this.begin(ts);
+    else {
+      if (ts > this.watermark + this.maxFuture) {
+        this.future++;
+        this.counter.add("future");
+        if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
+        return false;
+      }
+      this.watermark = ts;
+      if (ts - this.lateness >= this.nextClose) this.closeUpTo(ts - this.lateness);
+      if (ts >= this.matrix.start) this.advanceTo(ts);
+    }
+    this.updateTrigger();
+    return true;
+  }
+
+  /**
+   * The time from which an event's time makes the hot path call moveWatermark (a window to close
+   * or a column to add); kept a little below the exact bounds, which moveWatermark checks. The
+   * window only moves forward, so a stale value is only too low (never skips a close).
+   */
+  private updateTrigger(): void {
+    const t = Math.min(this.nextClose + this.lateness, this.matrix.start);
+    this.trigger = t - Math.abs(t) * 1e-12;
+  }
+
+  /**
+   * Physical column of `ts`, caching its bounds for the next events; -1 when it is late (counted,
+   * routed to `late_target`).
+   */
+  private columnOf(ts: number, event: unknown): number {
+    const m = this.matrix;
+    if (ts < this.closedUpTo || ts < m.end) {
+      this.late++;
+      this.counter.add("late");
+      if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
+      return -1;
+    }
+    const res = this.resolution;
+    let col = Math.floor((ts - m.end) / res);
+    // Bounds by comparison (the division may round up right below a boundary).
+    if (m.end + col * res > ts) col--;
+    else if (m.end + (col + 1) * res <= ts) col++;
+    if (col >= this.columns) {
+      // Only when the matrix is shared and was not advanced for this analyzer's newest time.
+      this.advanceTo(ts);
+      return this.columnOf(ts, event);
+    }
+    const pc = m.physical(col);
+    // A column keeps its physical index while the window advances (the ring turns), and a time
+    // range that dropped out of the matrix is below m.end, so the cache never goes wrong.
+    this.colLo = m.end + col * res;
+    this.colHi = this.colLo + res;
+    this.colPc = pc;
+    return pc;
+  }
+
+  /** Adds the row of a new dimension. */
+  private newRow(key: string, ts: number): number {
+    const m = this.matrix;
+    const row = m.addRow(key);
+    m.lastActive[row] = Math.max(ts, this.closedUpTo);
+    return row;
   }
 
   /** Places the window on the first time seen. */

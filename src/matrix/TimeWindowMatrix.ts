@@ -30,6 +30,11 @@ export class TimeWindowMatrix extends NamedMatrix {
   head = 0;
   /** Per row: how many more column shifts until the row has been observed for a full window. */
   warmingUp = new Int32Array(0);
+  /**
+   * Per row: the owner's time of the row's last activity (TimeWindowAnalyzer: the end of the last
+   * closed window with data, or the time the row was added), used to close idle rows. 0 when free.
+   */
+  lastActive = new Float64Array(0);
   readonly earlyLate: Counter;
   private timer: NodeJS.Timeout | null = null;
 
@@ -104,7 +109,10 @@ export class TimeWindowMatrix extends NamedMatrix {
 
   override closeRow(name: string, clear = true): boolean {
     const row = this.getRowIndex(name);
-    if (row !== undefined) this.warmingUp[row] = 0;
+    if (row !== undefined) {
+      this.warmingUp[row] = 0;
+      this.lastActive[row] = 0;
+    }
     return super.closeRow(name, clear);
   }
 
@@ -150,13 +158,21 @@ export class TimeWindowMatrix extends NamedMatrix {
     const next = new Int32Array(capacity);
     next.set(this.warmingUp.subarray(0, Math.min(capacity, this.warmingUp.length)));
     this.warmingUp = next;
+    const last = new Float64Array(capacity);
+    last.set(this.lastActive.subarray(0, Math.min(capacity, this.lastActive.length)));
+    this.lastActive = last;
   }
 
   protected override onFlush(saved: Map<number, number>, capacity: number): void {
     super.onFlush(saved, capacity);
     const next = new Int32Array(capacity);
-    for (const [from, to] of saved) next[to] = this.warmingUp[from]!;
+    const last = new Float64Array(capacity);
+    for (const [from, to] of saved) {
+      next[to] = this.warmingUp[from]!;
+      last[to] = this.lastActive[from]!;
+    }
     this.warmingUp = next;
+    this.lastActive = last;
   }
 
   protected override persistExtra(): Record<string, unknown> {
@@ -164,6 +180,7 @@ export class TimeWindowMatrix extends NamedMatrix {
       ...super.persistExtra(),
       time: { resolution: this.resolution, columns: this.columns, start: this.start, end: this.end, head: this.head },
       warmingUp: Array.from(this.warmingUp.subarray(0, this.capacity)),
+      lastActive: Array.from(this.lastActive.subarray(0, this.capacity)),
     };
   }
 
@@ -179,6 +196,9 @@ export class TimeWindowMatrix extends NamedMatrix {
     const wu = (extra.warmingUp as number[] | undefined) ?? [];
     this.warmingUp = new Int32Array(this.capacity);
     wu.forEach((v, i) => (this.warmingUp[i] = v));
+    const last = (extra.lastActive as number[] | undefined) ?? [];
+    this.lastActive = new Float64Array(this.capacity);
+    last.forEach((v, i) => (this.lastActive[i] = v));
   }
 
   override serialize(): Record<string, unknown> {
