@@ -43,6 +43,8 @@ export class ClosedWindow {
 /** Looks at each closed window and emits events (outliers, classes, drops, threshold crossings). */
 export interface WindowDetector {
   onWindow(window: ClosedWindow, emit: (event: Record<string, unknown>) => void): void;
+  /** The analyzer closed an idle dimension (see `idle_timeout`): forget what is kept about it. */
+  onDimensionClosed?(name: string): void;
 }
 
 export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
@@ -85,6 +87,11 @@ export class TimeWindowAnalyzer extends Analyzer {
     max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
     emit: { type: "string", default: "window", doc: "'window': one event per closed window; 'dimension': one per dimension and window; 'none'", choices: ["window", "dimension", "none"] },
     emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
+    idle_timeout: {
+      type: "float",
+      default: 900,
+      doc: "Seconds (of the analyzer's time) without events after which a dimension is closed: its row is zeroed and reused by the next new dimension, and it is forgotten; only once every window holding its data was emitted. 0: never",
+    },
     flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
     late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
     persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
@@ -107,6 +114,9 @@ export class TimeWindowAnalyzer extends Analyzer {
   late = 0;
   future = 0;
   windowsClosed = 0;
+  /** Dimensions closed after `idle_timeout`. */
+  dimensionsClosed = 0;
+  readonly idleTimeout: number;
 
   private readonly clockTime: boolean;
   private readonly tsAttr: string;
@@ -151,6 +161,8 @@ export class TimeWindowAnalyzer extends Analyzer {
     this.emitEmpty = this.config.getBool("emit_empty");
     this.lateTarget = this.config.getString("late_target");
     this.detectors = options.detectors ?? [];
+    this.idleTimeout = this.config.getFloat("idle_timeout");
+    if (!(this.idleTimeout >= 0)) throw new ConfigError(`${where} idle_timeout must be ≥ 0`);
 
     const aggs = new Set(this.config.getList("aggregations"));
     for (const a of aggs) if (!(AGGREGATIONS as readonly string[]).includes(a)) throw new ConfigError(`${where} aggregations: unknown '${a}' (allowed: ${AGGREGATIONS.join(", ")})`);
@@ -203,6 +215,8 @@ export class TimeWindowAnalyzer extends Analyzer {
       this.closedUpTo = m.meta.closedUpTo;
       this.nextClose = this.closedUpTo + this.resolution;
       this.started = true;
+      // State saved before lastActive was kept: the rows count as active now.
+      for (let r = 0; r < m.capacity; r++) if (m.getRowName(r) !== undefined && m.lastActive[r] === 0) m.lastActive[r] = this.closedUpTo;
     }
   }
 
@@ -447,6 +461,48 @@ export class TimeWindowAnalyzer extends Analyzer {
     this.windowsClosed++;
     this.emitWindow(view);
     for (const d of this.detectors) d.onWindow(view, this.emitBound);
+    if (this.idleTimeout > 0) this.closeIdle(view);
+  }
+
+  /**
+   * After a window closed: rows with data in it were active at its end; rows idle for
+   * `idle_timeout` and without data in any column a later window reads are closed (zeroed, freed
+   * for the next new dimension, forgotten by the index and the detectors).
+   */
+  private closeIdle(view: ClosedWindow): void {
+    const m = this.matrix;
+    const res = this.resolution;
+    const last = m.lastActive;
+    const count = view.count;
+    const limit = view.end - this.idleTimeout;
+    // The first logical column that a window closing after this one reads.
+    const from = Math.max(0, Math.round((view.end - (this.windowColumns - 1) * res - m.end) / res));
+    const cnt = this.cnt;
+    let idle: string[] | null = null;
+    for (let r = 0; r < view.rows; r++) {
+      const name = m.getRowName(r);
+      if (name === undefined) continue;
+      if (count[r]! > 0) {
+        last[r] = view.end;
+        continue;
+      }
+      if (last[r]! > limit) continue;
+      let pending = false;
+      for (let col = from; col < this.columns; col++) {
+        if (cnt[m.physical(col)]![r]! > 0) {
+          pending = true;
+          break;
+        }
+      }
+      if (!pending) (idle ??= []).push(name);
+    }
+    if (idle === null) return;
+    for (const name of idle) {
+      m.closeRow(name);
+      for (const d of this.detectors) d.onDimensionClosed?.(name);
+    }
+    this.dimensionsClosed += idle.length;
+    this.counter.add("dimensions_closed", idle.length);
   }
 
   private scratchFor(rows: number): { count: Float64Array; sum: Float64Array | null; min: Float64Array | null; max: Float64Array | null } {
