@@ -1,7 +1,8 @@
 /**
  * Where W2's time goes: ns/event of the plain Map loop, the TimeWindowAnalyzer called directly
- * (no pipeline), a pipeline with only a NullSink (no analyzer) fed by a loop and by a Source, and
- * the whole W2 pipeline (Source → TimeWindowAnalyzer → NullSink), best of 5, interleaved.
+ * (no pipeline; emit = window, columns, none), a pipeline with only a NullSink (no analyzer) fed by
+ * a loop and by a Source, and the whole W2 pipeline (Source → TimeWindowAnalyzer → NullSink; the
+ * results kept, as bench/w2-window.ts does), best of 5, interleaved.
  *
  *   node --expose-gc --import tsx bench/w2-window-parts.ts [events] [users]
  */
@@ -74,15 +75,15 @@ function newApp(): BSPumpApplication {
 }
 
 /** The analyzer's process() called in a loop, then the final flush (with the result events built). */
-function analyzerAlone(events: Ev[]): number {
+function analyzerAlone(events: Ev[], emit = "window"): number {
   const app = newApp();
   const pipeline = new Pipeline(app, "P");
-  let n = 0;
-  const a = new TimeWindowAnalyzer(app, pipeline, { id: "A", config: CONFIG, sink: () => n++ });
+  const kept: unknown[] = [];
+  const a = new TimeWindowAnalyzer(app, pipeline, { id: "A", config: { ...CONFIG, emit }, sink: (e) => kept.push(e) });
   const ctx = {};
   for (let i = 0; i < events.length; i++) a.process(ctx, events[i]);
   a.flushWindows();
-  return n;
+  return kept.length;
 }
 
 class ArraySource extends Source {
@@ -113,12 +114,14 @@ function pipelineLoop(events: Ev[], withAnalyzer: boolean): number {
 }
 
 /** Source → (analyzer →) NullSink under app.run(), as bench/w2-window.ts times it. */
-async function running(events: Ev[], withAnalyzer: boolean): Promise<number> {
+async function running(events: Ev[], withAnalyzer: boolean, emit = "window"): Promise<number> {
   const app = newApp();
   const pipeline = new Pipeline(app, "P");
   const source = new ArraySource(app, pipeline);
   source.events = events;
-  if (withAnalyzer) pipeline.build(source, new TimeWindowAnalyzer(app, pipeline, { id: "A", config: CONFIG, sink: () => {} }), new NullSink(app, pipeline));
+  const kept: unknown[] = [];
+  const config = { ...CONFIG, emit };
+  if (withAnalyzer) pipeline.build(source, new TimeWindowAnalyzer(app, pipeline, { id: "A", config, sink: (e) => kept.push(e) }), new NullSink(app, pipeline));
   else pipeline.build(source, new NullSink(app, pipeline));
   app.pumpService.addPipeline(pipeline);
   source.done = () => app.stop();
@@ -137,9 +140,19 @@ const parts: Record<string, (ev: Ev[]) => Promise<number>> = {
     plainLoop(ev);
     return performance.now() - t;
   },
-  "analyzer.process() alone": async (ev) => {
+  "analyzer.process() alone, emit=window": async (ev) => {
     const t = performance.now();
     analyzerAlone(ev);
+    return performance.now() - t;
+  },
+  "analyzer.process() alone, emit=columns": async (ev) => {
+    const t = performance.now();
+    analyzerAlone(ev, "columns");
+    return performance.now() - t;
+  },
+  "analyzer.process() alone, emit=none": async (ev) => {
+    const t = performance.now();
+    analyzerAlone(ev, "none");
     return performance.now() - t;
   },
   "pipeline.process(), NullSink only": async (ev) => {
@@ -154,6 +167,7 @@ const parts: Record<string, (ev: Ev[]) => Promise<number>> = {
   },
   "Source + app.run, NullSink only": (ev) => running(ev, false),
   "Source + app.run, analyzer + NullSink (W2)": (ev) => running(ev, true),
+  "the same, emit=columns": (ev) => running(ev, true, "columns"),
 };
 const best: Record<string, number> = {};
 const small = events.slice(0, 100_000);

@@ -215,3 +215,25 @@ test("a subclass predicate decides what the analyzer evaluates", () => {
   a.flushWindows();
   assert.deepEqual(results[0]!.dimensions, { a: { count: 2, sum: 30, avg: 15, min: 10, max: 20 } });
 });
+
+test("emit = columns: one event per window with one value per dimension in arrays", () => {
+  const { a, results, feed } = setup({ resolution: 60, columns: 5, emit: "columns" });
+  feed(ev(1000, "a", 10), ev(1010, "b", 5), ev(1019, "a", 30), ev(1020, "b", 1));
+  assert.deepEqual(results, [
+    {
+      "@timestamp": 1020,
+      analyzer: "TW",
+      window_start: 960,
+      window_end: 1020,
+      dimension_count: 2,
+      dimensions: ["a", "b"],
+      count: [2, 1],
+      sum: [40, 5],
+      avg: [20, 5],
+      min: [10, 5],
+      max: [30, 5],
+    },
+  ]);
+  a.flushWindows();
+  assert.deepEqual(results[1], { "@timestamp": 1080, analyzer: "TW", window_start: 1020, window_end: 1080, dimension_count: 1, dimensions: ["b"], count: [1], sum: [1], avg: [1], min: [1], max: [1] });
+});
