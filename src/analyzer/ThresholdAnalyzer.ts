@@ -92,7 +92,7 @@ export class ThresholdAnalyzer extends Analyzer {
     const set = m.numeric("set");
     for (const [name, row] of m.index) {
       // Warm: observed for at least one shift of the window.
-      if (m.warmingUp[row]! > m.columns - 1) continue;
+      if (m.warmingUpOf(row) > m.columns - 1) continue;
       const hits: number[] = [];
       for (let c = 0; c < m.columns; c++) {
         const pc = m.physical(c);

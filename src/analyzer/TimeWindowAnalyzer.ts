@@ -43,6 +43,8 @@ export class ClosedWindow {
 /** Looks at each closed window and emits events (outliers, classes, drops, threshold crossings). */
 export interface WindowDetector {
   onWindow(window: ClosedWindow, emit: (event: Record<string, unknown>) => void): void;
+  /** The analyzer closed an idle dimension (see `idle_timeout`): forget what is kept about it. */
+  onDimensionClosed?(name: string): void;
 }
 
 export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
@@ -83,8 +85,18 @@ export class TimeWindowAnalyzer extends Analyzer {
     window_columns: { type: "int", default: 1, doc: "Columns per sliding window" },
     lateness: { type: "float", default: 0, doc: "Seconds a window stays open after its end, for out-of-order events" },
     max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
-    emit: { type: "string", default: "window", doc: "'window': one event per closed window; 'dimension': one per dimension and window; 'none'", choices: ["window", "dimension", "none"] },
+    emit: {
+      type: "string",
+      default: "window",
+      doc: "'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}}; 'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest for many dimensions; 'dimension': one event per dimension and window; 'none'",
+      choices: ["window", "columns", "dimension", "none"],
+    },
     emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
+    idle_timeout: {
+      type: "float",
+      default: 900,
+      doc: "Seconds (of the analyzer's time) without events after which a dimension is closed: its row is zeroed and reused by the next new dimension, and it is forgotten; only once every window holding its data was emitted. 0: never",
+    },
     flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
     late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
     persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
@@ -107,6 +119,9 @@ export class TimeWindowAnalyzer extends Analyzer {
   late = 0;
   future = 0;
   windowsClosed = 0;
+  /** Dimensions closed after `idle_timeout`. */
+  dimensionsClosed = 0;
+  readonly idleTimeout: number;
 
   private readonly clockTime: boolean;
   private readonly tsAttr: string;
@@ -120,6 +135,13 @@ export class TimeWindowAnalyzer extends Analyzer {
   private readonly lateTarget: string;
   private started = false;
   private nextClose = Infinity;
+  /** See updateTrigger(). */
+  private trigger = -Infinity;
+  /** The last column an event fell into: [colLo, colHi) at physical index colPc. */
+  private colLo = Infinity;
+  private colHi = -Infinity;
+  private colPc = 0;
+  private readonly needsValue: boolean;
   private readonly index: ReadonlyMap<string, number>;
   private readonly cnt: Float64Array[];
   private readonly sumCols: Float64Array[] | null;
@@ -144,6 +166,8 @@ export class TimeWindowAnalyzer extends Analyzer {
     this.emitEmpty = this.config.getBool("emit_empty");
     this.lateTarget = this.config.getString("late_target");
     this.detectors = options.detectors ?? [];
+    this.idleTimeout = this.config.getFloat("idle_timeout");
+    if (!(this.idleTimeout >= 0)) throw new ConfigError(`${where} idle_timeout must be ≥ 0`);
 
     const aggs = new Set(this.config.getList("aggregations"));
     for (const a of aggs) if (!(AGGREGATIONS as readonly string[]).includes(a)) throw new ConfigError(`${where} aggregations: unknown '${a}' (allowed: ${AGGREGATIONS.join(", ")})`);
@@ -185,6 +209,7 @@ export class TimeWindowAnalyzer extends Analyzer {
     this.sumCols = aggs.has("sum") && has("sum") ? m.numeric("sum") : null;
     this.minCols = aggs.has("min") && has("min") ? m.numeric("min") : null;
     this.maxCols = aggs.has("max") && has("max") ? m.numeric("max") : null;
+    this.needsValue = this.sumCols !== null || this.minCols !== null || this.maxCols !== null;
     this.view = new ClosedWindow(this);
     m.beforeSave = () => {
       m.meta.watermark = Number.isFinite(this.watermark) ? this.watermark : null;
@@ -195,6 +220,8 @@ export class TimeWindowAnalyzer extends Analyzer {
       this.closedUpTo = m.meta.closedUpTo;
       this.nextClose = this.closedUpTo + this.resolution;
       this.started = true;
+      // State saved before lastActive was kept: the rows count as active now.
+      for (let r = 0; r < m.capacity; r++) if (m.getRowName(r) !== undefined && m.lastActive[r] === 0) m.lastActive[r] = this.closedUpTo;
     }
   }
 
@@ -208,63 +235,50 @@ export class TimeWindowAnalyzer extends Analyzer {
   private readonly hasPredicate = Object.getPrototypeOf(this).predicate !== TimeWindowAnalyzer.prototype.predicate;
 
   override evaluate(_context: EventContext, event: unknown): void {
-    if (typeof event !== "object" || event === null) {
-      this.badInput("missing_dimension", "event is not an object");
-      return;
-    }
+    // The hot path: property reads, one Map get, compares and typed-array adds. Everything rare
+    // (bad input, a new dimension, closing windows, advancing the matrix, late and future events,
+    // an event outside the cached column) is in its own method, so that this one stays small,
+    // is inlined into process() and is not deoptimized by the rare paths.
+    if (typeof event !== "object" || event === null) return this.badInput("missing_dimension", "event is not an object");
     const e = event as Record<string, unknown>;
     let ts: number;
     if (this.clockTime) ts = this.app.time();
     else {
       const raw = e[this.tsAttr];
-      ts = typeof raw === "number" ? (this.tsMs ? raw / 1000 : raw) : toSeconds(raw, this.tsMs);
-      if (!Number.isFinite(ts)) {
-        this.badInput("missing_time", `event has no time in '${this.tsAttr}'`);
-        return;
-      }
+      ts = typeof raw === "number" && !this.tsMs ? raw : toSeconds(raw, this.tsMs);
+      // Finite: NaN and ±Infinity give NaN here.
+      if (ts - ts !== 0) return this.badInput("missing_time", `event has no time in '${this.tsAttr}'`);
     }
     const dim = e[this.dimAttr];
-    if (dim === undefined || dim === null || dim === "") {
-      this.badInput("missing_dimension", `event has no dimension in '${this.dimAttr}'`);
-      return;
-    }
-    const key = typeof dim === "string" ? dim : String(dim);
+    let key: string;
+    if (typeof dim === "string" && dim !== "") key = dim;
+    else if (dim === undefined || dim === null || dim === "") return this.badInput("missing_dimension", `event has no dimension in '${this.dimAttr}'`);
+    else key = String(dim);
     let v = 0;
-    if (this.sumCols !== null || this.minCols !== null) {
+    if (this.needsValue) {
       const raw = e[this.valueAttr];
       v = typeof raw === "number" ? raw : toNumber(raw);
-      if (!Number.isFinite(v)) {
-        this.badInput("bad_value", `'${this.valueAttr}' is not a number`);
-        return;
-      }
+      if (v - v !== 0) return this.badInput("bad_value", `'${this.valueAttr}' is not a number`);
     }
-    if (!this.started) this.begin(ts);
     if (ts > this.watermark) {
-      if (ts > this.watermark + this.maxFuture) {
-        this.future++;
-        this.counter.add("future");
-        if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
-        return;
-      }
-      this.watermark = ts;
-      if (ts - this.lateness >= this.nextClose) this.closeUpTo(ts - this.lateness);
-      if (ts >= this.matrix.start) this.advanceTo(ts);
+      // Rarely: something to close or advance, or a future event.
+      if (ts >= this.trigger || ts > this.watermark + this.maxFuture) {
+        if (!this.moveWatermark(ts, event)) return;
+      } else this.watermark = ts;
     }
-    const m = this.matrix;
-    if (ts < this.closedUpTo || ts < m.end) {
-      this.late++;
-      this.counter.add("late");
-      if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
-      return;
+    let pc: number;
+    if (ts >= this.colLo && ts < this.colHi && ts >= this.closedUpTo) pc = this.colPc;
+    else {
+      pc = this.columnOf(ts, event);
+      if (pc < 0) return;
     }
     let row = this.index.get(key);
-    if (row === undefined) row = m.addRow(key);
-    let pc = m.head + Math.floor((ts - m.end) / this.resolution);
-    if (pc >= this.columns) pc -= this.columns;
+    if (row === undefined) row = this.newRow(key, ts);
     const c = this.cnt[pc]!;
     const n = c[row]!;
     c[row] = n + 1;
-    if (this.sumCols !== null) this.sumCols[pc]![row]! += v;
+    const sums = this.sumCols;
+    if (sums !== null) sums[pc]![row]! += v;
     if (this.minCols !== null) {
       const a = this.minCols[pc]!;
       if (n === 0 || v < a[row]!) a[row] = v;
@@ -273,6 +287,77 @@ export class TimeWindowAnalyzer extends Analyzer {
       const a = this.maxCols[pc]!;
       if (n === 0 || v > a[row]!) a[row] = v;
     }
+  }
+
+  /**
+   * The newest time moves to `ts` (the event's time, newer than the watermark): counts a future
+   * event (returns false: not stored), places the window on the first event, closes the windows
+   * that `ts` passed, advances the matrix.
+   */
+  private moveWatermark(ts: number, event: unknown): boolean {
+    if (!this.started) this.begin(ts);
+    else {
+      if (ts > this.watermark + this.maxFuture) {
+        this.future++;
+        this.counter.add("future");
+        if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
+        return false;
+      }
+      this.watermark = ts;
+      if (ts - this.lateness >= this.nextClose) this.closeUpTo(ts - this.lateness);
+      if (ts >= this.matrix.start) this.advanceTo(ts);
+    }
+    this.updateTrigger();
+    return true;
+  }
+
+  /**
+   * The time from which an event's time makes the hot path call moveWatermark (a window to close
+   * or a column to add); kept a little below the exact bounds, which moveWatermark checks. The
+   * window only moves forward, so a stale value is only too low (never skips a close).
+   */
+  private updateTrigger(): void {
+    const t = Math.min(this.nextClose + this.lateness, this.matrix.start);
+    this.trigger = t - Math.abs(t) * 1e-12;
+  }
+
+  /**
+   * Physical column of `ts`, caching its bounds for the next events; -1 when it is late (counted,
+   * routed to `late_target`).
+   */
+  private columnOf(ts: number, event: unknown): number {
+    const m = this.matrix;
+    if (ts < this.closedUpTo || ts < m.end) {
+      this.late++;
+      this.counter.add("late");
+      if (this.lateTarget !== "") this.routeTo(this.lateTarget, event);
+      return -1;
+    }
+    const res = this.resolution;
+    let col = Math.floor((ts - m.end) / res);
+    // Bounds by comparison (the division may round up right below a boundary).
+    if (m.end + col * res > ts) col--;
+    else if (m.end + (col + 1) * res <= ts) col++;
+    if (col >= this.columns) {
+      // Only when the matrix is shared and was not advanced for this analyzer's newest time.
+      this.advanceTo(ts);
+      return this.columnOf(ts, event);
+    }
+    const pc = m.physical(col);
+    // A column keeps its physical index while the window advances (the ring turns), and a time
+    // range that dropped out of the matrix is below m.end, so the cache never goes wrong.
+    this.colLo = m.end + col * res;
+    this.colHi = this.colLo + res;
+    this.colPc = pc;
+    return pc;
+  }
+
+  /** Adds the row of a new dimension. */
+  private newRow(key: string, ts: number): number {
+    const m = this.matrix;
+    const row = m.addRow(key);
+    m.lastActive[row] = Math.max(ts, this.closedUpTo);
+    return row;
   }
 
   /** Places the window on the first time seen. */
@@ -381,6 +466,48 @@ export class TimeWindowAnalyzer extends Analyzer {
     this.windowsClosed++;
     this.emitWindow(view);
     for (const d of this.detectors) d.onWindow(view, this.emitBound);
+    if (this.idleTimeout > 0) this.closeIdle(view);
+  }
+
+  /**
+   * After a window closed: rows with data in it were active at its end; rows idle for
+   * `idle_timeout` and without data in any column a later window reads are closed (zeroed, freed
+   * for the next new dimension, forgotten by the index and the detectors).
+   */
+  private closeIdle(view: ClosedWindow): void {
+    const m = this.matrix;
+    const res = this.resolution;
+    const last = m.lastActive;
+    const count = view.count;
+    const limit = view.end - this.idleTimeout;
+    // The first logical column that a window closing after this one reads.
+    const from = Math.max(0, Math.round((view.end - (this.windowColumns - 1) * res - m.end) / res));
+    const cnt = this.cnt;
+    let idle: string[] | null = null;
+    for (let r = 0; r < view.rows; r++) {
+      const name = m.getRowName(r);
+      if (name === undefined) continue;
+      if (count[r]! > 0) {
+        last[r] = view.end;
+        continue;
+      }
+      if (last[r]! > limit) continue;
+      let pending = false;
+      for (let col = from; col < this.columns; col++) {
+        if (cnt[m.physical(col)]![r]! > 0) {
+          pending = true;
+          break;
+        }
+      }
+      if (!pending) (idle ??= []).push(name);
+    }
+    if (idle === null) return;
+    for (const name of idle) {
+      m.closeRow(name);
+      for (const d of this.detectors) d.onDimensionClosed?.(name);
+    }
+    this.dimensionsClosed += idle.length;
+    this.counter.add("dimensions_closed", idle.length);
   }
 
   private scratchFor(rows: number): { count: Float64Array; sum: Float64Array | null; min: Float64Array | null; max: Float64Array | null } {
@@ -413,6 +540,7 @@ export class TimeWindowAnalyzer extends Analyzer {
     if (this.emitMode === "none") return;
     const m = this.matrix;
     const base = { "@timestamp": view.end, analyzer: this.id, window_start: view.start, window_end: view.end };
+    if (this.emitMode === "columns") return this.emitColumns(view, base);
     if (this.emitMode === "dimension") {
       for (let r = 0; r < view.rows; r++) {
         if (view.count[r]! === 0) continue;
@@ -433,6 +561,42 @@ export class TimeWindowAnalyzer extends Analyzer {
     }
     if (n === 0 && !this.emitEmpty) return;
     this.emit({ ...base, dimension_count: n, dimensions });
+  }
+
+  /** emit = columns: the window as arrays, one value per dimension (no object per dimension). */
+  private emitColumns(view: ClosedWindow, base: Record<string, unknown>): void {
+    const m = this.matrix;
+    const names: string[] = [];
+    const count: number[] = [];
+    const sumOut: number[] | null = view.sum ? [] : null;
+    const avgOut: number[] | null = view.sum ? [] : null;
+    const minOut: number[] | null = view.min ? [] : null;
+    const maxOut: number[] | null = view.max ? [] : null;
+    const c = view.count;
+    for (let r = 0; r < view.rows; r++) {
+      const n = c[r]!;
+      if (n === 0) continue;
+      const name = m.getRowName(r);
+      if (name === undefined) continue;
+      names.push(name);
+      count.push(n);
+      if (sumOut !== null) {
+        const s = view.sum![r]!;
+        sumOut.push(s);
+        avgOut!.push(s / n);
+      }
+      if (minOut !== null) minOut.push(view.min![r]!);
+      if (maxOut !== null) maxOut.push(view.max![r]!);
+    }
+    if (names.length === 0 && !this.emitEmpty) return;
+    const out: Record<string, unknown> = { ...base, dimension_count: names.length, dimensions: names, count };
+    if (sumOut !== null) {
+      out.sum = sumOut;
+      out.avg = avgOut;
+    }
+    if (minOut !== null) out.min = minOut;
+    if (maxOut !== null) out.max = maxOut;
+    this.emit(out);
   }
 
   /** In clock mode: moves time to now, closing windows that have passed. Runs every resolution/4 s. */

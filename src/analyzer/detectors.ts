@@ -134,6 +134,10 @@ export class QuantileClassifier implements WindowDetector {
       emit({ ...header("classification", w, name, v), metric: this.metric, class: cls, previous_class: before ?? null, cuts });
     }
   }
+
+  onDimensionClosed(name: string): void {
+    this.last.delete(name);
+  }
 }
 
 export interface DropToZeroOptions {
@@ -165,6 +169,11 @@ export class DropToZeroDetector implements WindowDetector {
       this.zeroRun.set(name, run + 1);
       if (run + 1 === this.windows) emit({ ...header("drop_to_zero", w, name, 0), windows: this.windows, last_value: this.lastValue.get(name) ?? 0 });
     }
+  }
+
+  onDimensionClosed(name: string): void {
+    this.zeroRun.delete(name);
+    this.lastValue.delete(name);
   }
 }
 

@@ -134,11 +134,12 @@ export class Matrix extends ConfigObject {
   readonly cells: number;
   /** Allocated rows (open + free). */
   capacity = 0;
-  /** 1 for an open (used) row. */
+  /** Per row: 1 open (used); 2 closed (freed by closeRow, not reused yet); 0 spare (free since growth or a flush). */
   protected openFlags = new Uint8Array(0);
   protected readonly free = new FreeRows();
   private readonly data = new Map<string, Column[]>();
   private readonly rowGauge: Gauge;
+  /** Rows closed and not reused yet (BSPump's ClosedRows, without the spare rows from growth): what triggers compaction. */
   protected closedSinceFlush = 0;
   private sinceSave = 0;
   /** Small state of the matrix's owner (an analyzer's watermark) that is persisted with it. */
@@ -201,6 +202,7 @@ export class Matrix extends ConfigObject {
   addRow(): number {
     if (this.free.size === 0) this.grow(Math.max(5, Math.min(this.capacity, 65536)));
     const row = this.free.pop();
+    if (this.openFlags[row] === 2) this.closedSinceFlush--;
     this.openFlags[row] = 1;
     this.updateGauge();
     return row;
@@ -210,7 +212,7 @@ export class Matrix extends ConfigObject {
   closeRowIndex(row: number, clear = true): boolean {
     if (!this.isOpen(row)) return false;
     if (clear) this.clearRow(row);
-    this.openFlags[row] = 0;
+    this.openFlags[row] = 2;
     this.free.push(row);
     this.closedSinceFlush++;
     this.updateGauge();
@@ -471,7 +473,7 @@ export class NamedMatrix extends Matrix {
     const row = super.addRow();
     this.n2i.set(name, row);
     this.i2n[row] = name;
-    this.pubsub.publish("Matrix changed!");
+    if (this.pubsub.hasSubscribers("Matrix changed!")) this.pubsub.publish("Matrix changed!");
     return row;
   }
 
@@ -493,7 +495,7 @@ export class NamedMatrix extends Matrix {
     if (row === undefined || !this.isOpen(row)) return false;
     this.n2i.delete(name);
     this.i2n[row] = undefined;
-    this.pubsub.publish("Matrix changed!");
+    if (this.pubsub.hasSubscribers("Matrix changed!")) this.pubsub.publish("Matrix changed!");
     this.closeRowIndex(row, clear);
     this.maybeFlush();
     return true;

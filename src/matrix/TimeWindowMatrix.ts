@@ -28,8 +28,15 @@ export class TimeWindowMatrix extends NamedMatrix {
   end: number;
   /** Physical index of logical column 0 (the oldest). */
   head = 0;
-  /** Per row: how many more column shifts until the row has been observed for a full window. */
-  warmingUp = new Int32Array(0);
+  /** Columns added so far (addColumn), the clock of the warm-up counts. */
+  private shifts = 0;
+  /** Per row: the value of `shifts` at which the row has been observed for a full window (so that addColumn is O(1), not O(rows)). */
+  private warmAt = new Float64Array(0);
+  /**
+   * Per row: the owner's time of the row's last activity (TimeWindowAnalyzer: the end of the last
+   * closed window with data, or the time the row was added), used to close idle rows. 0 when free.
+   */
+  lastActive = new Float64Array(0);
   readonly earlyLate: Counter;
   private timer: NodeJS.Timeout | null = null;
 
@@ -98,19 +105,34 @@ export class TimeWindowMatrix extends NamedMatrix {
     const known = name === undefined ? undefined : this.getRowIndex(name);
     if (known !== undefined) return known;
     const row = super.addRow(name);
-    this.warmingUp[row] = this.columns;
+    this.warmAt[row] = this.shifts + this.columns;
     return row;
   }
 
   override closeRow(name: string, clear = true): boolean {
     const row = this.getRowIndex(name);
-    if (row !== undefined) this.warmingUp[row] = 0;
+    if (row !== undefined) {
+      this.warmAt[row] = 0;
+      this.lastActive[row] = 0;
+    }
     return super.closeRow(name, clear);
+  }
+
+  /** BSPump's WarmingUpCount of a row: how many more column shifts until it has been observed for a full window (0: warm). */
+  warmingUpOf(row: number): number {
+    return Math.max(0, this.warmAt[row]! - this.shifts);
   }
 
   /** True when the row has been observed for at least one full window. */
   isWarm(row: number): boolean {
-    return this.warmingUp[row] === 0;
+    return this.warmAt[row]! <= this.shifts;
+  }
+
+  /** The warming-up counts of all rows (a copy; warmingUpOf(row) reads one). */
+  get warmingUp(): Int32Array {
+    const out = new Int32Array(this.capacity);
+    for (let r = 0; r < this.capacity; r++) out[r] = this.warmingUpOf(r);
+    return out;
   }
 
   /** Moves the window one column forward: the oldest column is zeroed and becomes the newest. */
@@ -119,9 +141,8 @@ export class TimeWindowMatrix extends NamedMatrix {
     this.head = this.head + 1 === this.columns ? 0 : this.head + 1;
     this.start += this.resolution;
     this.end += this.resolution;
-    const wu = this.warmingUp;
-    for (let r = 0; r < this.capacity; r++) if (wu[r]! > 0 && this.openFlags[r] === 1) wu[r]!--;
-    this.pubsub.publish("TimeWindowMatrix.column_added!", this);
+    this.shifts++;
+    if (this.pubsub.hasSubscribers("TimeWindowMatrix.column_added!")) this.pubsub.publish("TimeWindowMatrix.column_added!", this);
   }
 
   /**
@@ -147,16 +168,24 @@ export class TimeWindowMatrix extends NamedMatrix {
 
   protected override onGrow(capacity: number): void {
     super.onGrow(capacity);
-    const next = new Int32Array(capacity);
-    next.set(this.warmingUp.subarray(0, Math.min(capacity, this.warmingUp.length)));
-    this.warmingUp = next;
+    const next = new Float64Array(capacity);
+    next.set(this.warmAt.subarray(0, Math.min(capacity, this.warmAt.length)));
+    this.warmAt = next;
+    const last = new Float64Array(capacity);
+    last.set(this.lastActive.subarray(0, Math.min(capacity, this.lastActive.length)));
+    this.lastActive = last;
   }
 
   protected override onFlush(saved: Map<number, number>, capacity: number): void {
     super.onFlush(saved, capacity);
-    const next = new Int32Array(capacity);
-    for (const [from, to] of saved) next[to] = this.warmingUp[from]!;
-    this.warmingUp = next;
+    const next = new Float64Array(capacity);
+    const last = new Float64Array(capacity);
+    for (const [from, to] of saved) {
+      next[to] = this.warmAt[from]!;
+      last[to] = this.lastActive[from]!;
+    }
+    this.warmAt = next;
+    this.lastActive = last;
   }
 
   protected override persistExtra(): Record<string, unknown> {
@@ -164,6 +193,7 @@ export class TimeWindowMatrix extends NamedMatrix {
       ...super.persistExtra(),
       time: { resolution: this.resolution, columns: this.columns, start: this.start, end: this.end, head: this.head },
       warmingUp: Array.from(this.warmingUp.subarray(0, this.capacity)),
+      lastActive: Array.from(this.lastActive.subarray(0, this.capacity)),
     };
   }
 
@@ -177,8 +207,11 @@ export class TimeWindowMatrix extends NamedMatrix {
     this.end = time.end;
     this.head = time.head;
     const wu = (extra.warmingUp as number[] | undefined) ?? [];
-    this.warmingUp = new Int32Array(this.capacity);
-    wu.forEach((v, i) => (this.warmingUp[i] = v));
+    this.warmAt = new Float64Array(this.capacity);
+    wu.forEach((v, i) => (this.warmAt[i] = this.shifts + v));
+    const last = (extra.lastActive as number[] | undefined) ?? [];
+    this.lastActive = new Float64Array(this.capacity);
+    last.forEach((v, i) => (this.lastActive[i] = v));
   }
 
   override serialize(): Record<string, unknown> {

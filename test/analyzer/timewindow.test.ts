@@ -196,6 +196,29 @@ test("persistence: a restarted analyzer continues its windows without emitting o
   }
 });
 
+test("persistence: idle tracking (lastActive) survives a restart", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bspump-tw-"));
+  try {
+    const cfg = { resolution: 60, columns: 5, persistent: true, path: dir, flush_on_stop: false, idle_timeout: 120, emit: "none" };
+    const first = setup(cfg);
+    first.feed(ev(1000, "gone", 1), ev(1001, "stay", 1), ev(1030, "stay", 1), ev(1090, "stay", 1)); // [960,1020) closed at 1090
+    const m1 = first.a.matrix;
+    assert.equal(m1.lastActive[m1.getRowIndex("gone")!], 1020);
+    m1.save();
+    const second = setup(cfg);
+    const m2 = second.a.matrix;
+    assert.equal(m2.lastActive[m2.getRowIndex("gone")!], 1020, "restored");
+    second.feed(ev(1139, "stay", 1)); // closes [1020,1080): gone idle since 1020, 60 s < 120 s
+    assert.notEqual(m2.getRowIndex("gone"), undefined);
+    second.feed(ev(1150, "stay", 1)); // closes [1080,1140): idle 120 s → closed
+    assert.equal(m2.getRowIndex("gone"), undefined);
+    assert.notEqual(m2.getRowIndex("stay"), undefined);
+    assert.equal(second.a.dimensionsClosed, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("config errors: lateness that does not fit the columns, unknown aggregation", () => {
   assert.throws(() => setup({ resolution: 60, columns: 3, lateness: 120 }), /lateness/);
   assert.throws(() => setup({ aggregations: "count,median" }), /median/);
@@ -214,4 +237,26 @@ test("a subclass predicate decides what the analyzer evaluates", () => {
   for (const e of [ev(0, "a", 5), ev(1, "a", 10), ev(2, "a", 20)]) assert.equal(a.process({}, e), e);
   a.flushWindows();
   assert.deepEqual(results[0]!.dimensions, { a: { count: 2, sum: 30, avg: 15, min: 10, max: 20 } });
+});
+
+test("emit = columns: one event per window with one value per dimension in arrays", () => {
+  const { a, results, feed } = setup({ resolution: 60, columns: 5, emit: "columns" });
+  feed(ev(1000, "a", 10), ev(1010, "b", 5), ev(1019, "a", 30), ev(1020, "b", 1));
+  assert.deepEqual(results, [
+    {
+      "@timestamp": 1020,
+      analyzer: "TW",
+      window_start: 960,
+      window_end: 1020,
+      dimension_count: 2,
+      dimensions: ["a", "b"],
+      count: [2, 1],
+      sum: [40, 5],
+      avg: [20, 5],
+      min: [10, 5],
+      max: [30, 5],
+    },
+  ]);
+  a.flushWindows();
+  assert.deepEqual(results[1], { "@timestamp": 1080, analyzer: "TW", window_start: 1020, window_end: 1080, dimension_count: 1, dimensions: ["b"], count: [1], sum: [1], avg: [1], min: [1], max: [1] });
 });

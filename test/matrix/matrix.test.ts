@@ -145,3 +145,32 @@ test("persistence: a TimeWindowMatrix survives a restart (values, names, window,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("NamedMatrix: closed rows that were reused do not count towards compaction", () => {
+  const m = new NamedMatrix(makeApp(), { config: { max_closed_rows_capacity: 0.2 } });
+  for (let i = 0; i < 10; i++) m.addRow(`r${i}`);
+  // Close and replace one row at a time, many times: never two closed rows at once, so no compaction.
+  for (let k = 0; k < 50; k++) {
+    const name = k < 10 ? `r${k}` : `n${k - 10}`;
+    const row = m.getRowIndex(name)!;
+    m.closeRow(name);
+    assert.equal(m.addRow(`n${k}`), row, "the freed row is reused");
+  }
+  assert.equal(m.rows, 10);
+  assert.equal(m.openRows, 10);
+  m.closeRow("n45");
+  m.closeRow("n46");
+  assert.equal(m.rows, 8, "two rows closed and not reused (20 %) compact the matrix");
+});
+
+test("TimeWindowMatrix: lastActive follows its row through compaction and is cleared on close", () => {
+  const m = new TimeWindowMatrix(makeApp(0), { config: { resolution: 60, columns: 3, max_closed_rows_capacity: 0.99 } });
+  for (const n of ["a", "b", "c"]) m.addRow(n);
+  m.lastActive[m.getRowIndex("b")!] = 111;
+  m.lastActive[m.getRowIndex("c")!] = 222;
+  m.closeRow("a");
+  assert.equal(m.lastActive[0], 0);
+  m.flush();
+  assert.equal(m.lastActive[m.getRowIndex("b")!], 111);
+  assert.equal(m.lastActive[m.getRowIndex("c")!], 222);
+});
