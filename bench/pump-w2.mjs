@@ -15,16 +15,16 @@ export function makeWindowAnalyzer(bspump, app, pipeline) {
       aggregations: "count,sum",
       lateness: 5,
       max_future: 3600,
+      emit: "columns",
     },
-    // Each closed window arrives as one event with every user's count and sum.
+    // Each closed window arrives as one event with every user's count and sum, in arrays.
     sink: (result) => {
-      const dims = result.dimensions ?? {};
-      for (const name in dims) {
-        const cell = dims[name];
-        if (!(cell.count > 0)) continue;
+      const { count, sum } = result;
+      for (let i = 0; i < count.length; i++) {
+        if (!(count[i] > 0)) continue;
         totals.windows++;
-        totals.count += cell.count;
-        totals.sum += cell.sum;
+        totals.count += count[i];
+        totals.sum += sum[i];
       }
     },
   });

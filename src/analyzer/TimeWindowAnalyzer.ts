@@ -63,10 +63,11 @@ const AGGREGATIONS = ["count", "sum", "min", "max"] as const;
  *
  * Windows: `tumbling` (one column each) or `sliding` (`window_columns` columns, sliding by one
  * column). A window closes once the newest time seen (the watermark) minus `lateness` passes its
- * end; it is then emitted exactly once (`emit = window`: one event with every dimension;
- * `dimension`: one event per dimension; `none`) and handed to the detectors. Events older than the
- * closed windows are counted as `late`; events more than `max_future` seconds ahead of the watermark
- * as `future`; both are sent to `late_target` when set, never silently dropped.
+ * end; it is then emitted exactly once (`emit = columns`: one event with every dimension in
+ * arrays; `window`: one event with a key per dimension; `dimension`: one event per dimension;
+ * `none`) and handed to the detectors. Events older than the closed windows are counted as `late`;
+ * events more than `max_future` seconds ahead of the watermark as `future`; both are sent to
+ * `late_target` when set, never silently dropped.
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  */
@@ -87,8 +88,8 @@ export class TimeWindowAnalyzer extends Analyzer {
     max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
     emit: {
       type: "string",
-      default: "window",
-      doc: "'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}}; 'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest for many dimensions; 'dimension': one event per dimension and window; 'none'",
+      default: "columns",
+      doc: "'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest, with fixed keys; 'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}} (a key per dimension: slow to build for many, and a field per name in Elasticsearch); 'dimension': one event per dimension and window; 'none'",
       choices: ["window", "columns", "dimension", "none"],
     },
     emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },

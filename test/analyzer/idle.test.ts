@@ -22,7 +22,7 @@ function setup(config: ConfigInput, options: { matrixConfig?: ConfigInput; detec
     id: "TW",
     matrix,
     detectors: options.detectors,
-    config: { dimension_attr: "user", value_attr: "bytes", aggregations: "count,sum", ...config },
+    config: { dimension_attr: "user", value_attr: "bytes", aggregations: "count,sum", emit: "window", ...config },
     sink: (e) => results.push(e),
   });
   const feed = (ts: number, user: string, bytes: number) => assert.ok(a.process({}, { "@timestamp": ts, user, bytes }));

@@ -15,7 +15,7 @@ function setup(config: ConfigInput, t = 0) {
   app.clock = () => t;
   const pipeline = new Pipeline(app, "P");
   const results: R[] = [];
-  const a = new TimeWindowAnalyzer(app, pipeline, { id: "TW", config: { dimension_attr: "user", value_attr: "bytes", ...config }, sink: (e) => results.push(e) });
+  const a = new TimeWindowAnalyzer(app, pipeline, { id: "TW", config: { dimension_attr: "user", value_attr: "bytes", emit: "window", ...config }, sink: (e) => results.push(e) });
   const feed = (...events: unknown[]) => {
     for (const e of events) assert.equal(a.process({}, e), e, "the event passes unchanged");
   };
@@ -144,7 +144,7 @@ test("bad input is dead-lettered when the pipeline has a dead-letter target", as
       return null;
     };
     pipeline.deadLetter = deadSink;
-    return [new TimeWindowAnalyzer(app, pipeline, { config: { dimension_attr: "user", value_attr: "bytes" }, sink: (e) => results.push(e) }), new UnitTestSink(app, pipeline)];
+    return [new TimeWindowAnalyzer(app, pipeline, { config: { dimension_attr: "user", value_attr: "bytes", emit: "window" }, sink: (e) => results.push(e) }), new UnitTestSink(app, pipeline)];
   });
   assert.equal(r.events.length, 2, "good events pass through to the sink");
   assert.equal(dead.length, 1);
@@ -157,7 +157,7 @@ test("results go to another pipeline through an InternalSource (target)", async 
   let outSink: UnitTestSink | undefined;
   await runPipeline(
     input,
-    (app, pipeline) => [new TimeWindowAnalyzer(app, pipeline, { config: { dimension_attr: "user", value_attr: "bytes", target: "Out.*In" } }), new UnitTestSink(app, pipeline)],
+    (app, pipeline) => [new TimeWindowAnalyzer(app, pipeline, { config: { dimension_attr: "user", value_attr: "bytes", emit: "window", target: "Out.*In" } }), new UnitTestSink(app, pipeline)],
     {
       prepare: (app) => {
         const out = new Pipeline(app, "Out");
@@ -236,11 +236,17 @@ test("a subclass predicate decides what the analyzer evaluates", () => {
   const a = new OnlyBig(app, pipeline, { config: { dimension_attr: "user", value_attr: "bytes" }, sink: (e) => results.push(e) });
   for (const e of [ev(0, "a", 5), ev(1, "a", 10), ev(2, "a", 20)]) assert.equal(a.process({}, e), e);
   a.flushWindows();
-  assert.deepEqual(results[0]!.dimensions, { a: { count: 2, sum: 30, avg: 15, min: 10, max: 20 } });
+  assert.deepEqual(
+    [results[0]!.dimensions, results[0]!.count, results[0]!.sum, results[0]!.min, results[0]!.max],
+    [["a"], [2], [30], [10], [20]],
+  );
 });
 
-test("emit = columns: one event per window with one value per dimension in arrays", () => {
-  const { a, results, feed } = setup({ resolution: 60, columns: 5, emit: "columns" });
+test("emit = columns (the default): one event per window with one value per dimension in arrays", () => {
+  const app = new BSPumpApplication({ args: [], config: new Config(), handleSignals: false });
+  const results: R[] = [];
+  const a = new TimeWindowAnalyzer(app, new Pipeline(app, "P"), { id: "TW", config: { dimension_attr: "user", value_attr: "bytes", resolution: 60, columns: 5 }, sink: (e) => results.push(e) });
+  const feed = (...events: unknown[]) => events.forEach((e) => a.process({}, e));
   feed(ev(1000, "a", 10), ev(1010, "b", 5), ev(1019, "a", 30), ev(1020, "b", 1));
   assert.deepEqual(results, [
     {
