@@ -1,0 +1,145 @@
+"""Server workloads for the original BSPump (PyPI `bitswan`), run by bench/main.mjs when the servers
+answer. Harness code only: bspump's own KafkaConnection/KafkaSource/KafkaSink (confluent-kafka),
+FileLineSource, StdJsonToDictParser, DictToJsonBytesParser and ElasticSearchConnection/Sink
+(aiohttp); the engine is not patched.
+
+Usage:
+  python bench/original_servers.py K1 <broker> <input-topic> <output-topic> <group> <events>
+  python bench/original_servers.py E1 <url> <data-file> <index> <events>
+Prints one JSON line like bench/original.py.
+
+Where the harness steps in (BSPump has no "all delivered" signal):
+  K1: the sink subclass counts produced messages; after the last one it calls the producer's own
+      flush() (what KafkaSink's tick does, without the 0.2 s timeout) and stops the clock.
+  E1: a bulk subclass (the sink's `bulk_class` hook) counts documents the server acknowledged; when
+      the file is read, the harness calls the connection's own flush(forced=True) — what its exit
+      handler does — instead of waiting for the bulk to age for 2 ticks.
+"""
+import asyncio
+import json
+import resource
+import sys
+import time
+
+workload, args = sys.argv[1], sys.argv[2:]
+sys.argv = sys.argv[:1]  # the application parses the command line
+
+import bspump  # noqa: E402
+import bspump.common  # noqa: E402
+
+LINGER_MS = "5"  # as the Node systems (bench/servers.mjs)
+BULK_BYTES = 1 << 20
+LOADERS = 4
+
+state = {"t0": None, "t1": None, "events": 0, "acked": 0}
+
+
+class AddField(bspump.Processor):
+    def process(self, context, event):
+        if state["t0"] is None:
+            state["t0"] = time.perf_counter()
+        state["events"] += 1
+        event["processed"] = True
+        return event
+
+
+def k1():
+    import bspump.kafka
+
+    broker, input_topic, output_topic, group, n = args[0], args[1], args[2], args[3], int(args[4])
+
+    class CountingKafkaSink(bspump.kafka.KafkaSink):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.Count = 0
+
+        def process(self, context, event):
+            super().process(context, event)
+            self.Count += 1
+            if self.Count == n:
+                left = self.Producer.flush(60)
+                state["t1"] = time.perf_counter()
+                state["acked"] = n - left
+                self.Pipeline.App.stop()
+
+    class K1Pipeline(bspump.Pipeline):
+        def __init__(self, app, pipeline_id):
+            super().__init__(app, pipeline_id)
+            self.build(
+                bspump.kafka.KafkaSource(app, self, "KafkaConnection", config={"topic": input_topic, "group.id": group}),
+                bspump.common.StdJsonToDictParser(app, self),
+                AddField(app, self),
+                bspump.common.DictToJsonBytesParser(app, self),
+                CountingKafkaSink(app, self, "KafkaConnection", config={"topic": output_topic, "linger.ms": LINGER_MS}),
+            )
+
+    app = bspump.BSPumpApplication()
+    svc = app.get_service("bspump.PumpService")
+    svc.add_connection(bspump.kafka.KafkaConnection(app, "KafkaConnection", config={"bootstrap_servers": broker}))
+    svc.add_pipeline(K1Pipeline(app, "K1"))
+    app.run()
+    return n
+
+
+def e1():
+    import bspump.elasticsearch
+    import bspump.file
+    import bspump.trigger
+    from bspump.elasticsearch.connection import ElasticSearchBulk
+
+    url, data_file, index, n = args[0], args[1], args[2], int(args[3])
+
+    class CountingBulk(ElasticSearchBulk):
+        async def upload(self, url, session, timeout):
+            docs = len(self.Items) // 2  # the data feeder yields an action line and a document per event
+            result = await super().upload(url, session, timeout)
+            if result is True:
+                state["acked"] += docs
+                if state["acked"] >= n and state["t1"] is None:
+                    state["t1"] = time.perf_counter()
+                    asyncio.get_event_loop().call_soon(app.stop)
+            return result
+
+    class E1Pipeline(bspump.Pipeline):
+        def __init__(self, app, pipeline_id):
+            super().__init__(app, pipeline_id)
+            src = bspump.file.FileLineSource(app, self, config={"path": data_file, "post": "noop"})
+            src.on(bspump.trigger.RunOnceTrigger(app))
+            self.build(
+                src,
+                bspump.common.StdJsonToDictParser(app, self),
+                bspump.elasticsearch.ElasticSearchSink(app, self, "ES", config={"index": index}, bulk_class=CountingBulk),
+            )
+            self.PubSub.subscribe("bspump.pipeline.cycle_begin!", self.on_begin)
+            self.PubSub.subscribe("bspump.pipeline.cycle_end!", self.on_end)
+
+        def on_begin(self, event_name, pipeline):
+            if state["t0"] is None:
+                state["t0"] = time.perf_counter()
+
+        def on_end(self, event_name, pipeline):
+            connection.flush(forced=True)
+
+    app = bspump.BSPumpApplication()
+    svc = app.get_service("bspump.PumpService")
+    connection = bspump.elasticsearch.ElasticSearchConnection(
+        app, "ES", config={"url": url, "bulk_out_max_size": BULK_BYTES, "loader_per_url": LOADERS}
+    )
+    svc.add_connection(connection)
+    pipeline = E1Pipeline(app, "E1")
+    svc.add_pipeline(pipeline)
+    app.run()
+    return n
+
+
+n = {"K1": k1, "E1": e1}[workload]()
+if state["t1"] is None or state["t0"] is None:
+    print(json.dumps({"system": "original", "error": "did not finish: %d of %d acknowledged" % (state["acked"], n)}), file=sys.__stdout__)
+    sys.exit(1)
+if state["acked"] != n:
+    print(json.dumps({"system": "original", "error": "%d of %d acknowledged" % (state["acked"], n)}), file=sys.__stdout__)
+    sys.exit(1)
+print(json.dumps({
+    "system": "original", "workload": workload, "events": n, "seconds": state["t1"] - state["t0"],
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}), file=sys.__stdout__)
