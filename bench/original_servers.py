@@ -12,7 +12,8 @@ Throttling is configured away (settings, not patches): this engine's Pipeline.in
 event in the pipeline's error slot (`self._error = (context, event, None, time)`) and never clears it,
 and _evaluate_ready() treats a non-empty slot as an error. So the first time a sink throttles the
 pipeline, un-throttling never makes it ready again: the source waits forever (seen here: K1 stalled
-once KafkaSink's queue passed watermark.high = 90,000; E1 at ~90,000 documents when the connection's
+once KafkaSink's queue passed watermark.high = 90,000 — its default sits just below librdkafka's
+queue.buffering.max.messages = 100,000, above which produce() fails and KafkaSink drops the event; E1 at ~90,000 documents when the connection's
 output queue reached output_queue_max_size = 10). The harness raises both above what a run can reach.
 
 Where the harness steps in (BSPump has no "all delivered" signal):
@@ -80,6 +81,9 @@ def k1():
                 CountingKafkaSink(app, self, "KafkaConnection", config={
                     "topic": output_topic, "linger.ms": LINGER_MS,
                     "watermark.high": str(10 * n), "watermark.low": str(9 * n),  # never throttle (see above)
+                    # ... so librdkafka's local queue (default 100,000 messages) must hold a whole run:
+                    # when it is full, produce() raises BufferError and KafkaSink logs and drops the event.
+                    "queue.buffering.max.messages": str(10 * n),
                 }),
             )
 
