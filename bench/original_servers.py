@@ -74,7 +74,11 @@ def k1():
         def __init__(self, app, pipeline_id):
             super().__init__(app, pipeline_id)
             self.build(
-                bspump.kafka.KafkaSource(app, self, "KafkaConnection", config={"topic": input_topic, "group.id": group}),
+                bspump.kafka.KafkaSource(app, self, "KafkaConnection", config={
+                    "topic": input_topic, "group.id": group,
+                    # It never closes its consumer: a short session lets the bench delete the group.
+                    "session.timeout.ms": "6000",
+                }),
                 bspump.common.StdJsonToDictParser(app, self),
                 AddField(app, self),
                 bspump.common.DictToJsonBytesParser(app, self),
