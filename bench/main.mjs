@@ -1,11 +1,12 @@
 // Runs every (workload, system) several times, each run in its own child process, round-robin so
 // that load from other processes spreads over all systems; writes bench/RESULTS.md.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { topFunctions } from "./profile.mjs";
+import * as admin from "./servers-admin.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -14,6 +15,13 @@ const { values: opt } = parseArgs({
     reps: { type: "string", default: "3" },
     bitswan: { type: "string", default: "?" },
     out: { type: "string", default: "bench/RESULTS.md" },
+    // Server workloads (K1 Kafka, E1 OpenSearch): "auto" runs each one whose server answers,
+    // "off" skips them; bench/run starts the servers first when asked (BENCH_SERVERS=1).
+    servers: { type: "string", default: "auto" },
+    "servers-started": { type: "boolean", default: false },
+    "server-events": { type: "string", default: "200000" },
+    // Only these workloads, e.g. --only K1,E1 (no profiles unless W1/W2 are in it, no micro-benchmark).
+    only: { type: "string" },
   },
 });
 const REPS = Math.max(1, Number(opt.reps));
@@ -26,6 +34,8 @@ const node = (script, ...args) => [process.execPath, [script, ...args]];
 const py = (wl, file, idle) => [opt.python, ["bench/original.py", wl, file, String(idle)]];
 
 /** Workloads, each with its systems; `ref` marks the rows the ratios are computed against. */
+const ONLY = opt.only ? new Set(opt.only.split(",").map((x) => x.trim())) : null;
+const picked = (w) => !ONLY || ONLY.has(w.id);
 const WORKLOADS = [
   {
     id: "W1", title: "W1 json-enrich — lines → JSON parse → kb = bytes/1024 → drop action == \"noop\" → counting sink",
@@ -74,7 +84,7 @@ const WORKLOADS = [
     ],
     targets: { floor: 0.8, orig: 4 },
   },
-];
+].filter(picked);
 
 function runOnce([cmd, args], timeoutMs = 180_000) {
   return new Promise((resolve) => {
@@ -125,6 +135,139 @@ for (let rep = 1; rep <= REPS; rep++) {
     }
   }
 }
+
+// ------------------------------------------------------------------ server workloads (after W1–W3)
+// Kafka and OpenSearch, each only when its server answers on 127.0.0.1. The data: the same
+// generator and seed, its own file of --server-events events; one output topic / index per run.
+const SN_WANTED = Math.max(1, Number(opt["server-events"]));
+const SDATA = join(opt.dir, "data-servers");
+const SJSONL = join(SDATA, "events.jsonl");
+const RUN = `${Date.now().toString(36)}_${process.pid.toString(36)}`;
+const START_HINT = "`bash scripts/services/up kafka opensearch`, or run `BENCH_SERVERS=1 npm run bench`, which starts them first";
+const pyModule = (mod) => {
+  try {
+    execFileSync(opt.python, ["-c", `import ${mod}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: opt.dir });
+    return null;
+  } catch (e) {
+    const lines = String(e.stderr ?? e.message).trim().split("\n");
+    return lines.findLast((l) => /Error|Exception/.test(l)) ?? lines.at(-1);
+  }
+};
+const SERVER_WORKLOADS = [
+  {
+    id: "K1", server: "kafka", where: admin.KAFKA_BROKER, pyModule: "bspump.kafka",
+    title: `K1 kafka-enrich — Kafka (${admin.K1_PARTITIONS} partitions) → JSON parse → add a field → JSON → Kafka`,
+    systems: [
+      { id: "pump", label: "pump (KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink)", pump: true,
+        cmd: (c) => node("bench/servers.mjs", "K1", "pump", admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)) },
+      { id: "floor", label: "floor (plain kafkajs loop: eachBatch → parse, add field, serialise → idempotent `producer.send`, acks=all)", ref: "floor",
+        cmd: (c) => node("bench/servers.mjs", "K1", "floor", admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)) },
+      { id: "orig", label: "original (bspump.kafka KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink, confluent-kafka)", ref: "orig",
+        cmd: (c) => [opt.python, ["bench/original_servers.py", "K1", admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)]] },
+    ],
+    targets: { floor: 0.8 },
+    async setup(c) {
+      c.input = `bench_k1_${RUN}_in`;
+      c.n = await admin.fillTopic(c.input, SJSONL);
+    },
+    async before(c, sys, rep) {
+      const output = `bench_k1_${RUN}_${sys.id}_${rep}`;
+      await admin.createTopic(output);
+      admin.noteGroup(output);
+      return { ...c, output, group: output };
+    },
+    after: async (c) => admin.topicCount(c.output),
+    cleanup: () => admin.kafkaCleanup(),
+  },
+  {
+    id: "E1", server: "opensearch", where: admin.OPENSEARCH_URL, pyModule: "bspump.elasticsearch",
+    title: "E1 es-sink — file of JSON lines → JSON parse → Elasticsearch/OpenSearch `_bulk` (1 MiB bulks, 4 in flight)",
+    systems: [
+      { id: "pump", label: "pump (FileLineSource → StdJsonToDictParser → ElasticSearchSink)", pump: true,
+        cmd: (c) => node("bench/servers.mjs", "E1", "pump", admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)) },
+      { id: "floor", label: "floor (plain loop: 1 MiB reads, JSON.parse/stringify, `_bulk` through the same HTTP client)", ref: "floor",
+        cmd: (c) => node("bench/servers.mjs", "E1", "floor", admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)) },
+      { id: "orig", label: "original (bspump.file FileLineSource → StdJsonToDictParser → bspump.elasticsearch ElasticSearchSink, aiohttp)", ref: "orig",
+        cmd: (c) => [opt.python, ["bench/original_servers.py", "E1", admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)]] },
+    ],
+    targets: { floor: 0.8 },
+    async setup(c) {
+      c.n = readFileSync(SJSONL, "utf8").split("\n").filter((l) => l !== "").length;
+    },
+    async before(c, sys, rep) {
+      const index = `bench_e1_${RUN}_${sys.id}_${rep}`;
+      await admin.createIndex(index);
+      return { ...c, index };
+    },
+    async after(c) {
+      const count = await admin.indexCount(c.index);
+      await admin.deleteIndex(c.index);
+      return count;
+    },
+    cleanup: () => admin.esCleanup(),
+  },
+].filter(picked);
+const serverCtx = {};
+for (const w of SERVER_WORKLOADS) {
+  for (const s of w.systems) runs.set(`${w.id}/${s.id}`, []);
+  if (opt.servers === "off") w.skipped = "skipped: BENCH_SERVERS=0";
+  else if (!admin.serverUp(w.server)) {
+    w.skipped = `skipped: ${w.server === "kafka" ? "Kafka" : "OpenSearch"} is not running on ${w.where}` +
+      (opt["servers-started"] ? " (bench/run tried to start it: see its output)" : `; start it with ${START_HINT}`);
+  }
+  if (w.skipped) {
+    process.stdout.write(`${w.id}: ${w.skipped}\n`);
+    continue;
+  }
+  const missing = pyModule(w.pyModule);
+  if (missing) w.origMissing = `import ${w.pyModule} in ${opt.python} fails: ${missing}`;
+}
+const serverStarted = Date.now();
+const active = SERVER_WORKLOADS.filter((w) => !w.skipped);
+if (active.length) {
+  execFileSync(process.execPath, ["bench/gen.mjs", SDATA, String(Math.min(SN_WANTED, expectedEvents("W1")))], { stdio: "inherit" });
+  for (const w of active) {
+    serverCtx[w.id] = {};
+    try {
+      await w.setup(serverCtx[w.id]);
+    } catch (e) {
+      w.setupError = `set-up failed: ${e instanceof Error ? e.message : String(e)}`;
+      process.stdout.write(`${w.id}: ${w.setupError}\n`);
+    }
+  }
+  try {
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const w of active) {
+        if (w.setupError) continue;
+        for (const s of w.systems) {
+          const key = `${w.id}/${s.id}`;
+          const prev = runs.get(key);
+          if (prev.some((r) => r.error)) continue;
+          if (s.ref === "orig" && w.origMissing) {
+            prev.push({ error: w.origMissing, unavailable: true });
+            continue;
+          }
+          let r;
+          try {
+            const c = await w.before(serverCtx[w.id], s, rep);
+            r = await runOnce(s.cmd(c), 90_000);
+            // A file source killed mid-read leaves its file renamed (BSPump's FileABCSource: "-locked").
+            if (!existsSync(SJSONL) && existsSync(`${SJSONL}-locked`)) renameSync(`${SJSONL}-locked`, SJSONL);
+            if (!r.error) r.out = await w.after(c);
+          } catch (e) {
+            r = { error: e instanceof Error ? e.message : String(e) };
+          }
+          prev.push(r);
+          const eps = r.seconds ? serverCtx[w.id].n / r.seconds : null;
+          process.stdout.write(`[rep ${rep}/${REPS}] ${key.padEnd(16)} ${r.error ? `ERROR ${r.error}` : `${fmt(eps).padStart(10)} ev/s  ${mb(r.maxrss_kb)}  (${fmt(r.out)} written)`}\n`);
+        }
+      }
+    }
+  } finally {
+    for (const w of active) await w.cleanup().catch((e) => process.stdout.write(`${w.id}: clean-up failed: ${e.message}\n`));
+  }
+}
+const serverMinutes = ((Date.now() - serverStarted) / 60000).toFixed(1);
 const loadAfter = os.loadavg();
 
 function expectedEvents(wl) {
@@ -135,6 +278,7 @@ function expectedEvents(wl) {
 // ------------------------------------------------------------------ CPU profiles of the pump (W1, W2)
 const profiles = {};
 for (const [wl, file] of [["W1", JSONL], ["W2", CSV]]) {
+  if (ONLY && !ONLY.has(wl)) continue;
   const profDir = join(opt.dir, `prof-${wl}`);
   rmSync(profDir, { recursive: true, force: true });
   mkdirSync(profDir, { recursive: true });
@@ -149,7 +293,7 @@ for (const [wl, file] of [["W1", JSONL], ["W2", CSV]]) {
 }
 
 // ------------------------------------------------------------------ core cost per event
-const micro = await runOnce([process.execPath, ["bench/core-micro.mjs"]]);
+const micro = ONLY ? {} : await runOnce([process.execPath, ["bench/core-micro.mjs"]]);
 
 // ------------------------------------------------------------------ summarise
 const summary = {};
@@ -244,13 +388,74 @@ for (const w of WORKLOADS) {
   md += ".\n\n";
 }
 
+md += `## Server workloads (Kafka, OpenSearch)
+
+Run after the file workloads, only when their server answers on 127.0.0.1 (\`scripts/services/status\`);
+\`BENCH_SERVERS=1 npm run bench\` starts them first (\`scripts/services/up kafka opensearch\`), \`BENCH_SERVERS=0\` skips them.
+${active.length ? `Data: ${fmt(serverCtx[active[0].id]?.n)} events from the same generator and seed (\`${SDATA.replace(process.cwd() + "/", "")}/events.jsonl\`, ~217 bytes each); ` +
+  `one fresh output topic / index per run (unique names, deleted afterwards); ${REPS} interleaved run${REPS > 1 ? "s" : ""} per system (${serverMinutes} min in all). ` +
+  "events/s = events ÷ time from the first event (K1: consumed; E1: the file source's cycle start) until the server acknowledged the last one. " +
+  "Every system uses the same settings where the components share them: K1 `linger.ms = 5`, E1 `bulk_out_max_size = 1 MiB`, `loader_per_url = 4`; " +
+  "otherwise defaults as shipped (K1: the pump's producer and the floor are idempotent with acks=all; the original's librdkafka producer uses its defaults, acks=all, not idempotent). " +
+  "The servers run on the same 2 cores as the clients, so a client that uses less CPU leaves more to the server; the ratios are of wall-clock rates.\n\n" +
+  "The original needs two harness settings to finish at all (bench/original_servers.py): its pipeline never becomes ready again after it was throttled " +
+  "(\`Pipeline.inject()\` leaves every event in the error slot that \`_evaluate_ready()\` checks), so K1 sets the KafkaSink watermarks and E1 the connection's " +
+  "\`output_queue_max_size\` above what a run reaches — it runs **without back-pressure** (hence its RSS in E1); and E1 starts the file source with a one-shot " +
+  "PubSub message instead of \`RunOnceTrigger\`, whose application stop at the end of the file lost documents not yet uploaded (189,970 of 200,000 indexed in a trial)." : ""}
+
+`;
+for (const w of SERVER_WORKLOADS) {
+  md += `### ${w.title}\n\n`;
+  if (w.skipped) {
+    md += `**${w.skipped}.**\n\n`;
+    continue;
+  }
+  if (w.setupError) {
+    md += `**${w.setupError}**\n\n`;
+    continue;
+  }
+  const n = serverCtx[w.id].n;
+  const S = {};
+  for (const s of w.systems) {
+    const rs = runs.get(`${w.id}/${s.id}`);
+    const ok = rs.filter((r) => r.seconds && !r.error);
+    const eps = ok.map((r) => n / r.seconds);
+    S[s.id] = {
+      label: s.label, error: rs.find((r) => r.error)?.error, unavailable: rs.some((r) => r.unavailable),
+      median: eps.length ? median(eps) : null, min: eps.length ? Math.min(...eps) : null, max: eps.length ? Math.max(...eps) : null,
+      rss: ok.length ? Math.max(...ok.map((r) => r.maxrss_kb)) : null, outs: [...new Set(ok.map((r) => r.out))],
+    };
+  }
+  md += "| system | events/s (median) | min – max | peak RSS | ÷ floor | ÷ original |\n| --- | ---: | ---: | ---: | ---: | ---: |\n";
+  for (const s of w.systems) {
+    const x = S[s.id];
+    if (x.unavailable) md += `| ${x.label} | not available | | | | |\n`;
+    else if (x.error) md += `| ${x.label} | failed | | | | |\n`;
+    else md += `| ${x.label} | ${fmt(x.median)} | ${fmt(x.min)} – ${fmt(x.max)} | ${mb(x.rss)} | ${s.ref === "floor" ? "" : ratio(x.median, S.floor.median)} | ${s.ref === "orig" ? "" : ratio(x.median, S.orig.median)} |\n`;
+  }
+  md += "\n";
+  for (const s of w.systems) if (S[s.id].error) md += `${S[s.id].label} ${S[s.id].unavailable ? "cannot run" : "failed"}: \`${S[s.id].error}\`\n\n`;
+  const pump = S.pump;
+  if (w.targets && pump.median && S.floor.median) {
+    const f = pump.median / S.floor.median;
+    md += `Target (issue ${w.id === "K1" ? 5 : 6}): pump ÷ floor **${f.toFixed(2)}×** (≥ ${w.targets.floor}×: ${f >= w.targets.floor ? "met" : "**missed**"}).\n\n`;
+  }
+  const what = w.id === "K1" ? "messages in each run's output topic" : "documents in each run's index";
+  const wrong = w.systems.filter((s) => S[s.id].outs.some((o) => o !== n));
+  if (w.systems.some((s) => S[s.id].outs.length)) {
+    md += wrong.length === 0
+      ? `Check: ${what} ${fmt(n)} in every run.\n\n`
+      : `Check: ${what} — **expected ${fmt(n)}**: ${wrong.map((s) => `${s.id} ${S[s.id].outs.map(fmt).join(" / ")}`).join("; ")}.\n\n`;
+  }
+}
+
 md += `## Where the time goes in the pump (CPU profiles)\n\n`;
 for (const [wl, profile] of Object.entries(profiles)) {
   md += `**${wl}**: \`node --cpu-prof bench/pump.mjs ${wl} … ${profile.variant}\` (one run, ${profile.totalMs.toFixed(0)} ms sampled including start-up; processing ${profile.seconds?.toFixed(2)} s). Top functions by self time (\`JSON.parse\` is inlined into its caller):\n\n| self % | self ms | function |\n| ---: | ---: | --- |\n`;
   for (const t of profile.top) md += `| ${t.pct.toFixed(1)} | ${t.ms.toFixed(0)} | \`${t.fn}\` |\n`;
   md += "\n";
 }
-if (!profiles.W1) md += "The W1 profile run failed.\n\n";
+if (!profiles.W1 && !ONLY) md += "The W1 profile run failed.\n\n";
 if (micro.nsPerEvent) {
   md += "Cost of the core engine per event (bench/core-micro.mjs: 5,000,000 events in one process, best of 3; a string event and a `{filename}` context per event):\n\n| path | ns/event |\n| --- | ---: |\n";
   for (const [k, v] of Object.entries(micro.nsPerEvent)) md += `| ${k} | ${v.toFixed(1)} |\n`;
