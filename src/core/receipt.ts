@@ -2,11 +2,12 @@
  * Delivery receipts: how a source learns that what it handed over is safe to acknowledge upstream.
  *
  * A source makes one Receipt per batch (a Kafka fetch batch, a file, an AMQP delivery), puts it in
- * the context of each event of the batch and seals it when the batch is handed over. The pipeline
- * counts each event in, and settles it when a processor drops it or a sink has written it
- * (buffered sinks settle later, when the write is confirmed). Generator children and routed copies
- * count against their parent's receipt. When a sealed receipt has nothing pending, its callback runs
- * exactly once: `receipt.error` is null when everything was delivered, or the first failure.
+ * the context of each event of the batch and seals it when the batch is handed over. An event is
+ * settled when a processor drops it or a sink has written it (buffered sinks settle later, when the
+ * write is confirmed); the pipeline counts an event as pending only when it does not settle
+ * synchronously, within `pipeline.process()`. Generator children and routed copies count against
+ * their parent's receipt. When a sealed receipt has nothing pending, its callback runs exactly
+ * once: `receipt.error` is null when everything was delivered, or the first failure.
  */
 export class Receipt {
   private pending = 0;
@@ -30,6 +31,14 @@ export class Receipt {
   add(n = 1): void {
     if (this.finished) throw new Error("Receipt.add() after the receipt completed");
     this.pending += n;
+  }
+
+  /**
+   * Tallies an event that was settled without ever being pending: the pipeline's synchronous path,
+   * where counting it in and out again would only cost time.
+   */
+  settledAtOnce(): void {
+    this.settledCount++;
   }
 
   settle(n = 1): void {
