@@ -16,7 +16,8 @@ function parseBound(raw: string, key: string, where: string): number {
  * TimeWindowMatrix is set to `event_value` (events outside the window are ignored). Every
  * `analyze_period` seconds, rows observed for at least one column shift are checked: cells above
  * `upper_bound` (exceedance), below `lower_bound` (subceedance) or outside both (range). A row with
- * at least `anomaly_occurrence` violating cells raises `alarm()`, which emits an event.
+ * at least `anomaly_occurrence` violating cells raises `alarm()`, which emits an event. A row with
+ * no value left in the window is closed at the check and its row reused.
  * (BSPump read `symptom_occurrence` by mistake and mis-built the warm-up mask: both fixed.)
  */
 export class ThresholdAnalyzer extends Analyzer {
@@ -90,17 +91,30 @@ export class ThresholdAnalyzer extends Analyzer {
     const m = this.matrix;
     const values = m.numeric("value");
     const set = m.numeric("set");
+    let empty: string[] | null = null;
     for (const [name, row] of m.index) {
-      // Warm: observed for at least one shift of the window.
-      if (m.warmingUpOf(row) > m.columns - 1) continue;
       const hits: number[] = [];
+      let observed = false;
       for (let c = 0; c < m.columns; c++) {
         const pc = m.physical(c);
-        if (set[pc]![row] === 1 && this.violates(values[pc]![row]!)) hits.push(c);
+        if (set[pc]![row] !== 1) continue;
+        observed = true;
+        if (this.violates(values[pc]![row]!)) hits.push(c);
       }
-      if (hits.length >= this.occurrence) this.alarm(name, row, hits);
+      if (!observed) (empty ??= []).push(name);
+      // Warm: observed for at least one shift of the window.
+      else if (m.warmingUpOf(row) <= m.columns - 1 && hits.length >= this.occurrence) this.alarm(name, row, hits);
+    }
+    // A row with no value left in the window is closed and its row reused, so ever-new names
+    // (hosts, IPs) do not grow the matrix without bound. BSPump kept them forever.
+    if (empty !== null) {
+      for (const name of empty) m.closeRow(name);
+      this.rowsClosed += empty.length;
     }
   }
+
+  /** Rows closed because no value of theirs was left in the window. */
+  rowsClosed = 0;
 
   /** Called for a row with enough violating cells; emits an event (override to do more). */
   alarm(name: string, row: number, columns: number[]): void {

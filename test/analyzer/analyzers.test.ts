@@ -113,6 +113,27 @@ test("ThresholdAnalyzer: warm rows with enough cells above the bound raise an al
   assert.throws(() => new ThresholdAnalyzer(app, pipeline, { id: "T2", config: { event_attribute: "h", event_value: "v" } }), /lower_bound/);
 });
 
+test("ThresholdAnalyzer: rows with no value left in the window are closed and reused, clean", () => {
+  const { app, pipeline } = base(1000);
+  const out: R[] = [];
+  const a = new ThresholdAnalyzer(app, pipeline, { sink: (e) => out.push(e), config: { event_attribute: "host", event_value: "cpu", upper_bound: "90", resolution: 60, columns: 5 } });
+  // 200 checks, one column apart; each brings 4 hosts never seen again: two hot (95), two cool (50).
+  let maxRows = 0;
+  for (let k = 0; k < 200; k++) {
+    const t = 1020 + 60 * k;
+    a.matrix.advance(t, 0);
+    for (let i = 0; i < 4; i++) a.process({}, { "@timestamp": t - 30, host: `${i < 2 ? "hot" : "cool"}-${k}-${i}`, cpu: i < 2 ? 95 : 50 });
+    a.analyze();
+    maxRows = Math.max(maxRows, a.matrix.openRows);
+  }
+  assert.ok(maxRows <= 4 * 6, `open rows stay within what the window holds (max ${maxRows})`);
+  assert.ok(a.matrix.capacity <= 64, `the matrix did not grow with the 800 names (capacity ${a.matrix.capacity})`);
+  assert.ok(a.rowsClosed >= 4 * 190, `rows closed: ${a.rowsClosed}`);
+  const alarmed = new Set(out.map((e) => e.dimension as string));
+  assert.equal([...alarmed].filter((h) => h.startsWith("cool")).length, 0, "a reused row carries no stale value into a new host");
+  assert.ok([...alarmed].filter((h) => h.startsWith("hot")).length >= 2 * 190, "hot hosts still alarm once warm");
+});
+
 test("LatchAnalyzer: latches by query (BSPump's inclusive quirk kept), bounded, events pass", () => {
   const { app, pipeline } = base();
   const all = new LatchAnalyzer(app, pipeline, { id: "All", config: { latch_max_size: 2 } });
