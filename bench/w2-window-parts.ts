@@ -9,42 +9,10 @@
 import { BSPumpApplication, Config, Pipeline, Source } from "../src/core/index.js";
 import { NullSink } from "../src/common/index.js";
 import { TimeWindowAnalyzer } from "../src/analyzer/index.js";
+import { RESOLUTION, generate, type Ev } from "./w2-events.js";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const USERS = Number(process.argv[3] ?? 10_000);
-const RESOLUTION = 60;
-const T0 = 1_700_000_000;
-const SPAN = 1200;
-const JITTER = 5;
-
-interface Ev {
-  "@timestamp": number;
-  user: string;
-  bytes: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generate(): Ev[] {
-  const rnd = mulberry32(42);
-  const names = Array.from({ length: USERS }, (_, i) => `user${i}`);
-  const out: Ev[] = new Array<Ev>(EVENTS);
-  for (let i = 0; i < EVENTS; i++) {
-    const ts = T0 + (i * SPAN) / EVENTS + Math.floor(rnd() * JITTER * 1000) / 1000;
-    const u = Math.floor(USERS * rnd() ** 2);
-    out[i] = { "@timestamp": ts, user: names[u]!, bytes: 1 + Math.floor(rnd() * 1500) };
-  }
-  return out;
-}
 
 function plainLoop(events: Ev[]): number {
   const windows = new Map<number, Map<string, { count: number; sum: number }>>();
@@ -133,7 +101,7 @@ async function running(events: Ev[], withAnalyzer: boolean, emit = "window"): Pr
   return performance.now() - t0;
 }
 
-const events = generate();
+const events = generate(EVENTS, USERS);
 const parts: Record<string, (ev: Ev[]) => Promise<number>> = {
   "plain Map loop": async (ev) => {
     const t = performance.now();

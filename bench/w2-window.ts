@@ -13,44 +13,11 @@
 import { BSPumpApplication, Config, Pipeline, Source } from "../src/core/index.js";
 import { NullSink } from "../src/common/index.js";
 import { TimeWindowAnalyzer } from "../src/analyzer/index.js";
+import { RESOLUTION, generate, type Ev } from "./w2-events.js";
 import { TimeWindowMatrix } from "../src/matrix/index.js";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const USERS = Number(process.argv[3] ?? 10_000);
-const RESOLUTION = 60;
-const T0 = 1_700_000_000;
-const SPAN = 1200; // seconds of event time: 20 windows
-const JITTER = 5; // out-of-order by up to 5 s; lateness 10 s accepts all of it
-
-interface Ev {
-  "@timestamp": number;
-  user: string;
-  bytes: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generate(): Ev[] {
-  const rnd = mulberry32(42);
-  const names = Array.from({ length: USERS }, (_, i) => `user${i}`);
-  const out: Ev[] = new Array<Ev>(EVENTS);
-  for (let i = 0; i < EVENTS; i++) {
-    const ts = T0 + (i * SPAN) / EVENTS + Math.floor(rnd() * JITTER * 1000) / 1000;
-    // Skewed users: a few heavy ones, a long tail.
-    const u = Math.floor(USERS * rnd() ** 2);
-    out[i] = { "@timestamp": ts, user: names[u]!, bytes: 1 + Math.floor(rnd() * 1500) };
-  }
-  return out;
-}
 
 type Result = Map<number, Map<string, { count: number; sum: number }>>;
 
@@ -164,7 +131,7 @@ function matrixMemory(): { arraysMB: number; processMB: number } {
 }
 
 const mem = matrixMemory();
-const events = generate();
+const events = generate(EVENTS, USERS);
 // Warm up both paths on a slice, then measure; best of 5 for each.
 plainLoop(events.slice(0, 100_000));
 let plainBest = Infinity;
