@@ -25,3 +25,26 @@ export function generate(events: number, users: number): Ev[] {
   }
   return out;
 }
+
+export type Result = Map<number, Map<string, { count: number; sum: number }>>;
+
+/** The floor: the best plain loop, a Map of windows of a Map of users. */
+export function plainLoop(events: Ev[]): Result {
+  const windows: Result = new Map();
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const w = Math.floor(e["@timestamp"] / RESOLUTION) * RESOLUTION;
+    let users = windows.get(w);
+    if (users === undefined) {
+      users = new Map();
+      windows.set(w, users);
+    }
+    const cell = users.get(e.user);
+    if (cell === undefined) users.set(e.user, { count: 1, sum: e.bytes });
+    else {
+      cell.count++;
+      cell.sum += e.bytes;
+    }
+  }
+  return windows;
+}

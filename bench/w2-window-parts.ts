@@ -9,30 +9,11 @@
 import { BSPumpApplication, Config, Pipeline, Source } from "../src/core/index.js";
 import { NullSink } from "../src/common/index.js";
 import { TimeWindowAnalyzer } from "../src/analyzer/index.js";
-import { RESOLUTION, generate, type Ev } from "./w2-events.js";
+import { RESOLUTION, generate, plainLoop, type Ev } from "./w2-events.js";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const USERS = Number(process.argv[3] ?? 10_000);
 
-function plainLoop(events: Ev[]): number {
-  const windows = new Map<number, Map<string, { count: number; sum: number }>>();
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    const w = Math.floor(e["@timestamp"] / RESOLUTION) * RESOLUTION;
-    let users = windows.get(w);
-    if (users === undefined) {
-      users = new Map();
-      windows.set(w, users);
-    }
-    const cell = users.get(e.user);
-    if (cell === undefined) users.set(e.user, { count: 1, sum: e.bytes });
-    else {
-      cell.count++;
-      cell.sum += e.bytes;
-    }
-  }
-  return windows.size;
-}
 
 const CONFIG = { resolution: RESOLUTION, columns: 60, dimension_attr: "user", value_attr: "bytes", aggregations: "count,sum", lateness: 10, max_future: 3600 };
 

@@ -13,33 +13,12 @@
 import { BSPumpApplication, Config, Pipeline, Source } from "../src/core/index.js";
 import { NullSink } from "../src/common/index.js";
 import { TimeWindowAnalyzer } from "../src/analyzer/index.js";
-import { RESOLUTION, generate, type Ev } from "./w2-events.js";
+import { RESOLUTION, generate, plainLoop, type Ev, type Result } from "./w2-events.js";
 import { TimeWindowMatrix } from "../src/matrix/index.js";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const USERS = Number(process.argv[3] ?? 10_000);
 
-type Result = Map<number, Map<string, { count: number; sum: number }>>;
-
-function plainLoop(events: Ev[]): Result {
-  const windows: Result = new Map();
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    const w = Math.floor(e["@timestamp"] / RESOLUTION) * RESOLUTION;
-    let users = windows.get(w);
-    if (users === undefined) {
-      users = new Map();
-      windows.set(w, users);
-    }
-    const cell = users.get(e.user);
-    if (cell === undefined) users.set(e.user, { count: 1, sum: e.bytes });
-    else {
-      cell.count++;
-      cell.sum += e.bytes;
-    }
-  }
-  return windows;
-}
 
 class ArraySource extends Source {
   events: Ev[] = [];
