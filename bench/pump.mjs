@@ -1,6 +1,7 @@
 // The pump side of the benchmark: real bspump components from the compiled dist/.
 // Usage: node bench/pump.mjs <workload> <data-file> [variant]; prints one JSON line.
 //   variant "file" (default): bspump.file.FileLineSource / FileCSVSource.
+//   variant "nocheck": the same with check_open = false (a diagnostic: what the per-file /proc walk costs).
 //   variant "core": a minimal line source written here (1 MiB reads, byte search, one Buffer per
 //   line, whenReady() per line) — a diagnostic that isolates the core engine from the file source.
 import { closeSync, openSync, readSync } from "node:fs";
@@ -80,7 +81,7 @@ class HarnessLineSource extends bspump.Source {
 const app = new bspump.BSPumpApplication({ args: [], handleSignals: false, config: undefined });
 const pipeline = new bspump.Pipeline(app, "BenchPipeline");
 const sink = new CountingSink(app, pipeline);
-const fileConfig = { path: file, post: "noop" };
+const fileConfig = { path: file, post: "noop", ...(variant === "nocheck" ? { check_open: false } : {}) };
 
 let source;
 if (variant === "core") {
