@@ -6,6 +6,7 @@ import {
   ProcessingError,
   Sink,
   toError,
+  Waiters,
   type Application,
   type ComponentDefinition,
   type ComponentOptions,
@@ -47,7 +48,7 @@ export class AMQPSink extends Sink {
   private readonly reasons = new Set<string>();
   private opening = false;
   private stopped = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly confirmed = new Waiters();
   readonly counts = { published: 0, confirmed: 0, refused: 0, failed: 0 };
 
   private readonly onConfirm = (err: unknown): void => {
@@ -62,7 +63,7 @@ export class AMQPSink extends Sink {
       this.confirms.shift(null);
     }
     if (this.confirms.size <= this.maxUnconfirmed / 2) this.setReason("unconfirmed", false);
-    if (this.confirms.size === 0) this.notifyIdle();
+    if (this.confirms.size === 0) this.confirmed.wakeAll();
   };
   private readonly onOpen = (): void => void this.openChannel();
 
@@ -121,7 +122,7 @@ export class AMQPSink extends Sink {
     }
     this.setReason("unconfirmed", false);
     this.setReason("drain", false);
-    this.notifyIdle();
+    this.confirmed.wakeAll();
     if (this.stopped) return;
     this.setReason("channel", true);
     void this.openChannel();
@@ -174,16 +175,11 @@ export class AMQPSink extends Sink {
     return null;
   }
 
-  private notifyIdle(): void {
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const f of w) f();
-  }
 
   /** Resolves when every published message was confirmed (or failed). */
   whenConfirmed(): Promise<void> {
     if (this.confirms.size === 0) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    return this.confirmed.wait();
   }
 
   /** Waits for the outstanding confirms, then closes the channel. */

@@ -1,4 +1,4 @@
-import { Source, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { Source, ConfigError, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
 
 /**
  * Receives events routed from other pipelines (RouterSink, RouterProcessor, TeeProcessor) through
@@ -18,7 +18,7 @@ export class InternalSource extends Source {
   backPressure = false;
   private drained = false;
   private wake: (() => void) | null = null;
-  private spaceWaiters: (() => void)[] = [];
+  private readonly room = new Waiters();
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -47,7 +47,7 @@ export class InternalSource extends Source {
 
   /** Queues an event, waiting for space. */
   async putAsync(context: EventContext, event: unknown, copyContext = false, copyEvent = false): Promise<void> {
-    while (this.maxSize > 0 && this.size >= this.maxSize) await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    while (this.maxSize > 0 && this.size >= this.maxSize) await this.room.wait();
     this.enqueue(context, event, copyContext, copyEvent);
   }
 
@@ -96,8 +96,7 @@ export class InternalSource extends Source {
         this.backPressure = false;
         this.pipeline.pubsub.publish("bspump.InternalSource.backpressure_off!", { source: this });
       }
-      const waiter = this.spaceWaiters.shift();
-      waiter?.();
+      this.room.wakeOne();
       this.pipeline.process(event, { ancestor: ctx, receipt: ctx.receipt });
       ctx.receipt?.settle();
     }
@@ -109,7 +108,7 @@ export class InternalSource extends Source {
    */
   override async stop(): Promise<void> {
     await super.stop();
-    for (const waiter of this.spaceWaiters.splice(0)) waiter();
+    this.room.wakeAll();
     while (this.size > 0) {
       const [ctx, event] = this.queue[this.head]!;
       this.head++;

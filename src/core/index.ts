@@ -14,3 +14,4 @@ export * from "./receipt.js";
 export * from "./service.js";
 export * from "./source.js";
 export * from "./trigger.js";
+export * from "./waiters.js";

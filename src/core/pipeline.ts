@@ -8,6 +8,7 @@ import type { MetricSample } from "./metrics.js";
 import { Generator, ProcessorBase, Sink } from "./processor.js";
 import { PubSub } from "./pubsub.js";
 import type { Source } from "./source.js";
+import { Waiters } from "./waiters.js";
 
 /** Throttle key used while too many asynchronous events are in flight. */
 const ASYNC_THROTTLE = Symbol("async concurrency limit");
@@ -92,7 +93,7 @@ export class Pipeline extends ConfigObject {
   private readonly chilloutTrigger: number;
   private readonly asyncLimit: number;
   private asyncInFlight = 0;
-  private asyncIdleWaiters: (() => void)[] = [];
+  private readonly asyncIdle = new Waiters();
   private errorState: ErrorState | null = null;
   private profileTick = 0;
   readonly recentLogs: LogRecord[] = [];
@@ -316,11 +317,7 @@ export class Pipeline extends ConfigObject {
 
   private asyncFinished(): void {
     if (this.asyncInFlight-- === this.asyncLimit) this.throttle(ASYNC_THROTTLE, false);
-    if (this.asyncInFlight === 0 && this.asyncIdleWaiters.length) {
-      const waiters = this.asyncIdleWaiters;
-      this.asyncIdleWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (this.asyncInFlight === 0) this.asyncIdle.wakeAll();
   }
 
   private awaitProcessor(result: Promise<unknown>, ctx: EventContext, event: unknown, processor: ProcessorBase, depth: number, index: number): void {
@@ -355,7 +352,7 @@ export class Pipeline extends ConfigObject {
   /** Resolves when no asynchronous processor or generator is in flight. */
   whenAsyncIdle(): Promise<void> {
     if (this.asyncInFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.asyncIdleWaiters.push(resolve));
+    return this.asyncIdle.wait();
   }
 
   get asyncPending(): number {

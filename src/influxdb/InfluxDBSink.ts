@@ -7,6 +7,7 @@ import {
   ReceiptTally,
   Sink,
   toError,
+  Waiters,
   type Application,
   type ComponentDefinition,
   type ComponentOptions,
@@ -58,7 +59,7 @@ export class InfluxDBSink extends Sink {
   private retrying = false;
   private throttled = false;
   private timer: NodeJS.Timeout | null = null;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new Waiters();
   readonly counts = { lines: 0, buckets: 0, failedBuckets: 0, retries: 0 };
 
   private readonly onTimer = (): void => {
@@ -151,7 +152,7 @@ export class InfluxDBSink extends Sink {
       }
     } finally {
       this.sending = false;
-      this.notifyIdle();
+      this.idle.wakeAll();
     }
   }
 
@@ -235,16 +236,11 @@ export class InfluxDBSink extends Sink {
     }
   }
 
-  private notifyIdle(): void {
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const f of w) f();
-  }
 
   /** Resolves when everything queued was sent (or failed). */
   whenIdle(): Promise<void> {
     if (!this.sending && this.queue.length === 0) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    return this.idle.wait();
   }
 
   override async stop(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   ProcessingError,
   Sink,
   toError,
+  Waiters,
   type Application,
   type ComponentDefinition,
   type ComponentOptions,
@@ -55,7 +56,7 @@ export class MySQLSink extends Sink {
   private readonly queue: Bulk[] = [];
   private writing = 0;
   private throttled = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new Waiters();
   readonly counts = { rows: 0, bulks: 0, refused: 0, retriedRows: 0 };
 
   private readonly onTimer = (): void => {
@@ -124,7 +125,7 @@ export class MySQLSink extends Sink {
         this.writing--;
         this.updateThrottle();
         this.pump();
-        if (this.writing === 0 && this.queue.length === 0) this.notifyIdle();
+        if (this.writing === 0 && this.queue.length === 0) this.idle.wakeAll();
       });
     }
   }
@@ -174,16 +175,11 @@ export class MySQLSink extends Sink {
     }
   }
 
-  private notifyIdle(): void {
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const f of w) f();
-  }
 
   /** Resolves when every queued bulk was written (or refused). */
   whenIdle(): Promise<void> {
     if (this.writing === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    return this.idle.wait();
   }
 
   get pendingRows(): number {

@@ -1,4 +1,4 @@
-import { Connection, toError, type Application, type ComponentOptions, type ConfigSpec, type Pipeline, type Receipt } from "../core/index.js";
+import { Connection, toError, Waiters, type Application, type ComponentOptions, type ConfigSpec, type Pipeline, type Receipt } from "../core/index.js";
 
 interface Queued {
   body: string;
@@ -33,7 +33,7 @@ export class SlackConnection extends Connection {
   private sending = false;
   private paused = false;
   private readonly pipelines = new Set<Pipeline>();
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new Waiters();
   private stopped = false;
   private wakeRetry: (() => void) | null = null;
   readonly stats = { sent: 0, failed: 0, retries: 0, rate_limited: 0 };
@@ -84,7 +84,7 @@ export class SlackConnection extends Connection {
       }
     } finally {
       this.sending = false;
-      for (const w of this.idleWaiters.splice(0)) w();
+      this.idle.wakeAll();
     }
   }
 
@@ -139,7 +139,7 @@ export class SlackConnection extends Connection {
   /** Resolves when every queued message was sent (or failed). */
   whenIdle(): Promise<void> {
     if (!this.sending && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idle.wait();
   }
 
   /** Sends what is queued (a message being retried gets one last attempt), then stops. */
