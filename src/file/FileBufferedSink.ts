@@ -10,6 +10,7 @@ import {
   type EventContext,
   type Pipeline,
 } from "../core/index.js";
+import { exists } from "./glob.js";
 
 /**
  * Base of the file sinks: events are serialized (`serialize()`) into an in-memory buffer that is
@@ -232,14 +233,5 @@ async function writeAll(handle: FileHandle, parts: Buffer[]): Promise<void> {
     while (i < rest.length && skip >= rest[i]!.length) skip -= rest[i++]!.length;
     rest = rest.slice(i);
     if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

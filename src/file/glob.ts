@@ -111,7 +111,8 @@ async function listDir(dir: string): Promise<{ name: string; dir: boolean }[]> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether something exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
