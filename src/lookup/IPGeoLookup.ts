@@ -73,33 +73,13 @@ export class IPGeoLookup extends MappingLookup {
   }
 
   private findV4(ip: number): GeoLocation | undefined {
-    const starts = this.v4Start;
-    let lo = 0;
-    let hi = starts.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= ip) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found >= 0 && ip <= this.v4End[found]! ? this.v4Loc[found] : undefined;
+    const at = lastAtOrBelow(this.v4Start, ip);
+    return at >= 0 && ip <= this.v4End[at]! ? this.v4Loc[at] : undefined;
   }
 
   private findV6(ip: bigint): GeoLocation | undefined {
-    const starts = this.v6Start;
-    let lo = 0;
-    let hi = starts.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= ip) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found >= 0 && ip <= this.v6End[found]! ? this.v6Loc[found] : undefined;
+    const at = lastAtOrBelow(this.v6Start, ip);
+    return at >= 0 && ip <= this.v6End[at]! ? this.v6Loc[at] : undefined;
   }
 
   serialize(): Buffer {
@@ -163,4 +143,19 @@ function parseBound(text: string, ipv4mapped: boolean): number | bigint | null {
   if (v4 >= 0) return ipv4mapped ? BigInt(v4) + IPV4_MAPPED_BASE : v4;
   const v6 = ipv6ToBigInt(t);
   return v6 >= 0n ? v6 : null;
+}
+
+/** Index of the last of the sorted `starts` that is ≤ `x`, or -1 (binary search). */
+function lastAtOrBelow<T extends number | bigint>(starts: ArrayLike<T>, x: T): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= x) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
