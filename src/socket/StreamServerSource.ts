@@ -220,7 +220,7 @@ export class StreamServerSource extends Source {
         let start = 0;
         let nl = text.indexOf("\n");
         while (nl >= 0) {
-          const r = this.emitText(text.slice(start, nl), stream, type, peer, me);
+          const r = this.emit(text.slice(start, nl), stream, type, peer, me);
           if (r !== true && !(await r)) return;
           start = nl + 1;
           nl = text.indexOf("\n", start);
@@ -230,13 +230,13 @@ export class StreamServerSource extends Source {
           this.stats.long_lines++;
           const line = rest;
           rest = "";
-          const r = this.emitText(line, stream, type, peer, me);
+          const r = this.emit(line, stream, type, peer, me);
           if (r !== true && !(await r)) return;
         }
       }
       rest += decoder.end();
       if (rest.length > 0) {
-        const r = this.emitText(rest, stream, type, peer, me);
+        const r = this.emit(rest, stream, type, peer, me);
         if (r !== true) await r;
       }
     } catch (e) {
@@ -247,30 +247,20 @@ export class StreamServerSource extends Source {
     }
   }
 
-  private emitText(line: string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true | Promise<boolean> {
-    const go = this.whenReady();
-    if (go !== true) return go.then((ok) => ok && this.emitTextNow(line, stream, type, peer, me));
-    return this.emitTextNow(line, stream, type, peer, me);
-  }
-
-  private emitTextNow(line: string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true {
-    this.stats.lines++;
-    const context: StreamContext = { stream_type: type, stream_dir: "in", stream_peer: peer, stream_me: me, stream_id: stream.id, stream };
-    this.pipeline.process(line, context);
-    return true;
-  }
-
-  /** Hands one line over; false when the source is stopping. Awaits only when the pipeline is not ready. */
-  private emit(line: Buffer, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true | Promise<boolean> {
+  /**
+   * Hands one line over (bytes are decoded when an encoding is set; text is already decoded); false
+   * when the source is stopping. Awaits only when the pipeline is not ready.
+   */
+  private emit(line: Buffer | string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true | Promise<boolean> {
     const go = this.whenReady();
     if (go !== true) return go.then((ok) => ok && this.emitNow(line, stream, type, peer, me));
     return this.emitNow(line, stream, type, peer, me);
   }
 
-  private emitNow(line: Buffer, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true {
+  private emitNow(line: Buffer | string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true {
     this.stats.lines++;
     const context: StreamContext = { stream_type: type, stream_dir: "in", stream_peer: peer, stream_me: me, stream_id: stream.id, stream };
-    this.pipeline.process(this.decoder === null ? line : this.decoder(line), context);
+    this.pipeline.process(typeof line === "string" || this.decoder === null ? line : this.decoder(line), context);
     return true;
   }
 
