@@ -11,6 +11,21 @@ function header(type: string, w: ClosedWindow, dimension: string, value: number)
   return { "@timestamp": w.end, type, analyzer: w.analyzer.id, dimension, window_start: w.start, window_end: w.end, value };
 }
 
+/** The rows of the window's named dimensions and their values of `metric` (finite ones; zero counts only with `includeZero`). */
+function dimensionValues(w: ClosedWindow, metric: WindowMetric, includeZero: boolean): { rows: number[]; values: number[] } {
+  const rows: number[] = [];
+  const values: number[] = [];
+  for (let r = 0; r < w.rows; r++) {
+    if (w.name(r) === undefined) continue;
+    if (!includeZero && w.count[r]! === 0) continue;
+    const v = w.value(metric, r);
+    if (!Number.isFinite(v)) continue;
+    rows.push(r);
+    values.push(v);
+  }
+  return { rows, values };
+}
+
 function median(sorted: Float64Array | number[]): number {
   const n = sorted.length;
   if (n === 0) return NaN;
@@ -56,16 +71,7 @@ export class OutlierDetector implements WindowDetector {
   }
 
   onWindow(w: ClosedWindow, emit: Emit): void {
-    const rows: number[] = [];
-    const values: number[] = [];
-    for (let r = 0; r < w.rows; r++) {
-      if (w.name(r) === undefined) continue;
-      if (!this.includeZero && w.count[r]! === 0) continue;
-      const v = w.value(this.metric, r);
-      if (!Number.isFinite(v)) continue;
-      rows.push(r);
-      values.push(v);
-    }
+    const { rows, values } = dimensionValues(w, this.metric, this.includeZero);
     if (values.length < this.minDimensions) return;
     const sorted = Float64Array.from(values).sort();
     const med = median(sorted);
@@ -110,16 +116,7 @@ export class QuantileClassifier implements WindowDetector {
   }
 
   onWindow(w: ClosedWindow, emit: Emit): void {
-    const rows: number[] = [];
-    const values: number[] = [];
-    for (let r = 0; r < w.rows; r++) {
-      if (w.name(r) === undefined) continue;
-      if (!this.includeZero && w.count[r]! === 0) continue;
-      const v = w.value(this.metric, r);
-      if (!Number.isFinite(v)) continue;
-      rows.push(r);
-      values.push(v);
-    }
+    const { rows, values } = dimensionValues(w, this.metric, this.includeZero);
     if (values.length === 0) return;
     const sorted = Float64Array.from(values).sort();
     const cuts = this.quantiles.map((q) => quantile(sorted, q));
