@@ -1,4 +1,5 @@
 /** The in-memory W2 events shared by bench/w2-window.ts and bench/w2-window-parts.ts. */
+import { Source } from "../src/core/index.js";
 import { makeRandom } from "../src/random/index.js";
 
 export const RESOLUTION = 60;
@@ -47,4 +48,20 @@ export function plainLoop(events: Ev[]): Result {
     }
   }
   return windows;
+}
+
+/** Hands the events over one by one, as a source does, then calls `done`. */
+export class ArraySource extends Source {
+  events: Ev[] = [];
+  done: () => void = () => {};
+  async main(): Promise<void> {
+    const events = this.events;
+    const pipeline = this.pipeline;
+    for (let i = 0; i < events.length; i++) {
+      const go = this.whenReady();
+      if (go !== true && !(await go)) return;
+      pipeline.process(events[i]);
+    }
+    this.done();
+  }
 }

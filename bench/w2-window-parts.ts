@@ -6,14 +6,13 @@
  *
  *   node --expose-gc --import tsx bench/w2-window-parts.ts [events] [users]
  */
-import { BSPumpApplication, Config, Pipeline, Source } from "../src/core/index.js";
+import { BSPumpApplication, Config, Pipeline } from "../src/core/index.js";
 import { NullSink } from "../src/common/index.js";
 import { TimeWindowAnalyzer } from "../src/analyzer/index.js";
-import { RESOLUTION, generate, plainLoop, type Ev } from "./w2-events.js";
+import { ArraySource, RESOLUTION, generate, plainLoop, type Ev } from "./w2-events.js";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const USERS = Number(process.argv[3] ?? 10_000);
-
 
 const CONFIG = { resolution: RESOLUTION, columns: 60, dimension_attr: "user", value_attr: "bytes", aggregations: "count,sum", lateness: 10, max_future: 3600 };
 
@@ -35,20 +34,6 @@ function analyzerAlone(events: Ev[], emit = "window"): number {
   return kept.length;
 }
 
-class ArraySource extends Source {
-  events: Ev[] = [];
-  done: () => void = () => {};
-  async main(): Promise<void> {
-    const events = this.events;
-    const pipeline = this.pipeline;
-    for (let i = 0; i < events.length; i++) {
-      const go = this.whenReady();
-      if (go !== true && !(await go)) return;
-      pipeline.process(events[i]);
-    }
-    this.done();
-  }
-}
 
 /** pipeline.process() in a plain loop, pipeline = [NullSink] or [analyzer, NullSink]. */
 function pipelineLoop(events: Ev[], withAnalyzer: boolean): number {

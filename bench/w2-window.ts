@@ -10,30 +10,15 @@
  *
  * Prints one JSON line at the end (`{"workload":"w2-csv-window",...}`) for the bench runner.
  */
-import { BSPumpApplication, Config, Pipeline, Source } from "../src/core/index.js";
+import { BSPumpApplication, Config, Pipeline } from "../src/core/index.js";
 import { NullSink } from "../src/common/index.js";
 import { TimeWindowAnalyzer } from "../src/analyzer/index.js";
-import { RESOLUTION, generate, plainLoop, type Ev, type Result } from "./w2-events.js";
+import { ArraySource, RESOLUTION, generate, plainLoop, type Ev, type Result } from "./w2-events.js";
 import { TimeWindowMatrix } from "../src/matrix/index.js";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const USERS = Number(process.argv[3] ?? 10_000);
 
-
-class ArraySource extends Source {
-  events: Ev[] = [];
-  done: () => void = () => {};
-  async main(): Promise<void> {
-    const events = this.events;
-    const pipeline = this.pipeline;
-    for (let i = 0; i < events.length; i++) {
-      const go = this.whenReady();
-      if (go !== true && !(await go)) return;
-      pipeline.process(events[i]);
-    }
-    this.done();
-  }
-}
 
 /** `emit = columns` (the default: arrays, one value per user) or `window` (`dimensions` = {user: {count, sum, avg}}). */
 type EmitMode = "window" | "columns";
