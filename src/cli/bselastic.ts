@@ -10,6 +10,7 @@
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { runCommandLine } from "./commandLine.js";
 import { isMainModule } from "./isMainModule.js";
 import { Command, CommanderError, Option } from "commander";
 import { ElasticSearchClient, ElasticSearchHttpError } from "../elasticsearch/ElasticSearchClient.js";
@@ -432,18 +433,7 @@ export async function runBselastic(argv: readonly string[], io: BselasticIO = { 
     io.err("bselastic: give a command (load_index_template, cleanup, reopen, close, delete, force-merge); see bselastic --help");
     return 1;
   }
-  try {
-    await program.parseAsync([...argv], { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-      if (e.code.startsWith("bselastic.")) io.err(`bselastic: ${e.message}`);
-      return e.exitCode || 1;
-    }
-    io.err(`bselastic: ${(e as Error).message}`);
-    return 1;
-  }
-  return exitCode;
+  return (await runCommandLine(program, argv, "bselastic", (line) => io.err(line))) ?? exitCode;
 }
 
 if (isMainModule(import.meta.url)) {

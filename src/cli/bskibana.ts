@@ -11,8 +11,9 @@
  *   bskibana document DIR [DIR ...] --template-dir DIR [--output OUT]
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { runCommandLine } from "./commandLine.js";
 import { isMainModule } from "./isMainModule.js";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { KIBANA_INDEXES, importHits, importTarget, readKibana, type Printer } from "../kibana/client.js";
 import { document } from "../kibana/document.js";
 import { compile, decompile, decompileLog, formatCompiled, loadLibrary, rename, writeAtomic, type KibanaHit } from "../kibana/library.js";
@@ -161,17 +162,7 @@ Example:
     io.err("bskibana: give a command (export, import, decompile, compile, rename, document); see bskibana --help");
     return 1;
   }
-  try {
-    await program.parseAsync([...argv], { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-      return e.exitCode || 1;
-    }
-    io.err(`bskibana: ${(e as Error).message}`);
-    return 1;
-  }
-  return exitCode;
+  return (await runCommandLine(program, argv, "bskibana", (line) => io.err(line))) ?? exitCode;
 }
 
 if (isMainModule(import.meta.url)) {
