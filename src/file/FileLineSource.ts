@@ -20,8 +20,79 @@ export class FileLineSource extends FileABCSource {
   private linesEmitted = 0;
 
   protected override async read(file: FileEntry): Promise<void> {
-    if (this.mode === "rb") await this.readBytes(file);
-    else await this.readText(file);
+    const textMode = this.mode !== "rb";
+    const filename = file.path;
+    const receipt = file.receipt;
+    let carry: Buffer | null = null;
+    this.linesEmitted = 0;
+    // Text mode decodes every line before the next read lands, so it may read into reused buffers
+    // (the carry is copied at once); bytes mode hands over views and needs a fresh buffer per read.
+    for await (const chunk of this.chunks(file, textMode)) {
+      let from = 0;
+      if (carry !== null) {
+        const nl = chunk.indexOf(10);
+        if (nl < 0) {
+          carry = Buffer.concat([carry, chunk]);
+          continue;
+        }
+        const go = this.whenReady();
+        if (go !== true && !(await go)) return;
+        this.emitWhole(Buffer.concat([carry, chunk.subarray(0, nl)]), filename, receipt);
+        carry = null;
+        from = nl + 1;
+      }
+      const last = chunk.lastIndexOf(10);
+      if (last >= from) {
+        const handedOver = textMode ? await this.handOverText(chunk, from, last, filename, receipt) : await this.handOverBytes(chunk, from, last, filename, receipt);
+        if (!handedOver) return;
+        from = last + 1;
+      }
+      if (from < chunk.length) carry = chunk.subarray(from);
+    }
+    if (carry !== null && carry.length > 0) {
+      const go = this.whenReady();
+      if (go !== true && !(await go)) return;
+      this.emitWhole(carry, filename, receipt);
+    }
+    this.endOfFile(file);
+  }
+
+  /** One line held in its own Buffer (it spanned two reads, or ends the file without "\n"). */
+  private emitWhole(line: Buffer, filename: string, receipt: Receipt): void {
+    const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+    this.emitLine(this.mode === "rb" ? line.subarray(0, end) : line.toString(this.encoding, 0, end), ++this.linesEmitted, filename, receipt);
+  }
+
+  /**
+   * Text mode: the complete lines in `chunk[from, last)` (`last` is a "\n"), decoded in pieces of about
+   * 64 KiB cut at line ends: a 1 MiB string lives until a full GC, and smaller pieces stay in cache.
+   * (A byte 0x0a is always a line end in the encodings that cut is safe for; UTF-16 is decoded whole.)
+   * False when the source is stopping.
+   */
+  private async handOverText(chunk: Buffer, from: number, last: number, filename: string, receipt: Receipt): Promise<boolean> {
+    const pieceBytes = this.encoding === "utf16le" || this.encoding === "ucs2" ? Infinity : DECODE_PIECE;
+    for (let pieceFrom = from; pieceFrom <= last; ) {
+      let pieceTo = pieceFrom + pieceBytes >= last ? last : chunk.lastIndexOf(10, pieceFrom + pieceBytes);
+      if (pieceTo < pieceFrom) pieceTo = last;
+      const text = chunk.toString(this.encoding, pieceFrom, pieceTo);
+      pieceFrom = pieceTo + 1;
+      for (let at = 0; at >= 0; ) {
+        const go = this.whenReady();
+        if (go !== true && !(await go)) return false;
+        at = this.emitLines(text, at, filename, receipt);
+      }
+    }
+    return true;
+  }
+
+  /** Bytes mode: the complete lines in `chunk[from, last]`, as views. False when the source is stopping. */
+  private async handOverBytes(chunk: Buffer, from: number, last: number, filename: string, receipt: Receipt): Promise<boolean> {
+    for (let at = from; at <= last; ) {
+      const go = this.whenReady();
+      if (go !== true && !(await go)) return false;
+      at = this.emitByteLines(chunk, at, last, filename, receipt);
+    }
+    return true;
   }
 
   /** Hands one line over: override to change the event (FileMultiLineSource does). */
@@ -57,115 +128,21 @@ export class FileLineSource extends FileABCSource {
   /** Called after the last line of a file. */
   protected endOfFile(_file: FileEntry): void {}
 
-  private async readText(file: FileEntry): Promise<void> {
-    const encoding = this.encoding;
-    const filename = file.path;
-    const receipt = file.receipt;
-    let carry: Buffer | null = null;
-    this.linesEmitted = 0;
-    // Text mode keeps nothing from a chunk past the next one (the carry is copied or used at once).
-    for await (const chunk of this.chunks(file, true)) {
-      let from = 0;
-      if (carry !== null) {
-        const nl = chunk.indexOf(10);
-        if (nl < 0) {
-          carry = Buffer.concat([carry, chunk]);
-          continue;
-        }
-        const joined = Buffer.concat([carry, chunk.subarray(0, nl)]);
-        carry = null;
-        const end = joined.length > 0 && joined[joined.length - 1] === 13 ? joined.length - 1 : joined.length;
-        const go = this.whenReady();
-        if (go !== true && !(await go)) return;
-        this.emitLine(joined.toString(encoding, 0, end), ++this.linesEmitted, filename, receipt);
-        from = nl + 1;
-      }
-      const last = chunk.lastIndexOf(10);
-      if (last < from) {
-        if (from < chunk.length) carry = chunk.subarray(from);
-        continue;
-      }
-      if (last + 1 < chunk.length) carry = chunk.subarray(last + 1);
-      // Decode in pieces of about 64 KiB cut at line ends: a 1 MiB string lives until a full GC,
-      // and smaller pieces stay in cache. (A byte 0x0a is always a line end in the encodings
-      // that cut is safe for; UTF-16 is decoded whole.)
-      const pieceBytes = this.encoding === "utf16le" || this.encoding === "ucs2" ? Infinity : DECODE_PIECE;
-      for (let pieceFrom = from; pieceFrom <= last; ) {
-        let pieceTo = pieceFrom + pieceBytes >= last ? last : chunk.lastIndexOf(10, pieceFrom + pieceBytes);
-        if (pieceTo < pieceFrom) pieceTo = last;
-        const text = chunk.toString(encoding, pieceFrom, pieceTo);
-        pieceFrom = pieceTo + 1;
-        for (let at = 0; at >= 0; ) {
-          const go = this.whenReady();
-          if (go !== true && !(await go)) return;
-          at = this.emitLines(text, at, filename, receipt);
-        }
-      }
-    }
-    if (carry !== null && carry.length > 0) {
-      const go = this.whenReady();
-      if (go !== true && !(await go)) return;
-      const end = carry[carry.length - 1] === 13 ? carry.length - 1 : carry.length;
-      this.emitLine(carry.toString(encoding, 0, end), ++this.linesEmitted, filename, receipt);
-    }
-    this.endOfFile(file);
-  }
-
-  private async readBytes(file: FileEntry): Promise<void> {
-    const filename = file.path;
-    const receipt = file.receipt;
-    let carry: Buffer | null = null;
-    this.linesEmitted = 0;
-    for await (const chunk of this.chunks(file)) {
-      let start = 0;
-      if (carry !== null) {
-        const nl = chunk.indexOf(10);
-        if (nl < 0) {
-          carry = Buffer.concat([carry, chunk]);
-          continue;
-        }
-        const joined = Buffer.concat([carry, chunk.subarray(0, nl)]);
-        carry = null;
-        const go = this.whenReady();
-        if (go !== true && !(await go)) return;
-        this.emitLine(stripCR(joined, 0, joined.length), ++this.linesEmitted, filename, receipt);
-        start = nl + 1;
-      }
-      for (;;) {
-        const go = this.whenReady();
-        if (go !== true && !(await go)) return;
-        const next = this.emitByteLines(chunk, start, filename, receipt);
-        if (next < 0) {
-          start = -next - 1;
-          break;
-        }
-        start = next;
-      }
-      if (start < chunk.length) carry = chunk.subarray(start);
-    }
-    if (carry !== null && carry.length > 0) {
-      const go = this.whenReady();
-      if (go !== true && !(await go)) return;
-      this.emitLine(stripCR(carry, 0, carry.length), ++this.linesEmitted, filename, receipt);
-    }
-    this.endOfFile(file);
-  }
-
   /**
-   * Hands over up to READY_EVERY complete lines of `chunk` from `start`, as views (no copy).
-   * Returns where to go on, or, when no complete line is left, `-(start of the rest) - 1`.
+   * Hands over up to READY_EVERY of the lines in `chunk[start, last]` (`last` is a "\n"), as views
+   * (no copy); returns where to go on (past `last` when done).
    */
-  private emitByteLines(chunk: Buffer, start: number, filename: string, receipt: Receipt): number {
+  private emitByteLines(chunk: Buffer, start: number, last: number, filename: string, receipt: Receipt): number {
     let lineNo = this.linesEmitted;
     const stopAt = lineNo + READY_EVERY;
     try {
-      for (;;) {
+      while (start <= last) {
         const nl = chunk.indexOf(10, start);
-        if (nl < 0) return -start - 1;
         this.emitLine(stripCR(chunk, start, nl), ++lineNo, filename, receipt);
         start = nl + 1;
-        if (lineNo === stopAt) return start;
+        if (lineNo === stopAt) break;
       }
+      return start;
     } finally {
       this.linesEmitted = lineNo;
     }
