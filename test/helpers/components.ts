@@ -130,10 +130,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function until(condition: () => boolean, timeoutMs = 10000): Promise<void> {
+/**
+ * Waits until `condition()` holds (sync or async; checked every 5 ms), or fails after `timeoutMs`
+ * naming `what`. A synchronous condition is not awaited.
+ */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10000, what = "condition"): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+  for (;;) {
+    const held = condition();
+    if (typeof held === "boolean" ? held : await held) return;
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not met in ${timeoutMs} ms`);
     await sleep(5);
   }
 }
