@@ -19,6 +19,24 @@ export function testApp(ini = ""): BSPumpApplication {
   return app;
 }
 
+const tracked: BSPumpApplication[] = [];
+
+/**
+ * A test app that logs errors only and is stopped by stopApps(), for tests against real servers
+ * (where a failed test must not leave an app running, or the file never ends).
+ */
+export function trackedApp(): BSPumpApplication {
+  const app = new BSPumpApplication({ args: [], config: Config.fromString("", "<test>"), handleSignals: false });
+  app.logs.defaultLevel = "error";
+  tracked.push(app);
+  return app;
+}
+
+/** Stops every app trackedApp() made that still runs. */
+export function stopApps(): void {
+  for (const app of tracked.splice(0)) if (app.isRunning) app.stop(1);
+}
+
 /**
  * Feeds `events` in batches of `batchSize`, one Receipt per batch; records how each batch ended;
  * then stays running until stopped.
