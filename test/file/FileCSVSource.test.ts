@@ -3,25 +3,21 @@ import assert from "node:assert/strict";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { ConfigError, Pipeline } from "../../src/core/index.js";
+import { ConfigError } from "../../src/core/index.js";
 import { FileCSVSource } from "../../src/file/index.js";
-import { CollectSink, makeApp, runOnce, tempDir } from "./helpers.js";
+import { CollectSink, makePipeline, runOnce, withTempDir } from "./helpers.js";
 
 async function readCsv(content: string | Buffer, config: Record<string, string | number | boolean> = {}, fieldnames?: string[], name = "a.csv") {
-  const { dir, cleanup } = await tempDir();
-  try {
+  return withTempDir(async (dir) => {
     await writeFile(join(dir, name), content);
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const dead = new CollectSink(app, pipeline, { id: "dead" });
     pipeline.deadLetter = dead;
     const source = new FileCSVSource(app, pipeline, { ...(fieldnames ? { fieldnames } : {}), config: { path: join(dir, name), ...config } });
     await runOnce(app, pipeline, source, [sink]);
     return { events: sink.events, lines: sink.contexts.map((c) => c.line), dead, warnings: pipeline.warnings, files: await readdir(dir) };
-  } finally {
-    await cleanup();
-  }
+  });
 }
 
 test("FileCSVSource: short and long rows as csv.DictReader (null for missing values, extras as a list under 'null')", async () => {
@@ -85,7 +81,6 @@ test("FileCSVSource: rows and quoted newlines across read chunks (read_size 4096
 });
 
 test("FileCSVSource: a delimiter that is not one ASCII character is a config error", () => {
-  const app = makeApp();
-  const pipeline = new Pipeline(app, "P");
+  const { app, pipeline } = makePipeline();
   assert.throws(() => new FileCSVSource(app, pipeline, { config: { path: "/nonexistent/*.csv", delimiter: "::" } }), ConfigError);
 });

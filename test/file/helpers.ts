@@ -1,26 +1,44 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BSPumpApplication, Config, Pipeline, RunOnceTrigger, Sink, type EventContext, type ProcessorBase, type Source, type Trigger } from "../../src/core/index.js";
+import {
+  BSPumpApplication,
+  Config,
+  Pipeline,
+  PubSubTrigger,
+  RunOnceTrigger,
+  Sink,
+  type ProcessorBase,
+  type Source,
+  type Trigger,
+  type TriggerSource,
+} from "../../src/core/index.js";
+
+export { CollectSink, until } from "../helpers/components.js";
 
 export async function tempDir(prefix = "bspump-file-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** Runs `body` with a new temporary folder, which is removed afterwards whatever happens. */
+export async function withTempDir<T>(body: (dir: string) => Promise<T>, prefix?: string): Promise<T> {
+  const { dir, cleanup } = await tempDir(prefix);
+  try {
+    return await body(dir);
+  } finally {
+    await cleanup();
+  }
+}
+
 export function makeApp(config = ""): BSPumpApplication {
   return new BSPumpApplication({ args: [], config: Config.fromString(config, "<test>"), handleSignals: false });
 }
 
-/** Keeps what it receives. */
-export class CollectSink extends Sink {
-  readonly events: unknown[] = [];
-  readonly contexts: EventContext[] = [];
-  process(context: EventContext, event: unknown): null {
-    this.events.push(event);
-    this.contexts.push(context);
-    return null;
-  }
+/** A new app (see makeApp) with an empty pipeline "P" in it. */
+export function makePipeline(config = ""): { app: BSPumpApplication; pipeline: Pipeline } {
+  const app = makeApp(config);
+  return { app, pipeline: new Pipeline(app, "P") };
 }
 
 /** Counts what it receives. */
@@ -70,6 +88,17 @@ export function startApp(app: BSPumpApplication): { stop: () => Promise<void> } 
   };
 }
 
+/**
+ * Builds `pipeline` from `source` and `processors`, puts the source on a trigger that never fires by
+ * itself (drive it with cycleOnce), adds the pipeline and starts the app in the background.
+ */
+export function startTriggered(app: BSPumpApplication, pipeline: Pipeline, source: TriggerSource, processors: ProcessorBase[]): { stop: () => Promise<void> } {
+  pipeline.build(source, ...processors);
+  source.on(new PubSubTrigger(app, "test.never!"));
+  app.pumpService.addPipeline(pipeline);
+  return startApp(app);
+}
+
 /** Fires one cycle of a trigger source and waits for it to end. */
 export async function cycleOnce(pipeline: Pipeline, source: { fire(): void }): Promise<void> {
   const done = new Promise<void>((resolve) => {
@@ -81,13 +110,4 @@ export async function cycleOnce(pipeline: Pipeline, source: { fire(): void }): P
   });
   source.fire();
   await done;
-}
-
-/** Waits until `check()` is true (polling), or fails after `seconds`. */
-export async function until(check: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

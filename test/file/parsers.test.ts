@@ -1,17 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Pipeline, type EventContext } from "../../src/core/index.js";
+import type { EventContext } from "../../src/core/index.js";
 import { runProcessor } from "../../src/unittest/index.js";
 import { CSVGenerator, CSVParserProcessor, FileJSONSource, formatRow } from "../../src/file/index.js";
 import { XMLParserProcessor } from "../../src/xml/index.js";
-import { CollectSink, makeApp } from "./helpers.js";
+import { CollectSink, makePipeline } from "./helpers.js";
 
 const FMT = { delimiter: ",", quotechar: '"', escapechar: "", doublequote: true, quoting: 0, lineterminator: "\n" };
 
 function bench() {
-  const app = makeApp();
-  const pipeline = new Pipeline(app, "P");
+  const { app, pipeline } = makePipeline();
   pipeline.handleError = () => true;
   return { app, pipeline };
 }

@@ -4,20 +4,18 @@ import { execFileSync } from "node:child_process";
 import { mkdir, open, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { Pipeline, PubSubTrigger, ReceiptTally, Sink, type EventContext } from "../../src/core/index.js";
+import { Pipeline, ReceiptTally, Sink, type EventContext } from "../../src/core/index.js";
 import { FileBlockSource, FileCSVSource, FileJSONSource, FileLineSource, FileMultiLineSource } from "../../src/file/index.js";
-import { CollectSink, cycleOnce, makeApp, runOnce, startApp, tempDir, until } from "./helpers.js";
+import { CollectSink, cycleOnce, makeApp, makePipeline, runOnce, startTriggered, until, withTempDir } from "./helpers.js";
 
 test("bytes mode, gzip and bzip2 are read transparently", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     const text = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join("\n") + "\n";
     await writeFile(join(dir, "a.log.gz"), gzipSync(text));
     await writeFile(join(dir, "b.log"), text);
     execFileSync("bzip2", ["-k", join(dir, "b.log")]);
     await writeFile(join(dir, "b.log"), ""); // keep the name, empty
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const source = new FileLineSource(app, pipeline, { config: { path: join(dir, "*.log*"), mode: "rb", files_per_cycle: 0, post: "delete", read_size: 4096 } });
     await runOnce(app, pipeline, source, [sink]);
@@ -30,31 +28,24 @@ test("bytes mode, gzip and bzip2 are read transparently", async () => {
     assert.equal(sink.contexts[5000]!.filename, join(dir, "b.log.bz2"));
     assert.equal(sink.contexts[5000]!.line, 1);
     assert.deepEqual(await readdir(dir), []);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("glob order is stable and sorted, ** is recursive, include/exclude apply", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     await mkdir(join(dir, "sub", "deep"), { recursive: true });
     for (const name of ["c.txt", "a.txt", "b.txt", "sub/x.txt", "sub/deep/y.txt", "skip.txt", "z.dat"]) await writeFile(join(dir, name), name + "\n");
     await writeFile(join(dir, "old.txt-processed"), "no\n");
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const source = new FileLineSource(app, pipeline, { config: { path: join(dir, "**", "*.txt"), exclude: "*skip*", files_per_cycle: 0, post: "noop" } });
     await runOnce(app, pipeline, source, [sink]);
     assert.deepEqual(sink.events, ["a.txt", "b.txt", "c.txt", "sub/deep/y.txt", "sub/x.txt"]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("post modes: move (in place and to a folder), delete, and noop that does not re-read", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     const dest = join(dir, "done");
     for (const [sub, post, extra] of [
       ["m1", "move", {}],
@@ -65,14 +56,10 @@ test("post modes: move (in place and to a folder), delete, and noop that does no
       await mkdir(join(dir, sub));
       await writeFile(join(dir, sub, "f1.txt"), "x\ny\n");
       await writeFile(join(dir, sub, "f2.txt"), "z\n");
-      const app = makeApp();
-      const pipeline = new Pipeline(app, "P");
+      const { app, pipeline } = makePipeline();
       const sink = new CollectSink(app, pipeline);
       const source = new FileLineSource(app, pipeline, { config: { path: join(dir, sub, "*.txt"), post, ...extra } });
-      pipeline.build(source, sink);
-      source.on(new PubSubTrigger(app, "test.never!"));
-      app.pumpService.addPipeline(pipeline);
-      const running = startApp(app);
+      const running = startTriggered(app, pipeline, source, [sink]);
       for (let i = 0; i < 4; i++) {
         await cycleOnce(pipeline, source);
         await source.whenPostProcessed();
@@ -88,9 +75,7 @@ test("post modes: move (in place and to a folder), delete, and noop that does no
       if (post === "delete") assert.deepEqual(left, []);
       if (post === "noop") assert.deepEqual(left, ["f1.txt", "f2.txt"]);
     }
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 /** Buffers events and settles (or fails) their receipts when told. */
@@ -106,48 +91,36 @@ class HoldingSink extends Sink {
 }
 
 test("post-processing waits for settlement; a failed delivery gives the file back and it is read again", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     await writeFile(join(dir, "a.txt"), "1\n2\n3\n");
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new HoldingSink(app, pipeline);
     const source = new FileLineSource(app, pipeline, { config: { path: join(dir, "*.txt") } });
-    pipeline.build(source, sink);
-    source.on(new PubSubTrigger(app, "test.never!"));
-    app.pumpService.addPipeline(pipeline);
-    const running = startApp(app);
+    const running = startTriggered(app, pipeline, source, [sink]);
     await cycleOnce(pipeline, source);
     assert.equal(sink.events.length, 3);
     assert.deepEqual(await readdir(dir), ["a.txt-locked"]);
     sink.tally.failAll(new Error("disk full"));
-    await until(async () => (await readdir(dir))[0] === "a.txt");
+    await until(async () => (await readdir(dir))[0] === "a.txt", 20_000);
     await cycleOnce(pipeline, source);
     assert.equal(sink.events.length, 6);
     sink.tally.settleAll();
-    await until(async () => (await readdir(dir))[0] === "a.txt-processed");
+    await until(async () => (await readdir(dir))[0] === "a.txt-processed", 20_000);
     assert.equal(source.filesRetried, 1);
     assert.equal(source.filesDone, 1);
     await running.stop();
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("a file open for writing by someone else is not read until it is closed", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "w.txt");
     const writer = await open(path, "w");
     await writer.write("partial\n");
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const source = new FileLineSource(app, pipeline, { config: { path: join(dir, "*.txt") } });
-    pipeline.build(source, sink);
-    source.on(new PubSubTrigger(app, "test.never!"));
-    app.pumpService.addPipeline(pipeline);
-    const running = startApp(app);
+    const running = startTriggered(app, pipeline, source, [sink]);
     await cycleOnce(pipeline, source);
     assert.equal(sink.events.length, 0);
     await writer.write("rest\n");
@@ -155,36 +128,28 @@ test("a file open for writing by someone else is not read until it is closed", a
     await cycleOnce(pipeline, source);
     await running.stop();
     assert.deepEqual(sink.events, ["partial", "rest"]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("a corrupt gzip file becomes -failed and the next file is still read", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     const good = gzipSync("ok\n");
     await writeFile(join(dir, "a.gz"), Buffer.concat([good.subarray(0, 10), Buffer.from("garbage garbage")]));
     await writeFile(join(dir, "b.gz"), good);
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const source = new FileLineSource(app, pipeline, { config: { path: join(dir, "*.gz"), files_per_cycle: 0 } });
     await runOnce(app, pipeline, source, [sink]);
     assert.deepEqual(sink.events, ["ok"]);
     assert.deepEqual((await readdir(dir)).sort(), ["a.gz-failed", "b.gz-processed"]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("FileCSVSource: header, quoting, embedded newlines, fieldnames, bad rows reported with line", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     await writeFile(join(dir, "a.csv"), 'id,name,note\n1,Ann,"hello, world"\n2,Bob,"multi\nline"\n3,"Cy ""the"" great",x\n');
     await writeFile(join(dir, "b.csv"), "1;x\n2;y\n");
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const source = new FileCSVSource(app, pipeline, { config: { path: join(dir, "a.csv"), files_per_cycle: 0 } });
     await runOnce(app, pipeline, source, [sink]);
@@ -195,23 +160,18 @@ test("FileCSVSource: header, quoting, embedded newlines, fieldnames, bad rows re
     ]);
     assert.deepEqual(sink.contexts.map((c) => c.line), [2, 4, 5]);
 
-    const app2 = makeApp();
-    const p2 = new Pipeline(app2, "P");
+    const { app: app2, pipeline: p2 } = makePipeline();
     const sink2 = new CollectSink(app2, p2);
     const s2 = new FileCSVSource(app2, p2, { fieldnames: ["n", "v"], config: { path: join(dir, "b.csv"), delimiter: ";" } });
     await runOnce(app2, p2, s2, [sink2]);
     assert.deepEqual(sink2.events, [{ n: "1", v: "x" }, { n: "2", v: "y" }]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("FileCSVSource strict: a malformed row is a warning with the line, sent to the dead letter, others go on", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     await writeFile(join(dir, "a.csv"), "a,b\n1,2\n3,4,5\n6,7\n");
-    const app = makeApp();
-    const pipeline = new Pipeline(app, "P");
+    const { app, pipeline } = makePipeline();
     const sink = new CollectSink(app, pipeline);
     const dead = new CollectSink(app, pipeline, { id: "dead" });
     pipeline.deadLetter = dead;
@@ -223,14 +183,11 @@ test("FileCSVSource strict: a malformed row is a warning with the line, sent to 
     assert.equal(dead.contexts[0]!.line, 3);
     assert.match(JSON.stringify(dead.events[0]), /a\.csv:3/);
     assert.deepEqual(await readdir(dir), ["a.csv-processed"]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test("FileJSONSource document and lines; FileBlockSource; FileMultiLineSource", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
+  await withTempDir(async (dir) => {
     await writeFile(join(dir, "doc.json"), '{"a": [1, 2]}');
     await writeFile(join(dir, "bad.json"), '{"a": ');
     await writeFile(join(dir, "l.jsonl"), '{"n":1}\nnot json\n\n{"n":2}\n');
@@ -243,8 +200,7 @@ test("FileJSONSource document and lines; FileBlockSource; FileMultiLineSource", 
       (app: ReturnType<typeof makeApp>, p: Pipeline) => new FileBlockSource(app, p, { config: { path: join(dir, "*.bin") } }),
       (app: ReturnType<typeof makeApp>, p: Pipeline) => new FileMultiLineSource(app, p, "INFO", { config: { path: join(dir, "*.log") } }),
     ]) {
-      const app = makeApp();
-      const pipeline = new Pipeline(app, "P");
+      const { app, pipeline } = makePipeline();
       const sink = new CollectSink(app, pipeline);
       await runOnce(app, pipeline, make(app, pipeline), [sink]);
       results.push(sink.events);
@@ -261,7 +217,5 @@ test("FileJSONSource document and lines; FileBlockSource; FileMultiLineSource", 
     assert.equal((results[2]![0] as Buffer).toString(), '{"n":1}\nnot json\n\n{"n":2}\n');
     assert.deepEqual(results[3], ["INFO a\n  more", "INFO b", "INFO c\n  x\n  y"]);
     assert.ok((await readdir(dir)).includes("bad.json-failed"));
-  } finally {
-    await cleanup();
-  }
+  });
 });

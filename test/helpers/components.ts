@@ -19,6 +19,24 @@ export function testApp(ini = ""): BSPumpApplication {
   return app;
 }
 
+const tracked: BSPumpApplication[] = [];
+
+/**
+ * A test app that logs errors only and is stopped by stopApps(), for tests against real servers
+ * (where a failed test must not leave an app running, or the file never ends).
+ */
+export function trackedApp(): BSPumpApplication {
+  const app = new BSPumpApplication({ args: [], config: Config.fromString("", "<test>"), handleSignals: false });
+  app.logs.defaultLevel = "error";
+  tracked.push(app);
+  return app;
+}
+
+/** Stops every app trackedApp() made that still runs. */
+export function stopApps(): void {
+  for (const app of tracked.splice(0)) if (app.isRunning) app.stop(1);
+}
+
 /**
  * Feeds `events` in batches of `batchSize`, one Receipt per batch; records how each batch ended;
  * then stays running until stopped.
@@ -130,10 +148,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function until(condition: () => boolean, timeoutMs = 10000): Promise<void> {
+/**
+ * Waits until `condition()` holds (sync or async; checked every 5 ms), or fails after `timeoutMs`
+ * naming `what`. A synchronous condition is not awaited.
+ */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10000, what = "condition"): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+  for (;;) {
+    const held = condition();
+    if (typeof held === "boolean" ? held : await held) return;
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not met in ${timeoutMs} ms`);
     await sleep(5);
   }
 }

@@ -48,3 +48,11 @@ export function uniqueName(prefix: string): string {
   const suffix = `${process.pid.toString(36)}_${Date.now().toString(36)}_${counter.toString(36)}_${randomBytes(3).toString('hex')}`;
   return `${clean}_${suffix}`.slice(0, 60);
 }
+
+/**
+ * `<prefix>_<pid>_<8 hex digits>`, with `prefix` kept exactly as given (case, spaces and all), for
+ * tests that want such a name, e.g. to check how it is escaped.
+ */
+export function rawUniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}

@@ -1,27 +1,15 @@
-import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { BSPumpApplication, Config } from "../../src/core/index.js";
+import type { BSPumpApplication } from "../../src/core/index.js";
 import { InfluxDBConnection } from "../../src/influxdb/index.js";
+import { trackedApp } from "../helpers/components.js";
 
 export const INFLUX = "http://127.0.0.1:8086";
 export const DB = "bspump";
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
-}
-
-const apps: BSPumpApplication[] = [];
-
-/** Stops every app a test made (a failed test leaves none running, so the file can end). */
-export function stopApps(): void {
-  for (const app of apps.splice(0)) if (app.isRunning) app.stop(1);
-}
-
+/** A tracked app (see stopApps() in test/helpers/components.ts) with an InfluxDBConnection to the test database. */
 export function makeApp(config: Record<string, string | number | boolean> = {}): { app: BSPumpApplication; connection: InfluxDBConnection } {
-  const app = new BSPumpApplication({ args: [], config: Config.fromString("", "<test>"), handleSignals: false });
-  app.logs.defaultLevel = "error";
-  apps.push(app);
+  const app = trackedApp();
   const connection = new InfluxDBConnection(app, "InfluxDBConnection", { config: { url: INFLUX, db: DB, ...config } });
   app.pumpService.addConnection(connection);
   return { app, connection };
@@ -90,17 +78,5 @@ export class FaultProxy {
   async close(): Promise<void> {
     this.release();
     await new Promise((r) => this.server.close(r));
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function until(check: () => boolean | Promise<boolean>, seconds = 20, what = "condition"): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met in ${seconds} s`);
-    await sleep(20);
   }
 }

@@ -1,10 +1,11 @@
 // @services influxdb
-import { BatchSource as SharedBatchSource } from "../helpers/components.js";
+import { BatchSource as SharedBatchSource, sleep, stopApps, until } from "../helpers/components.js";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Pipeline } from "../../src/core/index.js";
 import { InfluxDBSink } from "../../src/influxdb/index.js";
-import { FaultProxy, makeApp, query, sleep, stopApps, uniqueName, until } from "./helpers.js";
+import { rawUniqueName } from "../helpers/services.js";
+import { FaultProxy, makeApp, query } from "./helpers.js";
 
 after(stopApps);
 
@@ -27,7 +28,7 @@ function pump(config: Record<string, string | number | boolean>, events: unknown
 }
 
 test("round trip: every point written, escaping and types preserved, timestamps in the configured precision", async () => {
-  const m = uniqueName("rt m");
+  const m = rawUniqueName("rt m");
   const n = 5000;
   const base = 1700000000;
   const events: unknown[] = Array.from({ length: n }, (_, i) => ({
@@ -37,7 +38,7 @@ test("round trip: every point written, escaping and types preserved, timestamps 
     time: base + i * 0.001,
   }));
   const p = pump({ precision: "ms", output_bucket_max_size: 50000 }, events, 500);
-  await until(() => p.source.outcomes.length === p.batches, 60, "all settled");
+  await until(() => p.source.outcomes.length === p.batches, 60_000, "all settled");
   p.app.stop();
   assert.equal(await p.running, 0);
   assert.ok(p.source.outcomes.every((e) => e === null));
@@ -51,14 +52,14 @@ test("round trip: every point written, escaping and types preserved, timestamps 
 });
 
 test("BSPump tuples and raw lines; the tuple timestamp follows precision (BSPump always wrote ns)", async () => {
-  const m = uniqueName("tuple");
+  const m = rawUniqueName("tuple");
   const events = [
     [m, "tag1=a,tag2=b", "field=12", 1234567890],
     `${m},tag1=raw field=13 1234567891`,
     Buffer.from(`${m},tag1=buf field=14 1234567892\n`),
   ];
   const p = pump({ precision: "s" }, events);
-  await until(() => p.source.outcomes.length === 1, 20);
+  await until(() => p.source.outcomes.length === 1, 20_000);
   p.app.stop();
   await p.running;
   assert.equal(p.source.outcomes[0], null);
@@ -71,11 +72,11 @@ test("BSPump tuples and raw lines; the tuple timestamp follows precision (BSPump
 });
 
 test("a partly filled bucket is sent after flush_period while the pipeline runs", async () => {
-  const m = uniqueName("time");
+  const m = rawUniqueName("time");
   const p = pump({ flush_period: 0.2 }, [{ measurement: m, fields: { v: 1 } }, { measurement: m, fields: { v: 2 }, time: 1 }]);
   try {
-    await until(async () => (await query(`SELECT count("v") FROM "${m}"`)).values[0]?.[1] === 2, 20, "written by time");
-    await until(() => p.source.outcomes.length === 1, 10);
+    await until(async () => (await query(`SELECT count("v") FROM "${m}"`)).values[0]?.[1] === 2, 20_000, "written by time");
+    await until(() => p.source.outcomes.length === 1, 10_000);
     assert.equal(p.source.outcomes[0], null);
   } finally {
     p.app.stop();
@@ -85,8 +86,8 @@ test("a partly filled bucket is sent after flush_period while the pipeline runs"
 
 test("4xx: the bucket fails with the server's message through the error rules (no silent loss)", async () => {
   // A database that does not exist: InfluxDB answers 404 "database not found".
-  const p = pump({ db: uniqueName("nodb") }, [{ measurement: "m", fields: { v: 1 } }]);
-  await until(() => p.source.outcomes.length === 1, 20);
+  const p = pump({ db: rawUniqueName("nodb") }, [{ measurement: "m", fields: { v: 1 } }]);
+  await until(() => p.source.outcomes.length === 1, 20_000);
   p.app.stop();
   await p.running;
   assert.match(String(p.source.outcomes[0]?.message), /404.*database not found/);
@@ -94,7 +95,7 @@ test("4xx: the bucket fails with the server's message through the error rules (n
   assert.match(p.pipeline.error!.error.message, /database not found/);
 
   // A field type conflict (400): soft errors count a warning and go on; the next bucket is written.
-  const m = uniqueName("conflict");
+  const m = rawUniqueName("conflict");
   const { app } = makeApp({ flush_period: 0.05 });
   class Soft extends Pipeline {
     messages: string[] = [];
@@ -111,7 +112,7 @@ test("4xx: the bucket fails with the server's message through the error rules (n
   pipeline.build(source, sink);
   app.pumpService.addPipeline(pipeline);
   const running = app.run();
-  await until(() => source.outcomes.length === 3, 20);
+  await until(() => source.outcomes.length === 3, 20_000);
   app.stop();
   await running;
   assert.deepEqual(source.outcomes, [null, null, null]);
@@ -123,7 +124,7 @@ test("4xx: the bucket fails with the server's message through the error rules (n
 
 test("bad events fail in process() and go to the pipeline's error rules", async () => {
   const p = pump({}, [{ measurement: "m", fields: {} }]);
-  await until(() => p.pipeline.isError(), 20);
+  await until(() => p.pipeline.isError(), 20_000);
   p.app.stop();
   await p.running;
   assert.match(p.pipeline.error!.error.message, /no field values/);
@@ -133,11 +134,11 @@ test("5xx answers are retried with backoff while the pipeline is throttled; noth
   const proxy = await FaultProxy.start();
   try {
     proxy.failNext = 3;
-    const m = uniqueName("retry");
+    const m = rawUniqueName("retry");
     let notReady = 0;
     const p = pump({ url: proxy.url, flush_period: 0.05 }, Array.from({ length: 50 }, (_, i) => ({ measurement: m, fields: { v: i }, time: 1000 + i })), 50);
     p.pipeline.pubsub.subscribe("bspump.pipeline.not_ready!", () => void notReady++);
-    await until(() => p.source.outcomes.length === 1, 30);
+    await until(() => p.source.outcomes.length === 1, 30_000);
     p.app.stop();
     await p.running;
     assert.equal(p.source.outcomes[0], null);
@@ -154,7 +155,7 @@ test("network errors are retried too; with retry_enabled=false they fail the rec
   const url = proxy.url;
   await proxy.close(); // nothing listens there now
   const p = pump({ url, retry_enabled: false }, [{ measurement: "m", fields: { v: 1 } }]);
-  await until(() => p.source.outcomes.length === 1, 20);
+  await until(() => p.source.outcomes.length === 1, 20_000);
   p.app.stop();
   await p.running;
   assert.match(String(p.source.outcomes[0]?.message), /InfluxDB refused the write \(0\)/);
@@ -164,21 +165,21 @@ test("the sink throttles while output_queue_max_size buckets wait, and drains af
   const proxy = await FaultProxy.start();
   try {
     proxy.hold = true;
-    const m = uniqueName("thr");
+    const m = rawUniqueName("thr");
     const n = 400;
     const p = pump(
       { url: proxy.url, output_bucket_max_size: 300, output_queue_max_size: 3, flush_period: 0.05 },
       Array.from({ length: n }, (_, i) => ({ measurement: m, fields: { v: i }, time: 2000 + i })),
       10,
     );
-    await until(() => !p.pipeline.isReady(), 20, "throttled");
+    await until(() => !p.pipeline.isReady(), 20_000, "throttled");
     await sleep(300);
     const fed = p.source.fed;
     assert.ok(fed < n, `fed ${fed}`);
     await sleep(200);
     assert.equal(p.source.fed, fed, "the source waits while throttled");
     proxy.release();
-    await until(() => p.source.outcomes.length === n / 10, 30, "all settled");
+    await until(() => p.source.outcomes.length === n / 10, 30_000, "all settled");
     p.app.stop();
     await p.running;
     assert.ok(p.source.outcomes.every((e) => e === null));

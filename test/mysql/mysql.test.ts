@@ -1,12 +1,13 @@
 // @services mariadb
-import { BatchSource as SharedBatchSource } from "../helpers/components.js";
+import { BatchSource as SharedBatchSource, sleep, stopApps, until } from "../helpers/components.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import { Pipeline, PubSubTrigger, RunOnceTrigger, Sink, type EventContext } from "../../src/core/index.js";
 import { IteratorSource } from "../../src/common/index.js";
 import { MySQLLookup, MySQLSink, MySQLSource } from "../../src/mysql/index.js";
-import { client, makeApp, sleep, stopApps, uniqueTable, until } from "./helpers.js";
+import { rawUniqueName } from "../helpers/services.js";
+import { client, makeApp } from "./helpers.js";
 
 let db: Connection;
 const tables: string[] = [];
@@ -20,7 +21,7 @@ after(async () => {
 });
 
 async function table(prefix: string, columns = "id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, value DOUBLE, doc TEXT"): Promise<string> {
-  const t = uniqueTable(prefix);
+  const t = rawUniqueName(prefix);
   tables.push(t);
   await db.query(`CREATE TABLE ${t} (${columns})`);
   return t;
@@ -58,7 +59,7 @@ test("round trip: MySQLSink writes every event in bulks, receipts settle after c
     pipeline.build(source, sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => source.outcomes.length === n / 250, 60, "all batches settled");
+    await until(() => source.outcomes.length === n / 250, 60_000, "all batches settled");
     app.stop();
     assert.equal(await running, 0);
     assert.ok(source.outcomes.every((e) => e === null));
@@ -101,8 +102,8 @@ test("a partly filled bulk is written after flush_period while the pipeline keep
   app.pumpService.addPipeline(pipeline);
   const running = app.run();
   try {
-    await until(async () => (await count(t)) === 7, 20, "7 rows written by time");
-    await until(() => source.outcomes.length === 1, 10, "receipt settled");
+    await until(async () => (await count(t)) === 7, 20_000, "7 rows written by time");
+    await until(() => source.outcomes.length === 1, 10_000, "receipt settled");
     assert.equal(source.outcomes[0], null);
     assert.equal(pipeline.isReady(), true);
   } finally {
@@ -137,7 +138,7 @@ test("rows the server refuses go to the error rules one by one; the good rows of
     pipeline.build(source, sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => source.outcomes.length === 1, 20);
+    await until(() => source.outcomes.length === 1, 20_000);
     app.stop();
     await running;
     assert.equal(source.outcomes[0], null);
@@ -158,7 +159,7 @@ test("rows the server refuses go to the error rules one by one; the good rows of
     pipeline.build(source, new MySQLSink(app, pipeline, "MySQLConnection", { config: { query: `INSERT INTO ${t} (id, name) VALUES (%s, %s)`, data: "id,name" } }));
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => source.outcomes.length === 1, 20);
+    await until(() => source.outcomes.length === 1, 20_000);
     app.stop();
     await running;
     assert.match(String(source.outcomes[0]?.message), /cannot be null/i);
@@ -191,13 +192,13 @@ test("the sink throttles the pipeline while its queue is full (table locked) and
     pipeline.build(source, new MySQLSink(app, pipeline, "MySQLConnection", { config: { query: `INSERT INTO ${t} (id, name) VALUES (%s, %s)`, data: "id,name" } }));
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => !pipeline.isReady() && pipeline.getThrottles().size > 0, 20, "throttled");
+    await until(() => !pipeline.isReady() && pipeline.getThrottles().size > 0, 20_000, "throttled");
     await sleep(300);
     // Throttled: the source stopped feeding well before the end.
     assert.ok(source.fed < n, `fed ${source.fed}`);
     assert.ok(source.fed <= 10 * 5 + 10, `fed ${source.fed}`);
     await locker.query("UNLOCK TABLES");
-    await until(() => source.outcomes.length === n / 10, 30, "all settled");
+    await until(() => source.outcomes.length === n / 10, 30_000, "all settled");
     app.stop();
     await running;
     assert.ok(source.outcomes.every((e) => e === null));
@@ -225,7 +226,7 @@ test("MySQLSource runs on each trigger, bounded by the pipeline: a throttled pip
   try {
     await sleep(50);
     app.pubsub.publish("test.go!");
-    await until(() => sink.events.length >= 1000, 20);
+    await until(() => sink.events.length >= 1000, 20_000);
     pipeline.throttle("test", true);
     await sleep(200);
     const at = sink.events.length;
@@ -233,10 +234,10 @@ test("MySQLSource runs on each trigger, bounded by the pipeline: a throttled pip
     assert.equal(sink.events.length, at, "no rows while throttled");
     assert.ok(at < 20000);
     pipeline.throttle("test", false);
-    await until(() => sink.events.length === 20000, 30);
-    await until(() => source.cycles === 1, 10);
+    await until(() => sink.events.length === 20000, 30_000);
+    await until(() => source.cycles === 1, 10_000);
     app.pubsub.publish("test.go!");
-    await until(() => sink.events.length === 40000, 30, "second cycle");
+    await until(() => sink.events.length === 40000, 30_000, "second cycle");
   } finally {
     app.stop();
     await running;
@@ -283,9 +284,9 @@ test("a transient error (lock wait timeout) is retried with backoff until the bu
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
     // Row 5 waits for the blocker's lock: 1205 after 1 s, retried.
-    await until(() => connection.retries >= 1, 20, "a retry");
+    await until(() => connection.retries >= 1, 20_000, "a retry");
     await blocker.rollback();
-    await until(() => source.outcomes.length === 1, 30, "settled");
+    await until(() => source.outcomes.length === 1, 30_000, "settled");
     app.stop();
     await running;
     assert.equal(source.outcomes[0], null);
