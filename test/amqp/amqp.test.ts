@@ -5,7 +5,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Pipeline, Processor, RunOnceTrigger, type EventContext } from "../../src/core/index.js";
 import { AMQPFullMessageSource, AMQPSink, AMQPSource } from "../../src/amqp/index.js";
-import { Broker, HoldSink, makeApp, stopApps, uniqueName, until } from "./helpers.js";
+import { until } from "../helpers/components.js";
+import { Broker, HoldSink, makeApp, stopApps, uniqueName } from "./helpers.js";
 
 let broker: Broker;
 before(async () => {
@@ -37,8 +38,8 @@ test("round trip queue → AMQPSource → AMQPSink → queue: every message once
     pipeline.build(source, new Upper(app, pipeline), sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => sink.counts.confirmed === n && source.counts.acked > 0 && source.counts.received === n, 60, "all confirmed");
-    await until(async () => (await broker.check(inQ)).messageCount === 0, 20);
+    await until(() => sink.counts.confirmed === n && source.counts.acked > 0 && source.counts.received === n, 60_000, "all confirmed");
+    await until(async () => (await broker.check(inQ)).messageCount === 0, 20_000);
     app.stop();
     assert.equal(await running, 0);
     const got = await broker.drain(outQ);
@@ -65,7 +66,7 @@ test("messages are acknowledged only when their receipts settle; unsettled ones 
     pipeline.build(source, sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => sink.events.length === 40, 20, "40 delivered");
+    await until(() => sink.events.length === 40, 20_000, "40 delivered");
     // Delivered but not settled: none is acked, so the broker keeps them all (none ready, all unacked).
     assert.equal(source.counts.acked, 0);
     assert.equal((await broker.check(q)).messageCount, 0);
@@ -91,17 +92,17 @@ test("settled in part: what settled is acked, the rest is redelivered; a failed 
     pipeline.build(source, sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(async () => (await broker.check(q)).consumerCount === 1, 20, "consuming");
+    await until(async () => (await broker.check(q)).consumerCount === 1, 20_000, "consuming");
     await broker.publish(q, ["a1", "a2", "a3"]);
-    await until(() => sink.events.length === 3, 20);
+    await until(() => sink.events.length === 3, 20_000);
     sink.release();
-    await until(() => source.counts.acked >= 1, 20, "acked");
+    await until(() => source.counts.acked >= 1, 20_000, "acked");
     await broker.publish(q, ["b1", "b2"]);
-    await until(() => sink.events.length === 5, 20);
+    await until(() => sink.events.length === 5, 20_000);
     sink.release(new Error("write failed"));
-    await until(() => source.counts.nacked >= 1, 20, "nacked");
+    await until(() => source.counts.nacked >= 1, 20_000, "nacked");
     // Requeued messages come back to the (still running) consumer, redelivered.
-    await until(() => sink.events.length === 7, 20, "redelivered");
+    await until(() => sink.events.length === 7, 20_000, "redelivered");
     sink.hold = false;
     sink.release();
     app.stop();
@@ -124,7 +125,7 @@ test("killed mid-way (SIGKILL): everything not settled is redelivered, nothing l
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const exited = new Promise((r) => child.on("exit", r));
     try {
-      await until(() => out.includes("settled "), 60, "child settled some");
+      await until(() => out.includes("settled "), 60_000, "child settled some");
     } finally {
       child.kill("SIGKILL");
     }
@@ -163,9 +164,9 @@ test("a hard error nacks with requeue and pauses consuming; a soft error acks an
       pipeline.build(new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue: q } }), new Check(app, pipeline), sink);
       app.pumpService.addPipeline(pipeline);
       const running = app.run();
-      await until(() => pipeline.isError(), 20, "error state");
+      await until(() => pipeline.isError(), 20_000, "error state");
       // The pipeline is in error: its consumer is cancelled, the failed batch is back in the queue.
-      await until(async () => (await broker.check(q)).consumerCount === 0, 20, "consumer paused");
+      await until(async () => (await broker.check(q)).consumerCount === 0, 20_000, "consumer paused");
       app.stop();
       await running;
       assert.match(pipeline.error!.error.message, /bad input/);
@@ -182,8 +183,8 @@ test("a hard error nacks with requeue and pauses consuming; a soft error acks an
     pipeline.build(new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue: q } }), new Check(app, pipeline), sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => pipeline.warnings === 1 && sink.events.length >= 1 && !sink.events.map(String).includes("ok1") === false, 20);
-    await until(async () => (await broker.check(q)).messageCount === 0 && sink.events.map(String).includes("ok2"), 20, "all consumed");
+    await until(() => pipeline.warnings === 1 && sink.events.length >= 1 && !sink.events.map(String).includes("ok1") === false, 20_000);
+    await until(async () => (await broker.check(q)).messageCount === 0 && sink.events.map(String).includes("ok2"), 20_000, "all consumed");
     app.stop();
     await running;
     assert.deepEqual(await broker.check(q), { messageCount: 0, consumerCount: 0 });
@@ -205,14 +206,14 @@ test("while the pipeline is throttled the consumer is cancelled; messages wait i
     pipeline.build(new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue: q } }), sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(async () => (await broker.check(q)).consumerCount === 1, 20, "consuming");
+    await until(async () => (await broker.check(q)).consumerCount === 1, 20_000, "consuming");
     pipeline.throttle("test", true);
-    await until(async () => (await broker.check(q)).consumerCount === 0, 20, "consumer cancelled");
+    await until(async () => (await broker.check(q)).consumerCount === 0, 20_000, "consumer cancelled");
     await broker.publish(q, Array.from({ length: 25 }, (_, i) => `t${i}`));
     assert.equal((await broker.check(q)).messageCount, 25);
     assert.equal(sink.events.length, 0);
     pipeline.throttle("test", false);
-    await until(() => sink.events.length === 25, 20, "flowing again");
+    await until(() => sink.events.length === 25, 20_000, "flowing again");
     app.stop();
     await running;
     assert.deepEqual(await broker.check(q), { messageCount: 0, consumerCount: 0 });
@@ -246,7 +247,7 @@ test("AMQPSink: exchange and routing key from the context, JSON for objects; AMQ
     pipeline.build(source, new Route(app, pipeline), sink);
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    await until(() => sink.counts.confirmed === 2, 20);
+    await until(() => sink.counts.confirmed === 2, 20_000);
     app.stop();
     await running;
     assert.deepEqual(seen, [
@@ -301,20 +302,20 @@ test("a lost connection is reopened with backoff; source and sink resume and eve
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
     await broker.publish(inQ, Array.from({ length: 100 }, (_, i) => `a${i}`));
-    await until(() => sink.counts.confirmed === 100, 20, "first 100");
+    await until(() => sink.counts.confirmed === 100, 20_000, "first 100");
     // Cut the TCP connection under amqplib (as a network failure would).
     const model = connection.channelModel as unknown as { connection: { stream: { destroy(e: Error): void } } };
     model.connection.stream.destroy(new Error("ECONNRESET (simulated)"));
-    await until(() => connection.opens === 2, 20, "reconnected");
+    await until(() => connection.opens === 2, 20_000, "reconnected");
     await broker.publish(inQ, Array.from({ length: 100 }, (_, i) => `b${i}`));
-    await until(async () => (await broker.check(outQ)).messageCount >= 200 && (await broker.check(inQ)).messageCount === 0, 30, "second 100");
+    await until(async () => (await broker.check(outQ)).messageCount >= 200 && (await broker.check(inQ)).messageCount === 0, 30_000, "second 100");
     // Cut it again while messages flow: in-flight publishes fail their receipts and are redelivered.
     await broker.publish(inQ, Array.from({ length: 3000 }, (_, i) => `c${i}`));
-    await until(() => sink.counts.confirmed >= 400, 20, "flowing");
+    await until(() => sink.counts.confirmed >= 400, 20_000, "flowing");
     (connection.channelModel as unknown as { connection: { stream: { destroy(e: Error): void } } }).connection.stream.destroy(new Error("ECONNRESET (simulated)"));
-    await until(() => connection.opens === 3, 20, "reconnected again");
-    await until(async () => (await broker.check(inQ)).messageCount === 0 && (await broker.check(outQ)).messageCount >= 3200, 60, "all through");
-    await until(() => sink.describe().Unconfirmed === 0, 20);
+    await until(() => connection.opens === 3, 20_000, "reconnected again");
+    await until(async () => (await broker.check(inQ)).messageCount === 0 && (await broker.check(outQ)).messageCount >= 3200, 60_000, "all through");
+    await until(() => sink.describe().Unconfirmed === 0, 20_000);
     app.stop();
     assert.equal(await running, 0);
     assert.equal(pipeline.isError(), false);

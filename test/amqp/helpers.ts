@@ -100,15 +100,3 @@ export class HoldSink extends Sink {
     }
   }
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function until(check: () => boolean | Promise<boolean>, seconds = 20, what = "condition"): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met in ${seconds} s`);
-    await sleep(20);
-  }
-}

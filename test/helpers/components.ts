@@ -130,10 +130,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function until(condition: () => boolean, timeoutMs = 10000): Promise<void> {
+/** Polls `condition` (which may be async) until it holds; throws after `timeoutMs`, naming `what`. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10000, what = "condition"): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+  for (;;) {
+    const met = condition();
+    if (met === true || (met !== false && (await met))) return;
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not met in ${timeoutMs} ms`);
     await sleep(5);
   }
 }
