@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { connect, type ChannelModel } from "amqplib";
-import { BSPumpApplication, Config, Receipt, Sink, type EventContext } from "../../src/core/index.js";
-import { AMQPConnection } from "../../src/amqp/index.js";
+import { BSPumpApplication, Config, Pipeline, Receipt, Sink, type EventContext, type ProcessorBase, type Source } from "../../src/core/index.js";
+import { AMQPConnection, AMQPSource } from "../../src/amqp/index.js";
 
 export const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/";
 
@@ -73,6 +73,17 @@ export class Broker {
     await ch.close().catch(() => {});
   }
 
+  /** Declares a fresh queue per prefix, runs `body` with their names, then deletes them, whatever happened. */
+  async withQueues(prefixes: string[], body: (...queues: string[]) => Promise<void>): Promise<void> {
+    const queues = prefixes.map(uniqueName);
+    for (const q of queues) await this.queue(q);
+    try {
+      await body(...queues);
+    } finally {
+      await this.delete(...queues);
+    }
+  }
+
   async close(): Promise<void> {
     await this.model.close();
   }
@@ -101,14 +112,34 @@ export class HoldSink extends Sink {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * makeApp() with one pipeline ("P", unless `makePipeline` makes another) built from what `build` returns
+ * (source first), registered and running.
+ */
+export function startPipeline<T extends [Source, ...ProcessorBase[]]>(
+  build: (app: BSPumpApplication, pipeline: Pipeline) => [...T],
+  makePipeline: (app: BSPumpApplication) => Pipeline = (app) => new Pipeline(app, "P"),
+): { app: BSPumpApplication; connection: AMQPConnection; pipeline: Pipeline; parts: T; running: Promise<number> } {
+  const { app, connection } = makeApp();
+  const pipeline = makePipeline(app);
+  const parts = build(app, pipeline);
+  const [source, ...rest]: [Source, ...ProcessorBase[]] = parts;
+  pipeline.build(source, ...rest);
+  app.pumpService.addPipeline(pipeline);
+  return { app, connection, pipeline, parts, running: app.run() };
 }
 
-export async function until(check: () => boolean | Promise<boolean>, seconds = 20, what = "condition"): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met in ${seconds} s`);
-    await sleep(20);
-  }
+/**
+ * startPipeline() for AMQPSource(`queue`) → `processors` → HoldSink (which settles at once when `hold` is false).
+ */
+export function consume(
+  queue: string,
+  options: { hold?: boolean; processors?: (app: BSPumpApplication, pipeline: Pipeline) => ProcessorBase[]; makePipeline?: (app: BSPumpApplication) => Pipeline } = {},
+): { app: BSPumpApplication; pipeline: Pipeline; source: AMQPSource; sink: HoldSink; running: Promise<number> } {
+  const { app, pipeline, parts, running } = startPipeline((app, pipeline): [AMQPSource, ...ProcessorBase[]] => {
+    const sink = new HoldSink(app, pipeline);
+    sink.hold = options.hold ?? true;
+    return [new AMQPSource(app, pipeline, "AMQPConnection", { config: { queue } }), ...(options.processors?.(app, pipeline) ?? []), sink];
+  }, options.makePipeline);
+  return { app, pipeline, source: parts[0], sink: parts[parts.length - 1] as HoldSink, running };
 }

@@ -2,7 +2,8 @@
 // rest, reports how many messages were acknowledged, and waits to be SIGKILLed.
 import { Pipeline } from "../../src/core/index.js";
 import { AMQPSource } from "../../src/amqp/index.js";
-import { HoldSink, makeApp, sleep, until } from "./helpers.js";
+import { sleep, until } from "../helpers/components.js";
+import { HoldSink, makeApp } from "./helpers.js";
 
 const queue = process.argv[2]!;
 const total = Number(process.argv[3]);
@@ -13,7 +14,7 @@ const sink = new HoldSink(app, pipeline);
 pipeline.build(source, sink);
 app.pumpService.addPipeline(pipeline);
 void app.run();
-await until(() => sink.events.length === total, 60);
+await until(() => sink.events.length === total, 60_000);
 const held = (sink as unknown as { held: { settle(): void }[] }).held;
 // One entry per event; a batch is acked only once all its events settled.
 for (const r of held.splice(0, 100)) r.settle();

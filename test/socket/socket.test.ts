@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createSocket } from "node:dgram";
+import { createSocket, type Socket as UDPSocket } from "node:dgram";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pipeline, ConfigError, Receipt, Source, Trigger, type Application, type EventContext } from "../../src/core/index.js";
+import { Pipeline, ConfigError, Receipt, Source, Trigger, type Application, type ComponentOptions, type ConfigInput, type EventContext, type ProcessorBase } from "../../src/core/index.js";
 import { JSONParserProcessor, IteratorSource } from "../../src/common/index.js";
 import { DatagramSink, DatagramSource, parseAddress, parseAddresses, StreamClientSink, TCPStreamSource, type StreamContext } from "../../src/socket/index.js";
 import { CollectSink, BufferedSink, testApp, until, sleep } from "../helpers/components.js";
@@ -32,6 +32,44 @@ function end(s: Socket): Promise<void> {
   return new Promise((resolve) => s.end(() => resolve()));
 }
 
+/** Connects, writes `data` and closes the connection. */
+async function sendAndEnd(port: number, data: string): Promise<void> {
+  const s = await client(port);
+  s.write(data);
+  await end(s);
+}
+
+/** A UDP socket bound to an ephemeral port on 127.0.0.1. */
+async function udpSocket(): Promise<UDPSocket> {
+  const udp = createSocket("udp4");
+  await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
+  return udp;
+}
+
+/**
+ * A running app with one pipeline ("P", unless `makePipeline` makes another): a `Kind` source with `config`,
+ * then `processors`, then a CollectSink; resolves once the source listens (`listening`; by default, once it has a port).
+ */
+async function serve<S extends TCPStreamSource | DatagramSource>(
+  Kind: new (app: Application, pipeline: Pipeline, options: ComponentOptions) => S,
+  config: ConfigInput,
+  options: {
+    makePipeline?: (app: Application) => Pipeline;
+    processors?: (app: Application, pipeline: Pipeline) => ProcessorBase[];
+    listening?: (source: S) => boolean;
+  } = {},
+): Promise<{ app: Application; pipeline: Pipeline; source: S; sink: CollectSink; running: Promise<number> }> {
+  const app = testApp();
+  const pipeline = options.makePipeline?.(app) ?? new Pipeline(app, "P");
+  const source = new Kind(app, pipeline, { config });
+  const sink = new CollectSink(app, pipeline);
+  pipeline.build(source, ...(options.processors?.(app, pipeline) ?? []), sink);
+  app.pumpService.addPipeline(pipeline);
+  const running = app.run();
+  await until(() => (options.listening ?? ((source) => source.port !== 0))(source));
+  return { app, pipeline, source, sink, running };
+}
+
 test("parseAddress: BSPump's forms; each line of a multi-line address on its own", () => {
   assert.deepEqual(parseAddress("0.0.0.0 8080"), { kind: "inet", host: "0.0.0.0", port: 8080 });
   assert.deepEqual(parseAddress("0.0.0.0:8080"), { kind: "inet", host: "0.0.0.0", port: 8080 });
@@ -53,14 +91,7 @@ test("parseAddress: BSPump's forms; each line of a multi-line address on its own
 });
 
 test("TCP line server: several clients, every line in order per connection, with its context", async () => {
-  const app = testApp();
-  const pipeline = new Pipeline(app, "P");
-  const source = new TCPStreamSource(app, pipeline, { config: { address: "127.0.0.1 0" } });
-  const sink = new CollectSink(app, pipeline);
-  pipeline.build(source, sink);
-  app.pumpService.addPipeline(pipeline);
-  const running = app.run();
-  await until(() => source.port !== 0);
+  const { app, source, sink, running } = await serve(TCPStreamSource, { address: "127.0.0.1 0" });
   const clients = 4;
   const perClient = 3000;
   const sockets = await Promise.all(Array.from({ length: clients }, () => client(source.port)));
@@ -101,20 +132,17 @@ test("TCP line server: replies through context.stream; UNIX socket; decode='' gi
   const dir = await mkdtemp(join(tmpdir(), "bspump-socket-"));
   try {
     const path = join(dir, "s.sock");
-    const app = testApp();
-    const pipeline = new Pipeline(app, "P");
-    const source = new TCPStreamSource(app, pipeline, { config: { address: `127.0.0.1 0\n${path}`, decode: "" } });
-    const sink = new CollectSink(app, pipeline);
-    const echo = new (class extends JSONParserProcessor {
+    class Echo extends JSONParserProcessor {
       override process(context: EventContext, event: unknown): unknown {
         (context as StreamContext).stream.send(Buffer.concat([Buffer.from("ok "), event as Buffer, Buffer.from("\n")]));
         return event;
       }
-    })(app, pipeline);
-    pipeline.build(source, echo, sink);
-    app.pumpService.addPipeline(pipeline);
-    const running = app.run();
-    await until(() => source.listening.length === 2);
+    }
+    const { app, sink, running } = await serve(
+      TCPStreamSource,
+      { address: `127.0.0.1 0\n${path}`, decode: "" },
+      { processors: (app, pipeline) => [new Echo(app, pipeline)], listening: (source) => source.listening.length === 2 },
+    );
     const u = await client(0, path);
     const replies: Buffer[] = [];
     u.on("data", (d: Buffer) => replies.push(d));
@@ -135,14 +163,7 @@ test("TCP line server: a UTF-8 character split between two reads is decoded whol
     ["utf-8", Buffer.from("a\u00e9\u20acz\nsecond\n"), ["a\u00e9\u20acz", "second"]],
     ["latin-1", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), ["caf\u00e9"]],
   ] as const) {
-    const app = testApp();
-    const pipeline = new Pipeline(app, "P");
-    const source = new TCPStreamSource(app, pipeline, { config: { address: "127.0.0.1 0", decode } });
-    const sink = new CollectSink(app, pipeline);
-    pipeline.build(source, sink);
-    app.pumpService.addPipeline(pipeline);
-    const running = app.run();
-    await until(() => source.port !== 0);
+    const { app, source, sink, running } = await serve(TCPStreamSource, { address: "127.0.0.1 0", decode });
     const s = await client(source.port);
     s.setNoDelay(true);
     // Byte by byte, with pauses, so the server reads partial characters.
@@ -159,14 +180,7 @@ test("TCP line server: a UTF-8 character split between two reads is decoded whol
 });
 
 test("TCP line server: reading pauses while the pipeline is throttled, then nothing is lost", async () => {
-  const app = testApp();
-  const pipeline = new Pipeline(app, "P");
-  const source = new TCPStreamSource(app, pipeline, { config: { address: "127.0.0.1 0" } });
-  const sink = new CollectSink(app, pipeline);
-  pipeline.build(source, sink);
-  app.pumpService.addPipeline(pipeline);
-  const running = app.run();
-  await until(() => source.port !== 0);
+  const { app, pipeline, source, sink, running } = await serve(TCPStreamSource, { address: "127.0.0.1 0" });
   const s = await client(source.port);
   s.write("first\n");
   await until(() => sink.events.length === 1);
@@ -196,22 +210,15 @@ test("TCP line server: reading pauses while the pipeline is throttled, then noth
 
 test("TCP line server: malformed JSON follows the pipeline's error rules and the server keeps serving", async () => {
   // Soft errors: bad lines are counted warnings, the rest goes through.
+  const json = (app: Application, pipeline: Pipeline) => [new JSONParserProcessor(app, pipeline)];
   {
-    const app = testApp();
-    const pipeline = new (class extends Pipeline {
+    class Soft extends Pipeline {
       override handleError(): boolean {
         return true;
       }
-    })(app, "Soft");
-    const source = new TCPStreamSource(app, pipeline, { config: { address: "127.0.0.1 0" } });
-    const sink = new CollectSink(app, pipeline);
-    pipeline.build(source, new JSONParserProcessor(app, pipeline), sink);
-    app.pumpService.addPipeline(pipeline);
-    const running = app.run();
-    await until(() => source.port !== 0);
-    const s = await client(source.port);
-    s.write('{"a":1}\n{oops\n{"a":2}\nnot json\n{"a":3}\n');
-    await end(s);
+    }
+    const { app, pipeline, source, sink, running } = await serve(TCPStreamSource, { address: "127.0.0.1 0" }, { makePipeline: (app) => new Soft(app, "Soft"), processors: json });
+    await sendAndEnd(source.port, '{"a":1}\n{oops\n{"a":2}\nnot json\n{"a":3}\n');
     await until(() => sink.events.length === 3);
     assert.deepEqual(sink.events, [{ a: 1 }, { a: 2 }, { a: 3 }]);
     assert.equal(pipeline.warnings, 2);
@@ -222,21 +229,12 @@ test("TCP line server: malformed JSON follows the pipeline's error rules and the
   // Hard error (the default): the pipeline stops; connections are held, not dropped; the server still
   // accepts; clearing the error resumes with the next line.
   {
-    const app = testApp();
-    const pipeline = new Pipeline(app, "Hard");
-    const source = new TCPStreamSource(app, pipeline, { config: { address: "127.0.0.1 0" } });
-    const sink = new CollectSink(app, pipeline);
-    pipeline.build(source, new JSONParserProcessor(app, pipeline), sink);
-    app.pumpService.addPipeline(pipeline);
-    const running = app.run();
-    await until(() => source.port !== 0);
+    const { app, pipeline, source, sink, running } = await serve(TCPStreamSource, { address: "127.0.0.1 0" }, { makePipeline: (app) => new Pipeline(app, "Hard"), processors: json });
     const s = await client(source.port);
     s.write('{"a":1}\n{oops\n{"a":2}\n');
     await until(() => pipeline.isError());
     assert.deepEqual(sink.events, [{ a: 1 }]);
-    const s2 = await client(source.port);
-    s2.write('{"b":1}\n');
-    await end(s2);
+    await sendAndEnd(source.port, '{"b":1}\n');
     await sleep(100);
     assert.deepEqual(sink.events, [{ a: 1 }]);
     assert.equal(source.running, true);
@@ -253,16 +251,8 @@ test("TCP line server: malformed JSON follows the pipeline's error rules and the
 });
 
 test("UDPSource (DatagramSource): one Buffer event per datagram with the sender; queued while throttled", async () => {
-  const app = testApp();
-  const pipeline = new Pipeline(app, "P");
-  const source = new DatagramSource(app, pipeline, { config: { address: "127.0.0.1 0" } });
-  const sink = new CollectSink(app, pipeline);
-  pipeline.build(source, sink);
-  app.pumpService.addPipeline(pipeline);
-  const running = app.run();
-  await until(() => source.port !== 0);
-  const udp = createSocket("udp4");
-  await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
+  const { app, pipeline, source, sink, running } = await serve(DatagramSource, { address: "127.0.0.1 0" });
+  const udp = await udpSocket();
   const send = (msg: string) => new Promise<void>((r) => udp.send(msg, source.port, "127.0.0.1", () => r()));
   for (let i = 0; i < 50; i++) await send(`d${i}`);
   await until(() => sink.events.length === 50);
@@ -281,10 +271,9 @@ test("UDPSource (DatagramSource): one Buffer event per datagram with the sender;
 });
 
 test("DatagramSink sends each event as a datagram", async () => {
-  const receiver = createSocket("udp4");
+  const receiver = await udpSocket();
   const got: string[] = [];
   receiver.on("message", (m) => got.push(m.toString()));
-  await new Promise<void>((r) => receiver.bind(0, "127.0.0.1", () => r()));
   const app = testApp();
   const pipeline = new Pipeline(app, "P");
   const events = Array.from({ length: 20 }, (_, i) => `u${i}`);
