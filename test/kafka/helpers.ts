@@ -2,6 +2,8 @@
 import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
 import { BSPumpApplication, Config } from "../../src/core/index.js";
 
+export { until } from "../helpers/components.js";
+
 export const BROKER = process.env.KAFKA_BOOTSTRAP ?? "127.0.0.1:9092";
 
 let counter = 0;
@@ -105,11 +107,3 @@ export function makeApp(ini = ""): BSPumpApplication {
   return new BSPumpApplication({ args: [], config, handleSignals: false });
 }
 
-/** Polls `check` until it is true (fails after `timeoutMs`). */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
