@@ -149,16 +149,17 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Waits until `condition()` holds (sync or async; checked every 5 ms), or fails after `timeoutMs`
- * naming `what`. A synchronous condition is not awaited.
+ * Waits until `condition()` holds (sync or async; checked every `everyMs`), or fails after
+ * `timeoutMs` naming `what`. A synchronous condition is not awaited. Conditions that ask a server
+ * or read files want a longer `everyMs`.
  */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10000, what = "condition"): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10000, what = "condition", everyMs = 5): Promise<void> {
   const start = Date.now();
   for (;;) {
     const held = condition();
     if (typeof held === "boolean" ? held : await held) return;
     if (Date.now() - start > timeoutMs) throw new Error(`${what} not met in ${timeoutMs} ms`);
-    await sleep(5);
+    await sleep(everyMs);
   }
 }
 

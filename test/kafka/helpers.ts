@@ -1,8 +1,12 @@
 /** Shared helpers of the Kafka tests: an independent kafkajs client to prepare and check topics. */
 import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
 import { BSPumpApplication, Config } from "../../src/core/index.js";
+import { until as untilEvery } from "../helpers/components.js";
 
-export { until } from "../helpers/components.js";
+/** The shared until(), polling every 50 ms: the Kafka tests' conditions ask the broker or read files. */
+export function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  return untilEvery(check, timeoutMs, what, 50);
+}
 
 export const BROKER = process.env.KAFKA_BOOTSTRAP ?? "127.0.0.1:9092";
 
