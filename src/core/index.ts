@@ -14,4 +14,5 @@ export * from "./receipt.js";
 export * from "./service.js";
 export * from "./source.js";
 export * from "./trigger.js";
+export * from "./throttleswitch.js";
 export * from "./waiters.js";

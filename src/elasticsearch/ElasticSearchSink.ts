@@ -3,6 +3,7 @@ import {
   Pipeline,
   ProcessingError,
   Sink,
+  ThrottleSwitch,
   type Application,
   type BSPumpApplication,
   type ComponentDefinition,
@@ -54,16 +55,16 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
   private readonly idField: string;
   private readonly removeId: boolean;
   private readonly deadLetterId: string;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   /** Items refused by Elasticsearch, and how many of them went to a dead-letter target. */
   failed = 0;
   deadLettered = 0;
 
   private readonly onPause = (_m: string, connection: unknown): void => {
-    if (connection === this.connection) this.setThrottle(true);
+    if (connection === this.connection) this.throttle.set(true);
   };
   private readonly onUnpause = (_m: string, connection: unknown): void => {
-    if (connection === this.connection) this.setThrottle(false);
+    if (connection === this.connection) this.throttle.set(false);
   };
 
   constructor(app: Application, pipeline: Pipeline, connection: string | ElasticSearchConnection, options: ComponentOptions = {}) {
@@ -91,12 +92,6 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchSink {
     return new this(app, pipeline, connectionArgument(definition, "ElasticSearchSink", ElasticSearchConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
-
-  private setThrottle(on: boolean): void {
-    if (on === this.throttled) return;
-    this.throttled = on;
-    this.pipeline.throttle(this, on);
   }
 
   /** The index for an event (when the context does not name one). */
@@ -214,11 +209,11 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
   override async stop(): Promise<void> {
     this.connection.flush(true, this);
     await this.connection.whenIdle(this);
-    this.setThrottle(false);
+    this.throttle.set(false);
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), Failed: this.failed, DeadLettered: this.deadLettered, Throttled: this.throttled };
+    return { ...super.describe(), Failed: this.failed, DeadLettered: this.deadLettered, Throttled: this.throttle.active };
   }
 }
 

@@ -4,6 +4,7 @@ import {
   ReceiptTally,
   Sink,
   toError,
+  ThrottleSwitch,
   type Application,
   type ComponentOptions,
   type ConfigSpec,
@@ -52,7 +53,7 @@ export abstract class FileBufferedSink extends Sink {
   private buffered = 0;
   private tally = new ReceiptTally();
   private pendingBytes = 0;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private handle: FileHandle | null = null;
@@ -160,14 +161,7 @@ export abstract class FileBufferedSink extends Sink {
   }
 
   private updateThrottle(): void {
-    const over = this.pendingBytes > this.maxPending;
-    if (over && !this.throttled) {
-      this.throttled = true;
-      this.pipeline.throttle(this, true);
-    } else if (!over && this.throttled && this.pendingBytes <= this.maxPending / 2) {
-      this.throttled = false;
-      this.pipeline.throttle(this, false);
-    }
+    this.throttle.update(this.pendingBytes > this.maxPending, this.pendingBytes <= this.maxPending / 2);
   }
 
   /** The name of the file being written (empty before the first write). */

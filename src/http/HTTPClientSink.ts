@@ -3,6 +3,7 @@ import {
   ReceiptTally,
   Sink,
   toError,
+  ThrottleSwitch,
   type Application,
   type ComponentOptions,
   type ConfigSpec,
@@ -61,7 +62,7 @@ export class HTTPClientSink extends Sink {
   private parts: string[] = [];
   private tally = new ReceiptTally();
   private pending = 0;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   readonly stats = { sent: 0, requests: 0, retries: 0, failed: 0 };
@@ -153,11 +154,7 @@ export class HTTPClientSink extends Sink {
   }
 
   private updateThrottle(): void {
-    const over = this.pending > this.maxPending;
-    if (over !== this.throttled) {
-      this.throttled = over;
-      this.pipeline.throttle(this, over);
-    }
+    this.throttle.set(this.pending > this.maxPending);
   }
 
   override async stop(): Promise<void> {

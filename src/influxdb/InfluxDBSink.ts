@@ -7,6 +7,7 @@ import {
   ReceiptTally,
   Sink,
   toError,
+  ThrottleSwitch,
   Waiters,
   type Application,
   type ComponentDefinition,
@@ -57,7 +58,7 @@ export class InfluxDBSink extends Sink {
   private readonly queue: Bucket[] = [];
   private sending = false;
   private retrying = false;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private timer: NodeJS.Timeout | null = null;
   private readonly idle = new Waiters();
   readonly counts = { lines: 0, buckets: 0, failedBuckets: 0, retries: 0 };
@@ -227,13 +228,7 @@ export class InfluxDBSink extends Sink {
   private updateThrottle(): void {
     const waiting = this.queue.length;
     const over = this.retrying || waiting >= this.maxQueue;
-    if (over && !this.throttled) {
-      this.throttled = true;
-      this.pipeline.throttle(this, true);
-    } else if (this.throttled && !this.retrying && waiting <= this.maxQueue / 2) {
-      this.throttled = false;
-      this.pipeline.throttle(this, false);
-    }
+    this.throttle.update(over, !this.retrying && waiting <= this.maxQueue / 2);
   }
 
 
@@ -249,7 +244,7 @@ export class InfluxDBSink extends Sink {
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), Queued: this.queue.length, Throttled: this.throttled, Retrying: this.retrying, Counts: { ...this.counts } };
+    return { ...super.describe(), Queued: this.queue.length, Throttled: this.throttle.active, Retrying: this.retrying, Counts: { ...this.counts } };
   }
 }
 

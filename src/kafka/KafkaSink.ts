@@ -5,6 +5,7 @@ import {
   ReceiptTally,
   Sink,
   toError,
+  ThrottleSwitch,
   type Application,
   type ComponentDefinition,
   type ComponentOptions,
@@ -66,7 +67,7 @@ export class KafkaSink extends Sink {
   private lingerTimer: NodeJS.Timeout | null = null;
   private readonly pending: OutBatch[] = [];
   private sending: Promise<void> | null = null;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   /** Buffered plus in-flight messages. */
   queued = 0;
   /** Messages acknowledged by the broker, and messages whose send failed for good. */
@@ -138,10 +139,7 @@ export class KafkaSink extends Sink {
     // Value, key and about 24 bytes of record overhead: keeps a request under the broker's limit.
     this.bytes += value.length + (typeof key === "string" || Buffer.isBuffer(key) ? key.length : 0) + 24;
     this.queued++;
-    if (!this.throttled && this.queued > this.high) {
-      this.throttled = true;
-      this.pipeline.throttle(this, true);
-    }
+    this.throttle.update(this.queued > this.high, false);
     if (++this.count >= this.batchCount || this.bytes >= this.batchBytes) this.flush();
     else if (this.lingerTimer === null) this.lingerTimer = setTimeout(() => this.flush(), this.linger);
     return null;
@@ -204,10 +202,7 @@ export class KafkaSink extends Sink {
       this.pipeline.setError(null, null, new Error(`KafkaSink '${this.id}': ${batch.count} messages could not be delivered: ${error.message}`));
     }
     this.queued -= batch.count;
-    if (this.throttled && this.queued <= this.low) {
-      this.throttled = false;
-      this.pipeline.throttle(this, false);
-    }
+    this.throttle.update(false, this.queued <= this.low);
   }
 
   private async sendOnce(batch: OutBatch): Promise<void> {
@@ -245,7 +240,7 @@ export class KafkaSink extends Sink {
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), Queued: this.queued, Delivered: this.delivered, Failed: this.failed, Throttled: this.throttled };
+    return { ...super.describe(), Queued: this.queued, Delivered: this.delivered, Failed: this.failed, Throttled: this.throttle.active };
   }
 }
 

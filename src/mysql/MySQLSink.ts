@@ -5,6 +5,7 @@ import {
   ProcessingError,
   Sink,
   toError,
+  ThrottleSwitch,
   Waiters,
   type Application,
   type ComponentDefinition,
@@ -55,7 +56,7 @@ export class MySQLSink extends Sink {
   private timer: NodeJS.Timeout | null = null;
   private readonly queue: Bulk[] = [];
   private writing = 0;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private readonly idle = new Waiters();
   readonly counts = { rows: 0, bulks: 0, refused: 0, retriedRows: 0 };
 
@@ -166,13 +167,7 @@ export class MySQLSink extends Sink {
 
   private updateThrottle(): void {
     const waiting = this.queue.length + this.writing;
-    if (!this.throttled && waiting >= this.maxQueue) {
-      this.throttled = true;
-      this.pipeline.throttle(this, true);
-    } else if (this.throttled && waiting <= this.maxQueue / 2) {
-      this.throttled = false;
-      this.pipeline.throttle(this, false);
-    }
+    this.throttle.update(waiting >= this.maxQueue, waiting <= this.maxQueue / 2);
   }
 
 
@@ -193,7 +188,7 @@ export class MySQLSink extends Sink {
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), Queued: this.queue.length, Writing: this.writing, Throttled: this.throttled, Counts: { ...this.counts } };
+    return { ...super.describe(), Queued: this.queue.length, Writing: this.writing, Throttled: this.throttle.active, Counts: { ...this.counts } };
   }
 }
 

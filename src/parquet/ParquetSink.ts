@@ -6,6 +6,7 @@ import {
   ReceiptTally,
   Sink,
   toError,
+  ThrottleSwitch,
   type Application,
   type ComponentOptions,
   type ConfigSpec,
@@ -96,7 +97,7 @@ export class ParquetSink extends Sink {
   /** Rows handed to the current file (written or on their way), for rows rollover. */
   private rowsInFile = 0;
   private pendingWriteRows = 0;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private chain: Promise<void> = Promise.resolve();
   private writer: ParquetWriter | null = null;
   private handle: FileHandle | null = null;
@@ -325,13 +326,7 @@ export class ParquetSink extends Sink {
 
   private updateThrottle(): void {
     const pending = this.pendingWriteRows;
-    if (!this.throttled && pending > this.maxPending) {
-      this.throttled = true;
-      this.pipeline.throttle(this, true);
-    } else if (this.throttled && pending <= this.maxPending / 2) {
-      this.throttled = false;
-      this.pipeline.throttle(this, false);
-    }
+    this.throttle.update(pending > this.maxPending, pending <= this.maxPending / 2);
   }
 
   override async stop(): Promise<void> {

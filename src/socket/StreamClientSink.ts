@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
+import { ThrottleSwitch, Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { describeAddress, parseAddress, type SocketAddress } from "./address.js";
 import { clientTlsOptions, TLS_CONFIG } from "./tls.js";
 
@@ -32,7 +32,7 @@ export class StreamClientSink extends Sink {
   private socket: Socket | null = null;
   private connected = false;
   private running = false;
-  private throttled = false;
+  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private timer: NodeJS.Timeout | null = null;
   // Events not yet sent (disconnected), and events written but whose write callback has not run.
   private queue: Buffer[] = [];
@@ -172,10 +172,7 @@ export class StreamClientSink extends Sink {
   private updateThrottle(): void {
     // Disconnected with room in the queue: keep accepting; a full queue or socket buffer throttles.
     const throttle = this.queue.length >= this.maxQueue || (this.connected && this.socket !== null && this.socket.writableNeedDrain);
-    if (throttle !== this.throttled) {
-      this.throttled = throttle;
-      this.pipeline.throttle(this, throttle);
-    }
+    this.throttle.set(throttle);
   }
 
   /** Sends what is queued (waiting up to `timeoutSeconds` for a connection), then closes. */
