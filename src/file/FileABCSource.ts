@@ -14,7 +14,7 @@ import {
   type Pipeline,
 } from "../core/index.js";
 import { fnmatch, glob } from "./glob.js";
-import { openFiles } from "./openfiles.js";
+import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
 
 const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
 
@@ -57,7 +57,7 @@ export abstract class FileABCSource extends TriggerSource {
     read_size: { type: "int", default: 1048576, doc: "Bytes per read (and per decompressed chunk)" },
     read_ahead: { type: "int", default: 3, doc: "Reads of a plain file kept in flight while earlier chunks are processed (at least 1)" },
     files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there" },
-    check_open: { type: "bool", default: true, doc: "Skip files another process has open for writing (Linux /proc), so a file being written is not read half-way" },
+    check_open: { type: "bool", default: true, doc: "Skip files a process has open for writing (Linux: a file lease test, or a walk of /proc), so a file being written is not read half-way" },
   } as const;
 
   readonly patterns: string[];
@@ -167,12 +167,8 @@ export abstract class FileABCSource extends TriggerSource {
     this.counts = counts;
     if (candidates.length === 0) return null;
     if (!this.checkOpen) return candidates[0]!;
-    const open = openFiles(candidates.map((p) => resolve(p)));
-    for (const path of candidates) {
-      if (open.get(resolve(path))?.write) continue;
-      return path;
-    }
-    return null;
+    const free = firstNotHeldOpen(candidates.map((p) => resolve(p)), "write");
+    return free < 0 ? null : candidates[free]!;
   }
 
   /** At start: `-locked` files that no process holds open were left by a crash; give them their names back. */
@@ -180,9 +176,9 @@ export abstract class FileABCSource extends TriggerSource {
     const locked: string[] = [];
     for (const pattern of this.patterns) for (const path of await glob(pattern + "-locked")) locked.push(path);
     if (locked.length === 0) return;
-    const open = openFiles(locked.map((p) => resolve(p)));
+    const held = filesHeldOpen(locked.map((p) => resolve(p)), "any");
     for (const path of locked) {
-      if (open.has(resolve(path))) continue;
+      if (held.has(resolve(path))) continue;
       const original = path.slice(0, -"-locked".length);
       try {
         await rename(path, original);

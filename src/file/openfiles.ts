@@ -1,11 +1,92 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { createRequire } from "node:module";
+
+/** What to look for: any process holding the file open for writing, or holding it open at all. */
+export type HeldFor = "write" | "any";
+
+interface LeaseCheck {
+  heldOpen(path: string, anyOpen: boolean): number;
+}
 
 /**
- * Which of the given files some process has open, found through Linux's /proc (BSPump's
- * `_is_file_open()` was a stub). Returns, per open path, whether it is open for writing.
+ * The native check (src/file/openlease.c, built by scripts/build-native into dist/native/), or null
+ * when it was not built. Looked for from both src/file (tests run the sources) and dist/src/file.
+ */
+const leaseCheck: LeaseCheck | null = loadLeaseCheck();
+
+function loadLeaseCheck(): LeaseCheck | null {
+  if (process.platform !== "linux" || process.env["BSPUMP_NO_NATIVE"] === "1") return null;
+  const require = createRequire(import.meta.url);
+  for (const candidate of ["../../dist/native/openlease.node", "../../native/openlease.node"]) {
+    try {
+      return require(candidate) as LeaseCheck;
+    } catch {
+      // not built there; try the next place
+    }
+  }
+  return null;
+}
+
+/** How `filesHeldOpen` finds out: "lease" (one kernel call per file) or "proc" (a walk of /proc). */
+export function openCheckMethod(): "lease" | "proc" | "none" {
+  if (process.platform !== "linux") return "none";
+  return leaseCheck ? "lease" : "proc";
+}
+
+/**
+ * Which of the given files some process holds open — for writing, or at all with `heldFor = "any"`
+ * (BSPump's `_is_file_open()` was a stub). Paths must be absolute. Asks the kernel with a file
+ * lease where it can (see openlease.c); files it cannot tell about (not ours, a filesystem without
+ * leases) and every file when the native check is not built are looked up by walking /proc.
  * Where /proc is not available (not Linux), reports nothing open.
  */
-export function openFiles(paths: Iterable<string>): Map<string, { write: boolean }> {
+export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor): Set<string> {
+  const held = new Set<string>();
+  if (paths.length === 0 || process.platform !== "linux") return held;
+  let undecided: string[] = [];
+  if (leaseCheck) {
+    for (const path of paths) {
+      const answer = leaseCheck.heldOpen(path, heldFor === "any");
+      if (answer === 1) held.add(path);
+      else if (answer < 0) undecided.push(path);
+    }
+  } else {
+    undecided = [...paths];
+  }
+  if (undecided.length > 0) {
+    for (const [path, how] of walkProcForOpenFiles(undecided)) {
+      if (heldFor === "any" || how.write) held.add(path);
+    }
+  }
+  return held;
+}
+
+/**
+ * The index of the first of `paths` that no process holds open (as `filesHeldOpen` decides), or -1.
+ * With the native check, asks about one file at a time and stops at the first free one, so a scan
+ * that finds thousands of files does not test them all for each file it takes.
+ */
+export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor): number {
+  let from = 0;
+  if (leaseCheck) {
+    for (; from < paths.length; from++) {
+      const answer = leaseCheck.heldOpen(paths[from]!, heldFor === "any");
+      if (answer === 0) return from;
+      if (answer < 0) break; // the kernel cannot tell: the walk decides from here on
+    }
+    if (from === paths.length) return -1;
+  }
+  const rest = paths.slice(from);
+  const held = walkProcForOpenFiles(rest);
+  const free = rest.findIndex((path) => !(heldFor === "any" ? held.has(path) : held.get(path)?.write));
+  return free < 0 ? -1 : from + free;
+}
+
+/**
+ * Which of the given files some process has open, found by reading every /proc/<pid>/fd link.
+ * Returns, per open path, whether it is open for writing. Exported for tests of the fallback.
+ */
+export function walkProcForOpenFiles(paths: Iterable<string>): Map<string, { write: boolean }> {
   const wanted = new Set(paths);
   const found = new Map<string, { write: boolean }>();
   if (wanted.size === 0 || process.platform !== "linux") return found;
