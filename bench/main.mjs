@@ -76,7 +76,8 @@ const WORKLOADS = [
     id: "W3", title: "W3 passthrough — lines → counting sink",
     systems: [
       { id: "pump", label: "pump (FileLineSource → Sink)", cmd: node("bench/pump.mjs", "W3", JSONL), pump: true },
-      { id: "pump-nocheck", label: "pump, `check_open = false` (diagnostic: without the per-file /proc walk)", cmd: node("bench/pump.mjs", "W3", JSONL, "nocheck") },
+      { id: "pump-nocheck", label: "pump, `check_open = false` (diagnostic: what the open-file lease check costs)", cmd: node("bench/pump.mjs", "W3", JSONL, "nocheck") },
+      { id: "pump-procwalk", label: "pump, the open-file check by a /proc walk (`BSPUMP_NO_NATIVE=1`: as without the native module)", cmd: node("bench/pump.mjs", "W3", JSONL, "procwalk") },
       { id: "pump-core", label: "pump, harness line source (diagnostic: core engine only)", cmd: node("bench/pump.mjs", "W3", JSONL, "core") },
       { id: "floor", label: "floor (plain loop: 1 MiB reads decoded in 64 KiB pieces, a string per line)", cmd: node("bench/floor.mjs", "W3text", JSONL), ref: "floor" },
       { id: "floor-bytes", label: "floor, a Buffer view per line instead (for scale)", cmd: node("bench/floor.mjs", "W3", JSONL) },

@@ -1,7 +1,8 @@
 // The pump side of the benchmark: real bspump components from the compiled dist/.
 // Usage: node bench/pump.mjs <workload> <data-file> [variant]; prints one JSON line.
 //   variant "file" (default): bspump.file.FileLineSource / FileCSVSource.
-//   variant "nocheck": the same with check_open = false (a diagnostic: what the per-file /proc walk costs).
+//   variant "nocheck": the same with check_open = false (a diagnostic: what the open-file check costs).
+//   variant "procwalk": check_open answered by walking /proc, as without the native lease check.
 //   variant "core": a minimal line source written here (1 MiB reads, byte search, one Buffer per
 //   line, whenReady() per line) — a diagnostic that isolates the core engine from the file source.
 import { closeSync, openSync, readSync } from "node:fs";
@@ -9,7 +10,9 @@ import { closeSync, openSync, readSync } from "node:fs";
 // whole package loads every connector (~30 MB more RSS before the first event).
 import * as core from "../dist/src/core/index.js";
 import * as common from "../dist/src/common/index.js";
-import * as fileFamily from "../dist/src/file/index.js";
+// Imported after the variant is known: the file family reads BSPUMP_NO_NATIVE when it loads.
+if (process.argv[4] === "procwalk") process.env.BSPUMP_NO_NATIVE = "1";
+const fileFamily = await import("../dist/src/file/index.js");
 
 const bspump = { ...core, common, file: fileFamily, analyzer: process.argv.includes("W2") ? await import("../dist/src/analyzer/index.js") : undefined };
 import { enrich } from "./work.mjs";
