@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readlinkSync } from "node:fs";
+import { createRequire } from "node:module";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { filesHeldOpen, firstNotHeldOpen, openCheckMethod, walkProcForOpenFiles } from "../../src/file/openfiles.js";
@@ -82,6 +83,30 @@ test("a file the kernel cannot tell about (here: gone) is decided by the /proc w
       // The lease check answers -ENOENT for `gone`; the walk then decides for it and the rest.
       assert.equal(firstNotHeldOpen([written, gone, written], "write"), 1);
       assert.deepEqual([...filesHeldOpen([gone, written], "write")], [written]);
+    } finally {
+      await stop(writer);
+    }
+  });
+});
+
+test("a writer that opens the file while the lease is held does not kill this process (the break signal is SIGURG, not SIGIO)", async () => {
+  const native = createRequire(import.meta.url)("../../dist/native/openlease.node") as { heldOpen(path: string, anyOpen: boolean, holdMicroseconds: number): number };
+  await withTempDir(async (dir) => {
+    const path = join(dir, "raced.txt");
+    await writeFile(path, "x\n");
+    // The writer opens after 0.2 s, while the lease is held for 0.8 s: the kernel breaks the lease
+    // and signals this process. With the default SIGIO, Node would die here ("I/O possible").
+    const writer = spawn("sh", ["-c", `sleep 0.2; exec 3>>"$0"; exec sleep 60`, path], { stdio: "ignore" });
+    try {
+      assert.equal(native.heldOpen(path, false, 800_000), 0);
+      await until(() => {
+        try {
+          return readlinkSync(`/proc/${writer.pid}/fd/3`) === path;
+        } catch {
+          return false;
+        }
+      }, 10000, "the writer holding the file");
+      assert.deepEqual([...filesHeldOpen([path], "write")], [path]);
     } finally {
       await stop(writer);
     }
