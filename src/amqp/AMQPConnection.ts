@@ -1,5 +1,7 @@
-import { connect, type ChannelModel } from "amqplib";
-import { Connection, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec } from "../core/index.js";
+import type { ChannelModel } from "amqplib";
+import { Connection, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, dependency } from "../core/index.js";
+
+const amqplib = dependency<typeof import("amqplib")>("amqplib");
 
 /**
  * A connection to a RabbitMQ (AMQP 0-9-1) broker, shared by AMQP sources and sinks.
@@ -63,7 +65,7 @@ export class AMQPConnection extends Connection {
 
   private async open(): Promise<void> {
     try {
-      const model = await connect(this.url, {
+      const model = await amqplib().connect(this.url, {
         clientProperties: { application: this.config.getString("appname") },
       });
       if (this.closing) {

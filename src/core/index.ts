@@ -16,3 +16,4 @@ export * from "./source.js";
 export * from "./trigger.js";
 export * from "./throttleswitch.js";
 export * from "./waiters.js";
+export * from "./dependency.js";

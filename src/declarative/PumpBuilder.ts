@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { LineCounter, parseDocument, isMap, isSeq, type Document } from "yaml";
+import type { Document, LineCounter } from "yaml";
 import {
   ConfigError,
   Connection,
+  dependency,
   Lookup,
   OpportunisticTrigger,
   PeriodicTrigger,
@@ -20,6 +21,8 @@ import {
   type Trigger,
 } from "../core/index.js";
 import { findComponent } from "./registry.js";
+
+const yaml = dependency<typeof import("yaml")>("yaml");
 
 /**
  * Builds connections, lookups and pipelines from a YAML or JSON definition (BSPump's PumpBuilder):
@@ -39,7 +42,7 @@ import { findComponent } from "./registry.js";
  */
 export class PumpBuilder {
   private readonly doc: Document;
-  private readonly lines = new LineCounter();
+  private readonly lines: LineCounter = new (yaml().LineCounter)();
   private readonly baseDir: string;
   private readonly userModules = new Map<string, Record<string, unknown>>();
 
@@ -49,7 +52,7 @@ export class PumpBuilder {
   ) {
     const source = text ?? readFileSync(fileName, "utf8");
     this.baseDir = dirname(resolve(fileName));
-    this.doc = parseDocument(source, { lineCounter: this.lines, prettyErrors: true });
+    this.doc = yaml().parseDocument(source, { lineCounter: this.lines, prettyErrors: true });
     const syntax = this.doc.errors[0];
     if (syntax) throw new ConfigError(`${fileName}:${syntax.linePos?.[0].line ?? "?"}: ${syntax.message.split("\n")[0]}`);
   }
@@ -76,7 +79,7 @@ export class PumpBuilder {
 
   private object(path: (string | number)[], allowed: readonly string[]): Record<string, unknown> {
     const node = this.doc.getIn(path, true);
-    if (!isMap(node)) this.fail(path, `expected a mapping at ${path.join(".") || "the top level"}`);
+    if (!yaml().isMap(node)) this.fail(path, `expected a mapping at ${path.join(".") || "the top level"}`);
     const obj = (path.length ? this.doc.getIn(path) : this.doc.toJS()) as unknown;
     const plain = (obj && typeof obj === "object" && "toJSON" in obj ? (obj as { toJSON(): unknown }).toJSON() : obj) as Record<string, unknown>;
     for (const key of Object.keys(plain)) {
@@ -88,7 +91,7 @@ export class PumpBuilder {
   private list(path: (string | number)[]): number {
     const node = this.doc.getIn(path, true);
     if (node === undefined) return 0;
-    if (!isSeq(node)) this.fail(path, `expected a list at ${path.join(".")}`);
+    if (!yaml().isSeq(node)) this.fail(path, `expected a list at ${path.join(".")}`);
     return node.items.length;
   }
 

@@ -1,7 +1,9 @@
-import { parse, type Options } from "csv-parse/sync";
-import { Generator, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import type { Options } from "csv-parse/sync";
+import { Generator, type Application, type ConfigSpec, type EventContext, type Pipeline, dependency } from "../core/index.js";
 import { CSV_PROCESSOR_DEFAULTS, csvOptions, type CSVProcessorOptions } from "./CSVParserProcessor.js";
 import { reportBadInput } from "./badInput.js";
+
+const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
 
 /**
  * A CSV block (string or Buffer) in, one event per row out, the columns as keys (the seed's "CSV
@@ -30,7 +32,7 @@ export class CSVGenerator extends Generator {
     const text = typeof event === "string" ? event : Buffer.isBuffer(event) ? event.toString(this.encoding) : null;
     if (text === null) throw new TypeError(`CSVGenerator expects a string or a Buffer, got ${typeof event}`);
     const rows: { record: string[]; lines: number }[] = [];
-    parse(text, {
+    csvParseSync().parse(text, {
       ...this.options,
       columns: false,
       on_record: (record: string[], info: { lines: number }) => {

@@ -1,5 +1,7 @@
-import { parse, type Options } from "csv-parse/sync";
-import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import type { Options } from "csv-parse/sync";
+import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, dependency } from "../core/index.js";
+
+const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
 
 export interface CSVProcessorOptions extends ComponentOptions {
   fieldnames?: string[];
@@ -39,7 +41,7 @@ export class CSVParserProcessor extends Processor {
   process(_context: EventContext, event: unknown): Record<string, string> {
     const text = typeof event === "string" ? event : Buffer.isBuffer(event) ? event.toString(this.encoding) : null;
     if (text === null) throw new TypeError(`CSVParserProcessor expects a string or a Buffer, got ${typeof event}`);
-    const rows = parse(text, this.options) as string[][];
+    const rows = csvParseSync().parse(text, this.options) as string[][];
     if (rows.length !== 1) throw new Error(`CSVParserProcessor expects one CSV row, got ${rows.length}`);
     const row = rows[0]!;
     if (row.length > this.fieldnames.length) throw new Error(`CSV row has ${row.length} fields, expected ${this.fieldnames.length}`);

@@ -1,7 +1,10 @@
-import { Parser, type Options as CsvParseOptions } from "csv-parse";
+import type { Options as CsvParseOptions } from "csv-parse";
 import type { Application, ConfigSpec, Pipeline } from "../core/index.js";
 import { HTTPABCClientSource, type HTTPClientSourceOptions } from "./HTTPABCClientSource.js";
 import { textDecoder } from "./util.js";
+import { dependency } from "../core/index.js";
+
+const csvParse = dependency<typeof import("csv-parse")>("csv-parse");
 
 /** Emits the whole response body as one event (a Buffer). */
 export class HTTPClientSource extends HTTPABCClientSource {
@@ -111,7 +114,7 @@ export class HTTPClientCSVSource extends HTTPABCClientSource {
 
   protected async read(response: Response): Promise<void> {
     const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
-    const parser = new Parser(this.csvOptions);
+    const parser = new (csvParse().Parser)(this.csvOptions);
     const rows: Record<string, string>[] = [];
     let failure: Error | null = null;
     parser.on("readable", () => {

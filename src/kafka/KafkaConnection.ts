@@ -1,18 +1,8 @@
 import { readFileSync } from "node:fs";
-import {
-  CompressionTypes,
-  Kafka,
-  logLevel as KafkaLogLevel,
-  Partitioners,
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type KafkaConfig,
-  type LogEntry,
-  type Producer,
-  type SASLOptions,
-} from "kafkajs";
-import { ConfigError, Connection, resolveConfig, type Application, type ComponentOptions, type ResolvedConfig, type ConfigSpec } from "../core/index.js";
+import type { Admin, CompressionTypes, Consumer, EachBatchPayload, Kafka, KafkaConfig, LogEntry, Producer, SASLOptions } from "kafkajs";
+import { ConfigError, Connection, dependency, resolveConfig, type Application, type ComponentOptions, type ResolvedConfig, type ConfigSpec } from "../core/index.js";
+
+const kafkajs = dependency<typeof import("kafkajs")>("kafkajs");
 
 /*
  * Every use of the Kafka client library (kafkajs) is in this file. Sources, sinks and the topic
@@ -187,7 +177,7 @@ export class KafkaConnection extends Connection {
       brokers: this.bootstrapServers,
       connectionTimeout: s.getInt("connection_timeout_ms"),
       requestTimeout: s.getInt("request_timeout_ms"),
-      logLevel: KafkaLogLevel.WARN,
+      logLevel: kafkajs().logLevel.WARN,
       logCreator: () => (entry: LogEntry) => this.clientLog(entry),
     };
     if (protocol === "SSL" || protocol === "SASL_SSL") {
@@ -214,15 +204,16 @@ export class KafkaConnection extends Connection {
     if (message.startsWith("Limiting retries for the idempotent producer")) {
       // KafkaSink bounds retries on purpose: a send that keeps failing fails its receipts.
       this.log.debug(text, fields);
-    } else if (entry.level === KafkaLogLevel.ERROR) {
+    } else if (entry.level === kafkajs().logLevel.ERROR) {
       // The client logs retried errors at ERROR level; they become warnings here, and the
       // components report what finally failed.
       this.log.warn(text, fields);
-    } else if (entry.level === KafkaLogLevel.WARN) this.log.warn(text, fields);
+    } else if (entry.level === kafkajs().logLevel.WARN) this.log.warn(text, fields);
     else this.log.debug(text, fields);
   }
 
   private client(clientId?: string): Kafka {
+    const { Kafka } = kafkajs();
     return new Kafka(this.clientConfig(clientId));
   }
 
@@ -355,11 +346,12 @@ class KafkaJsProducer implements KafkaProducerClient {
       idempotent: options.idempotent,
       // The idempotent producer keeps ordering only with one request in flight per broker.
       maxInFlightRequests: options.idempotent ? 1 : 5,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: kafkajs().Partitioners.DefaultPartitioner,
       retry: { retries: options.retries },
       allowAutoTopicCreation: true,
     });
-    this.compression = compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+    const { CompressionTypes: types } = kafkajs();
+    this.compression = compression === "gzip" ? types.GZIP : types.None;
   }
 
   connect(): Promise<void> {

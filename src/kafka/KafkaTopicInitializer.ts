@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { ConfigError, ConfigObject, locateConnection, toError, type Application, type ComponentOptions, type Logger, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { ConfigError, ConfigObject, locateConnection, toError, type Application, type ComponentOptions, type Logger, type Pipeline, type ConfigSpec, dependency } from "../core/index.js";
 import { KafkaConnection, type KafkaTopicSpec } from "./KafkaConnection.js";
 import { KafkaSink } from "./KafkaSink.js";
 import { KafkaSource } from "./KafkaSource.js";
+
+const yaml = dependency<typeof import("yaml")>("yaml");
 
 /** A topic as written in a topics file or passed to `includeTopics` (BSPump's names; `name`/`topic_configs` are deprecated aliases). */
 export interface KafkaTopicDefinition {
@@ -114,7 +115,7 @@ function loadTopicsFile(path: string): KafkaTopicDefinition[] {
   let data: unknown;
   try {
     if (/\.json$/i.test(path)) data = JSON.parse(text);
-    else if (/\.ya?ml$/i.test(path)) data = parseYaml(text);
+    else if (/\.ya?ml$/i.test(path)) data = yaml().parse(text);
     else throw new Error("the name must end in .json, .yml or .yaml");
   } catch (e) {
     throw new ConfigError(`Kafka topics file '${path}': ${(e as Error).message}`);

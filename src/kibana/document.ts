@@ -5,9 +5,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import nunjucks from "nunjucks";
 import type { Printer } from "./client.js";
 import { loadLibrary, type LibraryObject } from "./library.js";
+import { dependency } from "../core/index.js";
+
+const nunjucks = dependency<typeof import("nunjucks")>("nunjucks");
 
 /** What a template sees as `obj` (and each entry of `library`, `uses`, `used_by`, …). */
 export interface DocObject {
@@ -163,7 +165,8 @@ export function document(dirs: readonly string[], o: DocumentOptions, p: Printer
   const { objects, messages } = documentModel(dirs, p);
   // The loader searches the template dir and then each library DIR (BSPump used d[0], the first character of each).
   const searchPaths = [o.templateDir, ...dirs].map((d) => resolve(d));
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(searchPaths, { noCache: true }), { autoescape: false });
+  const { Environment, FileSystemLoader } = nunjucks();
+  const env = new Environment(new FileSystemLoader(searchPaths, { noCache: true }), { autoescape: false });
   const has = (name: string): boolean => searchPaths.some((d) => existsSync(join(d, name)));
   const written: string[] = [];
   const skipped: string[] = [];

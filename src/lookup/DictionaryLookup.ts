@@ -1,6 +1,8 @@
-import { parse as parseCsv } from "csv-parse/sync";
 import type { Application, LookupOptions, ConfigSpec } from "../core/index.js";
 import { MappingLookup } from "./MappingLookup.js";
+import { dependency } from "../core/index.js";
+
+const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
 
 /**
  * Key → value from a JSON object or a CSV file, a master pump, or set while the pump runs
@@ -57,7 +59,7 @@ export class DictionaryLookup extends MappingLookup {
       this.deserialize(data);
       return;
     }
-    const rows = parseCsv(data, { columns: true, skip_empty_lines: true, bom: true, delimiter: this.config.getString("csv_delimiter") }) as Record<string, string>[];
+    const rows = csvParseSync().parse(data, { columns: true, skip_empty_lines: true, bom: true, delimiter: this.config.getString("csv_delimiter") }) as Record<string, string>[];
     const keyColumn = this.config.getString("key_column");
     const valueColumn = this.config.getString("value_column");
     this.dictionary.clear();

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
-import { Reader, type AsnResponse, type CityResponse } from "maxmind";
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type MetricSample, type Pipeline } from "../core/index.js";
+import type { AsnResponse, CityResponse, Reader } from "maxmind";
+import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type MetricSample, type Pipeline, dependency } from "../core/index.js";
 import { compilePath, getField, setField, type FieldPath } from "./fieldpath.js";
 import { ipv4ToInt, ipv6ToBigInt, isPrivateIPv4, isPrivateIPv6 } from "./ipaddress.js";
+
+const maxmind = dependency<typeof import("maxmind")>("maxmind");
 
 /**
  * Adds country, city, location and ASN of an IP address field from MaxMind `.mmdb` databases
@@ -46,7 +48,7 @@ export class GeoIPEnricher extends Processor {
     super(app, pipeline, options);
     const open = <T extends CityResponse | AsnResponse>(key: string): Reader<T> | null => {
       const path = this.config.getString(key);
-      return path === "" ? null : new Reader<T>(readFileSync(path));
+      return path === "" ? null : new (maxmind().Reader)<T>(readFileSync(path));
     };
     this.cityReader = open<CityResponse>("db_path");
     this.asnReader = open<AsnResponse>("asn_db_path");

@@ -1,7 +1,9 @@
-import { parse as parseCsv } from "csv-parse/sync";
 import type { Application, ConfigSpec, LookupOptions } from "../core/index.js";
 import { ipv4ToInt, ipv6ToBigInt } from "./ipaddress.js";
 import { MappingLookup } from "./MappingLookup.js";
+import { dependency } from "../core/index.js";
+
+const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
 
 export interface GeoLocation {
   lat: number | null;
@@ -99,7 +101,7 @@ export class IPGeoLookup extends MappingLookup {
 
   protected override loadSourceData(data: Buffer): void {
     if (this.provider?.isSlave) return this.deserialize(data);
-    const rows = parseCsv(data, { skip_empty_lines: true, bom: true, relax_column_count: true }) as string[][];
+    const rows = csvParseSync().parse(data, { skip_empty_lines: true, bom: true, relax_column_count: true }) as string[][];
     const v4: [number, number, GeoLocation][] = [];
     const v6: [bigint, bigint, GeoLocation][] = [];
     for (const row of rows) {

@@ -1,5 +1,7 @@
-import { createPool, type Pool, type PoolConnection } from "mysql2/promise";
-import { Connection, toError, type Application, type ComponentOptions, type ConfigSpec } from "../core/index.js";
+import type { Pool, PoolConnection } from "mysql2/promise";
+import { Connection, toError, type Application, type ComponentOptions, type ConfigSpec, dependency } from "../core/index.js";
+
+const mysql2 = dependency<typeof import("mysql2/promise")>("mysql2/promise");
 
 /** MySQL error codes worth retrying (BSPump's RetryErrors): lost connections, deadlocks, lock timeouts, shutdowns. */
 export const RETRY_ERRORS = new Set([1047, 1053, 1077, 1078, 1079, 1080, 2003, 2006, 2012, 2013, 1152, 1205, 1213, 1223]);
@@ -74,7 +76,7 @@ export class MySQLConnection extends Connection {
     this.autocommit = this.config.getBool("autocommit");
     this.reconnectDelay = Math.max(0.05, this.config.getFloat("reconnect_delay"));
     const max = Math.max(1, this.config.getInt("connection_pool_maxsize"));
-    this.pool = createPool({
+    this.pool = mysql2().createPool({
       host: this.config.getString("host"),
       port: this.config.getInt("port"),
       user: this.config.getString("user") || undefined,

@@ -1,5 +1,7 @@
-import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import type { XMLParser } from "fast-xml-parser";
+import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, dependency } from "../core/index.js";
+
+const fastXmlParser = dependency<typeof import("fast-xml-parser")>("fast-xml-parser");
 
 /**
  * An XML document (string or Buffer) in, an object out (fast-xml-parser): attributes as
@@ -29,7 +31,7 @@ export class XMLParserProcessor extends Processor {
     super(app, pipeline, options);
     const arrays = new Set(this.config.getList("always_array"));
     const parseValues = this.config.getBool("parse_values");
-    this.parser = new XMLParser({
+    this.parser = new (fastXmlParser().XMLParser)({
       ignoreAttributes: this.config.getBool("ignore_attributes"),
       attributeNamePrefix: this.config.getString("attribute_prefix"),
       textNodeName: this.config.getString("text_key"),
@@ -50,7 +52,7 @@ export class XMLParserProcessor extends Processor {
     const text = typeof event === "string" ? event : Buffer.isBuffer(event) ? event.toString(this.encoding) : null;
     if (text === null) throw new TypeError(`XMLParserProcessor expects a string or a Buffer, got ${event === null ? "null" : typeof event}`);
     if (this.validate) {
-      const result = XMLValidator.validate(text);
+      const result = fastXmlParser().XMLValidator.validate(text);
       if (result !== true) throw new SyntaxError(`Malformed XML at line ${result.err.line}, column ${result.err.col}: ${result.err.msg}`);
     }
     return this.parser.parse(text) as unknown;
