@@ -1,6 +1,6 @@
 // The floor: the best plain Node.js loop for each workload — the file read in 1 MiB Buffers,
 // lines split by byte search, then the same parse/aggregate code as the pump, no framework.
-// Usage: node bench/floor.mjs <workload> <data-file>; prints one JSON line.
+// Usage: node bench/floor.mjs <workload> <data-file> [more files: W3text reads them one after another]; prints one JSON line.
 import { closeSync, openSync, readSync } from "node:fs";
 import { parse } from "csv-parse";
 import { CSVRowParser } from "../dist/src/file/CSVRowParser.js";
@@ -185,10 +185,13 @@ switch (workload) {
   }
   case "W3text": {
     let chars = 0;
-    events = eachTextLine(file, (line) => {
-      chars += line.length;
-      out++;
-    });
+    events = 0;
+    for (const path of process.argv.slice(3)) {
+      events += eachTextLine(path, (line) => {
+        chars += line.length;
+        out++;
+      });
+    }
     check = { chars };
     break;
   }

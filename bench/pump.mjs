@@ -3,6 +3,7 @@
 //   variant "file" (default): bspump.file.FileLineSource / FileCSVSource.
 //   variant "nocheck": the same with check_open = false (a diagnostic: what the open-file check costs).
 //   variant "procwalk": check_open answered by walking /proc, as without the native lease check.
+//   variant "files": <data-file> is a glob; every file it matches is read in one cycle (files_per_cycle = 0).
 //   variant "core": a minimal line source written here (1 MiB reads, byte search, one Buffer per
 //   line, whenReady() per line) — a diagnostic that isolates the core engine from the file source.
 import { closeSync, openSync, readSync } from "node:fs";
@@ -84,7 +85,7 @@ class HarnessLineSource extends bspump.Source {
 const app = new bspump.BSPumpApplication({ args: [], handleSignals: false, config: undefined });
 const pipeline = new bspump.Pipeline(app, "BenchPipeline");
 const sink = new CountingSink(app, pipeline);
-const fileConfig = { path: file, post: "noop", ...(variant === "nocheck" ? { check_open: false } : {}) };
+const fileConfig = { path: file, post: "noop", ...(variant === "nocheck" ? { check_open: false } : {}), ...(variant === "files" ? { files_per_cycle: 0 } : {}) };
 
 let source;
 if (variant === "core") {
