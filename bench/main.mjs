@@ -368,7 +368,7 @@ Written by \`npm run bench\` (bench/run → bench/main.mjs); do not edit by hand
 - Node ${process.version}; ${pyVersion}; the original: PyPI \`bitswan==${opt.bitswan}\` (BSPump engine with ASAB bundled).
 - **The machine was shared** with other engineers' builds and tests (load average ${loadBefore.map((x) => x.toFixed(1)).join(" / ")} before,
   ${loadAfter.map((x) => x.toFixed(1)).join(" / ")} after, on ${os.cpus().length} cores): absolute numbers are noisy. Runs are interleaved round-robin
-  (${REPS} per system), so the **ratios from the same run** are what to compare.
+  (${REPS} per system; ${3 * REPS} for the short W3 and W3x3 runs marked in bench/main.mjs), so the **ratios from the same run** are what to compare.
 - Data: ${fmt(expectedEvents("W1"))} events, generated with a fixed seed (bench/gen.mjs): JSON lines of ~217 bytes
   (ts, user of 10,000, ip, action of 8 incl. "noop", bytes, duration, url) and the same events as CSV.
 - events/s = events read ÷ processing time, measured inside each process from the source's cycle start to its end
