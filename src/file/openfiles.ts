@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 /** What to look for: any process holding the file open for writing, or holding it open at all. */
 export type HeldFor = "write" | "any";
 
-interface LeaseCheck {
+export interface LeaseCheck {
   heldOpen(path: string, anyOpen: boolean): number;
 }
 
@@ -36,25 +36,19 @@ export function openCheckMethod(): "lease" | "proc" | "none" {
 /**
  * Which of the given files some process holds open — for writing, or at all with `heldFor = "any"`
  * (BSPump's `_is_file_open()` was a stub). Paths must be absolute. Asks the kernel with a file
- * lease where it can (see openlease.c); files it cannot tell about (not ours, a filesystem without
- * leases) and every file when the native check is not built are looked up by walking /proc.
- * Where /proc is not available (not Linux), reports nothing open.
+ * lease where it can (see openlease.c): a lease granted means no such open, for certain. A refused
+ * one is confirmed by walking /proc, as are files the kernel cannot tell about (not ours, a
+ * filesystem without leases) and every file when the native check is not built: NFS and SMB
+ * refuse leases with the same EAGAIN when the client holds no delegation, and a file refused
+ * that way must not be skipped for ever. Where /proc is not available (not Linux), reports
+ * nothing open. `lease` is there for tests (another check, or none).
  */
-export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor): Set<string> {
+export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor, lease: LeaseCheck | null = leaseCheck): Set<string> {
   const held = new Set<string>();
   if (paths.length === 0 || process.platform !== "linux") return held;
-  let undecided: string[] = [];
-  if (leaseCheck) {
-    for (const path of paths) {
-      const answer = leaseCheck.heldOpen(path, heldFor === "any");
-      if (answer === 1) held.add(path);
-      else if (answer < 0) undecided.push(path);
-    }
-  } else {
-    undecided = [...paths];
-  }
-  if (undecided.length > 0) {
-    for (const [path, how] of walkProcForOpenFiles(undecided)) {
+  const unsure = lease ? paths.filter((path) => lease.heldOpen(path, heldFor === "any") !== 0) : paths;
+  if (unsure.length > 0) {
+    for (const [path, how] of walkProcForOpenFiles(unsure)) {
       if (heldFor === "any" || how.write) held.add(path);
     }
   }
@@ -63,23 +57,15 @@ export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor): Set<s
 
 /**
  * The index of the first of `paths` that no process holds open (as `filesHeldOpen` decides), or -1.
- * With the native check, asks about one file at a time and stops at the first free one, so a scan
- * that finds thousands of files does not test them all for each file it takes.
+ * The usual case costs one lease test: the first file is free. Otherwise one /proc walk decides for
+ * all of them, in order (a lease refused may not mean a writer: see filesHeldOpen). `lease` is
+ * there for tests.
  */
-export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor): number {
-  let from = 0;
-  if (leaseCheck) {
-    for (; from < paths.length; from++) {
-      const answer = leaseCheck.heldOpen(paths[from]!, heldFor === "any");
-      if (answer === 0) return from;
-      if (answer < 0) break; // the kernel cannot tell: the walk decides from here on
-    }
-    if (from === paths.length) return -1;
-  }
-  const rest = paths.slice(from);
-  const held = walkProcForOpenFiles(rest);
-  const free = rest.findIndex((path) => !(heldFor === "any" ? held.has(path) : held.get(path)?.write));
-  return free < 0 ? -1 : from + free;
+export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor, lease: LeaseCheck | null = leaseCheck): number {
+  if (paths.length === 0 || process.platform !== "linux") return paths.length === 0 ? -1 : 0;
+  if (lease && lease.heldOpen(paths[0]!, heldFor === "any") === 0) return 0;
+  const held = walkProcForOpenFiles(paths);
+  return paths.findIndex((path) => !(heldFor === "any" ? held.has(path) : held.get(path)?.write));
 }
 
 /**

@@ -5,7 +5,7 @@ import { closeSync, openSync, readlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { filesHeldOpen, firstNotHeldOpen, openCheckMethod, walkProcForOpenFiles } from "../../src/file/openfiles.js";
+import { filesHeldOpen, firstNotHeldOpen, openCheckMethod, walkProcForOpenFiles, type LeaseCheck } from "../../src/file/openfiles.js";
 import { until, withTempDir } from "./helpers.js";
 
 /** Another process that holds `path` open on descriptor 3, for writing (">>") or reading ("<"), until killed. */
@@ -19,6 +19,11 @@ async function holder(path: string, how: ">>" | "<"): Promise<ChildProcess> {
     }
   }, 10000, `process ${child.pid} holding ${path}`);
   return child;
+}
+
+/** The native module itself (built by scripts/build-native), with the test-only hold time. */
+function nativeLeaseCheck(): { heldOpen(path: string, anyOpen: boolean, holdMicroseconds?: number): number } {
+  return createRequire(import.meta.url)("../../dist/native/openlease.node") as { heldOpen(path: string, anyOpen: boolean, holdMicroseconds?: number): number };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -40,6 +45,10 @@ test("files held open by another process: for writing, for reading, not at all â
     const reader = await holder(read, "<");
     try {
       const all = [written, read, free];
+      const native = nativeLeaseCheck();
+      assert.deepEqual(all.map((path) => native.heldOpen(path, false)), [1, 0, 0], "lease for writing");
+      assert.deepEqual(all.map((path) => native.heldOpen(path, true)), [1, 1, 0], "lease for any open");
+      assert.equal(native.heldOpen(join(dir, "missing.txt"), false), -2, "-ENOENT");
       assert.deepEqual([...filesHeldOpen(all, "write")], [written]);
       assert.deepEqual([...filesHeldOpen(all, "any")].sort(), [read, written]);
       const walked = walkProcForOpenFiles(all);
@@ -90,7 +99,7 @@ test("a file the kernel cannot tell about (here: gone) is decided by the /proc w
 });
 
 test("a writer that opens the file while the lease is held does not kill this process (the break signal is SIGURG, not SIGIO)", async () => {
-  const native = createRequire(import.meta.url)("../../dist/native/openlease.node") as { heldOpen(path: string, anyOpen: boolean, holdMicroseconds: number): number };
+  const native = nativeLeaseCheck();
   await withTempDir(async (dir) => {
     const path = join(dir, "raced.txt");
     await writeFile(path, "x\n");
@@ -107,6 +116,22 @@ test("a writer that opens the file while the lease is held does not kill this pr
         }
       }, 10000, "the writer holding the file");
       assert.deepEqual([...filesHeldOpen([path], "write")], [path]);
+    } finally {
+      await stop(writer);
+    }
+  });
+});
+
+test("a lease refused while nobody holds the file (NFS, SMB: no delegation) does not keep the file from being read", async () => {
+  await withTempDir(async (dir) => {
+    const [first, second] = ["first.txt", "second.txt"].map((name) => join(dir, name)) as [string, string];
+    for (const path of [first, second]) await writeFile(path, "x\n");
+    const refusesAll: LeaseCheck = { heldOpen: () => 1 };
+    assert.equal(firstNotHeldOpen([first, second], "write", refusesAll), 0);
+    assert.deepEqual([...filesHeldOpen([first, second], "any", refusesAll)], []);
+    const writer = await holder(first, ">>");
+    try {
+      assert.equal(firstNotHeldOpen([first, second], "write", refusesAll), 1);
     } finally {
       await stop(writer);
     }
