@@ -1,11 +1,19 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statfsSync } from "node:fs";
 import { createRequire } from "node:module";
 
 /** What to look for: any process holding the file open for writing, or holding it open at all. */
 export type HeldFor = "write" | "any";
 
+/** The native module's answer for one file: 1 held open, 0 not, -errno it cannot tell. */
 export interface LeaseCheck {
   heldOpen(path: string, anyOpen: boolean): number;
+}
+
+/** How the files are asked about; the defaults are the native lease and statfs (tests pass others). */
+export interface OpenFileChecks {
+  lease: LeaseCheck | null;
+  /** Whether a refused lease on this file means some process has it open (a local filesystem). */
+  refusalMeansOpen(path: string): boolean;
 }
 
 /**
@@ -27,26 +35,55 @@ function loadLeaseCheck(): LeaseCheck | null {
   return null;
 }
 
+/**
+ * Local filesystems whose leases are the kernel's own (a refusal means a conflicting open), by
+ * statfs type: ext2/3/4, XFS, Btrfs, tmpfs, F2FS. Network filesystems (NFS, SMB) refuse a lease
+ * whenever the client holds no delegation, FUSE and overlay answer as their backends do: there a
+ * refusal is checked by the /proc walk.
+ */
+const LEASES_MEAN_OPENS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010]);
+
+export function refusalMeansOpen(path: string): boolean {
+  try {
+    return LEASES_MEAN_OPENS.has(statfsSync(path).type);
+  } catch {
+    return false;
+  }
+}
+
+const DEFAULT_CHECKS: OpenFileChecks = { lease: leaseCheck, refusalMeansOpen };
+
 /** How `filesHeldOpen` finds out: "lease" (one kernel call per file) or "proc" (a walk of /proc). */
 export function openCheckMethod(): "lease" | "proc" | "none" {
   if (process.platform !== "linux") return "none";
   return leaseCheck ? "lease" : "proc";
 }
 
+/** What the lease says of one file; "unsure" leaves it to the /proc walk. */
+function leaseVerdict(path: string, heldFor: HeldFor, checks: OpenFileChecks): "free" | "held" | "unsure" {
+  if (!checks.lease) return "unsure";
+  const answer = checks.lease.heldOpen(path, heldFor === "any");
+  if (answer === 0) return "free";
+  return answer === 1 && checks.refusalMeansOpen(path) ? "held" : "unsure";
+}
+
 /**
  * Which of the given files some process holds open — for writing, or at all with `heldFor = "any"`
  * (BSPump's `_is_file_open()` was a stub). Paths must be absolute. Asks the kernel with a file
- * lease where it can (see openlease.c): a lease granted means no such open, for certain. A refused
- * one is confirmed by walking /proc, as are files the kernel cannot tell about (not ours, a
- * filesystem without leases) and every file when the native check is not built: NFS and SMB
- * refuse leases with the same EAGAIN when the client holds no delegation, and a file refused
- * that way must not be skipped for ever. Where /proc is not available (not Linux), reports
- * nothing open. `lease` is there for tests (another check, or none).
+ * lease (see openlease.c): granted means no such open, for certain; refused means one on a local
+ * filesystem (see LEASES_MEAN_OPENS). Elsewhere — NFS, SMB, FUSE, overlay, a file not ours — and for
+ * every file when the native check is not built, the /proc walk decides. Where /proc is not
+ * available (not Linux), reports nothing open.
  */
-export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor, lease: LeaseCheck | null = leaseCheck): Set<string> {
+export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor, checks: OpenFileChecks = DEFAULT_CHECKS): Set<string> {
   const held = new Set<string>();
   if (paths.length === 0 || process.platform !== "linux") return held;
-  const unsure = lease ? paths.filter((path) => lease.heldOpen(path, heldFor === "any") !== 0) : paths;
+  const unsure: string[] = [];
+  for (const path of paths) {
+    const verdict = leaseVerdict(path, heldFor, checks);
+    if (verdict === "held") held.add(path);
+    else if (verdict === "unsure") unsure.push(path);
+  }
   if (unsure.length > 0) {
     for (const [path, how] of walkProcForOpenFiles(unsure)) {
       if (heldFor === "any" || how.write) held.add(path);
@@ -57,15 +94,23 @@ export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor, lease:
 
 /**
  * The index of the first of `paths` that no process holds open (as `filesHeldOpen` decides), or -1.
- * The usual case costs one lease test: the first file is free. Otherwise one /proc walk decides for
- * all of them, in order (a lease refused may not mean a writer: see filesHeldOpen). `lease` is
- * there for tests.
+ * Asks the lease about one file at a time and stops at the first free one, so a scan that finds
+ * thousands of files does not test them all for each file it takes; from the first file the lease
+ * cannot decide on, one /proc walk decides for the rest, keeping the order.
  */
-export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor, lease: LeaseCheck | null = leaseCheck): number {
-  if (paths.length === 0 || process.platform !== "linux") return paths.length === 0 ? -1 : 0;
-  if (lease && lease.heldOpen(paths[0]!, heldFor === "any") === 0) return 0;
-  const held = walkProcForOpenFiles(paths);
-  return paths.findIndex((path) => !(heldFor === "any" ? held.has(path) : held.get(path)?.write));
+export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor, checks: OpenFileChecks = DEFAULT_CHECKS): number {
+  if (process.platform !== "linux") return paths.length === 0 ? -1 : 0;
+  for (let i = 0; i < paths.length; i++) {
+    const verdict = leaseVerdict(paths[i]!, heldFor, checks);
+    if (verdict === "free") return i;
+    if (verdict === "unsure") {
+      const rest = paths.slice(i);
+      const held = walkProcForOpenFiles(rest);
+      const free = rest.findIndex((path) => !(heldFor === "any" ? held.has(path) : held.get(path)?.write));
+      return free < 0 ? -1 : i + free;
+    }
+  }
+  return -1;
 }
 
 /**

@@ -5,7 +5,7 @@ import { closeSync, openSync, readlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { filesHeldOpen, firstNotHeldOpen, openCheckMethod, walkProcForOpenFiles, type LeaseCheck } from "../../src/file/openfiles.js";
+import { filesHeldOpen, firstNotHeldOpen, openCheckMethod, refusalMeansOpen, walkProcForOpenFiles, type OpenFileChecks } from "../../src/file/openfiles.js";
 import { until, withTempDir } from "./helpers.js";
 
 /** Another process that holds `path` open on descriptor 3, for writing (">>") or reading ("<"), until killed. */
@@ -126,14 +126,29 @@ test("a lease refused while nobody holds the file (NFS, SMB: no delegation) does
   await withTempDir(async (dir) => {
     const [first, second] = ["first.txt", "second.txt"].map((name) => join(dir, name)) as [string, string];
     for (const path of [first, second]) await writeFile(path, "x\n");
-    const refusesAll: LeaseCheck = { heldOpen: () => 1 };
-    assert.equal(firstNotHeldOpen([first, second], "write", refusesAll), 0);
-    assert.deepEqual([...filesHeldOpen([first, second], "any", refusesAll)], []);
+    // A network filesystem: every lease refused, and a refusal is not taken as an open.
+    const network: OpenFileChecks = { lease: { heldOpen: () => 1 }, refusalMeansOpen: () => false };
+    assert.equal(firstNotHeldOpen([first, second], "write", network), 0);
+    assert.deepEqual([...filesHeldOpen([first, second], "any", network)], []);
     const writer = await holder(first, ">>");
     try {
-      assert.equal(firstNotHeldOpen([first, second], "write", refusesAll), 1);
+      assert.equal(firstNotHeldOpen([first, second], "write", network), 1);
     } finally {
       await stop(writer);
     }
+    // On a local filesystem a refusal is an open: no walk, both files count as held.
+    const local: OpenFileChecks = { lease: { heldOpen: () => 1 }, refusalMeansOpen: () => true };
+    assert.equal(firstNotHeldOpen([first, second], "write", local), -1);
+    assert.deepEqual([...filesHeldOpen([first, second], "write", local)], [first, second]);
+  });
+});
+
+test("a refused lease is trusted on local filesystems only (statfs type)", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "local.txt");
+    await writeFile(path, "x\n");
+    assert.equal(refusalMeansOpen(path), true, "the temporary folder is on ext4/xfs/btrfs/tmpfs here");
+    assert.equal(refusalMeansOpen("/proc/self/status"), false);
+    assert.equal(refusalMeansOpen(join(dir, "missing.txt")), false);
   });
 });
