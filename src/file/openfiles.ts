@@ -93,14 +93,14 @@ export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor, checks
 }
 
 /**
- * The index of the first of `paths` that no process holds open (as `filesHeldOpen` decides), or -1.
- * Asks the lease about one file at a time and stops at the first free one, so a scan that finds
- * thousands of files does not test them all for each file it takes; from the first file the lease
- * cannot decide on, one /proc walk decides for the rest, keeping the order.
+ * The index of the first of `paths[from..]` that no process holds open (as `filesHeldOpen`
+ * decides), or -1. Asks the lease about one file at a time and stops at the first free one, so a
+ * scan that finds thousands of files does not test them all for each file it takes; from the first
+ * file the lease cannot decide on, one /proc walk decides for the rest, keeping the order.
  */
-export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor, checks: OpenFileChecks = DEFAULT_CHECKS): number {
-  if (process.platform !== "linux") return paths.length === 0 ? -1 : 0;
-  for (let i = 0; i < paths.length; i++) {
+export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor, from = 0, checks: OpenFileChecks = DEFAULT_CHECKS): number {
+  if (process.platform !== "linux") return from < paths.length ? from : -1;
+  for (let i = from; i < paths.length; i++) {
     const verdict = leaseVerdict(paths[i]!, heldFor, checks);
     if (verdict === "free") return i;
     if (verdict === "unsure") {

@@ -128,17 +128,17 @@ test("a lease refused while nobody holds the file (NFS, SMB: no delegation) does
     for (const path of [first, second]) await writeFile(path, "x\n");
     // A network filesystem: every lease refused, and a refusal is not taken as an open.
     const network: OpenFileChecks = { lease: { heldOpen: () => 1 }, refusalMeansOpen: () => false };
-    assert.equal(firstNotHeldOpen([first, second], "write", network), 0);
+    assert.equal(firstNotHeldOpen([first, second], "write", 0, network), 0);
     assert.deepEqual([...filesHeldOpen([first, second], "any", network)], []);
     const writer = await holder(first, ">>");
     try {
-      assert.equal(firstNotHeldOpen([first, second], "write", network), 1);
+      assert.equal(firstNotHeldOpen([first, second], "write", 0, network), 1);
     } finally {
       await stop(writer);
     }
     // On a local filesystem a refusal is an open: no walk, both files count as held.
     const local: OpenFileChecks = { lease: { heldOpen: () => 1 }, refusalMeansOpen: () => true };
-    assert.equal(firstNotHeldOpen([first, second], "write", local), -1);
+    assert.equal(firstNotHeldOpen([first, second], "write", 0, local), -1);
     assert.deepEqual([...filesHeldOpen([first, second], "write", local)], [first, second]);
   });
 });

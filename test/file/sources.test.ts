@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdir, open, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -217,5 +218,39 @@ test("FileJSONSource document and lines; FileBlockSource; FileMultiLineSource", 
     assert.equal((results[2]![0] as Buffer).toString(), '{"n":1}\nnot json\n\n{"n":2}\n');
     assert.deepEqual(results[3], ["INFO a\n  more", "INFO b", "INFO c\n  x\n  y"]);
     assert.ok((await readdir(dir)).includes("bad.json-failed"));
+  });
+});
+
+test("one scan serves every file it found; a file that arrives meanwhile is read after them, in the same cycle", async () => {
+  await withTempDir(async (dir) => {
+    for (let i = 0; i < 30; i++) await writeFile(join(dir, `f${String(i).padStart(2, "0")}.txt`), `line ${i}\n`);
+    class CountingScans extends FileLineSource {
+      scans = 0;
+      protected override scan(): ReturnType<FileLineSource["scan"]> {
+        this.scans++;
+        return super.scan();
+      }
+    }
+    const { app, pipeline } = makePipeline();
+    const sink = new CollectSink(app, pipeline);
+    let arrived = false;
+    // The first event drops in a file that sorts before all the others.
+    const late = new (class extends Sink {
+      process(context: EventContext, event: unknown): null {
+        if (!arrived) {
+          arrived = true;
+          writeFileSync(join(dir, "a-late.txt"), "late\n");
+        }
+        return sink.process(context, event);
+      }
+    })(app, pipeline, { id: "Late" });
+    const source = new CountingScans(app, pipeline, { config: { path: join(dir, "*.txt"), files_per_cycle: 0, post: "delete" } });
+    await runOnce(app, pipeline, source, [late]);
+    assert.equal(sink.events.length, 31);
+    assert.deepEqual(sink.events.slice(0, 30), Array.from({ length: 30 }, (_, i) => `line ${i}`));
+    assert.equal(sink.events[30], "late");
+    // 30 files found by the first scan, the late one by the second, nothing by the third.
+    assert.equal(source.scans, 3);
+    assert.deepEqual(await readdir(dir), []);
   });
 });
