@@ -19,7 +19,20 @@ import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
 /** Files stat()ed at once while scanning. */
 const STAT_BATCH = 128;
 
+/** Read buffers of small files are a multiple of this. */
+const SMALL_READ = 65536;
+
 const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
+
+/** What identifies a file's content for post=noop (and sizes its reads). */
+type FileStats = { size: number; mtimeMs: number; ino: number };
+
+/** What a scan found: paths in order, the same resolved, and their stat(). */
+export interface ScannedFiles {
+  paths: string[];
+  absolute: string[];
+  stats: FileStats[];
+}
 
 /** A file being read: locked (renamed to `-locked`), open until its events are settled. */
 export interface FileEntry {
@@ -29,6 +42,8 @@ export interface FileEntry {
   readonly handle: FileHandle;
   readonly receipt: Receipt;
   readonly key: string;
+  /** Bytes when it was opened (it may still grow): sizes the read buffers of a small file. */
+  readonly size: number;
   /** Set when reading stopped before the end (stop requested): the file is not done. */
   incomplete: boolean;
   readError: Error | null;
@@ -134,7 +149,7 @@ export abstract class FileABCSource extends TriggerSource {
         if (!(await this.waitReady())) return;
         taken++;
         takenThisScan++;
-        await this.processFile(found.paths[free]!);
+        await this.processFile(found.paths[free]!, found.stats[free]!);
         next = free + 1;
       }
       if (takenThisScan === 0) {
@@ -151,9 +166,10 @@ export abstract class FileABCSource extends TriggerSource {
   /**
    * The files to read, in sorted order (patterns in the order given): regular files, not `-locked`,
    * `-failed` or `-processed`, passing include/exclude, not already read (post=noop). `absolute`
-   * holds the same paths resolved, for the open-file check. Updates the `file_count` metric.
+   * holds the same paths resolved, for the open-file check; `stats` their stat() (the rename that
+   * locks a file keeps it: no second stat per file). Updates the `file_count` metric.
    */
-  protected async scan(): Promise<{ paths: string[]; absolute: string[] }> {
+  protected async scan(): Promise<ScannedFiles> {
     const t0 = performance.now();
     const counts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
     const named = new Set<string>();
@@ -168,6 +184,7 @@ export abstract class FileABCSource extends TriggerSource {
       }
     }
     const paths: string[] = [];
+    const found: FileStats[] = [];
     const candidates = [...named];
     // stat in batches: one at a time, each waits its turn on the thread pool (~30 µs a file).
     for (let from = 0; from < candidates.length; from += STAT_BATCH) {
@@ -178,12 +195,13 @@ export abstract class FileABCSource extends TriggerSource {
         if (!st?.isFile()) continue;
         if (this.done.size > 0 && this.done.get(batch[i]!) === identity(st)) continue;
         paths.push(batch[i]!);
+        found.push(st);
       }
     }
     counts.unprocessed = paths.length;
     counts.scan_time = (performance.now() - t0) / 1000;
     this.counts = counts;
-    return { paths, absolute: paths.map((path) => resolve(path)) };
+    return { paths, absolute: paths.map((path) => resolve(path)), stats: found };
   }
 
   /** At start: `-locked` files that no process holds open were left by a crash; give them their names back. */
@@ -204,7 +222,7 @@ export abstract class FileABCSource extends TriggerSource {
     }
   }
 
-  private async processFile(path: string): Promise<void> {
+  private async processFile(path: string, st: FileStats): Promise<void> {
     const locked = path + "-locked";
     try {
       await rename(path, locked);
@@ -222,13 +240,13 @@ export abstract class FileABCSource extends TriggerSource {
       await rename(locked, path).catch(() => {});
       return;
     }
-    const st = await handle.stat();
     const file: FileEntry = {
       path,
       locked,
       handle,
       receipt: new Receipt((r) => this.settled(file, r)),
       key: identity(st),
+      size: st.size,
       incomplete: false,
       readError: null,
       finished: false,
@@ -335,8 +353,10 @@ export abstract class FileABCSource extends TriggerSource {
   }
 
   private async *plainChunks(file: FileEntry, reuseBuffers: boolean): AsyncGenerator<Buffer> {
-    const size = this.readSize;
-    const ahead = this.readAhead;
+    // A small file gets small buffers and no reads far beyond its end: 1 MiB buffers for each of
+    // thousands of small files were most of the allocation. (If it grows, reading goes on with them.)
+    const size = Math.min(this.readSize, Math.ceil((file.size + 1) / SMALL_READ) * SMALL_READ);
+    const ahead = Math.min(this.readAhead, Math.ceil((file.size + 1) / size));
     // Several reads in flight: one event-loop turn then collects every read that completed while
     // the previous chunks were processed, instead of one turn (and often a wait) per chunk.
     // With reuse, a ring of buffers: those in flight, the chunk being processed and the one before
@@ -424,7 +444,7 @@ export abstract class FileABCSource extends TriggerSource {
   }
 }
 
-function identity(st: { size: number; mtimeMs: number; ino: number }): string {
+function identity(st: FileStats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 

@@ -1,4 +1,4 @@
-export { FileABCSource, type FileEntry } from "./FileABCSource.js";
+export { FileABCSource, type FileEntry, type ScannedFiles } from "./FileABCSource.js";
 export { FileLineSource } from "./FileLineSource.js";
 export { FileCSVSource, type FileCSVSourceOptions } from "./FileCSVSource.js";
 export { CSVRowParser, type CSVRowParserOptions, type CSVRowCallback, type CSVErrorCallback } from "./CSVRowParser.js";

@@ -1,0 +1,64 @@
+// Many small files: FileLineSource reading a folder of N files (one cycle, files_per_cycle = 0)
+// against a plain loop (readdir, sort, read each file whole, split lines). The cost measured is per
+// file: scan, open-file check, lock (rename), open, read, post-processing.
+// Usage: node bench/many-files.mjs [files=2000] [lines per file=100]; prints one JSON line per side
+// (each side in its own process) and the ratio.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [side, dir] = process.argv.slice(2);
+
+if (side === "pump") {
+  const core = await import("../dist/src/core/index.js");
+  const file = await import("../dist/src/file/index.js");
+  class CountingSink extends core.Sink {
+    count = 0;
+    process() {
+      this.count++;
+      return null;
+    }
+  }
+  const app = new core.BSPumpApplication({ args: [], handleSignals: false });
+  const pipeline = new core.Pipeline(app, "ManyFiles");
+  const sink = new CountingSink(app, pipeline);
+  const source = new file.FileLineSource(app, pipeline, { config: { path: join(dir, "*.txt"), post: "noop", files_per_cycle: 0 } });
+  source.on(new core.RunOnceTrigger(app));
+  pipeline.build(source, sink);
+  app.pumpService.addPipeline(pipeline);
+  let t0 = 0;
+  let t1 = 0;
+  pipeline.pubsub.subscribe("bspump.pipeline.cycle_begin!", () => (t0 ||= performance.now()));
+  pipeline.pubsub.subscribe("bspump.pipeline.cycle_end!", () => (t1 = performance.now()));
+  await app.run();
+  process.stdout.write(JSON.stringify({ system: "pump", files: source.filesDone, events: sink.count, seconds: (t1 - t0) / 1000 }) + "\n");
+} else if (side === "floor") {
+  const t0 = performance.now();
+  let events = 0;
+  const names = readdirSync(dir).filter((name) => name.endsWith(".txt")).sort();
+  for (const name of names) {
+    const text = readFileSync(join(dir, name), "utf8");
+    for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) if (text.slice(at, nl).length >= 0) events++;
+  }
+  process.stdout.write(JSON.stringify({ system: "floor", files: names.length, events, seconds: (performance.now() - t0) / 1000 }) + "\n");
+} else {
+  const files = Number(process.argv[2] ?? 2000);
+  const lines = Number(process.argv[3] ?? 100);
+  const folder = join(tmpdir(), `bspump-many-files-${process.pid}`);
+  mkdirSync(folder, { recursive: true });
+  try {
+    const body = Array.from({ length: lines }, (_, i) => `{"line":${i},"text":"${"x".repeat(60)}"}`).join("\n") + "\n";
+    for (let i = 0; i < files; i++) writeFileSync(join(folder, `f${String(i).padStart(6, "0")}.txt`), body);
+    const run = (which) => JSON.parse(execFileSync(process.execPath, [new URL(import.meta.url).pathname, which, folder], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop());
+    const results = [];
+    for (let rep = 0; rep < 3; rep++) results.push(run("pump"), run("floor"));
+    const median = (which) => results.filter((r) => r.system === which).map((r) => r.seconds).sort((a, b) => a - b)[1];
+    for (const r of results) if (r.events !== files * lines) throw new Error(`${r.system} read ${r.events} lines, expected ${files * lines}`);
+    const pump = median("pump");
+    const floor = median("floor");
+    process.stdout.write(JSON.stringify({ files, lines, pumpSeconds: pump, floorSeconds: floor, pumpFilesPerSecond: Math.round(files / pump), ratio: +(floor / pump).toFixed(2) }) + "\n");
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
