@@ -186,7 +186,7 @@ export abstract class FileABCSource extends TriggerSource {
     const paths: string[] = [];
     const found: FileStats[] = [];
     const candidates = [...named];
-    // stat in batches: one at a time, each waits its turn on the thread pool (~30 µs a file).
+    // stat() in batches: awaited one by one, each waits its own turn on the thread pool (~30 µs).
     for (let from = 0; from < candidates.length; from += STAT_BATCH) {
       const batch = candidates.slice(from, from + STAT_BATCH);
       const stats = await Promise.all(batch.map((path) => stat(path).catch(() => null)));
