@@ -31,6 +31,8 @@ const CSV = join(DATA, "events.csv");
 // W3x3: three hard links to the JSON lines file (the same bytes, no extra disk).
 const W3X3 = join(DATA, "w3x3");
 const W3X3_FILES = ["a", "b", "c"].map((name) => join(W3X3, `${name}.jsonl`));
+// F1: a folder of many small files (made by bench/many-files.mjs).
+const MANY = join(DATA, "many");
 const started = Date.now();
 
 const node = (script, ...args) => [process.execPath, [script, ...args]];
@@ -98,6 +100,14 @@ const WORKLOADS = [
     ],
     targets: null,
   },
+  {
+    id: "F1", title: "F1 many small files — 2,000 files of 100 JSON lines → counting sink (per file: scan, open-file check, lock, read, post-processing)",
+    systems: [
+      { id: "pump", label: "pump (FileLineSource, `files_per_cycle = 0`, `post = noop` → Sink)", cmd: node("bench/many-files.mjs", "pump", MANY), pump: true },
+      { id: "floor", label: "floor (readdir, sort, readFileSync and split each file; no locking, open-file check or post-processing)", cmd: node("bench/many-files.mjs", "floor", MANY), ref: "floor" },
+    ],
+    targets: null,
+  },
 ].filter(picked);
 
 function runOnce([cmd, args], timeoutMs = 180_000) {
@@ -141,6 +151,7 @@ if (WORKLOADS.some((w) => w.id === "W3x3")) {
   mkdirSync(W3X3, { recursive: true });
   for (const path of W3X3_FILES) linkSync(JSONL, path);
 }
+if (WORKLOADS.some((w) => w.id === "F1")) execFileSync(process.execPath, ["bench/many-files.mjs", "make", MANY, "2000", "100"]);
 for (let rep = 1; rep <= REPS; rep++) {
   for (const w of WORKLOADS) {
     // Systems with runsPerRep > 1 (short runs) run again, still interleaved with the others.

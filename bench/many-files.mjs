@@ -1,8 +1,9 @@
 // Many small files: FileLineSource reading a folder of N files (one cycle, files_per_cycle = 0)
 // against a plain loop (readdir, sort, read each file whole, split lines). The cost measured is per
 // file: scan, open-file check, lock (rename), open, read, post-processing.
-// Usage: node bench/many-files.mjs [files=2000] [lines per file=100]; prints one JSON line per side
-// (each side in its own process) and the ratio.
+// Usage: node bench/many-files.mjs [files=2000] [lines per file=100]: makes the folder, runs each
+// side three times (each in its own process) and prints the medians and the ratio. `npm run bench`
+// runs the sides itself (workload F1): `make <dir> <files> <lines>`, `pump <dir>`, `floor <dir>`.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,7 +33,7 @@ if (side === "pump") {
   pipeline.pubsub.subscribe("bspump.pipeline.cycle_begin!", () => (t0 ||= performance.now()));
   pipeline.pubsub.subscribe("bspump.pipeline.cycle_end!", () => (t1 = performance.now()));
   await app.run();
-  process.stdout.write(JSON.stringify({ system: "pump", files: source.filesDone, events: sink.count, seconds: (t1 - t0) / 1000 }) + "\n");
+  process.stdout.write(JSON.stringify({ system: "pump", files: source.filesDone, events: sink.count, out: sink.count, seconds: (t1 - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
 } else if (side === "floor") {
   const t0 = performance.now();
   let events = 0;
@@ -41,15 +42,15 @@ if (side === "pump") {
     const text = readFileSync(join(dir, name), "utf8");
     for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) if (text.slice(at, nl).length >= 0) events++;
   }
-  process.stdout.write(JSON.stringify({ system: "floor", files: names.length, events, seconds: (performance.now() - t0) / 1000 }) + "\n");
+  process.stdout.write(JSON.stringify({ system: "floor", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
+} else if (side === "make") {
+  makeFolder(dir, Number(process.argv[4]), Number(process.argv[5]));
 } else {
   const files = Number(process.argv[2] ?? 2000);
   const lines = Number(process.argv[3] ?? 100);
   const folder = join(tmpdir(), `bspump-many-files-${process.pid}`);
-  mkdirSync(folder, { recursive: true });
   try {
-    const body = Array.from({ length: lines }, (_, i) => `{"line":${i},"text":"${"x".repeat(60)}"}`).join("\n") + "\n";
-    for (let i = 0; i < files; i++) writeFileSync(join(folder, `f${String(i).padStart(6, "0")}.txt`), body);
+    makeFolder(folder, files, lines);
     const run = (which) => JSON.parse(execFileSync(process.execPath, [new URL(import.meta.url).pathname, which, folder], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop());
     const results = [];
     for (let rep = 0; rep < 3; rep++) results.push(run("pump"), run("floor"));
@@ -61,4 +62,12 @@ if (side === "pump") {
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** `files` files of `lines` JSON lines each (~80 bytes a line), in a new folder `dir`. */
+function makeFolder(dir, files, lines) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const body = Array.from({ length: lines }, (_, i) => `{"line":${i},"text":"${"x".repeat(60)}"}`).join("\n") + "\n";
+  for (let i = 0; i < files; i++) writeFileSync(join(dir, `f${String(i).padStart(6, "0")}.txt`), body);
 }
