@@ -378,9 +378,15 @@ export abstract class FileABCSource extends TriggerSource {
     };
     try {
       readAhead();
-      for (;;) {
+      for (let first = true; ; first = false) {
         const { bytesRead, buffer } = await inFlight.shift()!;
         if (bytesRead === 0) return;
+        if (bytesRead < size && first && inFlight.length === 0) {
+          // The whole file in one read. A read at its end would be issued before this chunk is
+          // processed, so it would catch no more than this one did: spare a thread-pool trip.
+          yield buffer.subarray(0, bytesRead);
+          return;
+        }
         if (bytesRead < size) {
           // The end of the file, unless it grows: the reads beyond it are dropped (their ring
           // slots reused) and reading goes on exactly where this one stopped, so no byte is skipped.
