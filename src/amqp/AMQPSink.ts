@@ -11,7 +11,8 @@ import {
   type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
-  type Pipeline, type ConfigSpec
+  type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
 import { AMQPConnection } from "./AMQPConnection.js";
 import { ConfirmQueue } from "./ConfirmQueue.js";

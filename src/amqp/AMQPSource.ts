@@ -9,7 +9,8 @@ import {
   type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
-  type Pipeline, type ConfigSpec
+  type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
 import { AMQPConnection } from "./AMQPConnection.js";
 

@@ -6,7 +6,8 @@ import {
   type Application,
   type ComponentOptions,
   type EventContext,
-  type Pipeline, type ConfigSpec
+  type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
 import { ListAggregationStrategy, type AggregationStrategy } from "./AggregationStrategy.js";
 

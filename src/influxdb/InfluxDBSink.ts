@@ -13,7 +13,8 @@ import {
   type ComponentDefinition,
   type ComponentOptions,
   type DeadLetterEvent,
-  type EventContext, type ConfigSpec
+  type EventContext,
+  type ConfigSpec,
 } from "../core/index.js";
 import { InfluxDBConnection } from "./InfluxDBConnection.js";
 import { pointLine, timestamp, type IntegerMode, type InfluxPoint } from "./lineprotocol.js";

@@ -12,7 +12,8 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type Receipt, type ConfigSpec
+  type Receipt,
+  type ConfigSpec,
 } from "../core/index.js";
 import { eventFailed } from "./failed.js";
 import { MySQLConnection, isRetryable, prepareWrite, type PreparedWrite } from "./MySQLConnection.js";

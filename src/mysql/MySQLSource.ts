@@ -7,7 +7,8 @@ import {
   type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
-  type Pipeline, type ConfigSpec
+  type Pipeline,
+  type ConfigSpec,
 } from "../core/index.js";
 import { MySQLConnection } from "./MySQLConnection.js";
 
