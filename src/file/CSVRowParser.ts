@@ -20,6 +20,28 @@ export interface CSVRowParserOptions {
   fieldSizeLimit?: number;
 }
 
+/**
+ * The dialect's delimiter, quote and escape as character codes (-1: none). Throws a TypeError for a
+ * dialect the parser cannot read: a character that is not one ASCII character other than a line
+ * end, or two roles sharing one character. Components check their config with it at start.
+ */
+export function dialectCodes(options: CSVRowParserOptions): { delimiter: number; quote: number; escape: number } {
+  const ascii = (name: string, value: string, allowEmpty: boolean): number => {
+    if (value === "" && allowEmpty) return -1;
+    if (value.length !== 1 || value.charCodeAt(0) > 127 || value === "\n" || value === "\r") {
+      throw new TypeError(`CSV ${name} must be one ASCII character other than a line end${allowEmpty ? ", or empty" : ""}, got ${JSON.stringify(value)}`);
+    }
+    return value.charCodeAt(0);
+  };
+  const delimiter = ascii("delimiter", options.delimiter ?? ",", false);
+  const quote = ascii("quotechar", options.quotechar ?? '"', true);
+  const escape = ascii("escapechar", options.escapechar ?? "", true);
+  if (quote === delimiter || (escape !== -1 && (escape === delimiter || escape === quote))) {
+    throw new TypeError("CSV delimiter, quotechar and escapechar must differ");
+  }
+  return { delimiter, quote, escape };
+}
+
 /** Called for each row: `fields[0..count)` are its values (the array is reused: copy what you keep); `line` is the row's last line (1-based). */
 export type CSVRowCallback = (fields: string[], count: number, line: number) => void;
 /** Called for a row that cannot be parsed: the error, the line it names (1-based) and the row's raw text. The parser goes on with the next rows. */
@@ -93,20 +115,11 @@ export class CSVRowParser {
   private rowLines = 0;
 
   constructor(options: CSVRowParserOptions, onRow: CSVRowCallback, onError: CSVErrorCallback) {
-    const ascii = (name: string, value: string, allowEmpty: boolean): number => {
-      if (value === "" && allowEmpty) return -1;
-      if (value.length !== 1 || value.charCodeAt(0) > 127 || value === "\n" || value === "\r") {
-        throw new TypeError(`CSV ${name} must be one ASCII character other than a line end${allowEmpty ? ", or empty" : ""}, got ${JSON.stringify(value)}`);
-      }
-      return value.charCodeAt(0);
-    };
+    const codes = dialectCodes(options);
     this.delimiterChar = options.delimiter ?? ",";
-    this.delimiter = ascii("delimiter", this.delimiterChar, false);
-    this.quote = ascii("quotechar", options.quotechar ?? '"', true);
-    this.escape = ascii("escapechar", options.escapechar ?? "", true);
-    if (this.quote === this.delimiter || (this.escape !== -1 && (this.escape === this.delimiter || this.escape === this.quote))) {
-      throw new TypeError("CSV delimiter, quotechar and escapechar must differ");
-    }
+    this.delimiter = codes.delimiter;
+    this.quote = codes.quote;
+    this.escape = codes.escape;
     this.doublequote = options.doublequote ?? true;
     this.skipinitialspace = options.skipinitialspace ?? false;
     this.strict = options.strict ?? false;

@@ -1,5 +1,5 @@
 import { ConfigError, toError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
-import { CSVRowParser, type CSVRowParserOptions } from "./CSVRowParser.js";
+import { CSVRowParser, dialectCodes, type CSVRowParserOptions } from "./CSVRowParser.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
 import { reportBadInput } from "./badInput.js";
 
@@ -54,7 +54,7 @@ export class FileCSVSource extends FileABCSource {
       encoding: this.encoding,
     };
     try {
-      new CSVRowParser(this.parserOptions, () => {}, () => {});
+      dialectCodes(this.parserOptions);
     } catch (e) {
       throw new ConfigError(`[${this.config.section}] ${toError(e).message}`);
     }
