@@ -84,11 +84,7 @@ export function filesHeldOpen(paths: readonly string[], heldFor: HeldFor, checks
     if (verdict === "held") held.add(path);
     else if (verdict === "unsure") unsure.push(path);
   }
-  if (unsure.length > 0) {
-    for (const [path, how] of walkProcForOpenFiles(unsure)) {
-      if (heldFor === "any" || how.write) held.add(path);
-    }
-  }
+  if (unsure.length > 0) for (const path of heldByWalk(unsure, heldFor)) held.add(path);
   return held;
 }
 
@@ -105,12 +101,19 @@ export function firstNotHeldOpen(paths: readonly string[], heldFor: HeldFor, fro
     if (verdict === "free") return i;
     if (verdict === "unsure") {
       const rest = paths.slice(i);
-      const held = walkProcForOpenFiles(rest);
-      const free = rest.findIndex((path) => !(heldFor === "any" ? held.has(path) : held.get(path)?.write));
+      const held = heldByWalk(rest, heldFor);
+      const free = rest.findIndex((path) => !held.has(path));
       return free < 0 ? -1 : i + free;
     }
   }
   return -1;
+}
+
+/** The given files the /proc walk finds held open (for writing, or at all with "any"). */
+function heldByWalk(paths: readonly string[], heldFor: HeldFor): Set<string> {
+  const held = new Set<string>();
+  for (const [path, how] of walkProcForOpenFiles(paths)) if (heldFor === "any" || how.write) held.add(path);
+  return held;
 }
 
 /**
