@@ -28,6 +28,15 @@ export interface ConfigKey {
 
 export type ConfigSpec = Readonly<Record<string, ConfigKey>>;
 
+/**
+ * A class whose undeclared keys go on to a client library (BSPump hands every Kafka key to
+ * librdkafka) declares `static ConfigPassThrough = "<one line: where they go>"`; such keys are
+ * kept as strings in `ResolvedConfig.passThrough` instead of being refused.
+ */
+export interface PassesConfigThrough {
+  ConfigPassThrough?: string;
+}
+
 /** Options passed in code or from a YAML definition; `undefined` means "not given". */
 export type ConfigInput = Readonly<Record<string, ConfigValue | undefined>>;
 
@@ -260,7 +269,15 @@ export class ResolvedConfig {
     private readonly values: Record<string, ConfigValue>,
     private readonly spec: Record<string, ConfigKey>,
     readonly section: string,
+    /** Undeclared keys of a class with `ConfigPassThrough`, as given. */
+    readonly passThrough: Readonly<Record<string, string>> = {},
+    private readonly given: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** True when no config file, section or option set this key (its value is the declared default). */
+  isDefault(key: string): boolean {
+    return !this.given.has(key);
+  }
 
   private value(key: string): ConfigValue {
     if (!(key in this.spec)) throw new Error(`Config key '${key}' is not declared in ConfigDefaults of [${this.section}]`);
@@ -312,6 +329,9 @@ export function resolveConfig(
 ): ResolvedConfig {
   const spec = mergedSpec(ctor);
   const values: Record<string, ConfigValue> = {};
+  const passes = (ctor as PassesConfigThrough).ConfigPassThrough !== undefined;
+  const passThrough: Record<string, string> = {};
+  const given = new Set<string>();
   const allowed = () => {
     const keys = Object.keys(spec);
     return keys.length ? `allowed keys: ${keys.join(", ")}` : "this component takes no configuration";
@@ -322,26 +342,39 @@ export function resolveConfig(
   config.claim(section);
   for (const [key, entry] of config.defaultEntries()) {
     const keySpec = spec[key];
-    if (keySpec) values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
+    if (keySpec) {
+      values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
+      given.add(key);
+    }
   }
   for (const [key, entry] of config.entries(section)) {
     const keySpec = spec[key];
     if (!keySpec) {
       if (entry.file === "<defaults>") continue;
+      if (passes) {
+        passThrough[key] = entry.value;
+        continue;
+      }
       throw new ConfigError(`${entry.file}:${entry.line}: [${section}] unknown key '${key}' for ${ctor.name}; ${allowed()}`);
     }
     values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
+    given.add(key);
   }
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value === undefined) continue;
     const keySpec = spec[key];
+    if (!keySpec && passes) {
+      passThrough[key] = Array.isArray(value) ? value.join(",") : String(value);
+      continue;
+    }
     if (!keySpec) throw new ConfigError(`${origin}: unknown config key '${key}' for ${ctor.name} [${section}]; ${allowed()}`);
     values[key] = convert(value, keySpec, () => `${origin}: [${section}] key '${key}'`);
+    given.add(key);
   }
   for (const [key, keySpec] of Object.entries(spec)) {
     if (keySpec.required && (values[key] === undefined || values[key] === "")) {
       throw new ConfigError(`[${section}] missing required key '${key}' for ${ctor.name} (${keySpec.doc})`);
     }
   }
-  return new ResolvedConfig(values, spec, section);
+  return new ResolvedConfig(values, spec, section, passThrough, given);
 }

@@ -1,76 +1,57 @@
-import {
-  ConfigError,
-  connectionArgument,
-  locateConnection,
-  ReceiptTally,
-  Sink,
-  toError,
-  ThrottleSwitch,
-  type Application,
-  type ComponentDefinition,
-  type ComponentOptions,
-  type EventContext,
-  type Pipeline,
-  type ConfigSpec,
-} from "../core/index.js";
-import { KafkaConnection, type KafkaHeaderObject, type KafkaHeadersInput, type KafkaOutgoing, type KafkaProducerClient } from "./KafkaConnection.js";
+import { ConfigError, connectionArgument, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentDefinition, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
+import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaOutgoing, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
+import { noteIgnoredKeys } from "./settings.js";
 
-/** Messages buffered for one produce request, with the receipts of their events. */
-interface OutBatch {
-  byTopic: Map<string, KafkaOutgoing[]>;
-  tally: ReceiptTally;
-  count: number;
+/** How long stop() waits for the last deliveries. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+/** A record the client's queue had no room for, waiting for deliveries to make room. */
+interface Backlogged {
+  message: KafkaOutgoing;
+  receipt: Receipt | undefined;
 }
 
 /**
  * Produces each event (bytes or a string) to Kafka. The topic is the context's `kafka_topic`, or
  * `topic`; the key and headers come from the context's `kafka_key` and `kafka_headers` (so records
- * from a KafkaSource keep theirs). Events are batched by count (`batch.num.messages`), bytes
- * (`batch.size`) and time (`linger.ms`), sent by an idempotent producer one request at a time, and
- * their delivery receipts are settled when the broker acknowledges. A send that still fails after
- * the client's retries fails the receipts (the source does not commit them) and puts the pipeline
- * into its error state — it is never counted as delivered. While more than `watermark.high`
- * messages are buffered or in flight, the pipeline is throttled, until they drop to `watermark.low`.
+ * from a KafkaSource keep theirs). librdkafka batches (`linger.ms`, `batch.num.messages`,
+ * `batch.size`), compresses, retries and reconnects; each event's delivery receipt is settled when
+ * the broker acknowledged its record, or failed when librdkafka gave up on it
+ * (`message.timeout.ms`), which puts the pipeline into its error state — a record is never counted
+ * as delivered before the broker has it. While more than `watermark.high` records are queued, the
+ * pipeline is throttled, until they drop to `watermark.low`.
  */
 export class KafkaSink extends Sink {
   static override ConfigDefaults: ConfigSpec = {
     topic: { type: "string", default: "unconfigured", doc: "Topic, unless the context has kafka_topic" },
-    "watermark.low": { type: "int", default: 10000, doc: "Un-throttle the pipeline when queued messages drop to this" },
-    "watermark.high": { type: "int", default: 20000, doc: "Throttle the pipeline when queued (buffered and in-flight) messages exceed this" },
-    "batch.num.messages": { type: "int", default: 10000, doc: "Most messages per produce request" },
-    "batch.size": { type: "int", default: 1000000, doc: "Most bytes (keys, values and record overhead, estimated) per produce request" },
+    "watermark.low": { type: "int", default: 10000, doc: "Un-throttle the pipeline when queued records drop to this" },
+    "watermark.high": { type: "int", default: 20000, doc: "Throttle the pipeline when queued (not yet acknowledged) records exceed this" },
+    "queue.buffering.max.messages": { type: "int", default: 30000, doc: "Most records librdkafka queues (above the high watermark, so throttling comes first)" },
+    "queue.buffering.max.kbytes": { type: "int", default: 2561024, doc: "Most kilobytes librdkafka queues" },
+    "batch.num.messages": { type: "int", default: 10000, doc: "Most records per batch" },
+    "batch.size": { type: "int", default: 1000000, doc: "Most bytes per batch" },
     "linger.ms": { type: "int", default: 500, doc: "Longest wait for a batch to fill before it is sent" },
-    "enable.idempotence": { type: "bool", default: true, doc: "Idempotent producer: retries do not duplicate records" },
-    acks: { type: "int", default: -1, doc: "-1: all in-sync replicas; 1: the leader; 0: none (not with idempotence)" },
-    retries: { type: "int", default: 5, doc: "Client retries of a failed produce request before the events fail" },
-    "request.timeout.ms": { type: "int", default: 30000, doc: "Broker acknowledgement timeout" },
-    "compression.type": { type: "string", default: "", doc: "none or gzip; empty: the connection's compression_type" },
+    "enable.idempotence": { type: "bool", default: true, doc: "Idempotent producer: retries neither duplicate nor reorder records" },
+    acks: { type: "string", default: "all", doc: "all (or -1): every in-sync replica; 1: the leader; 0: none (not with idempotence)", choices: ["all", "-1", "1", "0"] },
+    "compression.type": { type: "string", default: "", doc: "none, gzip, snappy, lz4 or zstd; empty: the connection's compression_type" },
+    "poll.timeout": { type: "float", default: 0.1, doc: "BSPump: seconds per producer poll. Deliveries are reported by librdkafka's thread here" },
   };
+  static ConfigPassThrough = "the librdkafka producer, with `_` read as `.` (e.g. `message.timeout.ms`, `partitioner`)";
 
   override readonly settlesReceipts = true;
   readonly connection: KafkaConnection;
   readonly topic: string;
   private readonly low: number;
   private readonly high: number;
-  private readonly batchCount: number;
-  private readonly batchBytes: number;
-  private readonly linger: number;
-
   private producer: KafkaProducerClient | null = null;
-  private connecting: Promise<void> | null = null;
-  private buffer = new Map<string, KafkaOutgoing[]>();
-  private lastTopic = "";
-  private lastList: KafkaOutgoing[] | null = null;
-  private tally = new ReceiptTally();
-  private count = 0;
-  private bytes = 0;
-  private lingerTimer: NodeJS.Timeout | null = null;
-  private readonly pending: OutBatch[] = [];
-  private sending: Promise<void> | null = null;
+  /** The producer answered once: records go to it directly (until then they wait in the backlog). */
+  private live = false;
+  private backlog: Backlogged[] = [];
   private readonly throttle = new ThrottleSwitch(this.pipeline, this);
-  /** Buffered plus in-flight messages. */
+  private drained: (() => void) | null = null;
+  /** Produced records not yet acknowledged or failed (including the backlog). */
   queued = 0;
-  /** Messages acknowledged by the broker, and messages whose send failed for good. */
+  /** Records acknowledged by the broker, and records whose delivery failed for good. */
   delivered = 0;
   failed = 0;
 
@@ -80,12 +61,10 @@ export class KafkaSink extends Sink {
     this.topic = this.config.getString("topic");
     this.low = this.config.getInt("watermark.low");
     this.high = this.config.getInt("watermark.high");
-    if (this.low > this.high) throw new ConfigError(`[${this.config.section}] watermark.low (${this.low}) must not exceed watermark.high (${this.high})`);
-    this.batchCount = Math.max(1, this.config.getInt("batch.num.messages"));
-    this.batchBytes = Math.max(1, this.config.getInt("batch.size"));
-    this.linger = Math.max(0, this.config.getInt("linger.ms"));
-    if (this.config.getBool("enable.idempotence") && this.config.getInt("acks") !== -1) {
-      throw new ConfigError(`[${this.config.section}] enable.idempotence needs acks = -1`);
+    const section = `[${this.config.section}]`;
+    if (this.low > this.high) throw new ConfigError(`${section} watermark.low (${this.low}) must not exceed watermark.high (${this.high})`);
+    if (this.config.getBool("enable.idempotence") && !["all", "-1"].includes(this.config.getString("acks"))) {
+      throw new ConfigError(`${section} enable.idempotence needs acks = all`);
     }
     this.connection.compressionOf(this.config.getString("compression.type"));
     app.metrics.addCollector(() => [
@@ -102,134 +81,131 @@ export class KafkaSink extends Sink {
     return new KafkaSink(app, pipeline, connectionArgument(definition, "KafkaSink", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
   }
 
+  /** The librdkafka producer properties of this sink. */
+  producerProperties(): KafkaProperties {
+    const c = this.config;
+    const props: KafkaProperties = {
+      "compression.type": this.connection.compressionOf(c.getString("compression.type")),
+      "enable.idempotence": c.getBool("enable.idempotence"),
+      acks: c.getString("acks") === "all" ? -1 : Number(c.getString("acks")),
+    };
+    for (const key of ["queue.buffering.max.messages", "queue.buffering.max.kbytes", "batch.num.messages", "batch.size", "linger.ms"]) props[key] = c.getInt(key);
+    return { ...props, ...passThroughProperties(c) };
+  }
+
   override start(): void {
     if (this.producer !== null) return;
-    this.producer = this.connection.createProducer({
-      idempotent: this.config.getBool("enable.idempotence"),
-      acks: this.config.getInt("acks"),
-      retries: this.config.getInt("retries"),
-      timeoutMs: this.config.getInt("request.timeout.ms"),
-      compression: this.config.getString("compression.type"),
-    });
-    const connecting = this.producer.connect();
-    connecting.catch(() => {}); // reported by the first send
-    this.connecting = connecting;
+    noteIgnoredKeys(this.config, this.pipeline.log, ["poll.timeout"]);
+    this.producer = this.connection.createProducer(
+      {
+        properties: this.producerProperties(),
+        onDelivery: (error, token) => this.onDelivery(error, token as Receipt | undefined),
+        onFatal: (error) => this.onFatal(error),
+      },
+      `KafkaSink '${this.id}'`,
+    );
+    void this.connectUntilUp(this.producer);
+  }
+
+  /** librdkafka queues records while it is not connected; connect() is only retried until it answers once. */
+  private async connectUntilUp(producer: KafkaProducerClient): Promise<void> {
+    let backoff = 1;
+    for (;;) {
+      try {
+        await producer.connect();
+        if (this.producer !== producer) return;
+        this.live = true;
+        this.produceBacklog();
+        return;
+      } catch (e) {
+        if (this.producer !== producer) return;
+        this.connection.clientError(`KafkaSink '${this.id}'`, new Error(`${toError(e).message}; retrying in ${backoff} s`));
+        await new Promise((r) => setTimeout(r, backoff * 1000).unref());
+        backoff = Math.min(30, backoff * 2);
+      }
+    }
   }
 
   process(context: EventContext, event: unknown): null {
-    let value: Buffer | string;
-    if (typeof event === "string" || Buffer.isBuffer(event)) value = event;
+    let value: Buffer;
+    if (Buffer.isBuffer(event)) value = event;
+    else if (typeof event === "string") value = Buffer.from(event);
     else if (event instanceof Uint8Array) value = Buffer.from(event.buffer, event.byteOffset, event.byteLength);
     else throw new TypeError(`KafkaSink expects bytes or a string, got ${event === null ? "null" : typeof event} (serialise it first, e.g. with DictToJsonBytesParser)`);
-
     const topic = context.kafka_topic;
-    let list: KafkaOutgoing[];
-    if (topic === undefined || topic === null) list = this.listFor(this.topic);
-    else if (typeof topic === "string") list = this.listFor(topic);
-    else throw new TypeError(`KafkaSink: context kafka_topic must be a string, got ${typeof topic}`);
-
+    if (topic !== undefined && topic !== null && typeof topic !== "string") throw new TypeError(`KafkaSink: context kafka_topic must be a string, got ${typeof topic}`);
     const key = context.kafka_key;
     const headers = context.kafka_headers;
-    list.push({
+    const message: KafkaOutgoing = {
+      topic: topic ?? this.topic,
       key: key === undefined || key === null ? null : (key as Buffer | string),
       value,
-      headers: headers === undefined || headers === null ? undefined : toHeaderObject(headers as KafkaHeadersInput),
-    });
-    this.tally.add(context.receipt);
-    // Value, key and about 24 bytes of record overhead: keeps a request under the broker's limit.
-    this.bytes += value.length + (typeof key === "string" || Buffer.isBuffer(key) ? key.length : 0) + 24;
+      headers: headers === undefined || headers === null ? undefined : toHeaderPairs(headers as KafkaHeadersInput),
+    };
+    const receipt = context.receipt;
+    // A record librdkafka refuses outright (e.g. larger than message.max.bytes) throws here: the
+    // pipeline's error rules take that one event.
+    if (!this.live || this.backlog.length > 0 || !this.producer!.produce(message, receipt)) this.backlog.push({ message, receipt });
     this.queued++;
     this.throttle.update(this.queued > this.high, false);
-    if (++this.count >= this.batchCount || this.bytes >= this.batchBytes) this.flush();
-    else if (this.lingerTimer === null) this.lingerTimer = setTimeout(() => this.flush(), this.linger);
     return null;
   }
 
-  private listFor(topic: string): KafkaOutgoing[] {
-    if (topic === this.lastTopic && this.lastList !== null) return this.lastList;
-    let list = this.buffer.get(topic);
-    if (list === undefined) {
-      list = [];
-      this.buffer.set(topic, list);
+  private onDelivery(error: Error | null, receipt: Receipt | undefined): void {
+    this.queued--;
+    if (error === null) {
+      this.delivered++;
+      receipt?.settle();
+    } else {
+      this.failed++;
+      receipt?.fail(error);
+      // One error state, not one per record of a failed batch.
+      if (!this.pipeline.isError()) this.pipeline.setError(null, null, new Error(`KafkaSink '${this.id}': a record could not be delivered: ${error.message}`));
     }
-    this.lastTopic = topic;
-    this.lastList = list;
-    return list;
-  }
-
-  /** Hands the buffer to the sender. */
-  flush(): void {
-    if (this.lingerTimer !== null) {
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = null;
-    }
-    if (this.count === 0) return;
-    this.pending.push({ byTopic: this.buffer, tally: this.tally.take(), count: this.count });
-    this.buffer = new Map();
-    this.lastList = null;
-    this.lastTopic = "";
-    this.count = 0;
-    this.bytes = 0;
-    this.sending ??= this.sendLoop();
-  }
-
-  private async sendLoop(): Promise<void> {
-    try {
-      let batch: OutBatch | undefined;
-      while ((batch = this.pending.shift()) !== undefined) await this.send(batch);
-    } finally {
-      this.sending = null;
-    }
-  }
-
-  private async send(batch: OutBatch): Promise<void> {
-    try {
-      try {
-        await this.sendOnce(batch);
-      } catch (e) {
-        // The client retried already. A fresh producer gets over fatal producer states (an
-        // idempotent producer whose sequence the broker lost after a restart); one more try.
-        this.pipeline.log.warn(`KafkaSink '${this.id}': send failed, retrying with a new producer`, { error: toError(e).message });
-        await this.resetProducer();
-        await this.sendOnce(batch);
-      }
-      this.delivered += batch.count;
-      batch.tally.settleAll();
-    } catch (e) {
-      const error = toError(e);
-      this.failed += batch.count;
-      batch.tally.failAll(error);
-      this.pipeline.setError(null, null, new Error(`KafkaSink '${this.id}': ${batch.count} messages could not be delivered: ${error.message}`));
-    }
-    this.queued -= batch.count;
+    if (this.backlog.length > 0) this.produceBacklog();
     this.throttle.update(false, this.queued <= this.low);
+    if (this.queued === 0) this.drained?.();
   }
 
-  private async sendOnce(batch: OutBatch): Promise<void> {
-    if (this.producer === null) this.start();
-    await this.connecting;
-    await this.producer!.send(batch.byTopic);
+  private produceBacklog(): void {
+    const producer = this.producer;
+    if (producer === null || !this.live) return;
+    let i = 0;
+    while (i < this.backlog.length && producer.produce(this.backlog[i]!.message, this.backlog[i]!.receipt)) i++;
+    this.backlog = i === this.backlog.length ? [] : this.backlog.slice(i);
   }
 
-  private async resetProducer(): Promise<void> {
+  /**
+   * The idempotent producer lost its sequence (the broker lost data): its queued records fail
+   * with errors of their own (so their sources rewind), and a new producer takes over.
+   */
+  private onFatal(error: Error): void {
+    this.pipeline.log.error(`KafkaSink '${this.id}': the producer failed; starting a new one`, { error: error.message });
     const old = this.producer;
     this.producer = null;
-    this.connecting = null;
-    await old?.close().catch(() => {});
+    this.live = false;
+    void old?.close().catch(() => {});
     this.start();
   }
 
-  /** Sends what is buffered and waits until every message is acknowledged (or failed). */
-  async drain(): Promise<void> {
-    this.flush();
-    while (this.sending !== null) await this.sending;
+  /** Waits until every queued record is acknowledged or failed (at most `timeoutMs`). */
+  async drain(timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
+    if (this.queued === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.drained = resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.drained = null;
   }
 
   override async stop(): Promise<void> {
     await this.drain();
+    if (this.queued > 0) this.pipeline.log.warn(`KafkaSink '${this.id}': ${this.queued} records not acknowledged at stop; their sources will deliver them again`);
     const producer = this.producer;
     this.producer = null;
-    this.connecting = null;
+    this.live = false;
     if (producer !== null) {
       try {
         await producer.close();
@@ -244,17 +220,10 @@ export class KafkaSink extends Sink {
   }
 }
 
-/** `kafka_headers` (BSPump's list of pairs, or an object) → the producer's header object. */
-function toHeaderObject(headers: KafkaHeadersInput): KafkaHeaderObject | undefined {
-  if (!Array.isArray(headers)) return headers as KafkaHeaderObject;
-  if (headers.length === 0) return undefined;
-  const out: KafkaHeaderObject = {};
-  for (const [name, value] of headers as readonly (readonly [string, Buffer | string])[]) {
-    const seen = out[name];
-    // A name may repeat in Kafka headers.
-    if (seen === undefined) out[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else out[name] = [seen, value];
-  }
-  return out;
+/** `kafka_headers` (BSPump's list of pairs, or an object) → librdkafka's list of one-entry objects. */
+function toHeaderPairs(headers: KafkaHeadersInput): KafkaHeaderPairs | undefined {
+  const out: KafkaHeaderPairs = [];
+  if (Array.isArray(headers)) for (const [name, value] of headers as readonly (readonly [string, Buffer | string])[]) out.push({ [name]: value });
+  else for (const [name, value] of Object.entries(headers as Record<string, Buffer | string | undefined>)) if (value !== undefined) out.push({ [name]: value });
+  return out.length > 0 ? out : undefined;
 }

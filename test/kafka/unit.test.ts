@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BSPumpApplication, Config, ConfigError } from "../../src/core/index.js";
-import { KafkaConnection, KafkaKeyFilter, KafkaTopicInitializer, PartitionTrack, parseTopics, type BatchEntry } from "../../src/kafka/index.js";
+import { BSPumpApplication, Config, ConfigError, Pipeline } from "../../src/core/index.js";
+import { KafkaConnection, KafkaKeyFilter, KafkaSink, KafkaSource, KafkaTopicInitializer, PartitionTrack, parseTopics, type BatchEntry } from "../../src/kafka/index.js";
 import { runPipeline, UnitTestSink } from "../../src/unittest/index.js";
 
 function app(ini: string): BSPumpApplication {
@@ -30,37 +30,43 @@ test("PartitionTrack commits only the contiguous settled prefix", () => {
   assert.equal(track.committable, -1);
 });
 
-test("topics: space or comma separated, ^patterns, no name:partition", () => {
-  assert.deepEqual(parseTopics("a b,c", "x"), ["a", "b", "c"]);
-  const [p] = parseTopics("^logs-.*", "x");
+test("topics: space or comma separated, ^patterns, name:partition pinning (not mixed with whole topics)", () => {
+  assert.deepEqual(parseTopics("a b,c", "x"), { subscribe: ["a", "b", "c"], assign: null });
+  const [p] = parseTopics("^logs-.*", "x").subscribe;
   assert.ok(p instanceof RegExp && p.test("logs-1"));
-  assert.throws(() => parseTopics("a:3", "x"), ConfigError);
+  assert.deepEqual(parseTopics("a:3 b:0", "x"), { subscribe: [], assign: [{ topic: "a", partition: 3 }, { topic: "b", partition: 0 }] });
+  assert.throws(() => parseTopics("a:3 b", "x"), /cannot be mixed/);
   assert.throws(() => parseTopics("  ", "x"), ConfigError);
 });
 
-test("KafkaConnection: own section, [kafka] fallback, missing servers, SASL and SSL options", () => {
-  const a = app("[connection:K]\nbootstrap_servers = h1:9092, h2:9092\nclient_id = me\n");
+test("KafkaConnection: own section, [kafka] fallback, missing servers, SASL and SSL, librdkafka pass-through", () => {
+  const a = app("[connection:K]\nbootstrap_servers = h1:9092, h2:9092\nclient_id = me\nsocket_keepalive_enable = true\n");
   const k = new KafkaConnection(a, "K");
   assert.deepEqual(k.bootstrapServers, ["h1:9092", "h2:9092"]);
-  assert.equal(k.clientConfig().clientId, "me");
-  assert.equal(k.clientConfig().sasl, undefined);
+  const props = k.properties();
+  assert.equal(props["bootstrap.servers"], "h1:9092,h2:9092");
+  assert.equal(props["client.id"], "me");
+  assert.equal(props["sasl.mechanisms"], undefined);
+  assert.equal(props["socket.keepalive.enable"], "true", "an undeclared key goes to librdkafka with _ read as .");
 
   const b = app("[kafka]\nbootstrap_servers =\n  g1:9092\n  g2:9092\nsecurity_protocol = SASL_PLAINTEXT\nsasl_mechanisms = SCRAM-SHA-512\nsasl_username = u\nsasl_password = p\n");
   const kb = new KafkaConnection(b, "K2");
   assert.deepEqual(kb.bootstrapServers, ["g1:9092", "g2:9092"]);
-  assert.deepEqual(kb.clientConfig().sasl, { mechanism: "scram-sha-512", username: "u", password: "p" });
+  const sasl = kb.properties();
+  assert.deepEqual([sasl["security.protocol"], sasl["sasl.mechanisms"], sasl["sasl.username"], sasl["sasl.password"]], ["sasl_plaintext", "SCRAM-SHA-512", "u", "p"]);
   assert.equal(kb.settings.toJSON().sasl_password, "***");
 
   assert.throws(() => new KafkaConnection(app(""), "K3"), /bootstrap_servers/);
 
   const dir = mkdtempSync(join(tmpdir(), "kafka-ssl-"));
   writeFileSync(join(dir, "ca.pem"), "CA");
-  const c = app(`[connection:S]\nbootstrap_servers = s:9093\nsecurity_protocol = SSL\nssl_ca_location = ${join(dir, "ca.pem")}\n`);
-  const ssl = new KafkaConnection(c, "S").clientConfig().ssl;
-  assert.deepEqual(ssl, { rejectUnauthorized: true, ca: ["CA"] });
+  const c = app(`[connection:S]\nbootstrap_servers = s:9093\nsecurity_protocol = SSL\nssl_ca_location = ${join(dir, "ca.pem")}\nssl_check_hostname = no\n`);
+  const ssl = new KafkaConnection(c, "S").properties();
+  assert.equal(ssl["ssl.ca.location"], join(dir, "ca.pem"));
+  assert.equal(ssl["enable.ssl.certificate.verification"], false);
 
-  assert.throws(() => new KafkaConnection(app("[connection:Z]\nbootstrap_servers = z:1\ncompression_type = zstd\n"), "Z"), ConfigError);
-  assert.throws(() => new KafkaConnection(app("[connection:Z]\nbootstrap_servers = z:1\nbogus = 1\n"), "Z"), /unknown key 'bogus'/);
+  for (const codec of ["gzip", "snappy", "lz4", "zstd"]) assert.equal(new KafkaConnection(app(`[connection:Z]\nbootstrap_servers = z:1\ncompression_type = ${codec}\n`), "Z").compressionOf(""), codec);
+  assert.throws(() => new KafkaConnection(app("[connection:Z]\nbootstrap_servers = z:1\ncompression_type = brotli\n"), "Z"), /compression_type/);
 });
 
 test("KafkaKeyFilter passes only the listed keys", async () => {
@@ -90,4 +96,80 @@ test("KafkaTopicInitializer reads a YAML topics file (with BSPump's deprecated a
   const bad = join(dir, "bad.yaml");
   writeFileSync(bad, "topic: x\n");
   assert.throws(() => new KafkaTopicInitializer(a, "K", { id: "Other", config: { topics_file: bad } }), /expected a list/);
+});
+
+test("BSPump's KafkaSource and KafkaSink keys (its own defaults, as a user's .conf has them) are accepted and mapped", () => {
+  const a = app(
+    [
+      "[connection:KafkaConnection]",
+      "bootstrap_servers = k:9092",
+      "[pipeline:P:KafkaSource]",
+      "topic = t1 t2",
+      "refresh_topics = 2",
+      "consumer_threads = 1",
+      "poll_interval = 0.3",
+      "buffer_size = 1000",
+      "buffer_timeout = 1.0",
+      "sleep_on_error = 3.0",
+      "sleep_on_retryable_error = 60.0",
+      "check_assignment_errors = 5.0",
+      "errors_max_retry_attempts = 100",
+      "enable.auto.offset.store = false",
+      "enable.auto.commit = false",
+      "auto.commit.interval.ms = 1000",
+      "auto.offset.reset = earliest",
+      "group.id = my-group",
+      "fetch.min.bytes = 10",
+      "[pipeline:P:KafkaSink]",
+      "topic = out",
+      "watermark.low = 10000",
+      "watermark.high = 20000",
+      "poll.timeout = 0.1",
+      "queue.buffering.max.messages = 30000",
+      "batch.num.messages = 10000",
+      "linger.ms = 500",
+      "queue.buffering.max.kbytes = 2561024",
+      "batch.size = 1000000",
+      "acks = all",
+      "compression.type = zstd",
+      "message.timeout.ms = 120000",
+    ].join("\n"),
+  );
+  a.pumpService.addConnection(new KafkaConnection(a, "KafkaConnection"));
+  const p = new Pipeline(a, "P");
+  const source = new KafkaSource(a, p, "KafkaConnection");
+  const sink = new KafkaSink(a, p, "KafkaConnection");
+  const c = source.consumerProperties();
+  assert.equal(source.groupId, "my-group");
+  assert.equal(c["group.id"], "my-group");
+  assert.equal(c["auto.offset.reset"], "earliest");
+  assert.equal(c["enable.auto.commit"], false);
+  assert.equal(c["topic.metadata.refresh.interval.ms"], 2000, "refresh_topics (s) → librdkafka's metadata refresh");
+  assert.equal(c["fetch.min.bytes"], "10", "a librdkafka key goes through");
+  const s = sink.producerProperties();
+  assert.equal(s.acks, -1);
+  assert.equal(s["compression.type"], "zstd");
+  assert.equal(s["linger.ms"], 500);
+  assert.equal(s["message.timeout.ms"], "120000");
+
+  // BSPump's `_` spelling means the same key; both given and different is refused.
+  const b = app("[connection:K]\nbootstrap_servers = k:9092\n[pipeline:Q:KafkaSource]\ntopic = t\ngroup_id = g2\nauto_offset_reset = latest\n");
+  b.pumpService.addConnection(new KafkaConnection(b, "K"));
+  const q = new KafkaSource(b, new Pipeline(b, "Q"), "K");
+  assert.equal(q.groupId, "g2");
+  assert.equal(q.consumerProperties()["auto.offset.reset"], "latest");
+  const clash = app("[connection:K]\nbootstrap_servers = k:9092\n[pipeline:Q:KafkaSource]\ntopic = t\ngroup_id = g2\ngroup.id = g3\n");
+  clash.pumpService.addConnection(new KafkaConnection(clash, "K"));
+  assert.throws(() => new KafkaSource(clash, new Pipeline(clash, "Q"), "K"), /name the same setting/);
+  // Committing before settling would lose records on a crash: refused, with the reason.
+  const auto = app("[connection:K]\nbootstrap_servers = k:9092\n[pipeline:Q:KafkaSource]\ntopic = t\nenable.auto.commit = true\n");
+  auto.pumpService.addConnection(new KafkaConnection(auto, "K"));
+  assert.throws(() => new KafkaSource(auto, new Pipeline(auto, "Q"), "K"), /before they are settled/);
+  // Unknown codec and idempotence without acks=all: clear config errors.
+  const bad = app("[connection:K]\nbootstrap_servers = k:9092\n[pipeline:Q:KafkaSink]\ncompression.type = brotli\n");
+  bad.pumpService.addConnection(new KafkaConnection(bad, "K"));
+  assert.throws(() => new KafkaSink(bad, new Pipeline(bad, "Q"), "K"), /unknown compression 'brotli'/);
+  const acks = app("[connection:K]\nbootstrap_servers = k:9092\n[pipeline:Q:KafkaSink]\nacks = 1\n");
+  acks.pumpService.addConnection(new KafkaConnection(acks, "K"));
+  assert.throws(() => new KafkaSink(acks, new Pipeline(acks, "Q"), "K"), /idempotence needs acks = all/);
 });

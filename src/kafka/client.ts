@@ -1,0 +1,123 @@
+/*
+ * What sources, sinks and the topic initializer need from a Kafka client. KafkaConnection builds
+ * these from its settings; the one implementation (librdkafka through
+ * @confluentinc/kafka-javascript) is in rdkafka.ts, so the client can be swapped there alone.
+ */
+
+/** Header values as they travel in the context (`kafka_headers`): BSPump's list of (name, value) pairs. */
+export type KafkaHeaderList = [string, Buffer][];
+/** Headers accepted by the sink: BSPump's list of pairs, or an object. */
+export type KafkaHeadersInput = readonly (readonly [string, Buffer | string])[] | Readonly<Record<string, Buffer | string | undefined>>;
+/** Headers as the producer takes them: one single-entry object per header, in order (names may repeat). */
+export type KafkaHeaderPairs = Record<string, Buffer | string>[];
+
+/** One consumed record. */
+export interface KafkaRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Milliseconds since the epoch (-1 when the record has none). */
+  timestamp: number;
+  headers: KafkaHeaderList | null;
+}
+
+export interface KafkaTopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface KafkaTopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface KafkaCommit {
+  topic: string;
+  partition: number;
+  /** The next offset to read (last settled + 1). */
+  offset: number;
+}
+
+/** librdkafka properties: names as librdkafka spells them (`session.timeout.ms`). */
+export type KafkaProperties = Record<string, string | number | boolean>;
+
+export interface KafkaConsumerOptions {
+  groupId: string;
+  /** Subscribe to these names and ^patterns, or (`assign`) read exactly these partitions. */
+  topics: (string | RegExp)[];
+  assign: KafkaTopicPartition[] | null;
+  /** librdkafka consumer and topic properties, merged over the connection's. */
+  properties: KafkaProperties;
+  /** Partitions are being taken away: commit what is settled (synchronously) and forget them. */
+  onRevoke: (partitions: KafkaTopicPartition[]) => void;
+  onAssign: (partitions: KafkaTopicPartition[]) => void;
+}
+
+/** A group consumer with manual commits, read by polling. */
+export interface KafkaConsumerClient {
+  /** Connects; rejects when no broker answers within the connection timeout. */
+  connect(): Promise<void>;
+  /** Up to `max` records, waiting at most `timeoutMs` for the first one. */
+  consume(max: number, timeoutMs: number): Promise<KafkaRecord[]>;
+  commit(offsets: KafkaCommit[]): Promise<void>;
+  /** Commits on the calling tick (used while a rebalance waits for it). */
+  commitNow(offsets: KafkaCommit[]): void;
+  pause(partitions: KafkaTopicPartition[]): void;
+  resume(partitions: KafkaTopicPartition[]): void;
+  /** Rewinds a partition: the next records of it start at `offset`. */
+  seek(partition: KafkaTopicPartition, offset: number): Promise<void>;
+  assignment(): KafkaTopicPartition[];
+  /** Consumer lag per assigned partition (high watermark − position), from the client's cache. */
+  lag(): { topic: string; partition: number; lag: number }[];
+  close(): Promise<void>;
+}
+
+export interface KafkaOutgoing {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer;
+  headers: KafkaHeaderPairs | undefined;
+}
+
+export interface KafkaProducerOptions {
+  /** librdkafka producer properties, merged over the connection's. */
+  properties: KafkaProperties;
+  /**
+   * Called once per produced record when the broker acknowledged it (error null) or the client
+   * gave up on it; `token` is what produce() was given.
+   */
+  onDelivery: (error: Error | null, token: unknown) => void;
+  /** The producer can no longer deliver (a fatal error of the idempotent producer). */
+  onFatal: (error: Error) => void;
+}
+
+export interface KafkaProducerClient {
+  connect(): Promise<void>;
+  /** Queues one record; false when the client's queue is full (try again after deliveries). */
+  produce(message: KafkaOutgoing, token: unknown): boolean;
+  /** Waits until every queued record is delivered or failed, at most `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaTopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+export interface KafkaAdminClient {
+  connect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  createTopics(topics: KafkaTopicSpec[]): Promise<void>;
+  /** Committed offsets of a group, per partition (`-1` when none). */
+  fetchCommitted(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  /** Latest offset (high watermark) per partition. */
+  fetchLatest(topic: string): Promise<{ partition: number; offset: string }[]>;
+  close(): Promise<void>;
+}
+
+export const KAFKA_COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;

@@ -1,0 +1,326 @@
+import { dependency } from "../core/index.js";
+import type {
+  KafkaAdminClient,
+  KafkaCommit,
+  KafkaConsumerClient,
+  KafkaConsumerOptions,
+  KafkaHeaderList,
+  KafkaOutgoing,
+  KafkaProducerClient,
+  KafkaProducerOptions,
+  KafkaProperties,
+  KafkaRecord,
+  KafkaTopicPartition,
+  KafkaTopicSpec,
+} from "./client.js";
+
+/*
+ * The Kafka client: librdkafka through @confluentinc/kafka-javascript, its node-rdkafka style API
+ * for consuming and producing (records cross into JavaScript in batches; compression, batching,
+ * retries and reconnection happen in librdkafka's threads) and its KafkaJS-style admin client.
+ * Chosen by measurement: docs/kafka.md. Only the few members used here are declared, so the
+ * package's own typings are not needed to build.
+ */
+
+interface RdError extends Error {
+  code: number;
+  isFatal?: boolean;
+}
+interface RdMessage {
+  value: Buffer | null;
+  key?: Buffer | string | null;
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp?: number;
+  headers?: Record<string, Buffer | string>[];
+}
+interface RdTopicPartition {
+  topic: string;
+  partition: number;
+  offset?: number;
+}
+type Callback = (error: RdError | null | undefined) => void;
+interface RdClient {
+  connect(options: { timeout?: number }, cb: Callback): void;
+  disconnect(cb: Callback): void;
+  on(event: "event.error", listener: (error: RdError) => void): void;
+}
+interface RdConsumer extends RdClient {
+  subscribe(topics: (string | RegExp)[]): void;
+  assign(partitions: RdTopicPartition[]): void;
+  unassign(): void;
+  assignments(): RdTopicPartition[];
+  consume(max: number, cb: (error: RdError | null, messages: RdMessage[]) => void): void;
+  setDefaultConsumeTimeout(ms: number): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+  commitCb(offsets: RdTopicPartition[], cb: Callback): void;
+  commitSync(offsets: RdTopicPartition[]): void;
+  pause(partitions: RdTopicPartition[]): void;
+  resume(partitions: RdTopicPartition[]): void;
+  seek(partition: RdTopicPartition, timeoutMs: number, cb: Callback): void;
+  position(partitions?: RdTopicPartition[]): RdTopicPartition[];
+  getWatermarkOffsets(topic: string, partition: number): { highOffset: number; lowOffset: number };
+}
+interface RdProducer extends RdClient {
+  produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, timestamp: number | null, opaque: unknown, headers?: Record<string, Buffer | string>[]): boolean;
+  on(event: "delivery-report" | "event.error", listener: (error: RdError, report: { opaque?: unknown }) => void): void;
+  setPollInBackground(value: boolean): void;
+  flush(timeoutMs: number, cb: Callback): void;
+}
+interface RdAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  createTopics(options: { topics: { topic: string; numPartitions: number; replicationFactor: number; configEntries: { name: string; value: string }[] }[] }): Promise<boolean>;
+  fetchOffsets(options: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]>;
+}
+interface RdModule {
+  KafkaConsumer: new (global: KafkaProperties | Record<string, unknown>, topic: KafkaProperties) => RdConsumer;
+  Producer: new (global: KafkaProperties | Record<string, unknown>) => RdProducer;
+  KafkaJS: { Kafka: new (config: Record<string, unknown>) => { admin(): RdAdmin } };
+  CODES: { ERRORS: Record<string, number> };
+}
+
+const loadModule = dependency<RdModule>("@confluentinc/kafka-javascript");
+
+/** The client library, or an error that says how to get it (it is a native module built at install). */
+export function rdkafka(): RdModule {
+  try {
+    return loadModule();
+  } catch (e) {
+    throw new Error(
+      "The Kafka client (@confluentinc/kafka-javascript, librdkafka) is not installed or was not built. " +
+        "Run `bash scripts/setup`, which installs the Debian packages it needs (g++, make, zlib1g-dev, libssl-dev, libzstd-dev, liblz4-dev, libsasl2-dev, libcurl4-openssl-dev) " +
+        `and builds it with CKJS_LINKING=dynamic. (${(e as Error).message.split("\n")[0]})`,
+    );
+  }
+}
+
+/** librdkafka's error codes used here. */
+const ERR_QUEUE_FULL = -184;
+const ERR_ASSIGN = -175;
+const ERR_REVOKE = -174;
+
+function asError(e: RdError | Error, what: string): Error {
+  return new Error(`${what}: ${e.message}${"code" in e ? ` (code ${e.code})` : ""}`);
+}
+
+function connect(client: RdClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => client.connect({ timeout: timeoutMs }, (e) => (e ? reject(asError(e, "Kafka connect failed")) : resolve())));
+}
+
+function disconnect(client: RdClient): Promise<void> {
+  return new Promise((resolve) => client.disconnect(() => resolve()));
+}
+
+/** librdkafka's record headers (one object per header) → BSPump's list of pairs. */
+function headerList(headers: Record<string, Buffer | string>[] | undefined): KafkaHeaderList | null {
+  if (headers === undefined || headers.length === 0) return null;
+  const out: KafkaHeaderList = [];
+  for (const h of headers) for (const name in h) out.push([name, Buffer.isBuffer(h[name]) ? (h[name] as Buffer) : Buffer.from(h[name] as string)]);
+  return out;
+}
+
+export class RdKafkaConsumer implements KafkaConsumerClient {
+  private readonly consumer: RdConsumer;
+  private readonly timeoutMs: number;
+  private lastTimeout = -1;
+
+  constructor(
+    properties: KafkaProperties,
+    topicProperties: KafkaProperties,
+    private readonly options: KafkaConsumerOptions,
+    onError: (error: Error) => void,
+  ) {
+    this.timeoutMs = Number(properties["socket.connection.setup.timeout.ms"] ?? 30000);
+    const rebalance = (error: RdError, assignment: RdTopicPartition[]): void => this.rebalance(error, assignment);
+    this.consumer = new (rdkafka().KafkaConsumer)({ ...properties, rebalance_cb: rebalance }, topicProperties);
+    this.consumer.on("event.error", (e) => onError(asError(e, "Kafka consumer")));
+  }
+
+  private rebalance(error: RdError, assignment: RdTopicPartition[]): void {
+    const partitions = assignment.map((p) => ({ topic: p.topic, partition: p.partition }));
+    if (error.code === ERR_ASSIGN) {
+      this.options.onAssign(partitions);
+      this.consumer.assign(assignment);
+    } else if (error.code === ERR_REVOKE) {
+      this.options.onRevoke(partitions);
+      this.consumer.unassign();
+    }
+  }
+
+  async connect(): Promise<void> {
+    await connect(this.consumer, this.timeoutMs);
+    this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+    if (this.options.assign !== null) {
+      // Pinned partitions: no group rebalance; the group's committed offset (or the reset policy) is where reading starts.
+      this.consumer.assign(this.options.assign.map((p) => ({ ...p, offset: -1000 /* RD_KAFKA_OFFSET_STORED */ })));
+      this.options.onAssign(this.options.assign);
+    } else this.consumer.subscribe(this.options.topics.map((t) => (typeof t === "string" ? t : t.source)));
+  }
+
+  consume(max: number, timeoutMs: number): Promise<KafkaRecord[]> {
+    if (timeoutMs !== this.lastTimeout) {
+      this.consumer.setDefaultConsumeTimeout(timeoutMs);
+      this.lastTimeout = timeoutMs;
+    }
+    return new Promise((resolve, reject) => {
+      this.consumer.consume(max, (error, messages) => {
+        if (error) return reject(asError(error, "Kafka consume"));
+        const records = new Array<KafkaRecord>(messages.length);
+        for (let i = 0; i < messages.length; i++) {
+          const m = messages[i]!;
+          const key = m.key;
+          records[i] = {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            key: key === undefined || key === null ? null : typeof key === "string" ? Buffer.from(key) : key,
+            value: m.value,
+            timestamp: m.timestamp ?? -1,
+            headers: headerList(m.headers),
+          };
+        }
+        resolve(records);
+      });
+    });
+  }
+
+  commit(offsets: KafkaCommit[]): Promise<void> {
+    return new Promise((resolve, reject) => this.consumer.commitCb(offsets, (e) => (e ? reject(asError(e, "Kafka commit")) : resolve())));
+  }
+
+  commitNow(offsets: KafkaCommit[]): void {
+    this.consumer.commitSync(offsets);
+  }
+
+  pause(partitions: KafkaTopicPartition[]): void {
+    if (partitions.length) this.consumer.pause(partitions);
+  }
+
+  resume(partitions: KafkaTopicPartition[]): void {
+    if (partitions.length) this.consumer.resume(partitions);
+  }
+
+  seek(partition: KafkaTopicPartition, offset: number): Promise<void> {
+    return new Promise((resolve, reject) => this.consumer.seek({ ...partition, offset }, 5000, (e) => (e ? reject(asError(e, "Kafka seek")) : resolve())));
+  }
+
+  assignment(): KafkaTopicPartition[] {
+    return this.consumer.assignments().map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  lag(): { topic: string; partition: number; lag: number }[] {
+    const out: { topic: string; partition: number; lag: number }[] = [];
+    try {
+      for (const p of this.consumer.position(this.consumer.assignments())) {
+        const { highOffset } = this.consumer.getWatermarkOffsets(p.topic, p.partition);
+        if (p.offset !== undefined && p.offset >= 0 && highOffset >= 0) out.push({ topic: p.topic, partition: p.partition, lag: Math.max(0, highOffset - p.offset) });
+      }
+    } catch {
+      // Not connected (yet): no lag known.
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return disconnect(this.consumer);
+  }
+}
+
+export class RdKafkaProducer implements KafkaProducerClient {
+  private readonly producer: RdProducer;
+  private readonly timeoutMs: number;
+
+  constructor(properties: KafkaProperties, options: KafkaProducerOptions, onError: (error: Error) => void) {
+    this.timeoutMs = Number(properties["socket.connection.setup.timeout.ms"] ?? 30000);
+    this.producer = new (rdkafka().Producer)({ ...properties, dr_cb: true });
+    this.producer.on("delivery-report", (error, report) => options.onDelivery(error ? asError(error, "Kafka delivery") : null, report.opaque));
+    this.producer.on("event.error", (e) => {
+      if (e.isFatal) options.onFatal(asError(e, "Kafka producer (fatal)"));
+      else onError(asError(e, "Kafka producer"));
+    });
+  }
+
+  async connect(): Promise<void> {
+    await connect(this.producer, this.timeoutMs);
+    // Delivery reports come from librdkafka's thread: no polling timer on the event loop.
+    this.producer.setPollInBackground(true);
+  }
+
+  produce(message: KafkaOutgoing, token: unknown): boolean {
+    try {
+      this.producer.produce(message.topic, null, message.value, message.key, null, token, message.headers);
+      return true;
+    } catch (e) {
+      if ((e as RdError).code === ERR_QUEUE_FULL) return false;
+      throw e;
+    }
+  }
+
+  flush(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => this.producer.flush(timeoutMs, (e) => (e ? reject(asError(e, "Kafka flush")) : resolve())));
+  }
+
+  close(): Promise<void> {
+    return disconnect(this.producer);
+  }
+}
+
+export class RdKafkaAdmin implements KafkaAdminClient {
+  private readonly admin: RdAdmin;
+
+  constructor(properties: KafkaProperties) {
+    this.admin = new (rdkafka().KafkaJS.Kafka)({ ...properties }).admin();
+  }
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async createTopics(topics: KafkaTopicSpec[]): Promise<void> {
+    await this.admin.createTopics({
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
+      })),
+    });
+    // The broker answers before the new partitions have leaders; callers use the topics at once.
+    for (const t of topics) await this.waitForLeaders(t.topic);
+  }
+
+  private async waitForLeaders(topic: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const offsets = await this.admin.fetchTopicOffsets(topic);
+        if (offsets.length > 0) return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async fetchCommitted(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
+    const result = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    return (result[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+  }
+
+  async fetchLatest(topic: string): Promise<{ partition: number; offset: string }[]> {
+    const result = await this.admin.fetchTopicOffsets(topic);
+    return result.map((p) => ({ partition: p.partition, offset: p.high }));
+  }
+
+  close(): Promise<void> {
+    return this.admin.disconnect();
+  }
+}

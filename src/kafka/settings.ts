@@ -1,0 +1,29 @@
+import { ConfigError, type Logger, type ResolvedConfig } from "../core/index.js";
+
+/*
+ * BSPump reads `group_id` as `group.id` (every Kafka key has `_` turned into `.`), so a BSPump
+ * user's config may spell a key either way. Both spellings are declared; the `_` one defaults to
+ * "not given" ("" or -1).
+ */
+
+/** The value of a key that may be spelt `dotted` or `underscored`; both given and different is an error. */
+export function resolveAlias<T extends string | number>(config: ResolvedConfig, dotted: string, underscored: string, section: string): T {
+  const main = readValue(config, dotted) as T;
+  const alias = readValue(config, underscored) as T;
+  if (alias === "" || alias === -1) return main;
+  // A dotted key still at its default counts as not given.
+  if (main !== alias && !config.isDefault(dotted)) {
+    throw new ConfigError(`${section} '${dotted}' = ${String(main)} and '${underscored}' = ${String(alias)} name the same setting; give one`);
+  }
+  return alias;
+}
+
+function readValue(config: ResolvedConfig, key: string): string | number {
+  return typeof config.toJSON()[key] === "number" ? config.getInt(key) : config.getString(key);
+}
+
+/** Logs once, at start, the BSPump keys a config sets that have no effect here. */
+export function noteIgnoredKeys(config: ResolvedConfig, log: Logger, keys: readonly string[]): void {
+  const given = keys.filter((k) => !config.isDefault(k));
+  if (given.length > 0) log.info(`[${config.section}] ${given.join(", ")}: BSPump settings with no effect here (librdkafka does that work itself; see docs/kafka.md)`);
+}
