@@ -7,8 +7,12 @@ export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
 
 /** How long the pipeline may be not ready before the consumer is paused. */
 const PAUSE_AFTER_MS = 250;
-/** While paused, the consumer is still polled this often: librdkafka leaves the group after max.poll.interval.ms without a poll. */
-const POLL_WHILE_PAUSED_MS = 10_000;
+/**
+ * While paused, the consumer is still polled this often: librdkafka serves rebalances only in a
+ * poll (a member that does not poll holds up the whole group's rebalance), and leaves the group
+ * after max.poll.interval.ms without one.
+ */
+const POLL_WHILE_PAUSED_MS = 500;
 const RECONNECT_MAX_S = 30;
 
 /** The records of one partition under one receipt. */

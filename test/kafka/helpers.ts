@@ -16,10 +16,15 @@ export function unique(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 }
 
-export const kafka = new Kafka({ clientId: "bspump-test", brokers: [BROKER], logLevel: logLevel.NOTHING });
+/** A kafkajs client of another broker (the default: the shared test broker). */
+export function kafkaAt(broker: string): Kafka {
+  return new Kafka({ clientId: "bspump-test", brokers: [broker], logLevel: logLevel.NOTHING });
+}
 
-export async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
+export const kafka = kafkaAt(BROKER);
+
+export async function createTopic(topic: string, partitions: number, client = kafka): Promise<void> {
+  const admin = client.admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
@@ -35,8 +40,8 @@ export interface TestMessage {
   partition?: number;
 }
 
-export async function produce(topic: string, messages: TestMessage[], chunk = 10000): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+export async function produce(topic: string, messages: TestMessage[], chunk = 10000, client = kafka): Promise<void> {
+  const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += chunk) await producer.send({ topic, messages: messages.slice(i, i + chunk) });
@@ -54,8 +59,8 @@ export interface ReadRecord {
 }
 
 /** Reads `count` records of a topic from the beginning (fails after `timeoutMs`). */
-export async function readAll(topic: string, count: number, timeoutMs = 60000): Promise<ReadRecord[]> {
-  const consumer = kafka.consumer({ groupId: unique("reader"), maxWaitTimeInMs: 100 });
+export async function readAll(topic: string, count: number, timeoutMs = 60000, client = kafka): Promise<ReadRecord[]> {
+  const consumer = client.consumer({ groupId: unique("reader"), maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const out: ReadRecord[] = [];

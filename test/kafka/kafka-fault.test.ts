@@ -93,3 +93,56 @@ test("3 pumps in one group, one SIGKILLed mid-stream: no event lost", { timeout:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a fourth pump joins the group mid-stream and leaves again: no event lost", { timeout: 180_000 }, async (t) => {
+  const topic = unique("rebalance");
+  const group = unique("rebalance-group");
+  await createTopic(topic, 6);
+  await produce(topic, Array.from({ length: TOTAL }, (_, i) => ({ value: String(i) })), 20000);
+
+  const dir = mkdtempSync(join(tmpdir(), "bspump-kafka-rebalance-"));
+  const files = [0, 1, 2, 3].map((i) => join(dir, `worker-${i}.ids`));
+  const start = (file: string): { child: ChildProcess; exit: Promise<number | null> } => {
+    // 200 ids per 50 ms and worker: the stream lasts long enough for a member to join and leave.
+    const child = spawn(process.execPath, ["--import", "tsx", WORKER, BROKER, topic, group, file], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, FAULT_PER_TICK: "200" } });
+    return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+  };
+  const workers = files.slice(0, 3).map(start);
+  try {
+    await until(() => files.slice(0, 3).every((f) => countLines(f) > 0), 90_000, "every worker to record events");
+    const fourth = start(files[3]!);
+    workers.push(fourth);
+    await until(() => countLines(files[3]!) >= 2000, 90_000, "the fourth worker to take partitions and record events");
+    const before = files.reduce((s, f) => s + countLines(f), 0);
+    assert.ok(before < TOTAL, `it joined mid-stream (${before} recorded)`);
+    fourth.child.kill("SIGTERM");
+    assert.equal(await fourth.exit, 0, "the fourth worker leaves gracefully");
+
+    const ends = await latest(topic);
+    await until(
+      async () => {
+        const c = await committed(group, topic);
+        return [...ends].every(([p, end]) => c.get(p) === end);
+      },
+      150_000,
+      "the group to commit every partition to its end",
+    );
+    for (const w of workers.slice(0, 3)) w.child.kill("SIGTERM");
+    for (const w of workers.slice(0, 3)) assert.equal(await w.exit, 0);
+
+    const seen = new Set<string>();
+    let recorded = 0;
+    for (const f of files) {
+      for (const id of lines(f)) {
+        seen.add(id);
+        recorded++;
+      }
+    }
+    t.diagnostic(`recorded ${recorded}, distinct ${seen.size}, lost ${TOTAL - seen.size}, duplicates ${recorded - seen.size}`);
+    console.log(`rebalance test: lost ${TOTAL - seen.size}, duplicates ${recorded - seen.size} of ${TOTAL}`);
+    assert.equal(seen.size, TOTAL, `${TOTAL - seen.size} events lost`);
+  } finally {
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

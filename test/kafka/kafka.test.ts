@@ -314,3 +314,52 @@ test("KafkaTopicInitializer creates missing topics with partitions and configs",
   await admin.disconnect();
   assert.equal(described.resources[0]!.configEntries[0]!.configValue, "3600000");
 });
+
+test("refresh_topics: a pattern subscription picks up a topic created while the pump runs", { timeout: 120_000 }, async () => {
+  const prefix = unique("refresh").replace(/-/g, "_");
+  const first = `${prefix}_a`;
+  const later = `${prefix}_b`;
+  await createTopic(first, 1);
+  await produce(first, [{ value: "a0" }]);
+  const app = makeApp(`[pipeline:R:KafkaSource]\ntopic = ^${prefix}_.*\ngroup_id = ${unique("refresh-group")}\nrefresh_topics = 1\n`);
+  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
+  const pipeline = new Pipeline(app, "R");
+  const sink = new FirstOffsetSink(app, pipeline);
+  const values: string[] = [];
+  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), new (class extends Processor {
+    process(context: EventContext, event: unknown): unknown {
+      values.push(`${context._kafka_topic as string}:${(event as Buffer).toString()}`);
+      return event;
+    }
+  })(app, pipeline), sink);
+  app.pumpService.addPipeline(pipeline);
+  const run = app.run();
+  await until(() => values.length >= 1, 30_000, "the first topic's record");
+  await createTopic(later, 2);
+  await produce(later, [{ value: "b0" }, { value: "b1" }, { value: "b2" }]);
+  await until(() => values.length >= 4, 60_000, "the new topic's records");
+  app.stop();
+  assert.equal(await run, 0);
+  assert.deepEqual(values.sort(), [`${first}:a0`, `${later}:b0`, `${later}:b1`, `${later}:b2`]);
+});
+
+test("topic name:partition reads exactly that partition and commits it in the group", { timeout: 120_000 }, async () => {
+  const topic = unique("pinned");
+  const group = unique("pinned-group");
+  await createTopic(topic, 3);
+  await produce(topic, Array.from({ length: 300 }, (_, i) => ({ value: `v${i}`, partition: i % 3 })));
+  const app = makeApp(`[pipeline:P:KafkaSource]\ntopic = ${topic}:1\ngroup_id = ${group}\nauto_commit_interval_ms = 100\n`);
+  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
+  const pipeline = new Pipeline(app, "P");
+  const sink = new FirstOffsetSink(app, pipeline);
+  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), sink);
+  app.pumpService.addPipeline(pipeline);
+  const run = app.run();
+  await until(() => sink.count >= 100, 30_000, "partition 1's records");
+  await new Promise((r) => setTimeout(r, 1000)); // nothing else may arrive
+  app.stop();
+  assert.equal(await run, 0);
+  assert.equal(sink.count, 100);
+  assert.deepEqual([...sink.first.keys()], [1]);
+  assert.equal((await committed(group, topic)).get(1), 100);
+});
