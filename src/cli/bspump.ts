@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import { writeFileSync } from "node:fs";
 import { BSPumpApplication, bspumpVersion, ConfigError } from "../index.js";
-import { components, componentsMarkdown, configOf, PumpBuilder } from "../declarative/index.js";
+import { components, componentsMarkdown, configOf, DefinitionErrors, PumpBuilder } from "../declarative/index.js";
 import { runDemo } from "./demo.js";
 
 interface AppFlags {
@@ -97,7 +97,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof ConfigError) {
-    process.stderr.write(`bspump: configuration error: ${e.message}\n`);
+    // One line per error (a definition reports all of its errors at once).
+    const messages = e instanceof DefinitionErrors ? e.errors.map((x) => x.message) : [e.message];
+    for (const message of messages) process.stderr.write(`bspump: configuration error: ${message}\n`);
     process.exitCode = 2;
   } else {
     process.stderr.write(`bspump: ${(e as Error).stack ?? String(e)}\n`);

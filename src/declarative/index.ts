@@ -1,2 +1,2 @@
-export { PumpBuilder, isDefinitionFile } from "./PumpBuilder.js";
+export { DefinitionErrors, PumpBuilder, isDefinitionFile } from "./PumpBuilder.js";
 export { components, componentsMarkdown, configOf, findComponent, type ComponentKind, type RegisteredComponent } from "./registry.js";

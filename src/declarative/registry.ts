@@ -29,6 +29,11 @@ export interface RegisteredComponent {
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
 const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb };
 
+/** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
+export function families(): ReadonlySet<string> {
+  return new Set(Object.keys(FAMILIES));
+}
+
 function inherits(ctor: Function, base: Function): boolean {
   return ctor === base || ctor.prototype instanceof base;
 }
