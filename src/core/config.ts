@@ -24,6 +24,9 @@ export interface ConfigKey {
   readonly choices?: readonly string[];
   /** Kept out of logs and the web API (passwords, tokens). */
   readonly secret?: boolean;
+  /** Bounds of an int or float key, inclusive. */
+  readonly min?: number;
+  readonly max?: number;
 }
 
 export type ConfigSpec = Readonly<Record<string, ConfigKey>>;
@@ -212,14 +215,15 @@ function convert(value: ConfigValue, spec: ConfigKey, where: () => string): Conf
       return s;
     }
     case "int": {
-      if (typeof value === "number" && Number.isInteger(value)) return value;
-      if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
-      return bad("an integer");
+      // Beyond 2^53 an integer is no longer exact (a 50-million-digit value would be Infinity).
+      const n = typeof value === "number" ? value : typeof value === "string" && /^\s*[+-]?\d{1,16}\s*$/.test(value) ? Number.parseInt(value, 10) : NaN;
+      if (!Number.isSafeInteger(n)) return bad("an integer");
+      return inRange(n, spec, bad);
     }
     case "float": {
-      if (typeof value === "number") return value;
-      if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-      return bad("a number");
+      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+      if (!Number.isFinite(n)) return bad("a number");
+      return inRange(n, spec, bad);
     }
     case "bool": {
       if (typeof value === "boolean") return value;
@@ -237,6 +241,14 @@ function convert(value: ConfigValue, spec: ConfigKey, where: () => string): Conf
       return bad("a list (one item per line, or comma-separated)");
     }
   }
+}
+
+function inRange(n: number, spec: ConfigKey, bad: (expected: string) => never): number {
+  const { min, max } = spec;
+  if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+    bad(min !== undefined && max !== undefined ? `a number from ${min} to ${max}` : min !== undefined ? `a number >= ${min}` : `a number <= ${max}`);
+  }
+  return n;
 }
 
 /**

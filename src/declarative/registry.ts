@@ -115,7 +115,8 @@ export function componentsMarkdown(): string {
       out += "\n| key | type | default | description |\n| --- | --- | --- | --- |\n";
       for (const [key, k] of spec) {
         const def = k.required ? "*required*" : k.secret ? "(secret)" : `\`${JSON.stringify(k.default)}\``;
-        const doc = k.doc + (k.choices ? ` (one of ${k.choices.map((x) => `\`${x}\``).join(", ")})` : "");
+        const range = k.min !== undefined && k.max !== undefined ? ` (${k.min} to ${k.max})` : k.min !== undefined ? ` (≥ ${k.min})` : k.max !== undefined ? ` (≤ ${k.max})` : "";
+        const doc = k.doc + range + (k.choices ? ` (one of ${k.choices.map((x) => `\`${x}\``).join(", ")})` : "");
         out += `| \`${key}\` | ${k.type} | ${def} | ${doc.replace(/\|/g, "\\|")} |\n`;
       }
     }
