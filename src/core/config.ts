@@ -49,6 +49,10 @@ export class Config {
   private readonly defaults = new Map<string, IniEntry>();
   /** Sections that some component or service has read; the rest are reported as unused. */
   private readonly claimed = new Set<string>();
+  /** Where each section was first written (`file:line`), for messages about a whole section. */
+  private readonly sectionOrigins = new Map<string, string>();
+  /** Files being loaded, outermost first: an include of one of them would never end. */
+  private readonly loading: string[] = [];
   readonly files: string[] = [];
 
   static fromString(text: string, fileName = "<string>", env: NodeJS.ProcessEnv = process.env): Config {
@@ -57,20 +61,27 @@ export class Config {
     return config;
   }
 
-  loadFile(path: string, env: NodeJS.ProcessEnv = process.env): void {
+  loadFile(path: string, env: NodeJS.ProcessEnv = process.env, includedFrom?: string): void {
+    const from = includedFrom ? `${includedFrom}: [general] include: ` : "";
+    if (this.loading.includes(resolve(path))) throw new ConfigError(`${from}'${path}' includes itself (${[...this.loading, resolve(path)].join(" → ")})`);
     let text: string;
     try {
       text = readFileSync(path, "utf8");
     } catch (e) {
-      throw new ConfigError(`Cannot read config file '${path}': ${(e as Error).message}`);
+      throw new ConfigError(`${from}Cannot read config file '${path}': ${(e as Error).message}`);
     }
     this.files.push(path);
-    this.loadString(text, path, env);
-    const include = this.get("general", "include");
-    if (include !== undefined) {
-      // Mark as consumed before recursing so an include of an include is not read twice.
-      this.sections.get("general")?.delete("include");
-      for (const name of splitList(include)) this.loadFile(resolve(dirname(path), name), env);
+    this.loading.push(resolve(path));
+    try {
+      this.loadString(text, path, env);
+      const include = this.sections.get("general")?.get("include");
+      if (include !== undefined) {
+        // Mark as consumed before recursing so an include of an include is not read twice.
+        this.sections.get("general")?.delete("include");
+        for (const name of splitList(include.value)) this.loadFile(resolve(dirname(path), name), env, `${include.file}:${include.line}`);
+      }
+    } finally {
+      this.loading.pop();
     }
   }
 
@@ -106,6 +117,7 @@ export class Config {
         sectionName = trimmed.slice(1, end).trim();
         if (seenInThisFile.has(sectionName)) fail(lineNo, `section [${sectionName}] appears twice`);
         seenInThisFile.add(sectionName);
+        if (!this.sectionOrigins.has(sectionName)) this.sectionOrigins.set(sectionName, `${fileName}:${lineNo}`);
         if (sectionName === "DEFAULT") {
           section = this.defaults;
         } else {
@@ -176,6 +188,11 @@ export class Config {
     return this.defaults;
   }
 
+  /** `file:line` of the section's header, or its name when it was set in code. */
+  sectionOrigin(section: string): string {
+    return this.sectionOrigins.get(section) ?? `[${section}]`;
+  }
+
   claim(section: string): void {
     this.claimed.add(section);
   }
@@ -206,7 +223,10 @@ export function splitList(value: string): string[] {
 
 function convert(value: ConfigValue, spec: ConfigKey, where: () => string): ConfigValue {
   const bad = (expected: string): never => {
-    throw new ConfigError(`${where()}: expected ${expected}, got ${JSON.stringify(value)}`);
+    const shown = JSON.stringify(value);
+    // A value of megabytes would make a message nobody can read.
+    const got = shown.length > 80 ? `${shown.slice(0, 60)}… (${shown.length} characters)` : shown;
+    throw new ConfigError(`${where()}: expected ${expected}, got ${got}`);
   };
   switch (spec.type) {
     case "string": {
@@ -249,6 +269,20 @@ function inRange(n: number, spec: ConfigKey, bad: (expected: string) => never): 
     bad(min !== undefined && max !== undefined ? `a number from ${min} to ${max}` : min !== undefined ? `a number >= ${min}` : `a number <= ${max}`);
   }
   return n;
+}
+
+/**
+ * Reads the declared keys of a section that no single component owns (`[general]`, `[web]`):
+ * each value converted and checked, errors naming file and line. Other keys are left alone.
+ */
+export function checkSection(config: Config, section: string, spec: ConfigSpec): Record<string, ConfigValue> {
+  const values: Record<string, ConfigValue> = {};
+  for (const [key, keySpec] of Object.entries(spec)) {
+    const entry = config.entries(section).get(key) ?? config.defaultEntries().get(key);
+    if (entry !== undefined && entry.value !== "") values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
+    else if (keySpec.default !== undefined) values[key] = keySpec.default;
+  }
+  return values;
 }
 
 /**

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { Document, LineCounter } from "yaml";
 import {
   ConfigError,
+  ConfigErrors,
   Connection,
   dependency,
   Lookup,
@@ -253,7 +254,7 @@ export class PumpBuilder {
     const count = this.attempt(() => this.list(["pipelines"])) ?? 0;
     if (count === 0) this.attempt(() => this.fail([], "the definition has no pipelines"));
     for (let i = 0; i < count; i++) this.attempt(() => this.pipeline(app, ["pipelines", i]));
-    if (this.errors.length > 0) throw new DefinitionErrors(this.errors);
+    if (this.errors.length > 0) throw new ConfigErrors(this.errors);
     for (const note of this.notes) app.log.warn(note);
   }
 
@@ -263,7 +264,7 @@ export class PumpBuilder {
       return step();
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      this.errors.push(...(e instanceof DefinitionErrors ? e.errors : [e]));
+      this.errors.push(...(e instanceof ConfigErrors ? e.errors : [e]));
       return undefined;
     }
   }
@@ -299,13 +300,6 @@ export class PumpBuilder {
     if (this.value([...path, "sink"]) === undefined) this.fail(path, `pipeline '${entry.id}' needs a 'sink'`);
     this.attempt(() => pipeline.appendProcessor(this.construct([...path, "sink"], ProcessorBase, "sink", (ctor, def) => (ctor as typeof ProcessorBase).construct(app, pipeline, def))));
     if (this.errors.length === before) svc.addPipeline(pipeline);
-  }
-}
-
-/** Every error of a definition, one `file:line: message` per line. */
-export class DefinitionErrors extends ConfigError {
-  constructor(readonly errors: readonly ConfigError[]) {
-    super(errors.map((e) => e.message).join("\n"));
   }
 }
 

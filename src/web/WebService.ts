@@ -3,7 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { bspumpVersion, ConfigError, splitList, toError, type BSPumpApplication, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
+import { bspumpVersion, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
 
@@ -25,6 +25,12 @@ export function parseListen(listen: string): { host: string; port: number } {
   if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`[web] listen: expected [host:]port, got '${listen}'`);
   return { host, port };
 }
+
+/** `[web]` keys with a type to check (the others are strings, read as they are). */
+const WEB_KEYS: ConfigSpec = {
+  max_body: { type: "int", default: 65536, doc: "Largest request body in bytes", min: 0, max: 1073741824 },
+  allowed_hosts: { type: "list", default: [], doc: "More Host names to answer to" },
+};
 
 class HttpError extends Error {
   constructor(
@@ -68,13 +74,13 @@ export class WebService implements Service {
     const cfg = (key: string) => app.config.get("web", key) ?? "";
     this.token = cfg("token") || process.env.BSPUMP_WEB_TOKEN || "";
     this.lookupToken = cfg("lookup_token") || process.env.BSPUMP_LOOKUP_TOKEN || "";
-    this.maxBody = Number(cfg("max_body") || 65536);
-    if (!(this.maxBody >= 0)) throw new ConfigError(`[web] max_body must be a number of bytes, got '${cfg("max_body")}'`);
+    const checked = checkSection(app.config, "web", WEB_KEYS);
+    this.maxBody = checked.max_body as number;
     this.manifestPath = cfg("manifest") || "/manifest";
-    this.hosts = new HostCheck(host, splitList(cfg("allowed_hosts")));
+    this.hosts = new HostCheck(host, checked.allowed_hosts as string[]);
     const cert = cfg("tls_cert");
     const key = cfg("tls_key");
-    this.tls = cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : null;
+    this.tls = cert && key ? { cert: readPem(cert, "tls_cert"), key: readPem(key, "tls_key") } : null;
     this.log = app.logs.logger("bspump.web");
     app.metrics.addCollector((): MetricSample[] => {
       const out: MetricSample[] = [{ name: "bspump.web", type: "counter", tags: {}, fields: this.counts }];
@@ -349,6 +355,14 @@ export class WebService implements Service {
       return;
     }
     this.send(res, status, JSON.stringify(body, jsonReplacer), "application/json; charset=utf-8", headers);
+  }
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`[web] ${key}: cannot read '${path}': ${(e as Error).message}`);
   }
 }
 
