@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "./errors.js";
+import { ConfigError, ConfigErrors } from "./errors.js";
 
 /**
  * Configuration, as BSPump users know it: ASAB-style INI files read the way Python's configparser
@@ -366,28 +366,40 @@ export function resolveConfig(
     if (keySpec.default !== undefined) values[key] = keySpec.default;
   }
   config.claim(section);
+  // Every problem of the component is reported, not only the first (`bspump check` lists them all).
+  const errors: ConfigError[] = [];
+  const take = (key: string, value: ConfigValue, keySpec: ConfigKey, where: () => string) => {
+    try {
+      values[key] = convert(value, keySpec, where);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(e);
+    }
+  };
   for (const [key, entry] of config.defaultEntries()) {
     const keySpec = spec[key];
-    if (keySpec) values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
+    if (keySpec) take(key, entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
   }
   for (const [key, entry] of config.entries(section)) {
     const keySpec = spec[key];
     if (!keySpec) {
-      if (entry.file === "<defaults>") continue;
-      throw new ConfigError(`${entry.file}:${entry.line}: [${section}] unknown key '${key}' for ${ctor.name}; ${allowed()}`);
+      if (entry.file !== "<defaults>") errors.push(new ConfigError(`${entry.file}:${entry.line}: [${section}] unknown key '${key}' for ${ctor.name}; ${allowed()}`));
+      continue;
     }
-    values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
+    take(key, entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
   }
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value === undefined) continue;
     const keySpec = spec[key];
-    if (!keySpec) throw new ConfigError(`${origin}: unknown config key '${key}' for ${ctor.name} [${section}]; ${allowed()}`);
-    values[key] = convert(value, keySpec, () => `${origin}: [${section}] key '${key}'`);
+    if (!keySpec) errors.push(new ConfigError(`${origin}: unknown config key '${key}' for ${ctor.name} [${section}]; ${allowed()}`));
+    else take(key, value, keySpec, () => `${origin}: [${section}] key '${key}'`);
   }
   for (const [key, keySpec] of Object.entries(spec)) {
     if (keySpec.required && (values[key] === undefined || values[key] === "")) {
-      throw new ConfigError(`[${section}] missing required key '${key}' for ${ctor.name} (${keySpec.doc})`);
+      errors.push(new ConfigError(`[${section}] missing required key '${key}' for ${ctor.name} (${keySpec.doc})`));
     }
   }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new ConfigErrors(errors);
   return new ResolvedConfig(values, spec, section);
 }

@@ -187,10 +187,15 @@ export class PumpBuilder {
     try {
       return make(ctor, def);
     } catch (e) {
-      // Config errors from an INI file name their own place; the others get the component's line.
-      if (e instanceof ConfigError && /^[^\s:]+:\d+: /.test(e.message)) throw e;
-      return this.fail(path, e instanceof ConfigError ? e.message : `cannot build ${String(entry.class)}: ${(e as Error).message}`);
+      if (e instanceof ConfigErrors) throw new ConfigErrors(e.errors.map((x) => this.located(path, x)));
+      if (e instanceof ConfigError) throw this.located(path, e);
+      return this.fail(path, `cannot build ${String(entry.class)}: ${(e as Error).message}`);
     }
+  }
+
+  /** Config errors from an INI file name their own place; the others get the component's line. */
+  private located(path: (string | number)[], e: ConfigError): ConfigError {
+    return /^[^\n]*?:\d+: /.test(e.message) ? e : new ConfigError(`${this.where(path)}: ${e.message}`);
   }
 
   private trigger(app: BSPumpApplication, path: (string | number)[]): Trigger {

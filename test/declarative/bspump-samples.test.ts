@@ -107,3 +107,23 @@ test("`bspump check` reports every error of a definition, each with its line, an
   assert.match(lines[4]!, /a pipeline 'R' is defined twice/);
   assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
 });
+
+test("`bspump check` lists every bad key of one component too, INI and definition alike", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "bspump-check-"));
+  const def = join(dir, "p.yaml");
+  writeFileSync(def, "pipelines:\n  - id: P\n    sources:\n      - class: random.RandomSource\n        config: {number: many, numbr: 5}\n    sink: {class: common.NullSink}\n");
+  const ini = join(dir, "p.conf");
+  writeFileSync(ini, "[pipeline:P:RandomSource]\nfield = 7\nseed = x\nfeild = y\n");
+  const child = spawn(process.execPath, [join(import.meta.dirname, "../../dist/src/cli/bspump.js"), "check", def, "-c", ini], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  assert.equal(await new Promise<number | null>((resolve) => child.on("exit", resolve)), 2);
+  const where = stderr.trim().split("\n").map((l) => /(p\.(?:conf|yaml):\d+): /.exec(l)?.[1]);
+  assert.deepEqual(where, ["p.conf:3", "p.conf:4", "p.yaml:5", "p.yaml:5"], stderr);
+  assert.match(stderr, /key 'seed': expected an integer/);
+  assert.match(stderr, /unknown key 'feild'/);
+  assert.match(stderr, /key 'number': expected an integer/);
+  assert.match(stderr, /unknown config key 'numbr'/);
+});
