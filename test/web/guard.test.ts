@@ -131,3 +131,19 @@ test("listening beyond loopback without a token is a loud warning; with a token,
   assert.deepEqual(await warnings("[web]\nlisten = 0.0.0.0:0\ntoken = t\n"), []);
   assert.deepEqual(await warnings("[web]\nlisten = 127.0.0.1:0\n"), []);
 });
+
+test("with a token, a foreign Origin is still refused; the token alone (no JSON) is enough from curl", async () => {
+  const { web, pipeline, stop } = await startApp("[web]\nlisten = 127.0.0.1:0\ntoken = s3cret\n");
+  try {
+    const path = "/bspump/v1/pipelines/P/clear-error";
+    const own = `127.0.0.1:${web.port}`;
+    pipeline.setError(null, null, new Error("boom"));
+    const auth = { Host: own, Authorization: "Bearer s3cret" };
+    assert.equal((await send(web.port, "POST", path, { ...auth, Origin: "http://attacker.example", "Content-Type": "application/json" }, "{}")).status, 403);
+    assert.equal(pipeline.isError(), true);
+    assert.equal((await send(web.port, "POST", path, auth)).status, 200);
+    assert.equal(pipeline.isError(), false);
+  } finally {
+    assert.equal(await stop(), 0);
+  }
+});
