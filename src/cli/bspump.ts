@@ -5,7 +5,7 @@
  */
 import { Command } from "commander";
 import { writeFileSync } from "node:fs";
-import { BSPumpApplication, bspumpVersion, ConfigError } from "../index.js";
+import { BSPumpApplication, bspumpVersion, ConfigError, ConfigErrors } from "../index.js";
 import { components, componentsMarkdown, configOf, PumpBuilder } from "../declarative/index.js";
 import { runDemo } from "./demo.js";
 
@@ -62,6 +62,9 @@ program
   .option("-c, --config <file>", "INI configuration (repeatable)", collect)
   .action(async (definition: string, flags: AppFlags) => {
     const app = await build(definition, flags);
+    // What run() would refuse before starting (a section for a pipeline that does not exist).
+    const problems = app.configProblems();
+    if (problems.length > 0) throw new ConfigErrors(problems);
     const pipelines = [...app.pumpService.pipelines.values()];
     process.stdout.write(`${definition}: OK (${pipelines.length} pipelines: ${pipelines.map((p) => p.id).join(", ")})\n`);
   });
@@ -97,7 +100,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof ConfigError) {
-    process.stderr.write(`bspump: configuration error: ${e.message}\n`);
+    // One line per error (a definition reports all of its errors at once).
+    const messages = e instanceof ConfigErrors ? e.errors.map((x) => x.message) : [e.message];
+    for (const message of messages) process.stderr.write(`bspump: configuration error: ${message}\n`);
     process.exitCode = 2;
   } else {
     process.stderr.write(`bspump: ${(e as Error).stack ?? String(e)}\n`);

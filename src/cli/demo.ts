@@ -25,6 +25,7 @@ import { Aggregator, InternalSource, ListEventAggregationStrategy, RouterProcess
 import { FileJSONSink } from "../file/index.js";
 import { DictionaryLookup, LookupEnricher } from "../lookup/index.js";
 import { makeRandom } from "../random/index.js";
+import type { WebService } from "../web/index.js";
 
 const ACTIONS = ["view", "click", "search", "buy", "login", "logout", "share", "noop"];
 const TEAMS = ["red", "green", "blue", "gold"];
@@ -162,7 +163,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     access.pubsub.subscribe("bspump.pipeline.cycle_end!", () => app.stop());
     process.stdout.write(`bspump demo: generating ${config.get("pipeline:AccessLog:AccessLogSource", "events_per_cycle")} access-log events…\n`);
   } else {
-    process.stdout.write(`bspump demo: serving the dashboard on http://${options.listen ?? "127.0.0.1:8080"}/ — Ctrl-C to stop\n`);
+    // The address the server really has: `-w 18085` means 127.0.0.1:18085, and port 0 a free port.
+    app.pubsub.subscribe("Application.run!", () => {
+      const web = app.getService<WebService>("bspump.WebService");
+      process.stdout.write(`bspump demo: serving the dashboard on ${web.url}/ — Ctrl-C to stop\n`);
+    });
   }
   const code = await app.run();
   const seconds = (performance.now() - started) / 1000;

@@ -2,8 +2,8 @@ import { readFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Config } from "./config.js";
-import { ConfigError, toError } from "./errors.js";
+import { checkSection, Config, type ConfigSpec } from "./config.js";
+import { ConfigError, ConfigErrors, toError } from "./errors.js";
 import { isLogLevel, LogManager, type Logger } from "./logging.js";
 import { MetricsService } from "./metrics.js";
 import { PubSub } from "./pubsub.js";
@@ -86,6 +86,14 @@ export function parseApplicationArgs(args: string[]): ParsedArgs & { help: boole
   };
 }
 
+/** The keys the application itself reads, checked when it is made (and so by `bspump check`). */
+const GENERAL_KEYS: ConfigSpec = {
+  stop_timeout: { type: "float", default: 30, doc: "Seconds a graceful stop may take", min: 0.001, max: 86400 },
+};
+const METRICS_KEYS: ConfigSpec = {
+  interval: { type: "float", default: 60, doc: "Seconds between Metrics.flush! messages", min: 1, max: 86400 },
+};
+
 /**
  * Process lifecycle, configuration, services, PubSub and the clock (ASAB's Application).
  * `run()` initialises services, publishes `Application.run!`, ticks every second, and on stop
@@ -107,6 +115,8 @@ export class Application {
   private stopRequested: ((code: number) => void) | null = null;
   private pendingStopCode: number | null = null;
   private readonly handleSignals: boolean;
+  private readonly stopTimeoutSeconds: number;
+  private readonly metricsIntervalSeconds: number;
 
   constructor(options: ApplicationOptions = {}) {
     const parsed = parseApplicationArgs(options.args ?? process.argv.slice(2));
@@ -129,6 +139,8 @@ export class Application {
     }
     for (const file of parsed.configFiles) this.config.loadFile(file, env);
     if (parsed.webApi !== undefined) this.config.set("web", "listen", parsed.webApi);
+    this.stopTimeoutSeconds = checkSection(this.config, "general", GENERAL_KEYS).stop_timeout as number;
+    this.metricsIntervalSeconds = Math.round(checkSection(this.config, "metrics", METRICS_KEYS).interval as number);
 
     const format = this.config.get("logging", "format");
     if (format !== undefined && format !== "json" && format !== "human") {
@@ -182,6 +194,8 @@ export class Application {
   /** Runs until stopped; resolves with the exit code (0 after a clean stop). */
   async run(): Promise<number> {
     if (this.running) throw new Error("Application is already running");
+    const problems = this.configProblems();
+    if (problems.length > 0) throw new ConfigErrors(problems);
     this.running = true;
     const stopped = new Promise<number>((resolve) => (this.stopRequested = resolve));
     if (this.pendingStopCode !== null) this.stopRequested?.(this.pendingStopCode);
@@ -232,6 +246,14 @@ export class Application {
     return exitCode;
   }
 
+  /**
+   * Configuration problems that only show once everything is built (a section for a pipeline that
+   * does not exist); `run()` refuses to start with any, and `bspump check` reports them.
+   */
+  configProblems(): ConfigError[] {
+    return [];
+  }
+
   /** Override for work that runs once everything started. */
   async main(): Promise<void> {}
 
@@ -252,15 +274,11 @@ export class Application {
   }
 
   private stopTimeout(): number {
-    const raw = this.config.get("general", "stop_timeout") ?? "30";
-    const value = Number(raw);
-    if (!(value > 0)) throw new ConfigError(`[general] stop_timeout must be a positive number of seconds, got '${raw}'`);
-    return value;
+    return this.stopTimeoutSeconds;
   }
 
   private metricsInterval(): number {
-    const value = Number(this.config.get("metrics", "interval") ?? "60");
-    return value >= 1 ? Math.round(value) : 60;
+    return this.metricsIntervalSeconds;
   }
 
   private installSignals(): () => void {
@@ -314,6 +332,19 @@ export class BSPumpApplication extends Application {
       if (!webServiceFactory) throw new ConfigError("[web] listen is set, but the web API module is not loaded (import 'bspump')");
       this.addService("bspump.WebService", webServiceFactory(this, listen));
     }
+  }
+
+  /** Sections `[pipeline:P]` / `[pipeline:P:Component]` for a pipeline P the application does not have. */
+  override configProblems(): ConfigError[] {
+    const problems = super.configProblems();
+    for (const section of this.config.sectionNames()) {
+      const m = /^pipeline:([^:]+)/.exec(section);
+      if (m && !this.pumpService.pipelines.has(m[1]!)) {
+        const known = [...this.pumpService.pipelines.keys()].join(", ") || "none";
+        problems.push(new ConfigError(`${this.config.sectionOrigin(section)}: [${section}] is for pipeline '${m[1]}', which does not exist (pipelines: ${known})`));
+      }
+    }
+    return problems;
   }
 
   override async main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "./errors.js";
+import { ConfigError, ConfigErrors } from "./errors.js";
 
 /**
  * Configuration, as BSPump users know it: ASAB-style INI files read the way Python's configparser
@@ -24,6 +24,9 @@ export interface ConfigKey {
   readonly choices?: readonly string[];
   /** Kept out of logs and the web API (passwords, tokens). */
   readonly secret?: boolean;
+  /** Bounds of an int or float key, inclusive. */
+  readonly min?: number;
+  readonly max?: number;
 }
 
 export type ConfigSpec = Readonly<Record<string, ConfigKey>>;
@@ -55,6 +58,10 @@ export class Config {
   private readonly defaults = new Map<string, IniEntry>();
   /** Sections that some component or service has read; the rest are reported as unused. */
   private readonly claimed = new Set<string>();
+  /** Where each section was first written (`file:line`), for messages about a whole section. */
+  private readonly sectionOrigins = new Map<string, string>();
+  /** Files being loaded, outermost first: an include of one of them would never end. */
+  private readonly loading: string[] = [];
   readonly files: string[] = [];
 
   static fromString(text: string, fileName = "<string>", env: NodeJS.ProcessEnv = process.env): Config {
@@ -63,20 +70,27 @@ export class Config {
     return config;
   }
 
-  loadFile(path: string, env: NodeJS.ProcessEnv = process.env): void {
+  loadFile(path: string, env: NodeJS.ProcessEnv = process.env, includedFrom?: string): void {
+    const from = includedFrom ? `${includedFrom}: [general] include: ` : "";
+    if (this.loading.includes(resolve(path))) throw new ConfigError(`${from}'${path}' includes itself (${[...this.loading, resolve(path)].join(" → ")})`);
     let text: string;
     try {
       text = readFileSync(path, "utf8");
     } catch (e) {
-      throw new ConfigError(`Cannot read config file '${path}': ${(e as Error).message}`);
+      throw new ConfigError(`${from}Cannot read config file '${path}': ${(e as Error).message}`);
     }
     this.files.push(path);
-    this.loadString(text, path, env);
-    const include = this.get("general", "include");
-    if (include !== undefined) {
-      // Mark as consumed before recursing so an include of an include is not read twice.
-      this.sections.get("general")?.delete("include");
-      for (const name of splitList(include)) this.loadFile(resolve(dirname(path), name), env);
+    this.loading.push(resolve(path));
+    try {
+      this.loadString(text, path, env);
+      const include = this.sections.get("general")?.get("include");
+      if (include !== undefined) {
+        // Mark as consumed before recursing so an include of an include is not read twice.
+        this.sections.get("general")?.delete("include");
+        for (const name of splitList(include.value)) this.loadFile(resolve(dirname(path), name), env, `${include.file}:${include.line}`);
+      }
+    } finally {
+      this.loading.pop();
     }
   }
 
@@ -112,6 +126,7 @@ export class Config {
         sectionName = trimmed.slice(1, end).trim();
         if (seenInThisFile.has(sectionName)) fail(lineNo, `section [${sectionName}] appears twice`);
         seenInThisFile.add(sectionName);
+        if (!this.sectionOrigins.has(sectionName)) this.sectionOrigins.set(sectionName, `${fileName}:${lineNo}`);
         if (sectionName === "DEFAULT") {
           section = this.defaults;
         } else {
@@ -182,6 +197,11 @@ export class Config {
     return this.defaults;
   }
 
+  /** `file:line` of the section's header, or its name when it was set in code. */
+  sectionOrigin(section: string): string {
+    return this.sectionOrigins.get(section) ?? `[${section}]`;
+  }
+
   claim(section: string): void {
     this.claimed.add(section);
   }
@@ -212,7 +232,10 @@ export function splitList(value: string): string[] {
 
 function convert(value: ConfigValue, spec: ConfigKey, where: () => string): ConfigValue {
   const bad = (expected: string): never => {
-    throw new ConfigError(`${where()}: expected ${expected}, got ${JSON.stringify(value)}`);
+    const shown = JSON.stringify(value);
+    // A value of megabytes would make a message nobody can read.
+    const got = shown.length > 80 ? `${shown.slice(0, 60)}… (${shown.length} characters)` : shown;
+    throw new ConfigError(`${where()}: expected ${expected}, got ${got}`);
   };
   switch (spec.type) {
     case "string": {
@@ -221,14 +244,15 @@ function convert(value: ConfigValue, spec: ConfigKey, where: () => string): Conf
       return s;
     }
     case "int": {
-      if (typeof value === "number" && Number.isInteger(value)) return value;
-      if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
-      return bad("an integer");
+      // Beyond 2^53 an integer is no longer exact (a 50-million-digit value would be Infinity).
+      const n = typeof value === "number" ? value : typeof value === "string" && /^\s*[+-]?\d{1,16}\s*$/.test(value) ? Number.parseInt(value, 10) : NaN;
+      if (!Number.isSafeInteger(n)) return bad("an integer");
+      return inRange(n, spec, bad);
     }
     case "float": {
-      if (typeof value === "number") return value;
-      if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-      return bad("a number");
+      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+      if (!Number.isFinite(n)) return bad("a number");
+      return inRange(n, spec, bad);
     }
     case "bool": {
       if (typeof value === "boolean") return value;
@@ -246,6 +270,28 @@ function convert(value: ConfigValue, spec: ConfigKey, where: () => string): Conf
       return bad("a list (one item per line, or comma-separated)");
     }
   }
+}
+
+function inRange(n: number, spec: ConfigKey, bad: (expected: string) => never): number {
+  const { min, max } = spec;
+  if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+    bad(min !== undefined && max !== undefined ? `a number from ${min} to ${max}` : min !== undefined ? `a number >= ${min}` : `a number <= ${max}`);
+  }
+  return n;
+}
+
+/**
+ * Reads the declared keys of a section that no single component owns (`[general]`, `[web]`):
+ * each value converted and checked, errors naming file and line. Other keys are left alone.
+ */
+export function checkSection(config: Config, section: string, spec: ConfigSpec): Record<string, ConfigValue> {
+  const values: Record<string, ConfigValue> = {};
+  for (const [key, keySpec] of Object.entries(spec)) {
+    const entry = config.entries(section).get(key) ?? config.defaultEntries().get(key);
+    if (entry !== undefined && entry.value !== "") values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
+    else if (keySpec.default !== undefined) values[key] = keySpec.default;
+  }
+  return values;
 }
 
 /**
@@ -340,41 +386,44 @@ export function resolveConfig(
     if (keySpec.default !== undefined) values[key] = keySpec.default;
   }
   config.claim(section);
+  // Every problem of the component is reported, not only the first (`bspump check` lists them all).
+  const errors: ConfigError[] = [];
+  const take = (key: string, value: ConfigValue, keySpec: ConfigKey, where: () => string) => {
+    given.add(key);
+    try {
+      values[key] = convert(value, keySpec, where);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(e);
+    }
+  };
   for (const [key, entry] of config.defaultEntries()) {
     const keySpec = spec[key];
-    if (keySpec) {
-      values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
-      given.add(key);
-    }
+    if (keySpec) take(key, entry.value, keySpec, () => `${entry.file}:${entry.line}: [DEFAULT] key '${key}'`);
   }
   for (const [key, entry] of config.entries(section)) {
     const keySpec = spec[key];
     if (!keySpec) {
       if (entry.file === "<defaults>") continue;
-      if (passes) {
-        passThrough[key] = entry.value;
-        continue;
-      }
-      throw new ConfigError(`${entry.file}:${entry.line}: [${section}] unknown key '${key}' for ${ctor.name}; ${allowed()}`);
+      if (passes) passThrough[key] = entry.value;
+      else errors.push(new ConfigError(`${entry.file}:${entry.line}: [${section}] unknown key '${key}' for ${ctor.name}; ${allowed()}`));
+      continue;
     }
-    values[key] = convert(entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
-    given.add(key);
+    take(key, entry.value, keySpec, () => `${entry.file}:${entry.line}: [${section}] key '${key}'`);
   }
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value === undefined) continue;
     const keySpec = spec[key];
-    if (!keySpec && passes) {
-      passThrough[key] = Array.isArray(value) ? value.join(",") : String(value);
-      continue;
-    }
-    if (!keySpec) throw new ConfigError(`${origin}: unknown config key '${key}' for ${ctor.name} [${section}]; ${allowed()}`);
-    values[key] = convert(value, keySpec, () => `${origin}: [${section}] key '${key}'`);
-    given.add(key);
+    if (!keySpec && passes) passThrough[key] = Array.isArray(value) ? value.join(",") : String(value);
+    else if (!keySpec) errors.push(new ConfigError(`${origin}: unknown config key '${key}' for ${ctor.name} [${section}]; ${allowed()}`));
+    else take(key, value, keySpec, () => `${origin}: [${section}] key '${key}'`);
   }
   for (const [key, keySpec] of Object.entries(spec)) {
     if (keySpec.required && (values[key] === undefined || values[key] === "")) {
-      throw new ConfigError(`[${section}] missing required key '${key}' for ${ctor.name} (${keySpec.doc})`);
+      errors.push(new ConfigError(`[${section}] missing required key '${key}' for ${ctor.name} (${keySpec.doc})`));
     }
   }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new ConfigErrors(errors);
   return new ResolvedConfig(values, spec, section, passThrough, given);
 }

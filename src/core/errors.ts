@@ -8,6 +8,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** Several configuration problems found in one pass, reported together: one `file:line: …` each. */
+export class ConfigErrors extends ConfigError {
+  override name = "ConfigError";
+  constructor(readonly errors: readonly ConfigError[]) {
+    super(errors.map((e) => e.message).join("\n"));
+  }
+}
+
 /** The pipeline could not process an event (BSPump's ProcessingError). */
 export class ProcessingError extends Error {
   override name = "ProcessingError";

@@ -63,7 +63,7 @@ class Stage {
 export class Pipeline extends ConfigObject {
   static override ConfigDefaults: ConfigSpec = {
     async_concurency_limit: { type: "int", default: 1000, doc: "Events awaiting async processors or generators before the pipeline throttles (name as in BSPump)" },
-    chillout: { type: "int", default: 10000, doc: "Yield to the event loop after this many ready() calls, so timers and I/O run" },
+    chillout: { type: "int", default: 10000, doc: "Yield to the event loop after this many ready() calls, so timers and I/O run", min: 1 },
     dead_letter: { type: "string", default: "", doc: "Pipeline id that receives failed events instead of the pipeline stopping" },
     log_records: { type: "int", default: 50, doc: "Recent log records kept for the web API" },
   };

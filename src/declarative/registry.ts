@@ -29,6 +29,11 @@ export interface RegisteredComponent {
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
 const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb };
 
+/** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
+export function families(): ReadonlySet<string> {
+  return new Set(Object.keys(FAMILIES));
+}
+
 function inherits(ctor: Function, base: Function): boolean {
   return ctor === base || ctor.prototype instanceof base;
 }
@@ -110,7 +115,8 @@ export function componentsMarkdown(): string {
       out += "\n| key | type | default | description |\n| --- | --- | --- | --- |\n";
       for (const [key, k] of spec) {
         const def = k.required ? "*required*" : k.secret ? "(secret)" : `\`${JSON.stringify(k.default)}\``;
-        const doc = k.doc + (k.choices ? ` (one of ${k.choices.map((x) => `\`${x}\``).join(", ")})` : "");
+        const range = k.min !== undefined && k.max !== undefined ? ` (${k.min} to ${k.max})` : k.min !== undefined ? ` (≥ ${k.min})` : k.max !== undefined ? ` (≤ ${k.max})` : "";
+        const doc = k.doc + range + (k.choices ? ` (one of ${k.choices.map((x) => `\`${x}\``).join(", ")})` : "");
         out += `| \`${key}\` | ${k.type} | ${def} | ${doc.replace(/\|/g, "\\|")} |\n`;
       }
     }

@@ -72,8 +72,8 @@ export abstract class FileABCSource extends TriggerSource {
     move_destination: { type: "string", default: "", doc: "Folder for post=move (created at start; must lie outside the glob); empty: rename in place" },
     lines_per_event: { type: "int", default: 10000, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
     event_idle_time: { type: "float", default: 0.01, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
-    read_size: { type: "int", default: 1048576, doc: "Bytes per read (and per decompressed chunk)" },
-    read_ahead: { type: "int", default: 3, doc: "Reads of a plain file kept in flight while earlier chunks are processed (at least 1)" },
+    read_size: { type: "int", default: 1048576, doc: "Bytes per read (and per decompressed chunk)", min: 1, max: 1073741824 },
+    read_ahead: { type: "int", default: 3, doc: "Reads of a plain file kept in flight while earlier chunks are processed", min: 1, max: 1024 },
     files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there" },
     check_open: { type: "bool", default: true, doc: "Skip files a process has open for writing (Linux: a file lease test, or a walk of /proc), so a file being written is not read half-way" },
   } as const;

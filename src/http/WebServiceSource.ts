@@ -14,6 +14,9 @@ type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
  * dropped them), 500 when one failed, 504 when `response_timeout` passed first. While the pipeline
  * is not ready (throttled by a slow sink, stopped by an error) requests are refused with
  * `not_ready_status` (503, or 429) and `Retry-After`, so clients back off instead of piling up.
+ * The same answer goes to a request whose body would take the bytes held by all requests in flight
+ * (read, or waiting to be settled) beyond `max_in_flight`: memory is bounded however many clients
+ * send at once.
  *
  * The body is split by `format`: `bytes` (one Buffer event), `text` (one string), `lines` (one
  * string per non-empty line), `json` (the parsed document; an array gives one event per item), or
@@ -33,6 +36,7 @@ export class WebServiceSource extends Source {
     method: { type: "list", default: ["POST", "PUT"], doc: "Accepted methods" },
     format: { type: "string", default: "bytes", choices: ["bytes", "text", "lines", "json", "ndjson"], doc: "How a body becomes events" },
     max_body: { type: "int", default: 10485760, doc: "Largest accepted body in bytes (413 above)" },
+    max_in_flight: { type: "int", default: 67108864, doc: "Bytes of request bodies held at once, over all requests (read or waiting to be settled); beyond: not_ready_status with Retry-After" },
     response_timeout: { type: "float", default: 60, doc: "Seconds to wait for the events to be settled before answering 504" },
     not_ready_status: { type: "int", default: 503, doc: "Status while the pipeline is not ready (503 or 429)" },
     retry_after: { type: "int", default: 1, doc: "Retry-After seconds sent with not_ready_status" },
@@ -45,6 +49,11 @@ export class WebServiceSource extends Source {
   private readonly methods: Set<string>;
   private readonly format: Format;
   private readonly maxBody: number;
+  private readonly maxInFlight: number;
+  /** Body bytes held now by all requests: reserved from Content-Length, then counted as they arrive. */
+  private inFlight = 0;
+  /** The most `inFlight` has been: what the bound actually allowed. */
+  private inFlightPeak = 0;
   private readonly responseTimeout: number;
   private readonly notReadyStatus: number;
   private readonly retryAfter: number;
@@ -54,7 +63,7 @@ export class WebServiceSource extends Source {
   private readonly open = new Set<ServerResponse>();
   /** Answers the requests still waiting when the source is finalized. */
   private readonly cancels = new Set<() => void>();
-  readonly stats = { requests: 0, events: 0, "status.2xx": 0, "status.4xx": 0, "status.5xx": 0, not_ready: 0 };
+  readonly stats = { requests: 0, events: 0, "status.2xx": 0, "status.4xx": 0, "status.5xx": 0, not_ready: 0, over_capacity: 0 };
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -71,12 +80,18 @@ export class WebServiceSource extends Source {
     this.methods = new Set(this.config.getList("method").map((m) => m.toUpperCase()));
     this.format = this.config.getString("format") as Format;
     this.maxBody = this.config.getInt("max_body");
+    this.maxInFlight = this.config.getInt("max_in_flight");
     this.responseTimeout = this.config.getFloat("response_timeout");
     this.notReadyStatus = this.config.getInt("not_ready_status");
     this.retryAfter = this.config.getInt("retry_after");
     const token = this.config.getString("token");
     this.token = token === "" ? null : Buffer.from(`Bearer ${token}`);
-    app.metrics.addCollector(() => [{ name: "bspump.http.webservice", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.stats, open: this.open.size } }]);
+    app.metrics.addCollector(() => [{ name: "bspump.http.webservice", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.stats, open: this.open.size, in_flight_bytes: this.inFlight, in_flight_peak_bytes: this.inFlightPeak } }]);
+  }
+
+  /** Body bytes held now by requests in flight, and the most they have been. */
+  get bytesInFlight(): { now: number; peak: number } {
+    return { now: this.inFlight, peak: this.inFlightPeak };
   }
 
   /** The port the server listens on (after start; useful with port 0). */
@@ -117,34 +132,60 @@ export class WebServiceSource extends Source {
         req.resume();
         return this.reply(res, this.notReadyStatus, { error: "pipeline not ready" }, { "Retry-After": String(this.retryAfter) });
       }
-      const body = await this.readBody(req);
-      if (body === null) return this.reply(res, 413, { error: `body larger than ${this.maxBody} bytes` }, { Connection: "close" });
-      let events: unknown[];
+      const held = { bytes: 0 };
       try {
-        events = this.split(body, req.headers["content-type"]);
-      } catch (e) {
-        return this.reply(res, 400, { error: `cannot parse the body as ${this.format}: ${toError(e).message}` });
+        const body = await this.readBody(req, held);
+        if (body === "too large") return this.reply(res, 413, { error: `body larger than ${this.maxBody} bytes` }, { Connection: "close" });
+        if (body === "over capacity") {
+          this.stats.over_capacity++;
+          return this.reply(res, this.notReadyStatus, { error: `more than ${this.maxInFlight} bytes in flight; retry later` }, { "Retry-After": String(this.retryAfter), Connection: "close" });
+        }
+        let events: unknown[];
+        try {
+          events = this.split(body, req.headers["content-type"]);
+        } catch (e) {
+          return this.reply(res, 400, { error: `cannot parse the body as ${this.format}: ${toError(e).message}` });
+        }
+        await this.deliver(req, res, url, events);
+      } finally {
+        // The events of the body are settled (or given up) once deliver() answered.
+        this.inFlight -= held.bytes;
       }
-      await this.deliver(req, res, url, events);
     } catch (e) {
       this.log.warn(`Request failed: ${toError(e).message}`);
       if (!res.headersSent) this.reply(res, 500, { error: toError(e).message });
     }
   }
 
-  private readBody(req: IncomingMessage): Promise<Buffer | null> {
+  /**
+   * Reads the body, holding its bytes in `held` (and in `inFlight`) until the caller releases them.
+   * A declared Content-Length is reserved before reading, so a burst of large uploads is refused
+   * before their bytes arrive; a body that would pass either bound is drained, not kept.
+   */
+  private readBody(req: IncomingMessage, held: { bytes: number }): Promise<Buffer | "too large" | "over capacity"> {
+    const hold = (bytes: number): boolean => {
+      if (this.inFlight + bytes > this.maxInFlight) return false;
+      this.inFlight += bytes;
+      held.bytes += bytes;
+      this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlight);
+      return true;
+    };
+    const declared = Number(req.headers["content-length"] ?? 0);
+    let refused: "too large" | "over capacity" | null = null;
+    if (declared > this.maxBody) refused = "too large";
+    else if (declared > 0 && !hold(declared)) refused = "over capacity";
     return new Promise((resolve, reject) => {
       const parts: Buffer[] = [];
       let size = 0;
-      let over = false;
       req.on("data", (chunk: Buffer) => {
+        if (refused !== null) return;
         size += chunk.length;
-        if (size > this.maxBody) {
-          over = true;
-          parts.length = 0;
-        } else if (!over) parts.push(chunk);
+        if (size > this.maxBody) refused = "too large";
+        else if (size > held.bytes && !hold(size - held.bytes)) refused = "over capacity";
+        else parts.push(chunk);
+        if (refused !== null) parts.length = 0;
       });
-      req.on("end", () => resolve(over ? null : Buffer.concat(parts)));
+      req.on("end", () => resolve(refused ?? Buffer.concat(parts)));
       req.on("error", reject);
     });
   }

@@ -45,6 +45,9 @@ export abstract class LookupProvider {
     return result;
   }
 
+  /** Gives up a load in progress (on stop); it then answers `unavailable`. */
+  abort(): void {}
+
   describe(): Record<string, unknown> {
     return { Class: this.constructor.name, URL: this.url, ...this.stats };
   }
@@ -79,8 +82,13 @@ export class FileLookupProvider extends LookupProvider {
 }
 
 export interface HTTPProviderOptions {
-  /** Seconds before a request is abandoned (BSPump's `master_timeout`, 30). */
+  /**
+   * Seconds for the whole request, answer included (BSPump's `master_timeout`, 30): a master that
+   * trickles bytes cannot hold the slave longer.
+   */
   timeout: number;
+  /** Largest answer in bytes; a larger one is abandoned (unavailable), not buffered. */
+  maxSize: number;
   /** Sent as `Authorization: Bearer <token>` when not empty. */
   token: string;
   /** Extra CA certificate (PEM file) trusted for https masters, e.g. a self-signed one. */
@@ -99,6 +107,8 @@ export class HTTPLookupProvider extends LookupProvider {
   /** The ETag of the last 200 response, exactly as the master sent it (quoted). */
   etag: string | null = null;
   private readonly ca: Buffer | undefined;
+  /** The request in progress, for abort(). */
+  private current: { destroy(error: Error): void } | null = null;
 
   constructor(
     url: string,
@@ -117,8 +127,15 @@ export class HTTPLookupProvider extends LookupProvider {
     if (this.options.token !== "") headers.Authorization = `Bearer ${this.options.token}`;
     const https = url.protocol === "https:";
     const send = https ? httpsRequest : httpRequest;
-    return new Promise<ProviderResult>((resolve) => {
-      const req = send(url, { method: "GET", headers, timeout: this.options.timeout * 1000, ...(https && this.ca ? { ca: this.ca } : {}) }, (res) => {
+    const { timeout, maxSize } = this.options;
+    return new Promise<ProviderResult>((resolveOnce) => {
+      let deadline: NodeJS.Timeout | undefined;
+      const resolve = (result: ProviderResult) => {
+        clearTimeout(deadline);
+        this.current = null;
+        resolveOnce(result);
+      };
+      const req = send(url, { method: "GET", headers, timeout: timeout * 1000, ...(https && this.ca ? { ca: this.ca } : {}) }, (res) => {
         const status = res.statusCode ?? 0;
         if (status === 304) {
           res.resume();
@@ -135,19 +152,38 @@ export class HTTPLookupProvider extends LookupProvider {
           resolve({ status: "unavailable", reason: `master answered ${status}` });
           return;
         }
+        const tooLarge = () => req.destroy(new Error(`the answer is larger than master_max_size (${maxSize} bytes)`));
+        if (Number(res.headers["content-length"] ?? 0) > maxSize) return tooLarge();
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > maxSize) {
+            chunks.length = 0;
+            tooLarge();
+          } else chunks.push(c);
+        });
         res.on("error", (e) => resolve({ status: "unavailable", reason: e.message }));
+        res.on("aborted", () => resolve({ status: "unavailable", reason: "the master closed the connection mid-answer" }));
         res.on("end", () => {
+          if (size > maxSize) return;
           const etag = res.headers.etag;
           this.etag = typeof etag === "string" && etag !== "" ? etag : null;
           resolve({ status: "changed", data: Buffer.concat(chunks) });
         });
       });
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.options.timeout} s`)));
+      // `timeout` above is an idle timeout; this bounds the whole exchange.
+      deadline = setTimeout(() => req.destroy(new Error(`no complete answer within master_timeout (${timeout} s)`)), timeout * 1000);
+      deadline.unref();
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeout} s`)));
       req.on("error", (e) => resolve({ status: "unavailable", reason: e.message }));
+      this.current = req;
       req.end();
     });
+  }
+
+  override abort(): void {
+    this.current?.destroy(new Error("stopping"));
   }
 
   override describe(): Record<string, unknown> {

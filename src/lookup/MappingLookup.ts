@@ -11,7 +11,8 @@ import { buildMasterURL, FileLookupProvider, HTTPLookupProvider, type LookupProv
  * It is a slave only when `source_url` is an http(s) URL or `master_url` is set (BSPump made every
  * lookup a slave of localhost:8080 by default). The persisted copy is
  * `<cache_dir or [general] var_dir>/lookup_<id>.cache` (one file per lookup) and is loaded at start
- * when the source is unreachable.
+ * when the source is unreachable. A slave with a persisted copy starts on it at once and asks the
+ * master in the background, so a slow master does not hold the pipelines back.
  */
 export abstract class MappingLookup extends Lookup {
   static override ConfigDefaults: ConfigSpec = {
@@ -19,7 +20,8 @@ export abstract class MappingLookup extends Lookup {
     master_url: { type: "string", default: "", doc: "Master pump URL (http(s)://host:port); empty: not a slave. Used when source_url is empty" },
     master_url_endpoint: { type: "string", default: "/bspump/v1/lookup/", doc: "Path of the lookup endpoint on the master" },
     master_lookup_id: { type: "string", default: "", doc: "Id of the lookup on the master (default: this lookup's id)" },
-    master_timeout: { type: "float", default: 30, doc: "Seconds to wait for the master" },
+    master_timeout: { type: "float", default: 30, doc: "Seconds for a whole request to the master, answer included", min: 0.001, max: 86400 },
+    master_max_size: { type: "int", default: 134217728, doc: "Largest answer taken from the master, in bytes (a larger one is refused and the lookup keeps its data)", min: 1 },
     master_token: { type: "string", default: "", doc: "Shared token sent to the master as 'Authorization: Bearer'", secret: true },
     master_ca_file: { type: "string", default: "", doc: "PEM file of an extra CA trusted for an https master (self-signed)" },
     update_period: { type: "float", default: 10, doc: "Seconds between reloads from the source (slaves poll the master); 0: load only at start" },
@@ -40,6 +42,9 @@ export abstract class MappingLookup extends Lookup {
   private saveTimer: NodeJS.Timeout | null = null;
   private saving: Promise<void> | null = null;
   private lastProblem = "";
+  /** Set when the lookup started on its persisted copy and still has to ask its master. */
+  private askMasterSoon = false;
+  private background: Promise<unknown> | null = null;
   private notifyScheduled = false;
 
   constructor(app: Application, id?: string, options: LookupOptions = {}) {
@@ -74,6 +79,7 @@ export abstract class MappingLookup extends Lookup {
     if (/^https?:\/\//i.test(url)) {
       return new HTTPLookupProvider(url, {
         timeout: this.config.getFloat("master_timeout"),
+        maxSize: this.config.getInt("master_max_size"),
         token: this.config.getString("master_token"),
         caFile: this.config.getString("master_ca_file"),
         log: this.log,
@@ -93,6 +99,10 @@ export abstract class MappingLookup extends Lookup {
 
   override async load(): Promise<boolean> {
     if (this.provider === null) return this.loaded ? false : this.loadPersisted();
+    if (!this.loaded && this.provider.isSlave && this.provider.stats.loads === 0 && (await this.loadPersisted())) {
+      this.askMasterSoon = true;
+      return true;
+    }
     const result = await this.provider.load();
     switch (result.status) {
       case "changed":
@@ -122,7 +132,14 @@ export abstract class MappingLookup extends Lookup {
   /** Loads and notifies; concurrent calls share one load. */
   override update(): Promise<boolean> {
     if (this.updating) return this.updating;
-    this.updating = super.update().finally(() => (this.updating = null));
+    this.updating = super.update().finally(() => {
+      this.updating = null;
+      if (this.askMasterSoon) {
+        // Started on the persisted copy: now the master, without anyone waiting for it.
+        this.askMasterSoon = false;
+        this.background = this.update().catch((e) => this.log.error(`Lookup '${this.id}' update failed`, { error: toError(e) }));
+      }
+    });
     return this.updating;
   }
 
@@ -245,6 +262,9 @@ export abstract class MappingLookup extends Lookup {
   }
 
   override async finalize(): Promise<void> {
+    // A request to the master in progress must not hold the stop.
+    this.provider?.abort();
+    await this.background;
     this.flushNotice();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -7,6 +7,7 @@ import {
   BSPumpApplication,
   Config,
   Pipeline,
+  Processor,
   PubSubTrigger,
   Sink,
   TriggerSource,
@@ -36,6 +37,19 @@ export class UnitTestSource extends TriggerSource {
       if (go !== true && !(await go)) return;
       this.pipeline.process(event, context === null ? undefined : { ...context });
     }
+  }
+}
+
+/**
+ * Passes every event on and keeps its `(context, event)`: placed in front of a sink under test, it
+ * records what that sink was given.
+ */
+export class UnitTestRecorder extends Processor {
+  readonly output: TestOutput[] = [];
+
+  process(context: EventContext, event: unknown): unknown {
+    this.output.push([context, event]);
+    return event;
   }
 }
 
@@ -96,13 +110,15 @@ export async function runPipeline(
   pipeline.pubsub.subscribe("bspump.pipeline.error!", () => app.stop());
   const exitCode = await withTimeout(app.run(), options.timeoutSeconds ?? 10);
   const sink = pipeline.sink;
-  const output = sink instanceof UnitTestSink ? sink.output : [];
+  const recorder = pipeline.processors.at(-1)?.at(-2);
+  const output = sink instanceof UnitTestSink ? sink.output : recorder instanceof UnitTestRecorder ? recorder.output : [];
   return { output, events: output.map(([, e]) => e), pipeline, app, exitCode };
 }
 
 /**
  * Runs one processor: `new ProcessorClass(app, pipeline, options)` between a UnitTestSource and a
- * UnitTestSink.
+ * UnitTestSink. A sink under test (BSPump's `set_up_processor(SomeSink)`) ends the pipeline itself;
+ * `output` is then what reached it, recorded by a UnitTestRecorder in front of it.
  */
 export async function runProcessor(
   ProcessorClass: new (app: Application, pipeline: Pipeline, options: never) => ProcessorBase,
@@ -116,6 +132,7 @@ export async function runProcessor(
     input,
     (app, pipeline) => {
       processor = new ProcessorClass(app, pipeline, processorOptions as never);
+      if (processor instanceof Sink) return [new UnitTestRecorder(app, pipeline), processor];
       return [processor, new UnitTestSink(app, pipeline)];
     },
     options,

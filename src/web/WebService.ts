@@ -3,8 +3,9 @@ import { readFileSync, statSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { bspumpVersion, ConfigError, toError, type BSPumpApplication, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
+import { bspumpVersion, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
+import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
 
 /** `"8080"`, `":8080"` → 127.0.0.1:8080; `"0.0.0.0:8080"`, `"[::1]:8080"` as given. */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -25,6 +26,12 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** `[web]` keys with a type to check (the others are strings, read as they are). */
+const WEB_KEYS: ConfigSpec = {
+  max_body: { type: "int", default: 65536, doc: "Largest request body in bytes", min: 0, max: 1073741824 },
+  allowed_hosts: { type: "list", default: [], doc: "More Host names to answer to" },
+};
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -39,7 +46,8 @@ class HttpError extends Error {
  * The web API (BSPump's routes under /bspump/v1/), `/metrics`, `/health` and the dashboard at `/`.
  * Config `[web]`: `listen`, `token` (or env BSPUMP_WEB_TOKEN) for mutating endpoints,
  * `lookup_token` (or env BSPUMP_LOOKUP_TOKEN) for the lookup endpoints, `max_body` bytes,
- * `manifest` file, `tls_cert`/`tls_key` for https.
+ * `manifest` file, `tls_cert`/`tls_key` for https, `allowed_hosts` (more `Host` names to answer to,
+ * e.g. behind a reverse proxy; see guard.ts for what is refused and why).
  */
 export class WebService implements Service {
   readonly host: string;
@@ -51,6 +59,7 @@ export class WebService implements Service {
   readonly maxBody: number;
   readonly manifestPath: string;
   private readonly tls: { cert: Buffer; key: Buffer } | null;
+  private readonly hosts: HostCheck;
   readonly counts = { requests: 0, "status.2xx": 0, "status.3xx": 0, "status.4xx": 0, "status.5xx": 0 };
   /** Per lookup: full answers and 304s served to slaves. */
   readonly lookupCounts = new Map<string, { served: number; not_modified: number }>();
@@ -65,12 +74,13 @@ export class WebService implements Service {
     const cfg = (key: string) => app.config.get("web", key) ?? "";
     this.token = cfg("token") || process.env.BSPUMP_WEB_TOKEN || "";
     this.lookupToken = cfg("lookup_token") || process.env.BSPUMP_LOOKUP_TOKEN || "";
-    this.maxBody = Number(cfg("max_body") || 65536);
-    if (!(this.maxBody >= 0)) throw new ConfigError(`[web] max_body must be a number of bytes, got '${cfg("max_body")}'`);
+    const checked = checkSection(app.config, "web", WEB_KEYS);
+    this.maxBody = checked.max_body as number;
     this.manifestPath = cfg("manifest") || "/manifest";
+    this.hosts = new HostCheck(host, checked.allowed_hosts as string[]);
     const cert = cfg("tls_cert");
     const key = cfg("tls_key");
-    this.tls = cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : null;
+    this.tls = cert && key ? { cert: readPem(cert, "tls_cert"), key: readPem(key, "tls_key") } : null;
     this.log = app.logs.logger("bspump.web");
     app.metrics.addCollector((): MetricSample[] => {
       const out: MetricSample[] = [{ name: "bspump.web", type: "counter", tags: {}, fields: this.counts }];
@@ -108,6 +118,13 @@ export class WebService implements Service {
     });
     this.server = server;
     this.log.info(`Web API listening on ${this.url}`);
+    if (!isLoopback(this.host) && this.token === "") {
+      this.log.warn(
+        `SECURITY: the web API listens on ${this.url}, beyond this machine, with no [web] token: anyone who can reach it can clear pipeline errors and read every pipeline` +
+          (this.lookupToken === "" ? " and lookup" : "") +
+          ". Set [web] token (and lookup_token), or listen on 127.0.0.1.",
+      );
+    }
   }
 
   async finalize(): Promise<void> {
@@ -125,6 +142,7 @@ export class WebService implements Service {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counts.requests++;
     try {
+      if (!this.hosts.allows(req.headers.host)) throw new HttpError(403, `Host '${req.headers.host}' is not a name of this server ([web] allowed_hosts)`);
       await this.route(req, res);
     } catch (e) {
       if (e instanceof HttpError) {
@@ -178,6 +196,8 @@ export class WebService implements Service {
         }
         if (action !== "clear-error") throw new HttpError(404, `no such endpoint: ${path}`);
         if (method !== "POST") throw new HttpError(405, `method ${method} not allowed`, { Allow: "POST" });
+        const refused = stateChangeRefusal(req, this.token !== "");
+        if (refused) throw new HttpError(refused.status, refused.message);
         this.requireToken(req, this.token);
         await this.readJsonBody(req);
         if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
@@ -235,13 +255,13 @@ export class WebService implements Service {
     if (etagMatches(req.headers["if-none-match"], hex) || req.headers.etag === hex || req.headers.etag === etag) {
       counts.not_modified++;
       this.count(304);
-      res.writeHead(304, { ETag: etag });
+      res.writeHead(304, { ETag: etag, ...SECURITY_HEADERS });
       res.end();
       return;
     }
     counts.served++;
     this.count(200);
-    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": data.length, ETag: etag, "Cache-Control": "no-cache" });
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": data.length, ETag: etag, "Cache-Control": "no-cache", ...SECURITY_HEADERS });
     res.end(req.method === "HEAD" ? undefined : data);
   }
 
@@ -325,7 +345,7 @@ export class WebService implements Service {
   private send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
     this.count(status);
     const data = Buffer.from(body, "utf8");
-    res.writeHead(status, { "Content-Type": type, "Content-Length": data.length, "Cache-Control": "no-store", ...headers });
+    res.writeHead(status, { "Content-Type": type, "Content-Length": data.length, "Cache-Control": "no-store", ...SECURITY_HEADERS, ...headers });
     res.end(res.req.method === "HEAD" ? undefined : data);
   }
 
@@ -335,6 +355,14 @@ export class WebService implements Service {
       return;
     }
     this.send(res, status, JSON.stringify(body, jsonReplacer), "application/json; charset=utf-8", headers);
+  }
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`[web] ${key}: cannot read '${path}': ${(e as Error).message}`);
   }
 }
 

@@ -88,11 +88,12 @@ async function refresh() {
 document.addEventListener("click", async (ev) => {
   const id = ev.target && ev.target.getAttribute && ev.target.getAttribute("data-clear");
   if (!id) return;
-  const headers = {};
+  // JSON, so that the API can tell this page from a cross-origin form post.
+  const headers = { "Content-Type": "application/json" };
   let token = sessionStorage.getItem("bspump-token");
   for (let attempt = 0; attempt < 2; attempt++) {
     if (token) headers.Authorization = "Bearer " + token;
-    const r = await fetch("bspump/v1/pipelines/" + encodeURIComponent(id) + "/clear-error", { method: "POST", headers });
+    const r = await fetch("bspump/v1/pipelines/" + encodeURIComponent(id) + "/clear-error", { method: "POST", headers, body: "{}" });
     if (r.status !== 401 && r.status !== 403) break;
     token = prompt("Token for mutating endpoints");
     if (!token) break;
