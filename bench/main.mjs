@@ -216,7 +216,7 @@ const SERVER_WORKLOADS = [
     args: (c) => [admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)],
     systems: [
       { id: "pump", label: "pump (KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink)", pump: true },
-      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(1000)` → parse, add field, serialise → idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
+      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)` → parse, add field, serialise → idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
       { id: "floor-kafkajs", label: "floor with the old client (plain kafkajs loop: eachBatch → parse, add field, serialise → idempotent `producer.send`, acks=all; for scale)" },
       { id: "orig", label: "original (bspump.kafka KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink, confluent-kafka)", ref: "orig" },
     ],
@@ -232,7 +232,7 @@ const SERVER_WORKLOADS = [
     args: (c) => [admin.KAFKA_BROKER, c.input, c.group, String(c.n)],
     systems: [
       { id: "pump", label: "pump (KafkaSource → Sink that counts)", pump: true },
-      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(1000)`, counting)", ref: "floor" },
+      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)`, counting)", ref: "floor" },
       { id: "orig", label: "original (bspump.kafka KafkaSource → bspump.Sink that counts, confluent-kafka)", ref: "orig" },
     ],
     targets: null,

@@ -42,7 +42,9 @@ const until = (pred) =>
 // ------------------------------------------------------------------ the native Kafka client
 // The floors of the Kafka workloads: plain loops over @confluentinc/kafka-javascript's native
 // (node-rdkafka-style) API, the client src/kafka is moving to.
-const CONSUME_BATCH = 1000; // most messages per consume() call (100 and 300 were no faster in K1)
+// Most messages per consume() call: 100 was as fast as 1,000 in K1 and faster in K1-consume, with
+// less RSS (bench/NOTES.md).
+const CONSUME_BATCH = 100;
 
 let nativeModule = null;
 const nativeKafka = async () => (nativeModule ??= (await import("@confluentinc/kafka-javascript")).default);
