@@ -188,60 +188,105 @@ const pyModule = (mod) => {
     return lines.findLast((l) => /Error|Exception/.test(l)) ?? lines.at(-1);
   }
 };
+// Every system of a server workload takes the same arguments, `args(c)` of the run's context:
+// `node bench/servers.mjs <workload> <system> …args`, or `bench/original_servers.py <workload> …args`
+// for "orig". `ref` marks the rows the ratios are computed against.
+const serverCmd = (w, s, c) =>
+  s.id === "orig" ? [opt.python, ["bench/original_servers.py", w.id, ...w.args(c)]] : node("bench/servers.mjs", w.id, s.id, ...w.args(c));
+// The Kafka workloads read the same input topic (every line of the data file, keyed by user),
+// filled once per bench run by whichever sets up first.
+let kafkaInput = null;
+const fillKafkaInput = async (c) => {
+  kafkaInput ??= admin.fillTopic(`bench_k1_${RUN}_in`, SJSONL).then((n) => ({ input: `bench_k1_${RUN}_in`, n }));
+  Object.assign(c, await kafkaInput);
+};
+/** A fresh output topic (3 partitions) and/or consumer group per run, deleted by the clean-up. */
+const kafkaRun = (w, { topic, group }) => async (c, sys, rep) => {
+  const name = `bench_${w}_${RUN}_${sys.id}_${rep}`;
+  if (topic) await admin.createTopic(name);
+  if (group) admin.noteGroup(name);
+  return { ...c, output: name, group: name };
+};
+const countOutput = { what: "messages in each run's output topic", count: (c) => admin.topicCount(c.output) };
+const kafkaTargets = { issue: 14, floor: 1.0, orig: 1.3, rssMb: 150 };
 const SERVER_WORKLOADS = [
   {
     id: "K1", server: "kafka", where: admin.KAFKA_BROKER, pyModule: "bspump.kafka",
     title: `K1 kafka-enrich — Kafka (${admin.K1_PARTITIONS} partitions) → JSON parse → add a field → JSON → Kafka`,
+    args: (c) => [admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)],
     systems: [
-      { id: "pump", label: "pump (KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink)", pump: true,
-        cmd: (c) => node("bench/servers.mjs", "K1", "pump", admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)) },
-      { id: "floor", label: "floor (plain kafkajs loop: eachBatch → parse, add field, serialise → idempotent `producer.send`, acks=all)", ref: "floor",
-        cmd: (c) => node("bench/servers.mjs", "K1", "floor", admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)) },
-      { id: "orig", label: "original (bspump.kafka KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink, confluent-kafka)", ref: "orig",
-        cmd: (c) => [opt.python, ["bench/original_servers.py", "K1", admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)]] },
+      { id: "pump", label: "pump (KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink)", pump: true },
+      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)` → parse, add field, serialise → idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
+      { id: "floor-kafkajs", label: "floor with the old client (plain kafkajs loop: eachBatch → parse, add field, serialise → idempotent `producer.send`, acks=all; for scale)" },
+      { id: "orig", label: "original (bspump.kafka KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink, confluent-kafka)", ref: "orig" },
     ],
-    targets: { floor: 0.8 },
-    async setup(c) {
-      c.input = `bench_k1_${RUN}_in`;
-      c.n = await admin.fillTopic(c.input, SJSONL);
-    },
-    async before(c, sys, rep) {
-      const output = `bench_k1_${RUN}_${sys.id}_${rep}`;
-      await admin.createTopic(output);
-      admin.noteGroup(output);
-      return { ...c, output, group: output };
-    },
-    after: async (c) => admin.topicCount(c.output),
-    cleanup: () => admin.kafkaCleanup(),
+    targets: kafkaTargets,
+    setup: fillKafkaInput,
+    before: kafkaRun("k1", { topic: true, group: true }),
+    check: countOutput,
+    cleanup: admin.kafkaCleanup,
+  },
+  {
+    id: "K1-consume", server: "kafka", where: admin.KAFKA_BROKER, pyModule: "bspump.kafka",
+    title: `K1-consume — Kafka (${admin.K1_PARTITIONS} partitions) → counting sink`,
+    args: (c) => [admin.KAFKA_BROKER, c.input, c.group, String(c.n)],
+    systems: [
+      { id: "pump", label: "pump (KafkaSource → Sink that counts)", pump: true },
+      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)`, counting)", ref: "floor" },
+      { id: "orig", label: "original (bspump.kafka KafkaSource → bspump.Sink that counts, confluent-kafka)", ref: "orig" },
+    ],
+    targets: null,
+    setup: fillKafkaInput,
+    before: kafkaRun("k1c", { group: true }),
+    check: { what: "events counted by the sink in each run", count: (_c, r) => r.events },
+    cleanup: admin.kafkaCleanup,
+  },
+  {
+    id: "K1-produce", server: "kafka", where: admin.KAFKA_BROKER, pyModule: "bspump.kafka",
+    title: `K1-produce — file of JSON lines → Kafka (${admin.K1_PARTITIONS} partitions)`,
+    args: (c) => [admin.KAFKA_BROKER, SJSONL, c.output, String(c.n)],
+    systems: [
+      { id: "pump", label: "pump (FileLineSource → KafkaSink)", pump: true },
+      { id: "floor", label: "floor (plain loop: 1 MiB reads, a Buffer view per line → native idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
+      { id: "orig", label: "original (bspump.file FileLineSource → bspump.kafka KafkaSink, confluent-kafka)", ref: "orig" },
+    ],
+    targets: null,
+    setup: countLines,
+    before: kafkaRun("k1p", { topic: true }),
+    check: countOutput,
+    cleanup: admin.kafkaCleanup,
   },
   {
     id: "E1", server: "opensearch", where: admin.OPENSEARCH_URL, pyModule: "bspump.elasticsearch",
     title: "E1 es-sink — file of JSON lines → JSON parse → Elasticsearch/OpenSearch `_bulk` (1 MiB bulks, 4 in flight)",
+    args: (c) => [admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)],
     systems: [
-      { id: "pump", label: "pump (FileLineSource → StdJsonToDictParser → ElasticSearchSink)", pump: true,
-        cmd: (c) => node("bench/servers.mjs", "E1", "pump", admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)) },
-      { id: "floor", label: "floor (plain loop: 1 MiB reads, JSON.parse/stringify, `_bulk` through the same HTTP client)", ref: "floor",
-        cmd: (c) => node("bench/servers.mjs", "E1", "floor", admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)) },
-      { id: "orig", label: "original (bspump.file FileLineSource → StdJsonToDictParser → bspump.elasticsearch ElasticSearchSink, aiohttp)", ref: "orig",
-        cmd: (c) => [opt.python, ["bench/original_servers.py", "E1", admin.OPENSEARCH_URL, SJSONL, c.index, String(c.n)]] },
+      { id: "pump", label: "pump (FileLineSource → StdJsonToDictParser → ElasticSearchSink)", pump: true },
+      { id: "floor", label: "floor (plain loop: 1 MiB reads, JSON.parse/stringify, `_bulk` through the same HTTP client)", ref: "floor" },
+      { id: "orig", label: "original (bspump.file FileLineSource → StdJsonToDictParser → bspump.elasticsearch ElasticSearchSink, aiohttp)", ref: "orig" },
     ],
-    targets: { floor: 0.8 },
-    async setup(c) {
-      c.n = readFileSync(SJSONL, "utf8").split("\n").filter((l) => l !== "").length;
-    },
+    targets: { issue: 6, floor: 0.8 },
+    setup: countLines,
     async before(c, sys, rep) {
       const index = `bench_e1_${RUN}_${sys.id}_${rep}`;
       await admin.createIndex(index);
       return { ...c, index };
     },
-    async after(c) {
-      const count = await admin.indexCount(c.index);
-      await admin.deleteIndex(c.index);
-      return count;
+    check: {
+      what: "documents in each run's index",
+      async count(c) {
+        const count = await admin.indexCount(c.index);
+        await admin.deleteIndex(c.index);
+        return count;
+      },
     },
-    cleanup: () => admin.esCleanup(),
+    cleanup: admin.esCleanup,
   },
 ].filter(picked);
+/** The events of a workload that reads the data file: its lines. */
+async function countLines(c) {
+  c.n = readFileSync(SJSONL, "utf8").split("\n").filter((l) => l !== "").length;
+}
 const serverCtx = {};
 for (const w of SERVER_WORKLOADS) {
   for (const s of w.systems) runs.set(`${w.id}/${s.id}`, []);
@@ -285,21 +330,22 @@ if (active.length) {
           let r;
           try {
             const c = await w.before(serverCtx[w.id], s, rep);
-            r = await runOnce(s.cmd(c), 90_000);
+            r = await runOnce(serverCmd(w, s, c), 90_000);
             // A file source killed mid-read leaves its file renamed (BSPump's FileABCSource: "-locked").
             if (!existsSync(SJSONL) && existsSync(`${SJSONL}-locked`)) renameSync(`${SJSONL}-locked`, SJSONL);
-            if (!r.error) r.out = await w.after(c);
+            if (!r.error) r.out = await w.check.count(c, r);
           } catch (e) {
             r = { error: e instanceof Error ? e.message : String(e) };
           }
           prev.push(r);
           const eps = r.seconds ? serverCtx[w.id].n / r.seconds : null;
-          process.stdout.write(`[rep ${rep}/${REPS}] ${key.padEnd(16)} ${r.error ? `ERROR ${r.error}` : `${fmt(eps).padStart(10)} ev/s  ${mb(r.maxrss_kb)}  (${fmt(r.out)} written)`}\n`);
+          process.stdout.write(`[rep ${rep}/${REPS}] ${key.padEnd(16)} ${r.error ? `ERROR ${r.error}` : `${fmt(eps).padStart(10)} ev/s  ${mb(r.maxrss_kb)}  (check: ${fmt(r.out)})`}\n`);
         }
       }
     }
   } finally {
-    for (const w of active) await w.cleanup().catch((e) => process.stdout.write(`${w.id}: clean-up failed: ${e.message}\n`));
+    // Once per server (the Kafka workloads share theirs).
+    for (const cleanup of new Set(active.map((w) => w.cleanup))) await cleanup().catch((e) => process.stdout.write(`clean-up failed: ${e.message}\n`));
   }
 }
 const serverMinutes = ((Date.now() - serverStarted) / 60000).toFixed(1);
@@ -427,13 +473,14 @@ md += `## Server workloads (Kafka, OpenSearch)
 Run after the file workloads, only when their server answers on 127.0.0.1 (\`scripts/services/status\`);
 \`BENCH_SERVERS=1 npm run bench\` starts them first (\`scripts/services/up kafka opensearch\`), \`BENCH_SERVERS=0\` skips them.
 ${active.length ? `Data: ${fmt(serverCtx[active[0].id]?.n)} events from the same generator and seed (\`${SDATA.replace(process.cwd() + "/", "")}/events.jsonl\`, ~217 bytes each); ` +
-  `one fresh output topic / index per run (unique names, deleted afterwards); ${REPS} interleaved run${REPS > 1 ? "s" : ""} per system (${serverMinutes} min in all). ` +
-  "events/s = events ÷ time from the first event (K1: consumed; E1: the file source's cycle start) until the server acknowledged the last one. " +
-  "Every system uses the same settings where the components share them: K1 `linger.ms = 5`, E1 `bulk_out_max_size = 1 MiB`, `loader_per_url = 4`; " +
-  "otherwise defaults as shipped (K1: the pump's producer and the floor are idempotent with acks=all; the original's librdkafka producer uses its defaults, acks=all, not idempotent). " +
+  `one fresh output topic, consumer group or index per run (unique names, deleted afterwards); the Kafka workloads read one input topic filled once; ${REPS} interleaved run${REPS > 1 ? "s" : ""} per system (${serverMinutes} min in all). ` +
+  "events/s = events ÷ time from the first event (from Kafka: consumed; from the file: the file source's cycle start) until the server acknowledged the last one (K1-consume: until the sink counted it). " +
+  "Every system uses the same settings where the components share them: Kafka producers `linger.ms = 5`, E1 `bulk_out_max_size = 1 MiB`, `loader_per_url = 4`; " +
+  "otherwise defaults as shipped (Kafka: the pump's producer and the floors are idempotent with acks=all, the original's librdkafka producer uses its defaults, acks=all, not idempotent; " +
+  "the floors' consumers commit nothing, the pump and the original commit offsets). " +
   "The servers run on the same 2 cores as the clients, so a client that uses less CPU leaves more to the server; the ratios are of wall-clock rates.\n\n" +
   "The original needs two harness settings to finish at all (bench/original_servers.py): its pipeline never becomes ready again after it was throttled " +
-  "(\`Pipeline.inject()\` leaves every event in the error slot that \`_evaluate_ready()\` checks), so K1 sets the KafkaSink watermarks and E1 the connection's " +
+  "(\`Pipeline.inject()\` leaves every event in the error slot that \`_evaluate_ready()\` checks), so the Kafka workloads set the KafkaSink watermarks (and librdkafka's queue size) and E1 the connection's " +
   "\`output_queue_max_size\` above what a run reaches — it runs **without back-pressure** (hence its RSS in E1); and E1 starts the file source with a one-shot " +
   "PubSub message instead of \`RunOnceTrigger\`, whose application stop at the end of the file lost documents not yet uploaded (189,970 of 200,000 indexed in a trial)." : ""}
 
@@ -470,11 +517,20 @@ for (const w of SERVER_WORKLOADS) {
   md += "\n";
   for (const s of w.systems) if (S[s.id].error) md += `${S[s.id].label} ${S[s.id].unavailable ? "cannot run" : "failed"}: \`${S[s.id].error}\`\n\n`;
   const pump = S.pump;
-  if (w.targets && pump.median && S.floor.median) {
-    const f = pump.median / S.floor.median;
-    md += `Target (issue ${w.id === "K1" ? 5 : 6}): pump ÷ floor **${f.toFixed(2)}×** (≥ ${w.targets.floor}×: ${f >= w.targets.floor ? "met" : "**missed**"}).\n\n`;
+  const t = w.targets;
+  if (t && pump.median) {
+    const verdict = (ok) => (ok ? "met" : "**missed**");
+    const parts = [];
+    for (const ref of ["floor", "orig"]) {
+      if (t[ref] === undefined) continue;
+      const x = S[ref].median ? pump.median / S[ref].median : null;
+      const name = ref === "floor" ? "floor" : "original";
+      parts.push(x === null ? `pump ÷ ${name} — (no ${name} result; target ≥ ${t[ref].toFixed(1)}×)` : `pump ÷ ${name} **${x.toFixed(2)}×** (≥ ${t[ref].toFixed(1)}×: ${verdict(x >= t[ref])})`);
+    }
+    if (t.rssMb) parts.push(`pump peak RSS ${mb(pump.rss)} (≤ ${t.rssMb} MB: ${verdict(pump.rss <= t.rssMb * 1024)})`);
+    md += `Targets (issue ${t.issue}): ${parts.join("; ")}.\n\n`;
   }
-  const what = w.id === "K1" ? "messages in each run's output topic" : "documents in each run's index";
+  const what = w.check.what;
   const wrong = w.systems.filter((s) => S[s.id].outs.some((o) => o !== n));
   if (w.systems.some((s) => S[s.id].outs.length)) {
     md += wrong.length === 0

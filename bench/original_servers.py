@@ -5,6 +5,8 @@ FileLineSource, StdJsonToDictParser, DictToJsonBytesParser and ElasticSearchConn
 
 Usage:
   python bench/original_servers.py K1 <broker> <input-topic> <output-topic> <group> <events>
+  python bench/original_servers.py K1-consume <broker> <input-topic> <group> <events>
+  python bench/original_servers.py K1-produce <broker> <data-file> <output-topic> <events>
   python bench/original_servers.py E1 <url> <data-file> <index> <events>
 Prints one JSON line like bench/original.py.
 
@@ -17,8 +19,9 @@ queue.buffering.max.messages = 100,000, above which produce() fails and KafkaSin
 output queue reached output_queue_max_size = 10). The harness raises both above what a run can reach.
 
 Where the harness steps in (BSPump has no "all delivered" signal):
-  K1: the sink subclass counts produced messages; after the last one it calls the producer's own
-      flush() (what KafkaSink's tick does, without the 0.2 s timeout) and stops the clock.
+  K1, K1-produce: the sink subclass counts produced messages; after the last one it calls the
+      producer's own flush() (what KafkaSink's tick does, without the 0.2 s timeout) and stops the clock.
+  K1-consume: a counting bspump.Sink stops the clock at the last message.
   E1: the read is started by a one-shot PubSubTrigger message (see e1()); a bulk subclass (the sink's `bulk_class` hook) counts documents the server acknowledged; when
       the file is read, the harness calls the connection's own flush(forced=True) — what its exit
       handler does — instead of waiting for the bulk to age for 2 ticks.
@@ -51,10 +54,31 @@ class AddField(bspump.Processor):
         return event
 
 
-def k1():
+def kafka_app(broker, pipeline_class):
+    """A BSPumpApplication with bspump.kafka's KafkaConnection "KafkaConnection" and one pipeline."""
     import bspump.kafka
 
-    broker, input_topic, output_topic, group, n = args[0], args[1], args[2], args[3], int(args[4])
+    app = bspump.BSPumpApplication()
+    svc = app.get_service("bspump.PumpService")
+    svc.add_connection(bspump.kafka.KafkaConnection(app, "KafkaConnection", config={"bootstrap_servers": broker}))
+    svc.add_pipeline(pipeline_class(app, "Bench"))
+    return app
+
+
+def kafka_source(app, pipeline, topic, group):
+    import bspump.kafka
+
+    return bspump.kafka.KafkaSource(app, pipeline, "KafkaConnection", config={
+        "topic": topic, "group.id": group,
+        # It never closes its consumer: a short session lets the bench delete the group.
+        "session.timeout.ms": "6000",
+    })
+
+
+def counting_kafka_sink(app, pipeline, topic, n, stop_app=True):
+    """KafkaSink that, after its n-th event, calls the producer's own flush() (what KafkaSink's tick
+    does, without the 0.2 s timeout), stops the clock and (with stop_app) the application."""
+    import bspump.kafka
 
     class CountingKafkaSink(bspump.kafka.KafkaSink):
         def __init__(self, *a, **kw):
@@ -68,34 +92,78 @@ def k1():
                 left = self.Producer.flush(60)
                 state["t1"] = time.perf_counter()
                 state["acked"] = n - left
-                self.Pipeline.App.stop()
+                if stop_app:
+                    self.Pipeline.App.stop()
+
+    return CountingKafkaSink(app, pipeline, "KafkaConnection", config={
+        "topic": topic, "linger.ms": LINGER_MS,
+        "watermark.high": str(10 * n), "watermark.low": str(9 * n),  # never throttle (see above)
+        # ... so librdkafka's local queue (default 100,000 messages) must hold a whole run:
+        # when it is full, produce() raises BufferError and KafkaSink logs and drops the event.
+        "queue.buffering.max.messages": str(10 * n),
+    })
+
+
+def k1():
+    broker, input_topic, output_topic, group, n = args[0], args[1], args[2], args[3], int(args[4])
 
     class K1Pipeline(bspump.Pipeline):
         def __init__(self, app, pipeline_id):
             super().__init__(app, pipeline_id)
             self.build(
-                bspump.kafka.KafkaSource(app, self, "KafkaConnection", config={
-                    "topic": input_topic, "group.id": group,
-                    # It never closes its consumer: a short session lets the bench delete the group.
-                    "session.timeout.ms": "6000",
-                }),
+                kafka_source(app, self, input_topic, group),
                 bspump.common.StdJsonToDictParser(app, self),
                 AddField(app, self),
                 bspump.common.DictToJsonBytesParser(app, self),
-                CountingKafkaSink(app, self, "KafkaConnection", config={
-                    "topic": output_topic, "linger.ms": LINGER_MS,
-                    "watermark.high": str(10 * n), "watermark.low": str(9 * n),  # never throttle (see above)
-                    # ... so librdkafka's local queue (default 100,000 messages) must hold a whole run:
-                    # when it is full, produce() raises BufferError and KafkaSink logs and drops the event.
-                    "queue.buffering.max.messages": str(10 * n),
-                }),
+                counting_kafka_sink(app, self, output_topic, n),
             )
 
-    app = bspump.BSPumpApplication()
-    svc = app.get_service("bspump.PumpService")
-    svc.add_connection(bspump.kafka.KafkaConnection(app, "KafkaConnection", config={"bootstrap_servers": broker}))
-    svc.add_pipeline(K1Pipeline(app, "K1"))
-    app.run()
+    kafka_app(broker, K1Pipeline).run()
+    return n
+
+
+def k1_consume():
+    broker, input_topic, group, n = args[0], args[1], args[2], int(args[3])
+
+    class CountingSink(bspump.Sink):
+        def process(self, context, event):
+            if state["t0"] is None:
+                state["t0"] = time.perf_counter()
+            state["acked"] += 1
+            if state["acked"] == n:
+                state["t1"] = time.perf_counter()
+                self.Pipeline.App.stop()
+
+    class ConsumePipeline(bspump.Pipeline):
+        def __init__(self, app, pipeline_id):
+            super().__init__(app, pipeline_id)
+            self.build(kafka_source(app, self, input_topic, group), CountingSink(app, self))
+
+    kafka_app(broker, ConsumePipeline).run()
+    return n
+
+
+def k1_produce():
+    import bspump.file
+    import bspump.trigger
+
+    broker, data_file, output_topic, n = args[0], args[1], args[2], int(args[3])
+
+    class ProducePipeline(bspump.Pipeline):
+        def __init__(self, app, pipeline_id):
+            super().__init__(app, pipeline_id)
+            src = bspump.file.FileLineSource(app, self, config={"path": data_file, "post": "noop"})
+            # RunOnceTrigger stops the application at the end of the file, after the sink's flush of
+            # the last line (a stop from the sink would leave the file renamed to "-locked").
+            src.on(bspump.trigger.RunOnceTrigger(app))
+            self.build(src, counting_kafka_sink(app, self, output_topic, n, stop_app=False))
+            self.PubSub.subscribe("bspump.pipeline.cycle_begin!", self.on_begin)
+
+        def on_begin(self, event_name, pipeline):
+            if state["t0"] is None:
+                state["t0"] = time.perf_counter()
+
+    kafka_app(broker, ProducePipeline).run()
     return n
 
 
@@ -161,7 +229,7 @@ def e1():
     return n
 
 
-n = {"K1": k1, "E1": e1}[workload]()
+n = {"K1": k1, "K1-consume": k1_consume, "K1-produce": k1_produce, "E1": e1}[workload]()
 if state["t1"] is None or state["t0"] is None:
     print(json.dumps({"system": "original", "error": "did not finish: %d of %d acknowledged" % (state["acked"], n)}), file=sys.__stdout__)
     sys.exit(1)

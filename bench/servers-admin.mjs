@@ -3,6 +3,7 @@
 // deleting everything afterwards. Only ever talks to 127.0.0.1 (or the BSPUMP_* overrides).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 
 export const KAFKA_BROKER = (process.env.BSPUMP_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",")[0].trim();
 export const OPENSEARCH_URL = (process.env.BSPUMP_OPENSEARCH_URL ?? "http://127.0.0.1:9200").replace(/\/$/, "");
@@ -118,4 +119,28 @@ export async function deleteIndex(name) {
 
 export async function esCleanup() {
   for (const name of [...esIndices]) await deleteIndex(name).catch(() => {});
+}
+
+// ------------------------------------------------------------------ command line (to run one workload alone)
+//   node bench/servers-admin.mjs fill <topic> <file>      a 3-partition topic with the file's lines
+//   node bench/servers-admin.mjs create <topic>           an empty 3-partition topic
+//   node bench/servers-admin.mjs count <topic>            messages in it
+//   node bench/servers-admin.mjs delete <topic> [group]   the topic (and a consumer group)
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [command, topic, arg] = process.argv.slice(2);
+  const a = await kafkaAdmin();
+  try {
+    if (command === "fill") console.log(`${topic}: ${await fillTopic(topic, arg)} messages`);
+    else if (command === "create") await createTopic(topic);
+    else if (command === "count") console.log(await topicCount(topic));
+    else if (command === "delete") {
+      if (arg) await a.deleteGroups([arg]);
+      await a.deleteTopics({ topics: [topic] });
+    } else {
+      console.error("usage: node bench/servers-admin.mjs fill|create|count|delete <topic> [file|group]");
+      process.exitCode = 2;
+    }
+  } finally {
+    await a.disconnect();
+  }
 }
