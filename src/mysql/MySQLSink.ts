@@ -15,7 +15,6 @@ import {
   type Receipt,
   type ConfigSpec,
 } from "../core/index.js";
-import { eventFailed } from "./failed.js";
 import { MySQLConnection, isRetryable, prepareWrite, type PreparedWrite } from "./MySQLConnection.js";
 
 interface Bulk {
@@ -163,7 +162,8 @@ export class MySQLSink extends Sink {
     this.counts.refused++;
     const e = new ProcessingError(`MySQL refused a row: ${error.message}`);
     e.name = isRetryable(error) ? "MySQLConnectionError" : "MySQLRowError";
-    eventFailed(this.pipeline, this, bulk.receipts[i], bulk.events[i], e);
+    const receipt = bulk.receipts[i];
+    this.pipeline.eventFailed(receipt ? { receipt } : {}, bulk.events[i], e, this);
   }
 
   private updateThrottle(): void {
