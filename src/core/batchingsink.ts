@@ -208,7 +208,7 @@ export abstract class BatchingSink<B> extends Sink {
         const retry = error instanceof RetryableError && attempt < p.retries;
         if (!retry) {
           if (attempt > 0) this.setRetrying(-1);
-          this.sendFailed(batch, error instanceof RetryableError ? new ProcessingError(`${error.message} (${attempt + 1} attempts)`) : error);
+          this.sendFailed(batch, error instanceof RetryableError ? new ProcessingError(`${this.id}: ${error.message} (gave up after ${attempt + 1} attempts)`) : error);
           return;
         }
         if (attempt === 0) this.setRetrying(1);
