@@ -72,6 +72,9 @@ interface Queued<B> {
 export abstract class BatchingSink<B> extends Sink {
   override readonly settlesReceipts = true;
   private policy: BatchPolicy | null = null;
+  // The policy's limits as the per-event call compares them (Infinity: none).
+  private countLimit = Infinity;
+  private sizeLimit = Infinity;
   private tally = new ReceiptTally();
   private openEvents = 0;
   private openSize = 0;
@@ -89,7 +92,9 @@ export abstract class BatchingSink<B> extends Sink {
 
   /** Sets the policy; call in the constructor, after reading the config. */
   protected batching(policy: BatchPolicy): void {
-    this.policy = { ...policy, count: Math.max(0, policy.count), maxPending: Math.max(1, policy.maxPending), concurrency: Math.max(1, policy.concurrency) };
+    this.policy = { ...policy, maxPending: Math.max(1, policy.maxPending), concurrency: Math.max(1, policy.concurrency) };
+    this.countLimit = policy.count > 0 ? policy.count : Infinity;
+    this.sizeLimit = policy.byteSize > 0 ? policy.byteSize : Infinity;
   }
 
   /** Hands the open buffer over for sending and starts an empty one. */
@@ -118,15 +123,14 @@ export abstract class BatchingSink<B> extends Sink {
   /** The per-event call: an event of `size` units was appended to the open buffer. */
   protected added(receipt: EventContext["receipt"], size: number): void {
     this.tally.add(receipt);
-    const p = this.policy!;
     this.openSize += size;
-    if (++this.openEvents >= p.count && p.count > 0) this.handOver();
-    else if (p.byteSize > 0 && this.openSize >= p.byteSize) this.handOver();
-    else if (this.openEvents === 1 && this.timer === null) this.arm(p.period);
+    if (++this.openEvents >= this.countLimit || this.openSize >= this.sizeLimit) this.handOver();
+    else if (this.openEvents === 1) this.arm();
   }
 
-  private arm(period: number): void {
-    if (period === Infinity) return;
+  private arm(): void {
+    const period = this.policy!.period;
+    if (period === Infinity || this.timer !== null) return;
     if (period > 0) {
       this.timer = setTimeout(this.onTimer, period * 1000);
       this.timer.unref();
