@@ -132,8 +132,9 @@ export abstract class PipelineBase extends ConfigObject {
 
   /**
    * An event failed after `process()` returned (a server refused what a sink took): the same rules
-   * as a throw in `process()` — soft: a counted warning; hard: dead-lettered when there is a target,
-   * otherwise the receipt fails and the pipeline enters its error state. The receipt must count the
+   * as a throw in `process()` — soft: a counted warning; hard: a counted error; either way the event
+   * goes to the dead-letter target if there is one (`options.deadLetter`: a component's own), else a
+   * hard error fails the receipt and puts the pipeline in its error state. The receipt must count the
    * event as pending (it does for a sink that settles receipts itself); it is settled or failed here
    * (after an asynchronous dead-letter sink finished).
    */
