@@ -29,6 +29,12 @@ export interface BatchPolicy {
   maxRetryDelay: number;
 }
 
+/** What `batching()` takes: the period and the backlog limit; the rest defaults to `BATCH_DEFAULTS`. */
+export type BatchOptions = Partial<BatchPolicy> & Pick<BatchPolicy, "period" | "maxPending">;
+
+/** No count or size limit, one batch at a time, backlog in batches, no retries. */
+export const BATCH_DEFAULTS: Omit<BatchPolicy, "period" | "maxPending"> = { count: 0, byteSize: 0, concurrency: 1, pendingUnit: "batches", retries: 0, retryDelay: 1, maxRetryDelay: 30 };
+
 /** Thrown by `send()` for a failure worth retrying (lost connection, 5xx, 429): the batch is sent again after a delay. */
 export class RetryableError extends Error {
   override name = "RetryableError";
@@ -91,7 +97,8 @@ export abstract class BatchingSink<B> extends Sink {
   };
 
   /** Sets the policy; call in the constructor, after reading the config. */
-  protected batching(policy: BatchPolicy): void {
+  protected batching(options: BatchOptions): void {
+    const policy: BatchPolicy = { ...BATCH_DEFAULTS, ...options };
     this.policy = { ...policy, maxPending: Math.max(1, policy.maxPending), concurrency: Math.max(1, policy.concurrency) };
     this.countLimit = policy.count > 0 ? policy.count : Infinity;
     this.sizeLimit = policy.byteSize > 0 ? policy.byteSize : Infinity;

@@ -71,15 +71,10 @@ export abstract class FileBufferedSink extends BatchingSink<Buffer[]> {
     this.rotateCheck = flushPeriod > 0 ? Math.min(flushPeriod, this.rotatePeriod) : this.rotatePeriod;
     this.fsync = this.config.getBool("fsync");
     this.batching({
-      count: 0,
       byteSize: bufferSize,
       period: flushPeriod > 0 ? flushPeriod : Infinity,
-      concurrency: 1,
       pendingUnit: "size",
       maxPending: Math.max(bufferSize, this.config.getInt("max_pending")),
-      retries: 0,
-      retryDelay: 0,
-      maxRetryDelay: 0,
     });
   }
 

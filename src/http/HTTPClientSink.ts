@@ -62,10 +62,7 @@ export class HTTPClientSink extends BatchingSink<string> {
     const flushPeriod = this.config.getFloat("flush_period");
     this.batching({
       count: Math.max(1, this.config.getInt("batch_size")),
-      byteSize: 0,
       period: flushPeriod > 0 ? flushPeriod : Infinity,
-      concurrency: 1,
-      pendingUnit: "batches",
       maxPending: Math.max(1, this.config.getInt("max_pending_batches")),
       retries: Math.max(0, this.config.getInt("max_retries")),
       retryDelay: Math.max(0, this.config.getFloat("retry_delay")),

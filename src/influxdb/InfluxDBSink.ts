@@ -52,11 +52,8 @@ export class InfluxDBSink extends BatchingSink<Buffer> {
     this.maxBucket = Math.max(1, c.getInt("output_bucket_max_size"));
     const flushPeriod = c.getFloat("flush_period");
     this.batching({
-      count: 0,
       byteSize: this.maxBucket,
       period: flushPeriod > 0 ? flushPeriod : 0,
-      concurrency: 1,
-      pendingUnit: "batches",
       maxPending: Math.max(1, c.getInt("output_queue_max_size")),
       // While retrying, the pipeline waits (BSPump paused its sinks for 3 s).
       retries: Infinity,

@@ -62,17 +62,12 @@ export class MySQLSink extends BatchingSink<Bulk> {
     const c = this.connection.config;
     const fp = this.config.getFloat("flush_period");
     const period = fp >= 0 ? fp : c.getFloat("flush_period");
+    // No retries here: transient errors are retried by the connection (withRetry), as for MySQLSource and the lookup.
     this.batching({
       count: Math.max(1, this.config.getInt("max_bulk_size") || c.getInt("max_bulk_size")),
-      byteSize: 0,
       period: period < 0 ? Infinity : period,
       concurrency: Math.max(1, c.getInt("connection_pool_maxsize")),
-      pendingUnit: "batches",
       maxPending: Math.max(1, this.config.getInt("output_queue_max_size") || c.getInt("output_queue_max_size")),
-      // Transient errors are retried by the connection (withRetry), as for MySQLSource and the lookup.
-      retries: 0,
-      retryDelay: 0,
-      maxRetryDelay: 0,
     });
     app.metrics.addCollector(() => [{ name: "bspump.mysql.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queued } }]);
   }

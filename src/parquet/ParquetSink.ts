@@ -124,14 +124,9 @@ export class ParquetSink extends BatchingSink<ColumnSource[]> {
     const flushPeriod = this.config.getFloat("flush_period");
     this.batching({
       count: this.rowsInChunk,
-      byteSize: 0,
       period: flushPeriod > 0 ? flushPeriod : Infinity,
-      concurrency: 1,
       pendingUnit: "events",
       maxPending: maxPending > 0 ? maxPending : 4 * this.rowsInChunk,
-      retries: 0,
-      retryDelay: 0,
-      maxRetryDelay: 0,
     });
     const schemaFile = this.config.getString("schema_file");
     const schemaText = this.config.getString("schema");

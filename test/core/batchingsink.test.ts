@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BatchingSink, Pipeline, ProcessingError, RetryableError, type BatchPolicy, type EventContext, type SentBatch } from "../../src/index.js";
+import { BatchingSink, Pipeline, ProcessingError, RetryableError, type BatchOptions, type BatchPolicy, type EventContext, type SentBatch } from "../../src/index.js";
 import { BatchSource, CollectSink, runUntil, sleep, testApp, until } from "../helpers/components.js";
 
-const POLICY: BatchPolicy = { count: 0, byteSize: 0, period: Infinity, concurrency: 1, pendingUnit: "batches", maxPending: 100, retries: 0, retryDelay: 0.01, maxRetryDelay: 0.05 };
+const POLICY: BatchOptions = { period: Infinity, maxPending: 100, retryDelay: 0.01, maxRetryDelay: 0.05 };
 
 /** Batches of events (the event's text length is its size); `write` decides each send's fate. */
 class TestSink extends BatchingSink<unknown[]> {
@@ -20,13 +20,19 @@ class TestSink extends BatchingSink<unknown[]> {
     this.batching({ ...POLICY, ...policy });
   }
 
+  firstAt = 0;
+  takenAt = 0;
+
   process(context: EventContext, event: unknown): null {
+    if (this.firstAt === 0) this.firstAt = performance.now();
     this.buffer.push(event);
     this.added(context.receipt, String(event).length);
     return null;
   }
 
   protected takeBatch(): unknown[] {
+    if (this.takenAt === 0) this.takenAt = performance.now();
+    this.log.push("take");
     const b = this.buffer;
     this.buffer = [];
     return b;
@@ -77,12 +83,21 @@ test("BatchingSink flushes on count, on size, and the rest on stop; receipts set
 test("BatchingSink flushes a partial batch `period` seconds after its first event (0: at the end of the turn)", async () => {
   for (const period of [0.15, 0]) {
     const { app, sink } = setup([1, 2], { count: 100, period });
-    const start = Date.now();
+    // A macrotask queued with the last event: a period of 0 hands the batch over before it runs.
+    sink.write = () => Promise.resolve();
+    const process = sink.process.bind(sink);
+    sink.process = (context, event) => {
+      const out = process(context, event);
+      if (event === 2) setImmediate(() => sink.log.push("next turn"));
+      return out;
+    };
     await runUntil(app, () => sink.sent.length === 1);
-    const waited = Date.now() - start;
     assert.deepEqual(sink.sent, [[1, 2]]);
-    if (period > 0) assert.ok(waited >= 140, `waited ${waited} ms`);
-    else assert.ok(waited < 140, `waited ${waited} ms`);
+    const order = sink.log.filter((l) => l === "take" || l === "next turn");
+    if (period > 0) {
+      assert.deepEqual(order, ["next turn", "take"]);
+      assert.ok(sink.takenAt - sink.firstAt >= 145, `waited ${sink.takenAt - sink.firstAt} ms`);
+    } else assert.deepEqual(order, ["take", "next turn"]);
   }
 });
 
@@ -169,5 +184,8 @@ test("BatchingSink runs afterQueued tasks after the batches queued before them",
   sink.process({}, 7);
   await done;
   await sink.flush();
-  assert.deepEqual(sink.log, ["batch 2", "after", "batch 2"]);
+  assert.deepEqual(
+    sink.log.filter((l) => l !== "take"),
+    ["batch 2", "after", "batch 2"],
+  );
 });
