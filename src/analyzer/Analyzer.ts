@@ -133,7 +133,7 @@ export class Analyzer extends Processor {
       // A warn record counts as a pipeline warning.
       this.pipeline.log.warn(`${this.id}: ${message}${this.badLogged === BAD_INPUT_LOG_LIMIT ? " (further bad input is only counted)" : ""}`, { analyzer: this.id, kind });
     } else {
-      this.pipeline.warnings++;
+      this.pipeline.countWarning();
     }
   }
 

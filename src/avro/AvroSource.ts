@@ -1,8 +1,7 @@
 import { Readable } from "node:stream";
 import avro from "avsc";
-import type { Application, ComponentOptions, ConfigSpec, Pipeline } from "../core/index.js";
+import { toError, type Application, type ComponentOptions, type ConfigSpec, type Pipeline } from "../core/index.js";
 import { FileABCSource, type FileEntry } from "../file/FileABCSource.js";
-import { reportBadInput } from "../file/badInput.js";
 import { ContainerGuard } from "./ContainerGuard.js";
 import { decoderOptions, loadAvroSchema } from "./schema.js";
 
@@ -40,7 +39,7 @@ export class AvroSource extends FileABCSource {
         this.pipeline.process(value, { filename: file.path, record: record++, receipt: file.receipt });
       }
     } catch (e) {
-      reportBadInput(this.pipeline, this.log, this.id, { filename: file.path, offset: record, receipt: file.receipt }, null, e);
+      this.pipeline.badInput({ filename: file.path, offset: record, receipt: file.receipt }, null, toError(e), this);
       throw e;
     } finally {
       input.destroy();

@@ -1,9 +1,11 @@
 export * from "./application.js";
+export * from "./batchingsink.js";
 export * from "./component.js";
 export * from "./config.js";
 export * from "./connection.js";
 export * from "./context.js";
 export * from "./errors.js";
+export type { DeadLetterEvent, DeadLetterTarget, ErrorState, FailureOptions, FailureOrigin } from "./failures.js";
 export * from "./logging.js";
 export * from "./lookup.js";
 export * from "./metrics.js";

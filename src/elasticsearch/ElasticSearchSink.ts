@@ -1,6 +1,5 @@
 import {
   connectionArgument,
-  Pipeline,
   ProcessingError,
   Sink,
   ThrottleSwitch,
@@ -8,9 +7,10 @@ import {
   type BSPumpApplication,
   type ComponentDefinition,
   type ComponentOptions,
-  type DeadLetterTarget,
+  type DeadLetterEvent,
   type EventContext,
   type ConfigSpec,
+  type Pipeline,
 } from "../core/index.js";
 import type { BulkItemFailure, BulkOwner } from "./ElasticSearchBulk.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
@@ -19,14 +19,8 @@ import { IndexNamePattern, toEpochSeconds } from "./IndexNamePattern.js";
 export type ElasticSearchAction = "create_or_index" | "index" | "create" | "update" | "delete";
 const ACTIONS: readonly ElasticSearchAction[] = ["create_or_index", "index", "create", "update", "delete"];
 
-/** What a dead-letter target receives for an item Elasticsearch refused. */
-export interface ElasticSearchDeadLetter {
-  pipeline: string;
-  component: string;
-  error: { name: string; message: string };
-  time: number;
-  /** The document as it was sent (null for a delete). */
-  event: unknown;
+/** What a dead-letter target receives for an item Elasticsearch refused (`event`: the document as it was sent, null for a delete). */
+export interface ElasticSearchDeadLetter extends DeadLetterEvent {
   elasticsearch: { index: string; action: string; id: string | undefined; status: number; type: string; reason: string };
 }
 
@@ -142,67 +136,17 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
     return null;
   }
 
-  /** Items Elasticsearch refused: dead-letter them when a target is set, else a pipeline error per the pipeline's handleError. */
+  /** Items Elasticsearch refused: each goes to the pipeline's failure path (this sink's own `dead_letter` first). */
   onItemsFailed(failures: BulkItemFailure[]): void {
     this.failed += failures.length;
-    const target = this.deadLetterTarget();
+    const deadLetter = this.deadLetterId !== "" ? this.deadLetterId : null;
     for (const f of failures) {
       const error = new ProcessingError(`Elasticsearch refused ${f.action} of ${f.id ?? "a document"} in '${f.index}': ${f.status} ${f.type}: ${f.reason}`);
       error.name = "ElasticSearchItemError";
-      const doc = documentOf(f.lines);
-      if (target !== null) {
-        const record: ElasticSearchDeadLetter = {
-          pipeline: this.pipeline.id,
-          component: this.id,
-          error: { name: error.name, message: error.message },
-          time: this.app.time(),
-          event: doc,
-          elasticsearch: { index: f.index, action: f.action, id: f.id, status: f.status, type: f.type, reason: f.reason },
-        };
-        this.deadLettered++;
-        this.pipeline.deadLettered++;
-        try {
-          if (target instanceof Pipeline) {
-            target.process(record, f.receipt ? { receipt: f.receipt } : {});
-            f.receipt?.settle();
-          } else {
-            const result = target.process(f.receipt ? { receipt: f.receipt } : {}, record);
-            if (result instanceof Promise) {
-              result.then(
-                () => !target.settlesReceipts && f.receipt?.settle(),
-                (e: unknown) => f.receipt?.fail(e instanceof Error ? e : new Error(String(e))),
-              );
-            } else if (!target.settlesReceipts) f.receipt?.settle();
-          }
-        } catch (e) {
-          f.receipt?.fail(e instanceof Error ? e : new Error(String(e)));
-          this.pipeline.setError(null, doc, new ProcessingError(`Dead-letter target failed: ${e instanceof Error ? e.message : String(e)}`));
-        }
-        continue;
-      }
-      let soft = false;
-      try {
-        soft = this.pipeline.handleError(error, f.receipt ? { receipt: f.receipt } : {}, doc);
-      } catch {
-        soft = false;
-      }
-      if (soft) {
-        this.pipeline.warnings++;
-        f.receipt?.settle();
-      } else {
-        f.receipt?.fail(error);
-        if (!this.pipeline.isError()) this.pipeline.setError(null, doc, error);
-      }
+      if ((deadLetter ?? this.pipeline.deadLetter) !== null) this.deadLettered++;
+      const detail = { elasticsearch: { index: f.index, action: f.action, id: f.id, status: f.status, type: f.type, reason: f.reason } };
+      this.pipeline.eventFailed(f.receipt ? { receipt: f.receipt } : {}, documentOf(f.lines), error, this, { deadLetter, detail });
     }
-  }
-
-  private deadLetterTarget(): Pipeline | Sink | null {
-    const wanted: DeadLetterTarget | null = this.deadLetterId !== "" ? this.deadLetterId : this.pipeline.deadLetter;
-    if (wanted === null) return null;
-    if (typeof wanted !== "string") return wanted;
-    const found = this.app.pumpServiceOrNull()?.locatePipeline(wanted);
-    if (!found) throw new ProcessingError(`Dead-letter pipeline '${wanted}' is not registered`);
-    return found;
   }
 
   /** Sends what is buffered and waits until Elasticsearch confirmed it. */

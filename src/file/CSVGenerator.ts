@@ -1,7 +1,6 @@
 import type { Options } from "csv-parse/sync";
 import { Generator, type Application, type ConfigSpec, type EventContext, type Pipeline, dependency } from "../core/index.js";
 import { CSV_PROCESSOR_DEFAULTS, csvOptions, type CSVProcessorOptions } from "./CSVParserProcessor.js";
-import { reportBadInput } from "./badInput.js";
 
 const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
 
@@ -41,7 +40,7 @@ export class CSVGenerator extends Generator {
       },
       on_skip: (error) => {
         const line = (error as { lines?: number } | undefined)?.lines;
-        reportBadInput(this.pipeline, this.pipeline.log, this.id, { ...context, line }, text, error ?? new Error("Malformed CSV row"));
+        this.pipeline.badInput({ ...context, line }, text, error ?? new Error("Malformed CSV row"), this);
         return undefined;
       },
     });

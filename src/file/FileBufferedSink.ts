@@ -1,21 +1,20 @@
 import { open, rename, stat, type FileHandle } from "node:fs/promises";
 import {
+  BatchingSink,
   ConfigError,
-  ReceiptTally,
-  Sink,
-  toError,
-  ThrottleSwitch,
   type Application,
   type ComponentOptions,
   type ConfigSpec,
   type EventContext,
   type Pipeline,
+  type SentBatch,
 } from "../core/index.js";
 import { exists } from "./glob.js";
 
 /**
  * Base of the file sinks: events are serialized (`serialize()`) into an in-memory buffer that is
- * written when it reaches `buffer_size`, every `flush_period` seconds and on stop. Delivery receipts
+ * written when it reaches `buffer_size`, `flush_period` seconds after its first event, and on stop
+ * (the loop is BatchingSink's; writes go one at a time, in order). Delivery receipts
  * are settled after the write returned (the data reached the file system; with `fsync` also the
  * disk). The pipeline is throttled while more than `max_pending` bytes wait to be written.
  *
@@ -23,39 +22,30 @@ import { exists } from "./glob.js";
  * file is closed; when `path` has an `{index}` or `{timestamp}` placeholder the next file gets a new
  * name, otherwise the finished file is renamed to `<path>.<index>` and `path` starts afresh.
  */
-export abstract class FileBufferedSink extends Sink {
+export abstract class FileBufferedSink extends BatchingSink<Buffer[]> {
   static override ConfigDefaults: ConfigSpec = {
     path: { type: "string", default: "", doc: "Output file; may contain {index} and {timestamp} (used on rotation)", required: true },
     mode: { type: "string", default: "a", choices: ["a", "ab", "w", "wb"], doc: "a: append to an existing file; w: truncate it when first opened" },
     encoding: { type: "string", default: "utf-8", doc: "Text encoding of string output" },
     buffer_size: { type: "int", default: 1048576, doc: "Bytes buffered before a write" },
-    flush_period: { type: "float", default: 1, doc: "Seconds between timed flushes (0 = only on size and stop)" },
+    flush_period: { type: "float", default: 1, doc: "Seconds after which a partly filled buffer is written (0 = only on size and stop)" },
     max_pending: { type: "int", default: 16777216, doc: "Bytes waiting to be written above which the pipeline is throttled" },
     rotate_size: { type: "int", default: 0, doc: "Rotate after the file reaches this many bytes (0 = never)" },
     rotate_period: { type: "float", default: 0, doc: "Rotate a file after it was open this many seconds (0 = never)" },
     fsync: { type: "bool", default: false, doc: "fsync after each write, before settling receipts" },
   };
 
-  override readonly settlesReceipts = true;
-
   readonly pathTemplate: string;
   readonly encoding: BufferEncoding;
   private readonly truncate: boolean;
-  private readonly bufferSize: number;
-  private readonly flushPeriod: number;
-  private readonly maxPending: number;
   private readonly rotateSize: number;
   private readonly rotatePeriod: number;
+  private readonly rotateCheck: number;
   private readonly fsync: boolean;
 
   private text = "";
   private parts: Buffer[] = [];
-  private buffered = 0;
-  private tally = new ReceiptTally();
-  private pendingBytes = 0;
-  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
-  private chain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | null = null;
+  private rotateTimer: NodeJS.Timeout | null = null;
   private handle: FileHandle | null = null;
   private currentPath = "";
   private openedAt = 0;
@@ -73,12 +63,19 @@ export abstract class FileBufferedSink extends Sink {
     if (!Buffer.isEncoding(encoding)) throw new ConfigError(`[${this.config.section}] key 'encoding': unknown encoding '${encoding}'`);
     this.encoding = encoding;
     this.truncate = this.config.getString("mode").startsWith("w");
-    this.bufferSize = Math.max(1, this.config.getInt("buffer_size"));
-    this.flushPeriod = this.config.getFloat("flush_period");
-    this.maxPending = Math.max(this.bufferSize, this.config.getInt("max_pending"));
+    const bufferSize = Math.max(1, this.config.getInt("buffer_size"));
+    const flushPeriod = this.config.getFloat("flush_period");
     this.rotateSize = this.config.getInt("rotate_size");
     this.rotatePeriod = this.config.getFloat("rotate_period");
+    // The age of the open file is checked every flush_period (at most every rotate_period).
+    this.rotateCheck = flushPeriod > 0 ? Math.min(flushPeriod, this.rotatePeriod) : this.rotatePeriod;
     this.fsync = this.config.getBool("fsync");
+    this.batching({
+      byteSize: bufferSize,
+      period: flushPeriod > 0 ? flushPeriod : Infinity,
+      pendingUnit: "size",
+      maxPending: Math.max(bufferSize, this.config.getInt("max_pending")),
+    });
   }
 
   /** The bytes or text for one event (include any separator). Throwing drops the event as an error. */
@@ -91,16 +88,12 @@ export abstract class FileBufferedSink extends Sink {
 
   process(context: EventContext, event: unknown): null {
     const data = this.serialize(context, event);
-    if (typeof data === "string") {
-      this.text += data;
-      this.buffered += data.length;
-    } else {
+    if (typeof data === "string") this.text += data;
+    else {
       if (this.text.length > 0) this.moveText();
       this.parts.push(data);
-      this.buffered += data.length;
     }
-    this.tally.add(context.receipt);
-    if (this.buffered >= this.bufferSize) void this.flush();
+    this.added(context.receipt, data.length);
     return null;
   }
 
@@ -110,58 +103,42 @@ export abstract class FileBufferedSink extends Sink {
   }
 
   override start(): void {
-    if (this.flushPeriod > 0 && this.timer === null) {
-      this.timer = setInterval(() => {
-        void this.flush();
-        if (this.rotatePeriod > 0 && this.handle !== null && this.time() - this.openedAt >= this.rotatePeriod) void this.rotate();
-      }, this.flushPeriod * 1000);
-      this.timer.unref();
+    if (this.rotatePeriod > 0 && this.rotateTimer === null) {
+      this.rotateTimer = setInterval(() => {
+        if (this.handle !== null && this.time() - this.openedAt >= this.rotatePeriod) void this.rotate();
+      }, this.rotateCheck * 1000);
+      this.rotateTimer.unref();
     }
   }
 
-  /** Writes what is buffered; resolves when it (and every earlier write) is done. */
-  flush(): Promise<void> {
-    if (this.buffered === 0 && this.parts.length === 0) return this.chain;
+  protected takeBatch(): Buffer[] {
     if (this.text.length > 0) this.moveText();
     const parts = this.parts;
-    const bytes = parts.reduce((n, p) => n + p.length, 0);
-    const tally = this.tally.take();
     this.parts = [];
-    this.buffered = 0;
-    this.pendingBytes += bytes;
-    this.updateThrottle();
-    this.chain = this.chain.then(() => this.write(parts, bytes, tally));
-    return this.chain;
+    return parts;
   }
 
-  private async write(parts: Buffer[], bytes: number, tally: ReceiptTally): Promise<void> {
-    try {
-      if (this.handle === null) await this.openFile();
-      if (this.fileSize === 0) {
-        const header = this.fileHeader();
-        if (header !== null) parts.unshift(Buffer.from(header, this.encoding));
-      }
-      const handle = this.handle!;
-      let written = 0;
-      for (const p of parts) written += p.length;
-      await writeAll(handle, parts);
-      if (this.fsync) await handle.sync();
-      this.fileSize += written;
-      tally.settleAll();
-      if (this.rotateSize > 0 && this.fileSize >= this.rotateSize) await this.closeFile(true);
-    } catch (e) {
-      this.writeErrors++;
-      const error = toError(e);
-      this.pipeline.log.error(`${this.id}: write to '${this.currentPath}' failed: ${error.message}`);
-      tally.failAll(error);
-    } finally {
-      this.pendingBytes -= bytes;
-      this.updateThrottle();
+  protected async send(batch: SentBatch<Buffer[]>): Promise<void> {
+    const parts = batch.data;
+    if (this.handle === null) await this.openFile();
+    if (this.fileSize === 0) {
+      const header = this.fileHeader();
+      if (header !== null) parts.unshift(Buffer.from(header, this.encoding));
     }
+    const handle = this.handle!;
+    let written = 0;
+    for (const p of parts) written += p.length;
+    await writeAll(handle, parts);
+    if (this.fsync) await handle.sync();
+    this.fileSize += written;
+    if (this.rotateSize > 0 && this.fileSize >= this.rotateSize) await this.closeFile(true);
   }
 
-  private updateThrottle(): void {
-    this.throttle.update(this.pendingBytes > this.maxPending, this.pendingBytes <= this.maxPending / 2);
+  /** A failed write fails the receipts of its events (the source will deliver them again); the sink goes on. */
+  protected override sendFailed(batch: SentBatch<Buffer[]>, error: Error): void {
+    this.writeErrors++;
+    this.pipeline.log.error(`${this.id}: write to '${this.currentPath}' failed: ${error.message}`);
+    batch.tally.failAll(error);
   }
 
   /** The name of the file being written (empty before the first write). */
@@ -203,17 +180,15 @@ export abstract class FileBufferedSink extends Sink {
 
   /** Writes what is buffered, then closes the current file; the next event starts a new one. */
   async rotate(): Promise<void> {
-    await this.flush();
-    this.chain = this.chain.then(() => this.closeFile(true));
-    await this.chain;
+    void this.flush();
+    await this.afterQueued(() => this.closeFile(true));
   }
 
   override async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    await this.flush();
-    this.chain = this.chain.then(() => this.closeFile(false));
-    await this.chain;
+    if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
+    this.rotateTimer = null;
+    void this.flush();
+    await this.afterQueued(() => this.closeFile(false));
   }
 }
 

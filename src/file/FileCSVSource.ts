@@ -1,7 +1,6 @@
 import { ConfigError, toError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { CSVRowParser, dialectCodes, type CSVRowParserOptions } from "./CSVRowParser.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
-import { reportBadInput } from "./badInput.js";
 
 export interface FileCSVSourceOptions extends ComponentOptions {
   /** Column names; when not given (nor in config `fieldnames`), the header row supplies them. */
@@ -67,7 +66,7 @@ export class FileCSVSource extends FileABCSource {
     const strict = this.strictCount;
     let names: string[] | null = this.fieldnames;
     let build: RowBuilder | null = names === null ? null : rowBuilder(names);
-    const bad = (error: Error, line: number, raw: unknown) => reportBadInput(pipeline, this.log, this.id, { filename, line, receipt }, raw, error);
+    const bad = (error: Error, line: number, raw: unknown) => pipeline.badInput({ filename, line, receipt }, raw, error, this);
     const parser = new CSVRowParser(
       this.parserOptions,
       (fields, count, line) => {

@@ -1,7 +1,6 @@
-import { ConfigError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { ConfigError, toError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
-import { reportBadInput } from "./badInput.js";
 import type { Receipt } from "../core/index.js";
 
 /**
@@ -33,7 +32,7 @@ export class FileJSONSource extends FileLineSource {
     try {
       value = JSON.parse(text);
     } catch (e) {
-      reportBadInput(this.pipeline, this.log, this.id, { filename: file.path, receipt: file.receipt }, text.length > 4096 ? text.slice(0, 4096) : text, e);
+      this.pipeline.badInput({ filename: file.path, receipt: file.receipt }, text.length > 4096 ? text.slice(0, 4096) : text, toError(e), this);
       throw e;
     }
     if (!(await this.waitReady())) return;
@@ -46,7 +45,7 @@ export class FileJSONSource extends FileLineSource {
     try {
       value = JSON.parse(line as string);
     } catch (e) {
-      reportBadInput(this.pipeline, this.log, this.id, { filename, line: lineNo, receipt }, line, e);
+      this.pipeline.badInput({ filename, line: lineNo, receipt }, line, toError(e), this);
       return;
     }
     this.pipeline.process(value, { filename, line: lineNo, receipt });

@@ -5,7 +5,6 @@ export { CSVRowParser, type CSVRowParserOptions, type CSVRowCallback, type CSVEr
 export { FileJSONSource } from "./FileJSONSource.js";
 export { FileBlockSource } from "./FileBlockSource.js";
 export { FileMultiLineSource, type FileMultiLineSourceOptions } from "./FileMultiLineSource.js";
-export { reportBadInput } from "./badInput.js";
 export { glob, fnmatch } from "./glob.js";
 export { FileBufferedSink } from "./FileBufferedSink.js";
 export { FileLineSink } from "./FileLineSink.js";

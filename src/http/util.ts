@@ -50,15 +50,3 @@ export function parseListen(text: string, where: string): { host: string; port: 
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new ConfigError(`${where}: expected 'host port', 'host:port' or 'port', got '${text}'`);
   return { host, port: Number(portText) };
 }
-
-export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, seconds * 1000);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}

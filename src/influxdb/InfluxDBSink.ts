@@ -1,31 +1,20 @@
 import {
-  ConfigError,
+  BatchingSink,
   connectionArgument,
   locateConnection,
-  Pipeline,
   ProcessingError,
-  ReceiptTally,
-  Sink,
+  RetryableError,
   toError,
-  ThrottleSwitch,
-  Waiters,
   type Application,
   type ComponentDefinition,
   type ComponentOptions,
-  type DeadLetterEvent,
-  type EventContext,
   type ConfigSpec,
+  type EventContext,
+  type Pipeline,
+  type SentBatch,
 } from "../core/index.js";
 import { InfluxDBConnection } from "./InfluxDBConnection.js";
 import { pointLine, timestamp, type IntegerMode, type InfluxPoint } from "./lineprotocol.js";
-
-interface Bucket {
-  text: string;
-  /** The text as one Buffer, made when the bucket is queued (a `+=` rope kept queued costs the GC). */
-  body: Buffer | null;
-  tally: ReceiptTally;
-  lines: number;
-}
 
 /**
  * Writes events to InfluxDB 1.x as line protocol. An event is one of:
@@ -44,42 +33,34 @@ interface Bucket {
  * error state with the receipts failed). The pipeline is throttled while `output_queue_max_size`
  * buckets wait.
  */
-export class InfluxDBSink extends Sink {
+export class InfluxDBSink extends BatchingSink<Buffer> {
   static override ConfigDefaults: ConfigSpec = {
-    integers: { type: "string", default: "bigint", doc: "Which point-object numbers get the integer 'i' suffix: bigint (only BigInt values) or auto (every integral number)" },
+    integers: { type: "string", default: "bigint", choices: ["bigint", "auto"], doc: "Which point-object numbers get the integer 'i' suffix: bigint (only BigInt values) or auto (every integral number)" },
   };
 
-  override readonly settlesReceipts = true;
   readonly connection: InfluxDBConnection;
   private readonly integers: IntegerMode;
   private readonly maxBucket: number;
-  private readonly maxQueue: number;
-  private readonly flushPeriod: number;
-  private bucket: Bucket = emptyBucket();
-  private readonly queue: Bucket[] = [];
-  private sending = false;
-  private retrying = false;
-  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
-  private timer: NodeJS.Timeout | null = null;
-  private readonly idle = new Waiters();
+  private text = "";
   readonly counts = { lines: 0, buckets: 0, failedBuckets: 0, retries: 0 };
-
-  private readonly onTimer = (): void => {
-    this.timer = null;
-    this.flush();
-  };
 
   constructor(app: Application, pipeline: Pipeline, connection: string | InfluxDBConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
     this.connection = locateConnection(app, connection, InfluxDBConnection);
-    const integers = this.config.getString("integers");
-    if (integers !== "bigint" && integers !== "auto") throw new ConfigError(`[${this.config.section}] key 'integers' must be bigint or auto, got '${integers}'`);
-    this.integers = integers;
+    this.integers = this.config.getString("integers") as IntegerMode;
     const c = this.connection.config;
     this.maxBucket = Math.max(1, c.getInt("output_bucket_max_size"));
-    this.maxQueue = Math.max(1, c.getInt("output_queue_max_size"));
-    this.flushPeriod = c.getFloat("flush_period");
-    app.metrics.addCollector(() => [{ name: "bspump.influxdb.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queue.length } }]);
+    const flushPeriod = c.getFloat("flush_period");
+    this.batching({
+      byteSize: this.maxBucket,
+      period: flushPeriod > 0 ? flushPeriod : 0,
+      maxPending: Math.max(1, c.getInt("output_queue_max_size")),
+      // While retrying, the pipeline waits (BSPump paused its sinks for 3 s).
+      retries: Infinity,
+      retryDelay: 0.2,
+      maxRetryDelay: this.connection.maxRetryDelay,
+    });
+    app.metrics.addCollector(() => [{ name: "bspump.influxdb.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queued } }]);
   }
 
   static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): InfluxDBSink {
@@ -112,144 +93,37 @@ export class InfluxDBSink extends Sink {
 
   process(context: EventContext, event: unknown): null {
     const line = this.lineOf(event);
-    const bucket = this.bucket;
-    if (bucket.text.length > 0 && bucket.text.length + line.length > this.maxBucket) this.flush();
-    const b = this.bucket;
-    b.text += line;
-    b.lines++;
-    b.tally.add(context.receipt);
-    if (b.text.length >= this.maxBucket) this.flush();
-    else if (b.lines === 1 && this.timer === null) {
-      if (this.flushPeriod > 0) {
-        this.timer = setTimeout(this.onTimer, this.flushPeriod * 1000);
-        this.timer.unref();
-      } else queueMicrotask(this.onTimer);
-    }
+    // A bucket stays within output_bucket_max_size: the line that would pass it starts the next one.
+    if (this.text.length > 0 && this.text.length + line.length > this.maxBucket) this.handOver();
+    this.text += line;
+    this.added(context.receipt, line.length);
     return null;
   }
 
-  /** Queues the current bucket for sending. */
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.bucket.lines === 0) return;
-    this.bucket.body = Buffer.from(this.bucket.text, "utf8");
-    this.bucket.text = "";
-    this.queue.push(this.bucket);
-    this.bucket = emptyBucket();
-    this.updateThrottle();
-    void this.pump();
+  protected takeBatch(): Buffer {
+    // One Buffer per bucket: a `+=` rope kept queued costs the GC.
+    const body = Buffer.from(this.text, "utf8");
+    this.text = "";
+    return body;
   }
 
-  /** Sends queued buckets one at a time, in order. */
-  private async pump(): Promise<void> {
-    if (this.sending) return;
-    this.sending = true;
-    try {
-      while (this.queue.length > 0) {
-        const bucket = this.queue[0]!;
-        await this.send(bucket);
-        this.queue.shift();
-        this.updateThrottle();
-      }
-    } finally {
-      this.sending = false;
-      this.idle.wakeAll();
-    }
-  }
-
-  private async send(bucket: Bucket): Promise<void> {
-    let delay = 0.2;
-    for (;;) {
-      const result = await this.connection.write(bucket.body!);
-      if (result.ok) {
-        this.counts.buckets++;
-        this.counts.lines += bucket.lines;
-        bucket.tally.settleAll();
-        this.setRetrying(false);
-        return;
-      }
-      if (!result.retry) {
-        this.counts.failedBuckets++;
-        this.setRetrying(false);
-        const error = new ProcessingError(`InfluxDB refused the write (${result.status}): ${result.message}`);
-        error.name = "InfluxDBWriteError";
-        this.bucketFailed(bucket, error);
-        return;
-      }
-      this.counts.retries++;
-      // While retrying, the pipeline waits (BSPump paused its sinks for 3 s).
-      this.setRetrying(true);
-      this.pipeline.log.warn(`${this.id}: InfluxDB write failed (${result.status || "network"}: ${result.message}); retrying in ${delay.toFixed(1)} s`);
-      await new Promise((r) => setTimeout(r, delay * 1000));
-      delay = Math.min(this.connection.maxRetryDelay, delay * 2);
-    }
-  }
-
-  /** A bucket the server refused: the pipeline's error rules decide, once for the bucket. */
-  private bucketFailed(bucket: Bucket, error: Error): void {
-    const pipeline = this.pipeline;
-    let soft = false;
-    try {
-      soft = pipeline.handleError(error, {}, bucket.body!.toString("utf8"));
-    } catch {
-      soft = false;
-    }
-    if (soft) {
-      pipeline.warnings++;
-      bucket.tally.settleAll();
+  protected async send(batch: SentBatch<Buffer>, attempt: number): Promise<void> {
+    if (attempt > 0) this.counts.retries++;
+    const result = await this.connection.write(batch.data);
+    if (result.ok) {
+      this.counts.buckets++;
+      this.counts.lines += batch.events;
       return;
     }
-    let target = pipeline.deadLetter;
-    if (typeof target === "string") target = this.app.pumpServiceOrNull()?.locatePipeline(target) ?? null;
-    if (target === null) {
-      bucket.tally.failAll(error);
-      if (!pipeline.isError()) pipeline.setError(null, bucket.body!.toString("utf8"), error);
-      return;
-    }
-    const record: DeadLetterEvent = { pipeline: pipeline.id, component: this.id, error: { name: error.name, message: error.message }, time: this.app.time(), event: bucket.body!.toString("utf8") };
-    pipeline.errors++;
-    pipeline.deadLettered++;
-    try {
-      if (target instanceof Pipeline) target.process(record, {});
-      else target.process({}, record);
-      bucket.tally.settleAll();
-    } catch (e) {
-      bucket.tally.failAll(toError(e));
-      pipeline.setError(null, null, new ProcessingError(`Dead-letter target failed: ${toError(e).message}`));
-    }
-  }
-
-  private setRetrying(on: boolean): void {
-    if (this.retrying === on) return;
-    this.retrying = on;
-    this.updateThrottle();
-  }
-
-  private updateThrottle(): void {
-    const waiting = this.queue.length;
-    const over = this.retrying || waiting >= this.maxQueue;
-    this.throttle.update(over, !this.retrying && waiting <= this.maxQueue / 2);
-  }
-
-
-  /** Resolves when everything queued was sent (or failed). */
-  whenIdle(): Promise<void> {
-    if (!this.sending && this.queue.length === 0) return Promise.resolve();
-    return this.idle.wait();
-  }
-
-  override async stop(): Promise<void> {
-    this.flush();
-    await this.whenIdle();
+    if (result.retry) throw new RetryableError(`InfluxDB write failed (${result.status || "network"}: ${result.message})`);
+    this.counts.failedBuckets++;
+    const error = new ProcessingError(`InfluxDB refused the write (${result.status}): ${result.message}`);
+    error.name = "InfluxDBWriteError";
+    // The pipeline's failure path decides once for the bucket (its text is the failed event).
+    this.batchFailed(batch.tally, batch.data.toString("utf8"), error);
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), Queued: this.queue.length, Throttled: this.throttle.active, Retrying: this.retrying, Counts: { ...this.counts } };
+    return { ...super.describe(), Counts: { ...this.counts } };
   }
 }
-
-function emptyBucket(): Bucket {
-  return { text: "", body: null, tally: new ReceiptTally(), lines: 0 };
-}
-

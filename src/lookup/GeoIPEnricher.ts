@@ -115,7 +115,7 @@ export class GeoIPEnricher extends Processor {
     this.counts.malformed++;
     // The first few are logged (a logged warning counts as a pipeline warning); the rest only counted.
     if (this.counts.malformed <= 10) this.pipeline.log.warn("Malformed IP address, event not enriched", { component: this.id, address: String(address).slice(0, 100) });
-    else this.pipeline.warnings++;
+    else this.pipeline.countWarning();
     return event;
   }
 }

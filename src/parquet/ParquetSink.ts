@@ -2,16 +2,16 @@ import { readFileSync } from "node:fs";
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { ByteWriter, ParquetWriter, type ColumnSource } from "hyparquet-writer";
 import {
+  BatchingSink,
   ConfigError,
-  ReceiptTally,
-  Sink,
   toError,
-  ThrottleSwitch,
   type Application,
+  type ReceiptTally,
   type ComponentOptions,
   type ConfigSpec,
   type EventContext,
   type Pipeline,
+  type SentBatch,
 } from "../core/index.js";
 import { convertValue, inferSchema, parseSchema, schemaElement, type ParquetColumn } from "./schema.js";
 
@@ -50,7 +50,7 @@ export function parsePeriod(text: string, where: string): number {
 
 /**
  * Writes events (flat objects) to Apache Parquet files with hyparquet-writer. Rows are buffered per
- * column and written as a row group every `rows_in_chunk` rows (and every `flush_period` seconds);
+ * column and written as a row group every `rows_in_chunk` rows (or `flush_period` seconds after the first);
  * a file is written under `<name>-open` and renamed to its final name when finished, after
  * `rows_per_file` rows (`rollover_mechanism = rows`), every `writing_period` (`time`), and on stop.
  * The file name comes from `file_name_template`, `{index}` being a 4-digit number (existing files are
@@ -68,7 +68,7 @@ export function parsePeriod(text: string, where: string): number {
  * BSPump: `bspump.parquet.ParquetSink` (numeric keys read from INI were strings there [BUG]; here
  * every key is typed).
  */
-export class ParquetSink extends Sink {
+export class ParquetSink extends BatchingSink<ColumnSource[]> {
   static override ConfigDefaults: ConfigSpec = {
     rows_in_chunk: { type: "int", default: 1000, doc: "Rows per row group (a write)" },
     rollover_mechanism: { type: "string", default: "rows", doc: "'rows': a new file every rows_per_file rows; 'time': every writing_period; anything else: one file until stop" },
@@ -82,37 +82,29 @@ export class ParquetSink extends Sink {
     max_pending_rows: { type: "int", default: 0, doc: "Rows waiting to be written above which the pipeline is throttled (0: 4 × rows_in_chunk)" },
   };
 
-  override readonly settlesReceipts = true;
-
   private columns: ParquetColumn[] | null;
   private columnIndex = new Map<string, number>();
   private data: unknown[][] = [];
   private scratch: unknown[] = [];
   /** Rows held as objects until the schema is inferred. */
   private pendingRows: Record<string, unknown>[] = [];
+  /** Rows converted into `data` (the events of the open batch less those still held for inference). */
   private buffered = 0;
-  private tally = new ReceiptTally();
   /** Receipts of the row groups in the open file: settled when it is finished. */
   private fileTallies: ReceiptTally[] = [];
   /** Rows handed to the current file (written or on their way), for rows rollover. */
   private rowsInFile = 0;
-  private pendingWriteRows = 0;
-  private readonly throttle = new ThrottleSwitch(this.pipeline, this);
-  private chain: Promise<void> = Promise.resolve();
   private writer: ParquetWriter | null = null;
   private handle: FileHandle | null = null;
   private openPath = "";
   private index = 0;
-  private flushTimer: NodeJS.Timeout | null = null;
   private rotateTimer: NodeJS.Timeout | null = null;
   private readonly rowsInChunk: number;
   private readonly rowsPerFile: number;
   private readonly rollover: string;
   private readonly period: number;
   private readonly template: string;
-  private readonly flushPeriod: number;
   private readonly codec: "SNAPPY" | "UNCOMPRESSED";
-  private readonly maxPending: number;
   /** Final names of the finished files. */
   readonly files: string[] = [];
   readonly stats = { rows: 0, row_groups: 0, files: 0, error: 0, missing_attributes: 0, new_attributes: 0 };
@@ -127,10 +119,15 @@ export class ParquetSink extends Sink {
     if (this.rollover === "rows" && this.rowsPerFile < 1) throw new ConfigError(`${section} rows_per_file must be at least 1`);
     this.period = parsePeriod(this.config.getString("writing_period"), `${section} writing_period`);
     this.template = this.config.getString("file_name_template");
-    this.flushPeriod = this.config.getFloat("flush_period");
     this.codec = this.config.getString("codec") as "SNAPPY" | "UNCOMPRESSED";
     const maxPending = this.config.getInt("max_pending_rows");
-    this.maxPending = maxPending > 0 ? maxPending : 4 * this.rowsInChunk;
+    const flushPeriod = this.config.getFloat("flush_period");
+    this.batching({
+      count: this.rowsInChunk,
+      period: flushPeriod > 0 ? flushPeriod : Infinity,
+      pendingUnit: "events",
+      maxPending: maxPending > 0 ? maxPending : 4 * this.rowsInChunk,
+    });
     const schemaFile = this.config.getString("schema_file");
     const schemaText = this.config.getString("schema");
     this.columns = null;
@@ -145,7 +142,7 @@ export class ParquetSink extends Sink {
     } else if (schemaText !== "") {
       this.setSchema(parseSchema(schemaText, `${section} schema`));
     }
-    app.metrics.addCollector(() => [{ name: "bspump.parquet", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.stats, buffered: this.buffered + this.pendingRows.length } }]);
+    app.metrics.addCollector(() => [{ name: "bspump.parquet", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.stats, buffered: this.bufferedEvents } }]);
   }
 
   /** The columns written (null until inferred). */
@@ -166,17 +163,11 @@ export class ParquetSink extends Sink {
       throw new TypeError(`${this.id} expects an object per event (one row), got ${Array.isArray(event) ? "an array" : typeof event}`);
     }
     const row = event as Record<string, unknown>;
-    if (this.columns === null) {
-      this.pendingRows.push(row);
-      this.tally.add(context.receipt);
-      if (this.pendingRows.length >= this.rowsInChunk || this.dueForRotation(this.pendingRows.length)) this.adoptInferredSchema();
-      else return null;
-    } else {
-      this.append(row);
-      this.tally.add(context.receipt);
-    }
-    if (this.dueForRotation(this.buffered)) void this.rotate();
-    else if (this.buffered >= this.rowsInChunk) void this.flush();
+    // Until the schema is inferred (at the first flush) rows are held as objects.
+    if (this.columns === null) this.pendingRows.push(row);
+    else this.append(row);
+    this.added(context.receipt, 1);
+    if (this.dueForRotation(this.bufferedEvents)) void this.rotate();
     return null;
   }
 
@@ -220,54 +211,40 @@ export class ParquetSink extends Sink {
   }
 
   override start(): void {
-    if (this.flushPeriod > 0 && this.flushTimer === null) {
-      this.flushTimer = setInterval(() => void this.flush(), this.flushPeriod * 1000);
-      this.flushTimer.unref();
-    }
     if (this.rollover === "time" && this.rotateTimer === null) {
       this.rotateTimer = setInterval(() => void this.rotate(), this.period * 1000);
       this.rotateTimer.unref();
     }
   }
 
-  /** Writes the buffered rows as a row group; resolves when that (and earlier writes) is done. */
-  flush(): Promise<void> {
-    if (this.columns === null && this.pendingRows.length > 0) this.adoptInferredSchema();
-    if (this.buffered === 0) return this.chain;
+  /** The buffered rows as one row group's columns. */
+  protected takeBatch(): ColumnSource[] {
+    if (this.columns === null) this.adoptInferredSchema();
     const columnData: ColumnSource[] = this.columns!.map((c, i) => ({ name: c.name, data: this.data[i]! }));
-    const rows = this.buffered;
-    const tally = this.tally.take();
+    this.rowsInFile += this.buffered;
     this.data = this.columns!.map(() => []);
     this.buffered = 0;
-    this.pendingWriteRows += rows;
-    this.rowsInFile += rows;
-    this.updateThrottle();
-    this.chain = this.chain.then(() => this.writeGroup(columnData, rows, tally));
-    return this.chain;
+    return columnData;
   }
 
-  private async writeGroup(columnData: ColumnSource[], rows: number, tally: ReceiptTally): Promise<void> {
-    try {
-      if (this.writer === null) await this.openFile();
-      await this.writer!.write({ columnData, rowGroupSize: rows });
-      this.stats.row_groups++;
-      this.stats.rows += rows;
-      // The receipts wait until the file is finished.
-      this.fileTallies.push(tally);
-    } catch (e) {
-      this.fail(tally, toError(e));
-    } finally {
-      this.pendingWriteRows -= rows;
-      this.updateThrottle();
-    }
+  protected async send(batch: SentBatch<ColumnSource[]>): Promise<void> {
+    const rows = batch.data[0]?.data.length ?? 0;
+    // Every row of the batch was left out when the schema was inferred (logged there).
+    if (rows === 0) return;
+    if (this.writer === null) await this.openFile();
+    await this.writer!.write({ columnData: batch.data, rowGroupSize: rows });
+    this.stats.row_groups++;
+    this.stats.rows += rows;
+    // The receipts wait until the file is finished.
+    this.fileTallies.push(batch.tally.take());
   }
 
-  private fail(tally: ReceiptTally, error: Error): void {
+  /** A failed write fails its receipts and those of the open file, which is abandoned: the next row group starts a new one. */
+  protected override sendFailed(batch: SentBatch<ColumnSource[]>, error: Error): void {
     this.stats.error++;
     this.pipeline.log.error(`${this.id}: writing '${this.openPath}' failed: ${error.message}`);
-    tally.failAll(error);
+    batch.tally.failAll(error);
     for (const t of this.fileTallies.splice(0)) t.failAll(error);
-    // Abandon the broken file: the next row group starts a new one.
     const handle = this.handle;
     this.handle = null;
     this.writer = null;
@@ -293,8 +270,7 @@ export class ParquetSink extends Sink {
   async rotate(): Promise<void> {
     void this.flush();
     this.rowsInFile = 0;
-    this.chain = this.chain.then(() => this.finishFile());
-    await this.chain;
+    await this.afterQueued(() => this.finishFile());
   }
 
   private async finishFile(): Promise<void> {
@@ -324,15 +300,9 @@ export class ParquetSink extends Sink {
     }
   }
 
-  private updateThrottle(): void {
-    const pending = this.pendingWriteRows;
-    this.throttle.update(pending > this.maxPending, pending <= this.maxPending / 2);
-  }
-
   override async stop(): Promise<void> {
-    if (this.flushTimer !== null) clearInterval(this.flushTimer);
     if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
-    this.flushTimer = this.rotateTimer = null;
+    this.rotateTimer = null;
     await this.rotate();
   }
 }
