@@ -1,6 +1,5 @@
 import {
   ConfigError,
-  connectionArgument,
   locateConnection,
   Pipeline,
   ProcessingError,
@@ -10,7 +9,6 @@ import {
   ThrottleSwitch,
   Waiters,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type DeadLetterEvent,
   type EventContext,
@@ -82,9 +80,7 @@ export class InfluxDBSink extends Sink {
     app.metrics.addCollector(() => [{ name: "bspump.influxdb.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queue.length } }]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): InfluxDBSink {
-    return new this(app, pipeline, connectionArgument(definition, "InfluxDBSink", InfluxDBConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = InfluxDBConnection;
 
   /** The line for one event (with its newline). Throws ProcessingError for an event that cannot be written. */
   lineOf(event: unknown): string {

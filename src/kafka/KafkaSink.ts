@@ -1,13 +1,11 @@
 import {
   ConfigError,
-  connectionArgument,
   locateConnection,
   ReceiptTally,
   Sink,
   toError,
   ThrottleSwitch,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -98,9 +96,7 @@ export class KafkaSink extends Sink {
     ]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): KafkaSink {
-    return new KafkaSink(app, pipeline, connectionArgument(definition, "KafkaSink", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = KafkaConnection;
 
   override start(): void {
     if (this.producer !== null) return;

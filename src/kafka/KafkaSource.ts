@@ -1,12 +1,10 @@
 import {
   ConfigError,
-  connectionArgument,
   locateConnection,
   Receipt,
   Source,
   toError,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -114,9 +112,7 @@ export class KafkaSource extends Source {
     ]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): KafkaSource {
-    return new KafkaSource(app, pipeline, connectionArgument(definition, "KafkaSource", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = KafkaConnection;
 
   async main(): Promise<void> {
     const reset = this.config.getString("auto_offset_reset");

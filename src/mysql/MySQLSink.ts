@@ -1,6 +1,5 @@
 import {
   ConfigError,
-  connectionArgument,
   locateConnection,
   ProcessingError,
   Sink,
@@ -8,7 +7,6 @@ import {
   ThrottleSwitch,
   Waiters,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -84,9 +82,7 @@ export class MySQLSink extends Sink {
     app.metrics.addCollector(() => [{ name: "bspump.mysql.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queue.length } }]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): MySQLSink {
-    return new this(app, pipeline, connectionArgument(definition, "MySQLSink", MySQLConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = MySQLConnection;
 
   process(context: EventContext, event: unknown): null {
     if (typeof event !== "object" || event === null || Array.isArray(event) || Buffer.isBuffer(event)) {
