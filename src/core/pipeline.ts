@@ -58,7 +58,7 @@ class Stage {
 
 /**
  * A pipeline: sources → processors (in depths separated by generators) → sink.
- * Events run through the chain synchronously; see DESIGN.md §2 for the contract.
+ * Events run through the chain synchronously; the contract is in docs/CONTRIBUTING.md ("The hot path").
  */
 export class Pipeline extends ConfigObject {
   static override ConfigDefaults: ConfigSpec = {
