@@ -5,8 +5,9 @@ import { bulkFailures, classifyItems, failedItems, retriable, type BulkResponse,
 import { ElasticSearchClient, ElasticSearchNetworkError, parseUrls, type ElasticSearchResponse } from "./ElasticSearchClient.js";
 
 /**
- * A connection to an Elasticsearch 7/8/9 or OpenSearch cluster: the REST client (round robin over
- * the node URLs, dead nodes skipped and retried later, basic auth or API key, TLS), and the bulk
+ * A connection to an Elasticsearch or OpenSearch cluster (tested: OpenSearch 2.19; see
+ * docs/elasticsearch.md): the REST client (round robin over the node URLs, dead nodes skipped and
+ * retried later, basic auth or API key, TLS), and the bulk
  * machinery the sinks feed: one open bulk per (sink, index), sent when it reaches
  * `bulk_out_max_size` or is old enough, by `loader_per_url × nodes` concurrent uploaders, with the
  * pipelines throttled while more than `output_queue_max_size` bulks wait. Network errors, 429 and
