@@ -74,5 +74,4 @@ export abstract class Lookup extends ConfigObject {
     const connection = definitionConnection(app, this.name, this.ConnectionClass, definition);
     return new Ctor(app, ...connection, definition.id, definitionOptions(definition, this.ConnectionClass !== null));
   }
-
 }

@@ -139,7 +139,6 @@ export abstract class Source extends ConfigObject {
     const connection = definitionConnection(app, this.name, this.ConnectionClass, definition);
     return new Ctor(app, pipeline, ...connection, { ...definitionOptions(definition, this.ConnectionClass !== null), id: definition.id });
   }
-
 }
 
 /**
