@@ -1,14 +1,12 @@
 import type { ConfirmChannel } from "amqplib";
 import {
   ConfigError,
-  connectionArgument,
   locateConnection,
   ProcessingError,
   Sink,
   toError,
   Waiters,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -81,9 +79,7 @@ export class AMQPSink extends Sink {
     app.metrics.addCollector(() => [{ name: "bspump.amqp.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, unconfirmed: this.confirms.size } }]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): AMQPSink {
-    return new this(app, pipeline, connectionArgument(definition, "AMQPSink", AMQPConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = AMQPConnection;
 
   override start(): void {
     this.stopped = false;

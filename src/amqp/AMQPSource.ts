@@ -1,12 +1,10 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import {
-  connectionArgument,
   locateConnection,
   Receipt,
   Source,
   toError,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -84,9 +82,7 @@ export class AMQPSource extends Source {
     app.metrics.addCollector(() => [{ name: "bspump.amqp.source", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.counts } }]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): AMQPSource {
-    return new this(app, pipeline, connectionArgument(definition, "AMQPSource", AMQPConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = AMQPConnection;
 
   /** Builds the event from a delivery (AMQPFullMessageSource overrides it). */
   protected eventOf(message: ConsumeMessage): unknown {

@@ -1,4 +1,4 @@
-import type { ClosedWindow, WindowDetector, WindowMetric } from "./TimeWindowAnalyzer.js";
+import type { ClosedWindow, WindowDetector, WindowMetric } from "./ClosedWindow.js";
 
 /**
  * The seed's "mathematical operations over the value matrix", run on each closed window of a

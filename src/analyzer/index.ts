@@ -1,6 +1,8 @@
 export * from "./Analyzer.js";
 export * from "./AnalyzingSource.js";
 export * from "./TimeWindowAnalyzer.js";
+export { ClosedWindow } from "./ClosedWindow.js";
+export type { WindowDetector, WindowMetric } from "./ClosedWindow.js";
 export * from "./detectors.js";
 export * from "./TimeDriftAnalyzer.js";
 export * from "./SessionAnalyzer.js";

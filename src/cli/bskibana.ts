@@ -16,7 +16,10 @@ import { isMainModule } from "./isMainModule.js";
 import { Command } from "commander";
 import { KIBANA_INDEXES, importHits, importTarget, readKibana, type Printer } from "../kibana/client.js";
 import { document } from "../kibana/document.js";
-import { compile, decompile, decompileLog, formatCompiled, loadLibrary, rename, writeAtomic, type KibanaHit } from "../kibana/library.js";
+import { compile, formatCompiled, writeAtomic } from "../kibana/compile.js";
+import { decompile, decompileLog } from "../kibana/decompile.js";
+import { loadLibrary, type KibanaHit } from "../kibana/library.js";
+import { rename } from "../kibana/rename.js";
 
 export interface BskibanaIO {
   out: (line: string) => void;

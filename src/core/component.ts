@@ -20,6 +20,20 @@ export interface ComponentDefinition {
 }
 
 /**
+ * The constructor options a definition gives (`construct`): its `args` under their option names —
+ * BSPump's keyword `request_body` is the option `requestBody` — then its config and where it came
+ * from. `args.connection` is left out when the class takes its connection positionally.
+ */
+export function definitionOptions(definition: ComponentDefinition, connectionIsPositional: boolean): ComponentOptions & Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(definition.args ?? {})) {
+    if (key === "connection" && connectionIsPositional) continue;
+    options[key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
+  }
+  return { ...options, config: definition.config, configOrigin: definition.origin };
+}
+
+/**
  * Base of everything configurable (BSPump's asab.ConfigObject): an id, the application, and a
  * validated config built from `ConfigDefaults` of the class chain, the INI section and the options.
  */

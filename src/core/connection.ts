@@ -1,6 +1,6 @@
 import type { Application } from "./application.js";
-import { ConfigObject, type ComponentDefinition, type ComponentOptions } from "./component.js";
-import { ConfigError } from "./errors.js";
+import { ConfigObject, definitionOptions, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { ConfigError, toError } from "./errors.js";
 import type { Logger } from "./logging.js";
 
 /** A Connection subclass, for locating connections of one kind. */
@@ -31,7 +31,7 @@ export abstract class Connection extends ConfigObject {
 
   static construct(app: Application, definition: ComponentDefinition): Connection {
     const Ctor = this as unknown as new (app: Application, id: string | undefined, options: ComponentOptions & Record<string, unknown>) => Connection;
-    return new Ctor(app, definition.id, { ...definition.args, config: definition.config, configOrigin: definition.origin });
+    return new Ctor(app, definition.id, definitionOptions(definition, false));
   }
 }
 
@@ -54,4 +54,34 @@ export function connectionArgument<C extends Connection>(definition: ComponentDe
   const connection = definition.args?.connection;
   if (typeof connection === "string" || connection instanceof expected) return connection as string | C;
   throw new ConfigError(`${definition.origin ?? who}: args.connection (the id of a ${expected.name}) is required`);
+}
+
+/**
+ * What `construct` passes before the options to a class built from a definition: for a class that
+ * declares a `ConnectionClass`, the connection of `args.connection` (an id or a connection
+ * object), located now and checked to be of that class, so that a wrong one is a ConfigError
+ * naming the definition; nothing for other classes. Without a PumpService the id is passed on and
+ * the constructor reports it.
+ */
+export function definitionConnection(app: Application, who: string, expected: ConnectionClass<Connection> | null, definition: ComponentDefinition): [] | [string | Connection] {
+  if (expected === null) return [];
+  const where = definition.origin ?? who;
+  const given = definition.args?.connection;
+  if (given instanceof Connection && !(given instanceof expected)) throw new ConfigError(`${where}: args.connection is a ${className(given)}; ${who} needs a ${expected.name}`);
+  const connection = connectionArgument(definition, who, expected);
+  const service = app.pumpServiceOrNull();
+  if (typeof connection !== "string" || !service) return [connection];
+  let found: Connection;
+  try {
+    found = service.locateConnection(connection);
+  } catch (e) {
+    throw new ConfigError(`${where}: args.connection: ${toError(e).message}`);
+  }
+  if (!(found instanceof expected)) throw new ConfigError(`${where}: args.connection '${connection}' is a ${className(found)}; ${who} needs a ${expected.name}`);
+  return [found];
+}
+
+// A function, not `x.constructor.name` inline: TypeScript narrows `x` to never after the instanceof checks.
+function className(x: object): string {
+  return x.constructor.name;
 }

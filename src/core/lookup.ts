@@ -1,5 +1,6 @@
 import type { Application } from "./application.js";
-import { ConfigObject, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { ConfigObject, definitionOptions, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { definitionConnection, type Connection, type ConnectionClass } from "./connection.js";
 import type { Logger } from "./logging.js";
 import { PubSub } from "./pubsub.js";
 import { toError } from "./errors.js";
@@ -64,8 +65,13 @@ export abstract class Lookup extends ConfigObject {
     return { Id: this.id, Class: this.constructor.name, Size: this.size, ETag: this.etag, Master: this.isMaster() };
   }
 
+  /** The class of the connection the constructor takes first, `(app, connection, id, options)`; null: `(app, id, options)`. */
+  static ConnectionClass: ConnectionClass<Connection> | null = null;
+
+  /** Builds the lookup from a definition (PumpBuilder): `new Class(app, [connection,] id, {config, ...args})`. */
   static construct(app: Application, definition: ComponentDefinition): Lookup {
-    const Ctor = this as unknown as new (app: Application, id: string | undefined, options: LookupOptions & Record<string, unknown>) => Lookup;
-    return new Ctor(app, definition.id, { ...definition.args, config: definition.config, configOrigin: definition.origin });
+    const Ctor = this as unknown as new (app: Application, ...rest: unknown[]) => Lookup;
+    const connection = definitionConnection(app, this.name, this.ConnectionClass, definition);
+    return new Ctor(app, ...connection, definition.id, definitionOptions(definition, this.ConnectionClass !== null));
   }
 }

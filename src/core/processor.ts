@@ -1,5 +1,6 @@
 import type { Application } from "./application.js";
-import { ConfigObject, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { ConfigObject, definitionOptions, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { definitionConnection, type Connection, type ConnectionClass } from "./connection.js";
 import type { EventContext } from "./context.js";
 import type { Pipeline } from "./pipeline.js";
 
@@ -40,10 +41,18 @@ export abstract class ProcessorBase extends ConfigObject {
     return { Id: this.id, Class: this.constructor.name, PipelineId: this.pipeline.id, Config: this.config.toJSON() };
   }
 
-  /** Builds the component from a definition (PumpBuilder): `new Class(app, pipeline, {id, config, ...args})`. */
+  /**
+   * The connection class of a component whose constructor takes a connection after the pipeline,
+   * `(app, pipeline, connection, options)`; `construct` then resolves `args.connection` to one of
+   * this class. Null: the constructor is `(app, pipeline, options)`.
+   */
+  static ConnectionClass: ConnectionClass<Connection> | null = null;
+
+  /** Builds the component from a definition (PumpBuilder): `new Class(app, pipeline, [connection,] {id, config, ...args})`. */
   static construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ProcessorBase {
-    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, options: ComponentOptions & Record<string, unknown>) => ProcessorBase;
-    return new Ctor(app, pipeline, { ...definition.args, id: definition.id, config: definition.config, configOrigin: definition.origin });
+    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, ...rest: unknown[]) => ProcessorBase;
+    const connection = definitionConnection(app, this.name, this.ConnectionClass, definition);
+    return new Ctor(app, pipeline, ...connection, { ...definitionOptions(definition, this.ConnectionClass !== null), id: definition.id });
   }
 }
 

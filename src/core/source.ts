@@ -1,5 +1,6 @@
 import type { Application } from "./application.js";
-import { ConfigObject, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { ConfigObject, definitionOptions, type ComponentDefinition, type ComponentOptions } from "./component.js";
+import { definitionConnection, type Connection, type ConnectionClass } from "./connection.js";
 import type { EventContext } from "./context.js";
 import { toError } from "./errors.js";
 import type { Logger } from "./logging.js";
@@ -129,9 +130,14 @@ export abstract class Source extends ConfigObject {
     return { Id: this.id, Class: this.constructor.name, Running: this.running, Config: this.config.toJSON() };
   }
 
+  /** As ProcessorBase.ConnectionClass: the class of the connection the constructor takes after the pipeline. */
+  static ConnectionClass: ConnectionClass<Connection> | null = null;
+
+  /** Builds the source from a definition (PumpBuilder): `new Class(app, pipeline, [connection,] {id, config, ...args})`. */
   static construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): Source {
-    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, options: ComponentOptions & Record<string, unknown>) => Source;
-    return new Ctor(app, pipeline, { ...definition.args, id: definition.id, config: definition.config, configOrigin: definition.origin });
+    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, ...rest: unknown[]) => Source;
+    const connection = definitionConnection(app, this.name, this.ConnectionClass, definition);
+    return new Ctor(app, pipeline, ...connection, { ...definitionOptions(definition, this.ConnectionClass !== null), id: definition.id });
   }
 }
 

@@ -1,4 +1,4 @@
-import { connectionArgument, locateConnection, TriggerSource, type Application, type ComponentDefinition, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { locateConnection, TriggerSource, type Application, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 import { parseRequestBody, type ElasticSearchSourceOptions } from "./ElasticSearchSource.js";
 
@@ -27,14 +27,7 @@ export class ElasticSearchAggsSource extends TriggerSource {
     this.requestBody = options.requestBody ?? parseRequestBody(this.config.getString("request_body"), this.config.section) ?? { query: { match_all: {} } };
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchAggsSource {
-    return new this(app, pipeline, connectionArgument(definition, "ElasticSearchAggsSource", ElasticSearchConnection), {
-      id: definition.id,
-      config: definition.config,
-      configOrigin: definition.origin,
-      requestBody: definition.args?.request_body as Record<string, unknown> | undefined,
-    });
-  }
+  static override ConnectionClass = ElasticSearchConnection;
 
   async cycle(): Promise<void> {
     const body = { size: 0, ...this.requestBody };

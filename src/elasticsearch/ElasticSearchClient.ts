@@ -50,8 +50,8 @@ interface Node {
 }
 
 /**
- * A small REST client for Elasticsearch 7/8/9 and OpenSearch over `node:http(s)` with keep-alive
- * agents: round robin over the node URLs, a node that failed at the network level is skipped for a
+ * A small REST client for Elasticsearch and OpenSearch (tested: OpenSearch 2.19) over
+ * `node:http(s)` with keep-alive agents: round robin over the node URLs, a node that failed at the network level is skipped for a
  * while (and tried again later), basic auth or an API key, TLS with a CA file or without
  * verification. It does not retry by itself: callers decide (see `requestWithRetry`).
  */

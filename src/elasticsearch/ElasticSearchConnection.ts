@@ -1,29 +1,13 @@
 import { readFileSync } from "node:fs";
 import { Connection, ConfigError, toError, type Application, type ComponentOptions, type Counter, type Receipt, type ConfigSpec } from "../core/index.js";
 import { ElasticSearchBulk, type BulkItemFailure, type BulkOwner } from "./ElasticSearchBulk.js";
+import { bulkFailures, classifyItems, failedItems, retriable, type BulkResponse, type BulkResponseItem } from "./bulkResponse.js";
 import { ElasticSearchClient, ElasticSearchNetworkError, parseUrls, type ElasticSearchResponse } from "./ElasticSearchClient.js";
 
-/** Statuses worth sending again: the cluster was busy or broken, not the document. */
-function retriable(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
-interface BulkResponseItem {
-  _index?: string;
-  _id?: string;
-  status?: number;
-  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } } | string;
-}
-
-interface BulkResponse {
-  errors?: boolean;
-  took?: number;
-  items?: Record<string, BulkResponseItem>[];
-}
-
 /**
- * A connection to an Elasticsearch 7/8/9 or OpenSearch cluster: the REST client (round robin over
- * the node URLs, dead nodes skipped and retried later, basic auth or API key, TLS), and the bulk
+ * A connection to an Elasticsearch or OpenSearch cluster (tested: OpenSearch 2.19; see
+ * docs/elasticsearch.md): the REST client (round robin over the node URLs, dead nodes skipped and
+ * retried later, basic auth or API key, TLS), and the bulk
  * machinery the sinks feed: one open bulk per (sink, index), sent when it reaches
  * `bulk_out_max_size` or is old enough, by `loader_per_url × nodes` concurrent uploaders, with the
  * pipelines throttled while more than `output_queue_max_size` bulks wait. Network errors, 429 and
@@ -307,41 +291,11 @@ export class ElasticSearchConnection extends Connection {
 
   /** A bulk with `errors: true`: settle what succeeded, re-send items refused with 429/5xx, report the rest. */
   private readItems(bulk: ElasticSearchBulk, items: Record<string, BulkResponseItem>[]): void {
-    const failedAt = new Set<number>();
-    const retryAt = new Set<number>();
-    const info: { action: string; item: BulkResponseItem }[] = [];
-    for (let i = 0; i < bulk.items; i++) {
-      const entry = items[i];
-      const action = entry ? Object.keys(entry)[0]! : "unknown";
-      const item: BulkResponseItem = entry ? entry[action]! : { status: 0, error: "no result for this item in the bulk response" };
-      info.push({ action, item });
-      if (item.error !== undefined || (item.status ?? 0) >= 300) {
-        failedAt.add(i);
-        if (retriable(item.status ?? 0) && (this.retryOptions.retries === 0 || bulk.attempts < this.retryOptions.retries)) retryAt.add(i);
-      }
-    }
-    const ok = bulk.items - failedAt.size;
+    const results = classifyItems(bulk, items, (status) => retriable(status) && (this.retryOptions.retries === 0 || bulk.attempts < this.retryOptions.retries));
+    const ok = bulk.items - results.failedAt.size;
     this.ok += ok;
     this.insertCounter.add("ok", ok);
-    const failedReceipts = ElasticSearchBulk.settleSucceeded(bulk, failedAt);
-    const lines = bulk.itemLines();
-    const failures: BulkItemFailure[] = [];
-    let retryBulk: ElasticSearchBulk | null = null;
-    let k = 0;
-    for (const i of [...failedAt].sort((a, b) => a - b)) {
-      const receipt = failedReceipts[k++];
-      if (retryAt.has(i)) {
-        retryBulk ??= new ElasticSearchBulk(bulk.index, bulk.owner);
-        retryBulk.append(lines[i] ?? "", receipt);
-        continue;
-      }
-      const { action, item } = info[i]!;
-      const err = item.error;
-      const type = typeof err === "object" ? (err.type ?? "error") : "error";
-      let reason = typeof err === "object" ? (err.reason ?? "") : String(err ?? `status ${item.status}`);
-      if (typeof err === "object" && err.caused_by?.reason) reason += ` (caused by ${err.caused_by.type}: ${err.caused_by.reason})`;
-      failures.push({ index: bulk.index, item: i, action, id: item._id, status: item.status ?? 0, type, reason, lines: lines[i] ?? "", receipt });
-    }
+    const { failures, retryBulk } = failedItems(bulk, results);
     if (retryBulk !== null) {
       retryBulk.attempts = bulk.attempts + 1;
       this.retries++;
@@ -358,19 +312,7 @@ export class ElasticSearchConnection extends Connection {
 
   /** The whole bulk failed for good: every item is a failure. */
   private failBulk(bulk: ElasticSearchBulk, status: number, type: string, reason: string): void {
-    const lines = bulk.itemLines();
-    const receipts = [...bulk.receipts()];
-    const failures: BulkItemFailure[] = lines.map((l, i) => ({
-      index: bulk.index,
-      item: i,
-      action: actionOf(l),
-      id: undefined,
-      status,
-      type,
-      reason,
-      lines: l,
-      receipt: receipts[i],
-    }));
+    const failures = bulkFailures(bulk, status, type, reason);
     this.log.error(`Bulk of ${bulk.items} items to '${bulk.index}' failed: ${reason}`);
     this.reportFailures(bulk, failures);
   }
@@ -412,9 +354,4 @@ export class ElasticSearchConnection extends Connection {
   override describe(): Record<string, unknown> {
     return { ...super.describe(), Urls: this.getUrls(), Queue: this.queue.length, InFlight: this.inFlight, Paused: this.paused, Ok: this.ok, Fail: this.fail, Retries: this.retries, Stopping: this.stopping };
   }
-}
-
-function actionOf(lines: string): string {
-  const m = /^\{"(\w+)"/.exec(lines);
-  return m ? m[1]! : "unknown";
 }

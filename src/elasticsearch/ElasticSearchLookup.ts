@@ -1,4 +1,4 @@
-import { connectionArgument, locateConnection, Lookup, type Application, type ComponentDefinition, type Counter, type LookupOptions, type ConfigSpec } from "../core/index.js";
+import { locateConnection, Lookup, type Application, type Counter, type LookupOptions, type ConfigSpec } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 
 type Doc = Record<string, unknown>;
@@ -38,9 +38,7 @@ export class ElasticSearchLookup extends Lookup {
     this.successCounter = app.metrics.createCounter("es.lookup.success", { lookup: this.id }, ["hit", "miss"]);
   }
 
-  static override construct(app: Application, definition: ComponentDefinition): ElasticSearchLookup {
-    return new this(app, connectionArgument(definition, "ElasticSearchLookup", ElasticSearchConnection), definition.id, { config: definition.config, configOrigin: definition.origin, lazy: definition.args?.lazy as boolean | undefined });
-  }
+  static override ConnectionClass = ElasticSearchConnection;
 
   /** The query that finds the document of `key` (override for other matching). */
   buildFindOneQuery(key: unknown): Doc {

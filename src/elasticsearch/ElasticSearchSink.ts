@@ -1,11 +1,9 @@
 import {
-  connectionArgument,
   ProcessingError,
   Sink,
   ThrottleSwitch,
   type Application,
   type BSPumpApplication,
-  type ComponentDefinition,
   type ComponentOptions,
   type DeadLetterEvent,
   type EventContext,
@@ -16,8 +14,8 @@ import type { BulkItemFailure, BulkOwner } from "./ElasticSearchBulk.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 import { IndexNamePattern, toEpochSeconds } from "./IndexNamePattern.js";
 
-export type ElasticSearchAction = "create_or_index" | "index" | "create" | "update" | "delete";
-const ACTIONS: readonly ElasticSearchAction[] = ["create_or_index", "index", "create", "update", "delete"];
+const ACTIONS = ["create_or_index", "index", "create", "update", "delete"] as const;
+export type ElasticSearchAction = (typeof ACTIONS)[number];
 
 /** What a dead-letter target receives for an item Elasticsearch refused (`event`: the document as it was sent, null for a delete). */
 export interface ElasticSearchDeadLetter extends DeadLetterEvent {
@@ -37,7 +35,7 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
     index_prefix: { type: "string", default: "bspump_", doc: "Obsolete (BSPump): used only when index is left at its default" },
     time_field: { type: "string", default: "", doc: "Event field with the event time for date fields in index (seconds, ms or ISO-8601); empty: the current time" },
     id_field: { type: "string", default: "_id", doc: "Event field with the document id; a field whose name starts with '_' is removed from the document" },
-    action: { type: "string", default: "create_or_index", doc: "Bulk action: create_or_index (create without id, index with one), index, create, update (doc_as_upsert) or delete" },
+    action: { type: "string", default: "create_or_index", doc: "Bulk action; create_or_index: create without an id, index with one; update: with doc_as_upsert", choices: ACTIONS },
     dead_letter: { type: "string", default: "", doc: "Pipeline id that receives refused items; empty: the pipeline's dead_letter, if any" },
   };
 
@@ -77,16 +75,12 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
     this.idField = this.config.getString("id_field");
     this.removeId = this.idField.startsWith("_");
     this.deadLetterId = this.config.getString("dead_letter");
-    const action = this.config.getString("action") as ElasticSearchAction;
-    if (!ACTIONS.includes(action)) throw new ProcessingError(`[${this.config.section}] action must be one of ${ACTIONS.join(", ")}, got '${action}'`);
-    this.action = action;
+    this.action = this.config.getString("action") as ElasticSearchAction; // one of ACTIONS: `choices` checked it
     app.pubsub.subscribe("ElasticSearchConnection.pause!", this.onPause);
     app.pubsub.subscribe("ElasticSearchConnection.unpause!", this.onUnpause);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchSink {
-    return new this(app, pipeline, connectionArgument(definition, "ElasticSearchSink", ElasticSearchConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = ElasticSearchConnection;
 
   /** The index for an event (when the context does not name one). */
   indexFor(event: Record<string, unknown>): string {

@@ -1,10 +1,8 @@
 import {
-  connectionArgument,
   locateConnection,
   ProcessingError,
   TriggerSource,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type Pipeline,
   type ConfigSpec,
@@ -97,16 +95,7 @@ export class ElasticSearchSource extends TriggerSource {
     if (this.requestBody.sort === undefined && sortBy !== "") this.requestBody = { ...this.requestBody, sort: [{ [sortBy]: "asc" }] };
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ElasticSearchSource {
-    const args = definition.args ?? {};
-    return new this(app, pipeline, connectionArgument(definition, "ElasticSearchSource", ElasticSearchConnection), {
-      id: definition.id,
-      config: definition.config,
-      configOrigin: definition.origin,
-      requestBody: args.request_body as Record<string, unknown> | undefined,
-      paging: args.paging as boolean | undefined,
-    });
-  }
+  static override ConnectionClass = ElasticSearchConnection;
 
   async cycle(): Promise<void> {
     if (this.scroll !== "") await this.cycleScroll();

@@ -6,3 +6,6 @@ export * from "./IndexNamePattern.js";
 export * from "./ElasticSearchSource.js";
 export * from "./ElasticSearchAggsSource.js";
 export * from "./ElasticSearchLookup.js";
+export * from "./admin.js";
+export * from "./templates.js";
+export * from "./datedIndices.js";

@@ -1,12 +1,10 @@
 import {
   BatchingSink,
-  connectionArgument,
   locateConnection,
   ProcessingError,
   RetryableError,
   toError,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type ConfigSpec,
   type EventContext,
@@ -63,9 +61,7 @@ export class InfluxDBSink extends BatchingSink<Buffer> {
     app.metrics.addCollector(() => [{ name: "bspump.influxdb.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queued } }]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): InfluxDBSink {
-    return new this(app, pipeline, connectionArgument(definition, "InfluxDBSink", InfluxDBConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = InfluxDBConnection;
 
   /** The line for one event (with its newline). Throws ProcessingError for an event that cannot be written. */
   lineOf(event: unknown): string {

@@ -1,4 +1,4 @@
-import { ConfigError, connectionArgument, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentDefinition, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
+import { ConfigError, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaOutgoing, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
 import { noteIgnoredKeys } from "./settings.js";
 
@@ -77,9 +77,7 @@ export class KafkaSink extends Sink {
     ]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): KafkaSink {
-    return new KafkaSink(app, pipeline, connectionArgument(definition, "KafkaSink", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = KafkaConnection;
 
   /** The librdkafka producer properties of this sink. */
   producerProperties(): KafkaProperties {

@@ -1,4 +1,4 @@
-import { ConfigError, connectionArgument, locateConnection, Receipt, Source, toError, type Application, type ComponentDefinition, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, locateConnection, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
 import { KafkaConnection, passThroughProperties, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
 import { resolveAlias, noteIgnoredKeys } from "./settings.js";
@@ -109,9 +109,7 @@ export class KafkaSource extends Source {
     ]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): KafkaSource {
-    return new KafkaSource(app, pipeline, connectionArgument(definition, "KafkaSource", KafkaConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = KafkaConnection;
 
   /** The librdkafka consumer properties of this source. */
   consumerProperties(): KafkaProperties {

@@ -1,25 +1,13 @@
 export { KIBANA_INDEXES, KibanaClient, KibanaHttpError, bulkBody, importHits, importTarget, probeIndexes, readIndex, readKibana } from "./client.js";
 export type { BulkItemResult, ImportOptions, ImportResult, Printer } from "./client.js";
-export {
-  INCLUDES,
-  LibraryObject,
-  compile,
-  decompile,
-  decompileLog,
-  formatCompiled,
-  formatJsonFile,
-  includeFileName,
-  includeFilesOf,
-  loadLibrary,
-  normalize,
-  objectFileName,
-  objectTitle,
-  objectType,
-  rename,
-  stripUnderscoreStar,
-  writeAtomic,
-} from "./library.js";
-export type { CompileOptions, CompileResult, DecompileEntry, DecompileResult, DecompileStatus, KibanaHit, Library, RenameOptions, RenameResult } from "./library.js";
+export { INCLUDES, LibraryObject, formatJsonFile, includeFileName, includeFilesOf, loadLibrary, normalize, objectFileName, objectTitle, objectType } from "./library.js";
+export type { KibanaHit, Library } from "./library.js";
+export { decompile, decompileLog } from "./decompile.js";
+export type { DecompileEntry, DecompileResult, DecompileStatus } from "./decompile.js";
+export { compile, formatCompiled, writeAtomic } from "./compile.js";
+export type { CompileOptions, CompileResult } from "./compile.js";
+export { rename, stripUnderscoreStar } from "./rename.js";
+export type { RenameOptions, RenameResult } from "./rename.js";
 export { document, documentModel } from "./document.js";
 export type { DocObject, DocumentOptions, DocumentResult } from "./document.js";
 export { jsonEqual, pyDumps } from "./pyjson.js";

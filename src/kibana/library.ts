@@ -1,12 +1,13 @@
 /**
  * The Kibana Object Library (spec §3.2): a folder tree of JSON files, one per saved object, with the
- * JSON strings Kibana embeds split out into `@<name>` include files. decompile / compile / rename.
+ * JSON strings Kibana embeds split out into `@<name>` include files: the objects, their files and
+ * loading. The verbs are in decompile.ts, compile.ts and rename.ts.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { KIBANA_LOOKUP_INDEX } from "../lookup/KibanaLookupExport.js";
 import type { Printer } from "./client.js";
-import { jsonEqual, pyDumps } from "./pyjson.js";
+import { pyDumps } from "./pyjson.js";
 
 /** A raw hit of the `.kibana` index as stored in an export or compiled file. */
 export interface KibanaHit {
@@ -19,7 +20,7 @@ export interface KibanaHit {
   [key: string]: unknown;
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 interface IncludeSpec {
   path: readonly string[];
@@ -51,11 +52,11 @@ export const INCLUDES: Readonly<Record<string, readonly IncludeSpec[]>> = {
   "x-lff-lookup": [{ path: ["map"], name: "map", stringified: false }],
 };
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function getAt(root: Json, path: readonly string[]): { parent: Json; key: string } | undefined {
+export function getAt(root: Json, path: readonly string[]): { parent: Json; key: string } | undefined {
   let cur: unknown = root;
   for (const k of path.slice(0, -1)) {
     if (!isObject(cur)) return undefined;
@@ -64,12 +65,21 @@ function getAt(root: Json, path: readonly string[]): { parent: Json; key: string
   return isObject(cur) ? { parent: cur, key: path[path.length - 1]! } : undefined;
 }
 
-function tryParse(s: string): { ok: true; value: unknown } | { ok: false } {
+export function tryParse(s: string): { ok: true; value: unknown } | { ok: false } {
   try {
     return { ok: true, value: JSON.parse(s) as unknown };
   } catch {
     return { ok: false };
   }
+}
+
+/** The JSON value at `path`, parsed when it is a string (undefined when it is not JSON). */
+export function parseJsonField(root: Json, path: readonly string[]): unknown {
+  const at = getAt(root, path);
+  const v = at?.parent[at.key];
+  if (typeof v !== "string") return v;
+  const parsed = tryParse(v);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 /** The object type: `_source.type`, or `x-lff-lookup` for a lookup document without one. */
@@ -254,7 +264,8 @@ function walk(dir: string, found: string[]): void {
   }
 }
 
-const quiet: Printer = { level: -1, out: () => undefined, err: () => undefined };
+/** The printer of the verbs when none is given: prints nothing. */
+export const quiet: Printer = { level: -1, out: () => undefined, err: () => undefined };
 
 /** Loads every `*.json` without `@` in its name under the DIRs; later DIRs win on a duplicate `_id`. */
 export function loadLibrary(dirs: readonly string[], p: Printer = quiet): Library {
@@ -277,365 +288,4 @@ export function loadLibrary(dirs: readonly string[], p: Printer = quiet): Librar
   }
   if (p.level >= 0) p.out(`Loaded ${objects.size} objects from library`);
   return { objects, errors };
-}
-
-// --------------------------------------------------------------------------------- decompile
-
-export type DecompileStatus = "new" | "unchanged" | "updated" | "skipped";
-
-export interface DecompileEntry {
-  status: DecompileStatus;
-  type: string;
-  id: string;
-  title: string;
-  file: string;
-}
-
-export interface DecompileResult {
-  entries: DecompileEntry[];
-  counts: Record<DecompileStatus, number>;
-}
-
-/** Splits objects into the library under `dirs` (new ones into `<dirs[0]>/new/`). */
-export function decompile(hits: readonly KibanaHit[], dirs: readonly string[], p: Printer = quiet): DecompileResult {
-  if (dirs.length === 0) throw new Error("decompile needs at least one library directory");
-  const library = loadLibrary(dirs, p);
-  const entries: DecompileEntry[] = [];
-  const counts: Record<DecompileStatus, number> = { new: 0, unchanged: 0, updated: 0, skipped: 0 };
-  for (const raw of hits) {
-    let incoming: KibanaHit;
-    try {
-      incoming = normalize(raw);
-    } catch (e) {
-      p.err(`Cannot decompile ${raw._id}: ${(e as Error).message}`);
-      continue;
-    }
-    const target = library.objects.get(incoming._id);
-    let status: DecompileStatus;
-    let obj: LibraryObject;
-    if (target === undefined) {
-      obj = new LibraryObject(join(dirs[0]!, "new", objectFileName(incoming._id)), incoming);
-      obj.save();
-      library.objects.set(obj.id, obj);
-      status = "new";
-    } else if (target.skipped) {
-      if (p.level >= 0) p.out(`Skipping ${target.id}`);
-      obj = target;
-      status = "skipped";
-    } else if (jsonEqual(target.hit, incoming)) {
-      obj = target;
-      status = "unchanged";
-    } else {
-      target.hit = incoming;
-      target.save();
-      obj = target;
-      status = "updated";
-    }
-    if (p.level >= 1 && status !== "skipped") p.out(`${obj.id} ${status}`);
-    counts[status]++;
-    entries.push({ status, type: obj.type, id: obj.id, title: obj.title, file: obj.file });
-  }
-  const total = entries.length;
-  if (p.level >= 0) p.out(`Decompiled ${total} objects into ${counts.new} new, ${counts.unchanged} unchanged, ${counts.updated} updated`);
-  return { entries, counts };
-}
-
-/** The `--csv` log: `status \t type \t id \t title \t directory \t file`, one line per object. */
-export function decompileLog(entries: readonly DecompileEntry[]): string {
-  return entries.map((e) => [e.status, e.type, e.id, e.title, dirname(e.file), e.file].join("\t") + "\n").join("");
-}
-
-// --------------------------------------------------------------------------------- compile
-
-/** The compiled (and exported) file: `[`, one object per line, `]`. */
-export function formatCompiled(hits: readonly KibanaHit[]): string {
-  return "[\n" + hits.map((h) => pyDumps(h)).join(",\n") + "\n]\n";
-}
-
-/** Writes `text` to `file~` and renames it to `file`; the temporary file is deleted on error. */
-export function writeAtomic(file: string, text: string): void {
-  const tmp = file + "~";
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-export interface CompileOptions {
-  /** Only objects related to these index patterns (titles; `_*` is appended unless present). */
-  indexPatterns?: readonly string[];
-}
-
-export interface CompileResult {
-  hits: KibanaHit[];
-  /** Per type: [added, out of]. */
-  perType: Map<string, [number, number]>;
-  messages: string[];
-}
-
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-function parseJsonField(root: Json, path: readonly string[]): unknown {
-  const at = getAt(root, path);
-  const v = at?.parent[at.key];
-  if (typeof v !== "string") return v;
-  const parsed = tryParse(v);
-  return parsed.ok ? parsed.value : undefined;
-}
-
-/** The objects of the library, sorted by `_id`, filtered by index patterns when asked. */
-export function compile(library: Library, o: CompileOptions = {}, p: Printer = quiet): CompileResult {
-  const all = [...library.objects.values()].filter((x) => !x.skipped).sort(byId);
-  const perType = new Map<string, [number, number]>();
-  const messages: string[] = [];
-  const note = (m: string): void => {
-    messages.push(m);
-    if (p.level >= 0) p.out(m);
-  };
-  const count = (type: string, added: boolean): void => {
-    const c = perType.get(type) ?? [0, 0];
-    c[1]++;
-    if (added) c[0]++;
-    perType.set(type, c);
-  };
-  if (o.indexPatterns === undefined || o.indexPatterns.length === 0) {
-    for (const x of all) {
-      count(x.type, true);
-      if (p.level >= 1) p.out(`${x.id} compiled`);
-    }
-    return { hits: all.map((x) => x.hit), perType, messages };
-  }
-
-  const patterns = new Set(o.indexPatterns.map((s) => (s.endsWith("_*") ? s : s + "_*")));
-  const get = (id: string): LibraryObject | undefined => {
-    const x = library.objects.get(id);
-    return x === undefined || x.skipped ? undefined : x;
-  };
-  const patternKept = (x: LibraryObject): boolean => x.type === "index-pattern" && patterns.has(x.title);
-
-  // The related lookups come from every kept pattern's fieldFormatMap, before any lookup is looked at
-  // (BSPump relied on `index-pattern:` sorting before `x-lff-lookup:`).
-  const relatedLookups = new Set<string>();
-  for (const x of all) {
-    if (!patternKept(x)) continue;
-    const ffm = parseJsonField(x.hit._source, ["index-pattern", "fieldFormatMap"]);
-    if (isObject(ffm)) {
-      for (const v of Object.values(ffm)) {
-        if (!isObject(v)) continue;
-        if (typeof v.id === "string") relatedLookups.add(`x-lff-lookup:${v.id}`);
-        const params = v.params;
-        if (isObject(params) && typeof params.lookupId === "string") relatedLookups.add(`x-lff-lookup:${params.lookupId}`);
-      }
-    }
-  }
-
-  /** The index-pattern id a search or visualization reads, following savedSearchId. */
-  const relates = (x: LibraryObject, seen: Set<string>): boolean | string => {
-    if (seen.has(x.id)) return `reference loop at ${x.id}`;
-    seen.add(x.id);
-    const inner = x.hit._source[x.type];
-    if (isObject(inner) && typeof inner.savedSearchId === "string" && inner.savedSearchId !== "") {
-      const s = get(`search:${inner.savedSearchId}`);
-      if (s === undefined) return `Cannot find 'search:${inner.savedSearchId}' referenced from ${x.id}`;
-      return relates(s, seen);
-    }
-    const ssj = parseJsonField(x.hit._source, [x.type, "kibanaSavedObjectMeta", "searchSourceJSON"]);
-    const index = isObject(ssj) ? ssj.index : undefined;
-    if (typeof index !== "string") return false;
-    const ip = get(`index-pattern:${index}`);
-    if (ip === undefined) return `Cannot find 'index-pattern:${index}' referenced from ${x.id}`;
-    return patternKept(ip);
-  };
-
-  const keptPatterns = new Set(all.filter(patternKept).map((x) => x.id));
-  const hits: KibanaHit[] = [];
-  for (const x of all) {
-    let keep = false;
-    let hit = x.hit;
-    switch (x.type) {
-      case "index-pattern":
-        keep = patternKept(x);
-        if (keep) {
-          const fields = (x.hit._source["index-pattern"] as Json | undefined)?.fields;
-          if (fields === undefined || fields === null) note(`ALERT: index pattern ${x.id} (${x.title}) has no fields`);
-        }
-        break;
-      case "search":
-      case "visualization": {
-        const r = relates(x, new Set());
-        if (typeof r === "string") note(`${r}, skipping it`);
-        keep = r === true;
-        break;
-      }
-      case "dashboard": {
-        const panels = parseJsonField(x.hit._source, ["dashboard", "panelsJSON"]);
-        keep = true;
-        for (const panel of Array.isArray(panels) ? panels : []) {
-          if (!isObject(panel)) continue;
-          const pid = `${String(panel.type)}:${String(panel.id)}`;
-          const target = get(pid);
-          if (target === undefined) {
-            // BSPump returned from the whole compile here, leaving FILE~ behind; only this dashboard is left out.
-            note(`Cannot find '${pid}' referenced from dashboard ${x.id}, skipping the dashboard`);
-            keep = false;
-            break;
-          }
-          const r = target.type === "search" || target.type === "visualization" ? relates(target, new Set()) : false;
-          if (r !== true) {
-            if (typeof r === "string") note(`${r}, skipping dashboard ${x.id}`);
-            keep = false;
-            break;
-          }
-        }
-        break;
-      }
-      case "x-lff-lookup":
-        keep = relatedLookups.has(x.id);
-        break;
-      case "config": {
-        keep = true;
-        const cfg = x.hit._source.config;
-        if (isObject(cfg) && typeof cfg.defaultIndex === "string" && !keptPatterns.has(`index-pattern:${cfg.defaultIndex}`)) {
-          hit = structuredClone(x.hit);
-          delete (hit._source.config as Json).defaultIndex;
-        }
-        break;
-      }
-      case "timelion-sheet":
-        keep = true;
-        break;
-      default:
-        note(`Skipping ${x.id}: type ${x.type} is not handled with --index-pattern`);
-    }
-    count(x.type, keep);
-    if (keep) {
-      hits.push(hit);
-      if (p.level >= 1) p.out(`${x.id} compiled`);
-    }
-  }
-  for (const [type, [added, total]] of [...perType].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    if (p.level >= 0) p.out(`${added} ${type}(s) added out of ${total}`);
-  }
-  return { hits, perType, messages };
-}
-
-// --------------------------------------------------------------------------------- rename
-
-export interface RenameOptions {
-  /** Rename only this index pattern (its id without `index-pattern:`). */
-  indexPattern?: string;
-  /** Its new id (default: its title stripped of `_` and `*` at both ends). */
-  newId?: string;
-}
-
-export interface RenameResult {
-  map: Map<string, string>;
-  /** Per old id: references replaced. */
-  replacements: Map<string, number>;
-  changedFiles: number;
-  renamedFiles: number;
-  errors: string[];
-}
-
-/** Python's `s.strip('_*')`. */
-export function stripUnderscoreStar(s: string): string {
-  return s.replace(/^[_*]+/, "").replace(/[_*]+$/, "");
-}
-
-/** Gives index patterns readable ids based on their titles and fixes every reference. */
-export function rename(dirs: readonly string[], o: RenameOptions = {}, p: Printer = quiet): RenameResult {
-  const library = loadLibrary(dirs, p);
-  const map = new Map<string, string>();
-  const errors: string[] = [];
-  const patternId = (x: LibraryObject): string => x.id.slice("index-pattern:".length);
-  if (o.indexPattern !== undefined) {
-    const x = library.objects.get(`index-pattern:${o.indexPattern}`);
-    if (x === undefined || x.type !== "index-pattern") errors.push(`Unknown index pattern '${o.indexPattern}'`);
-    else map.set(o.indexPattern, o.newId ?? stripUnderscoreStar(x.title));
-  } else {
-    for (const x of library.objects.values()) if (x.type === "index-pattern") map.set(patternId(x), stripUnderscoreStar(x.title));
-  }
-  for (const [k, v] of [...map]) if (k === v || v === "") map.delete(k);
-  for (const e of errors) p.err(e);
-
-  const replacements = new Map<string, number>();
-  const bump = (old: string): void => void replacements.set(old, (replacements.get(old) ?? 0) + 1);
-  const changed = new Set<LibraryObject>();
-  const moves = new Map<LibraryObject, string>();
-
-  for (const x of library.objects.values()) {
-    const source = x.hit._source;
-    if (x.type === "index-pattern") {
-      const old = patternId(x);
-      const neu = map.get(old);
-      if (neu !== undefined) {
-        x.hit._id = `index-pattern:${neu}`;
-        moves.set(x, join(dirname(x.file), basename(x.file).split(`index-pattern_${old}`).join(`index-pattern_${neu}`)));
-        changed.add(x);
-      }
-    } else if (x.type === "search" || x.type === "visualization" || x.type === "dashboard") {
-      const at = getAt(source, [x.type, "kibanaSavedObjectMeta", "searchSourceJSON"]);
-      const ssj = at === undefined ? undefined : parseJsonField(source, [x.type, "kibanaSavedObjectMeta", "searchSourceJSON"]);
-      if (at !== undefined && isObject(ssj)) {
-        let touched = false;
-        if (typeof ssj.index === "string" && map.has(ssj.index)) {
-          bump(ssj.index);
-          ssj.index = map.get(ssj.index);
-          touched = true;
-        }
-        if (Array.isArray(ssj.filter)) {
-          for (const f of ssj.filter) {
-            const m = isObject(f) ? f.meta : undefined;
-            if (isObject(m) && typeof m.index === "string" && map.has(m.index)) {
-              bump(m.index);
-              m.index = map.get(m.index);
-              touched = true;
-            }
-          }
-        }
-        if (touched) {
-          at.parent[at.key] = pyDumps(ssj);
-          changed.add(x);
-        }
-      }
-      // Kibana 7 keeps references in a list too.
-      const refs = source.references;
-      if (Array.isArray(refs)) {
-        for (const r of refs) {
-          if (isObject(r) && r.type === "index-pattern" && typeof r.id === "string" && map.has(r.id)) {
-            bump(r.id);
-            r.id = map.get(r.id);
-            changed.add(x);
-          }
-        }
-      }
-    } else if (x.type === "config") {
-      const cfg = source.config;
-      if (isObject(cfg) && typeof cfg.defaultIndex === "string" && map.has(cfg.defaultIndex)) {
-        bump(cfg.defaultIndex);
-        cfg.defaultIndex = map.get(cfg.defaultIndex);
-        changed.add(x);
-      }
-    }
-    // TODO (as in BSPump): `url` objects are not rewritten.
-  }
-
-  let renamedFiles = 0;
-  for (const x of changed) {
-    const to = moves.get(x);
-    if (to !== undefined && to !== x.file) {
-      const oldFiles = [x.file, ...includeFilesOf(x.file)];
-      x.save(to);
-      for (const f of oldFiles) rmSync(f, { force: true });
-      renamedFiles++;
-    } else {
-      x.save();
-    }
-  }
-  if (p.level >= 1) for (const [old, n] of replacements) p.out(`${old} → ${map.get(old)}: ${n} references replaced`);
-  if (p.level >= 0) p.out(`BSKibana made changes in ${changed.size} files and renamed ${renamedFiles}.`);
-  return { map, replacements, changedFiles: changed.size, renamedFiles, errors };
 }

@@ -1,29 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, ConfigObject, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, type Gauge } from "../core/index.js";
-
-/**
- * A field format, as BSPump's numpy dtypes: numbers (`f8`, `f4`, `i8`, `i4`, `i2`, `i1`, `u1`,
- * `b`, `float_`, `int_`) are kept in Float64Array columns; strings (`U`, `U30`, `str`) in arrays.
- */
-export type FieldFormat = string;
-
-/** BSPump's `dtype`: one format for a single unnamed field, or a list of `(name, format)` pairs. */
-export type DType = FieldFormat | ReadonlyArray<readonly [string, FieldFormat]>;
-
-export interface FieldDef {
-  readonly name: string;
-  readonly format: FieldFormat;
-  readonly kind: "number" | "string";
-}
+import { parseDType, type Column, type DType, type FieldDef } from "./dtype.js";
+import { FreeRows } from "./FreeRows.js";
 
 export type MetaValue = number | string | boolean | null;
-
-/** One column of one field: a value per row. */
-export type Column = Float64Array | string[];
-
-/** The name of the single field of a matrix built with a plain dtype such as "float_". */
-export const VALUE_FIELD = "value";
 
 export interface MatrixOptions extends ComponentOptions {
   /** Defaults to "float_": one numeric field called "value". */
@@ -47,69 +28,6 @@ interface PersistedMeta {
   open: number[];
   strings: Record<string, string[][]>;
   extra: Record<string, unknown>;
-}
-
-function parseFormat(format: string): "number" | "string" {
-  const f = format.trim();
-  if (f === "str" || /^<?U\d*$/.test(f) || f === "U") return "string";
-  if (/^(float_|int_|f[248]|i[1248]|u[1248]|b|bool|float64|float32|int64|int32|int16|int8|uint8)$/.test(f)) return "number";
-  throw new ConfigError(`Unsupported matrix field format '${format}' (numbers: f8 f4 i8 i4 i2 i1 u1 b float_ int_; strings: U, U<n>, str)`);
-}
-
-export function parseDType(dtype: DType): FieldDef[] {
-  if (typeof dtype === "string") return [{ name: VALUE_FIELD, format: dtype, kind: parseFormat(dtype) }];
-  if (dtype.length === 0) throw new ConfigError("A matrix dtype needs at least one field");
-  const seen = new Set<string>();
-  return dtype.map(([name, format]) => {
-    if (seen.has(name)) throw new ConfigError(`Matrix dtype names field '${name}' twice`);
-    seen.add(name);
-    return { name, format, kind: parseFormat(format) };
-  });
-}
-
-/** A min-heap of free row indexes, so the lowest free row is always reused first. */
-class FreeRows {
-  private heap: number[] = [];
-  get size(): number {
-    return this.heap.length;
-  }
-  clear(): void {
-    this.heap = [];
-  }
-  push(x: number): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]! <= x) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = x;
-  }
-  pop(): number {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const r = l + 1;
-        const c = r < h.length && h[r]! < h[l]! ? r : l;
-        if (h[c]! >= last) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
-  }
-  values(): number[] {
-    return [...this.heap].sort((a, b) => a - b);
-  }
 }
 
 /**
@@ -450,97 +368,5 @@ export class Matrix extends ConfigObject {
     this.onGrow(meta.capacity);
     this.restoreExtra(meta.extra);
     this.updateGauge();
-  }
-}
-
-/**
- * A Matrix whose rows have names (BSPump's NamedMatrix): `addRow(name)`, `getRowIndex(name)`,
- * `closeRow(name)`. Publishes "Matrix changed!" on its PubSub when the index changes.
- */
-export class NamedMatrix extends Matrix {
-  protected readonly n2i = new Map<string, number>();
-  protected i2n: (string | undefined)[] = [];
-
-  constructor(app: Application, options: MatrixOptions = {}, cells = 1) {
-    super(app, options, cells);
-    if (new.target === NamedMatrix) this.restore();
-  }
-
-  override addRow(name?: string): number {
-    if (name === undefined || name === null) throw new Error(`NamedMatrix '${this.id}': addRow needs a name`);
-    const known = this.n2i.get(name);
-    if (known !== undefined) return known;
-    const row = super.addRow();
-    this.n2i.set(name, row);
-    this.i2n[row] = name;
-    if (this.pubsub.hasSubscribers("Matrix changed!")) this.pubsub.publish("Matrix changed!");
-    return row;
-  }
-
-  getRowIndex(name: string): number | undefined {
-    return this.n2i.get(name);
-  }
-
-  getRowName(row: number): string | undefined {
-    return this.i2n[row];
-  }
-
-  /** The name → row index map (read-only use; hot paths call `.get` on it). */
-  get index(): ReadonlyMap<string, number> {
-    return this.n2i;
-  }
-
-  closeRow(name: string, clear = true): boolean {
-    const row = this.n2i.get(name);
-    if (row === undefined || !this.isOpen(row)) return false;
-    this.n2i.delete(name);
-    this.i2n[row] = undefined;
-    if (this.pubsub.hasSubscribers("Matrix changed!")) this.pubsub.publish("Matrix changed!");
-    this.closeRowIndex(row, clear);
-    this.maybeFlush();
-    return true;
-  }
-
-  closeRows(names: Iterable<string>, clear = true): void {
-    for (const name of names) this.closeRow(name, clear);
-  }
-
-  protected override onFlush(saved: Map<number, number>, capacity: number): void {
-    const next: (string | undefined)[] = new Array<string | undefined>(capacity);
-    this.n2i.clear();
-    for (const [from, to] of saved) {
-      const name = this.i2n[from];
-      next[to] = name;
-      if (name !== undefined) this.n2i.set(name, to);
-    }
-    this.i2n = next;
-    this.pubsub.publish("Matrix changed!");
-  }
-
-  protected override persistExtra(): Record<string, unknown> {
-    return { ...super.persistExtra(), names: this.i2n.slice(0, this.capacity).map((n) => n ?? null) };
-  }
-
-  protected override restoreExtra(extra: Record<string, unknown>): void {
-    super.restoreExtra(extra);
-    const names = (extra.names as (string | null)[] | undefined) ?? [];
-    this.n2i.clear();
-    this.i2n = new Array<string | undefined>(this.capacity);
-    names.forEach((n, i) => {
-      if (n !== null && this.isOpen(i)) {
-        this.n2i.set(n, i);
-        this.i2n[i] = n;
-      }
-    });
-  }
-
-  override serialize(): Record<string, unknown> {
-    const n2i: Record<string, number> = {};
-    const i2n: Record<number, string> = {};
-    for (const [n, i] of this.n2i) {
-      n2i[n] = i;
-      i2n[i] = n;
-    }
-    return { ...super.serialize(), Index: { N2IMap: n2i, I2NMap: i2n } };
   }
 }

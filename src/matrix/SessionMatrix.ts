@@ -1,5 +1,6 @@
 import type { Application, ConfigSpec } from "../core/index.js";
-import { NamedMatrix, type MatrixOptions } from "./Matrix.js";
+import type { MatrixOptions } from "./Matrix.js";
+import { NamedMatrix } from "./NamedMatrix.js";
 
 /**
  * One row per session (BSPump's SessionMatrix): a NamedMatrix, usually with a list dtype such as

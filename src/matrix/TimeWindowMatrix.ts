@@ -1,5 +1,6 @@
 import { ConfigError, type Application, type Counter, type ConfigSpec } from "../core/index.js";
-import { NamedMatrix, type MatrixOptions } from "./Matrix.js";
+import type { MatrixOptions } from "./Matrix.js";
+import { NamedMatrix } from "./NamedMatrix.js";
 
 export interface TimeWindowMatrixOptions extends MatrixOptions {
   /** Seconds since the epoch; the window ends at the next resolution boundary after it (default now). */

@@ -1,4 +1,6 @@
+export * from "./dtype.js";
 export * from "./Matrix.js";
+export * from "./NamedMatrix.js";
 export * from "./TimeWindowMatrix.js";
 export * from "./SessionMatrix.js";
 export * from "./GeoMatrix.js";

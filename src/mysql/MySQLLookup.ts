@@ -1,4 +1,4 @@
-import { connectionArgument, locateConnection, type Application, type ComponentDefinition, type LookupOptions, type ConfigSpec } from "../core/index.js";
+import { locateConnection, type Application, type LookupOptions, type ConfigSpec } from "../core/index.js";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
 import { MySQLConnection } from "./MySQLConnection.js";
 
@@ -42,9 +42,7 @@ export class MySQLLookup extends AsyncLookup {
     app.metrics.addCollector(() => [{ name: "mysql.lookup", type: "counter", tags: { lookup: this.id }, fields: { ...this.mysqlCounts } }]);
   }
 
-  static override construct(app: Application, definition: ComponentDefinition): MySQLLookup {
-    return new this(app, connectionArgument(definition, "MySQLLookup", MySQLConnection), definition.id, { config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = MySQLConnection;
 
   protected async fetch(key: string): Promise<unknown> {
     const rows = (await this.connection.withRetry(async () => (await this.connection.pool.execute(this.findOne, [key]))[0])) as Record<string, unknown>[];

@@ -1,12 +1,10 @@
 import {
   BatchingSink,
   ConfigError,
-  connectionArgument,
   locateConnection,
   ProcessingError,
   toError,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -72,9 +70,7 @@ export class MySQLSink extends BatchingSink<Bulk> {
     app.metrics.addCollector(() => [{ name: "bspump.mysql.sink", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.counts, queued: this.queued } }]);
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): MySQLSink {
-    return new this(app, pipeline, connectionArgument(definition, "MySQLSink", MySQLConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = MySQLConnection;
 
   process(context: EventContext, event: unknown): null {
     if (typeof event !== "object" || event === null || Array.isArray(event) || Buffer.isBuffer(event)) {

@@ -1,10 +1,8 @@
 import type { Connection as CoreConnection } from "mysql2";
 import {
-  connectionArgument,
   locateConnection,
   TriggerSource,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
@@ -38,9 +36,7 @@ export class MySQLSource extends TriggerSource {
     this.streamBuffer = Math.max(1, this.config.getInt("stream_buffer"));
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): MySQLSource {
-    return new this(app, pipeline, connectionArgument(definition, "MySQLSource", MySQLConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = MySQLConnection;
 
   async cycle(): Promise<void> {
     const conn = await this.connection.withRetry(() => this.connection.acquire(), () => this.stopping);

@@ -1,13 +1,10 @@
 import {
-  connectionArgument,
   locateConnection,
   Sink,
   type Application,
-  type ComponentDefinition,
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type ProcessorBase,
 } from "../core/index.js";
 import { SlackConnection } from "./SlackConnection.js";
 
@@ -35,10 +32,7 @@ export abstract class SlackSink extends Sink {
     await this.connection.whenIdle();
   }
 
-  static override construct(app: Application, pipeline: Pipeline, definition: ComponentDefinition): ProcessorBase {
-    const Ctor = this as unknown as new (app: Application, pipeline: Pipeline, connection: string | SlackConnection, options: ComponentOptions) => ProcessorBase;
-    return new Ctor(app, pipeline, connectionArgument(definition, this.name, SlackConnection), { id: definition.id, config: definition.config, configOrigin: definition.origin });
-  }
+  static override ConnectionClass = SlackConnection;
 }
 
 /** Sends `{"text": String(event)}` (objects as JSON). */

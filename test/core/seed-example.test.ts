@@ -1,4 +1,4 @@
-// The seed's example pattern (DESIGN.md §1), with an in-memory source and sink standing in for TCP
+// The README's example pattern ("The BSPump example, in TypeScript"), with an in-memory source and sink standing in for TCP
 // and Elasticsearch: an application, a connection registered by id, a Pipeline subclass that builds
 // itself, a PumpService, and app.run().
 import { test } from "node:test";

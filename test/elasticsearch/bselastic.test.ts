@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runBselastic, stripJsonComments } from "../../src/cli/bselastic.js";
+import { runBselastic } from "../../src/cli/bselastic.js";
+import { stripJsonComments } from "../../src/elasticsearch/templates.js";
 import { createIndex, deleteIndex, es, ES_URL, seed, uniqueName } from "./helpers.js";
 
 const P = uniqueName("bspump-cli").replace(/-/g, "x");

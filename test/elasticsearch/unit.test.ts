@@ -13,7 +13,8 @@ import {
   parseUrls,
   toEpochSeconds,
 } from "../../src/elasticsearch/index.js";
-import { dateRange, templateKind } from "../../src/cli/bselastic.js";
+import { dateRange } from "../../src/elasticsearch/datedIndices.js";
+import { templateKind } from "../../src/elasticsearch/templates.js";
 
 describe("index name patterns", () => {
   test("strftime fields in UTC, cached per slot", () => {
