@@ -1,8 +1,7 @@
 import { ConfigError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
-import { reportBadInput } from "./badInput.js";
-import type { Receipt } from "../core/index.js";
+import { badInput } from "../codec/badInput.js";
 
 /**
  * JSON files. `format: document` (BSPump): the whole file is one JSON document and one event (up to
@@ -18,6 +17,8 @@ export class FileJSONSource extends FileLineSource {
 
   readonly format: "document" | "lines";
   readonly maxSize: number;
+  /** Empty lines skipped in `lines` format. */
+  emptyLines = 0;
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -28,28 +29,32 @@ export class FileJSONSource extends FileLineSource {
 
   protected override async read(file: FileEntry): Promise<void> {
     if (this.format === "lines") return super.read(file);
-    const text = (await readWhole(this, file, this.maxSize)).toString(this.encoding);
+    const text = this.codec.decode(await readWhole(this, file, this.maxSize));
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (e) {
-      reportBadInput(this.pipeline, this.log, this.id, { filename: file.path, receipt: file.receipt }, text.length > 4096 ? text.slice(0, 4096) : text, e);
+      badInput(this.pipeline, this.log, this.id, { filename: file.path, receipt: file.receipt }, text.length > 4096 ? text.slice(0, 4096) : text, e);
       throw e;
     }
     if (!(await this.waitReady())) return;
     this.pipeline.process(value, { filename: file.path, receipt: file.receipt });
   }
 
-  protected override emitLine(line: string | Buffer, lineNo: number, filename: string, receipt: Receipt): void {
-    if (line.length === 0) return;
+  /** Empty lines are skipped (counted in `emptyLines`), as NDJSON allows; other lines are JSON values. */
+  override emitLine(line: string | Buffer, lineNo: number, file: FileEntry): void {
+    if (line.length === 0) {
+      this.emptyLines++;
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(line as string);
     } catch (e) {
-      reportBadInput(this.pipeline, this.log, this.id, { filename, line: lineNo, receipt }, line, e);
+      badInput(this.pipeline, this.log, this.id, { filename: file.path, line: lineNo, receipt: file.receipt }, line, e);
       return;
     }
-    this.pipeline.process(value, { filename, line: lineNo, receipt });
+    this.pipeline.process(value, { filename: file.path, line: lineNo, receipt: file.receipt });
   }
 }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { EventContext } from "../../src/core/index.js";
 import { runProcessor } from "../../src/unittest/index.js";
-import { CSVGenerator, CSVParserProcessor, FileJSONSource, formatRow } from "../../src/file/index.js";
+import { CSVGenerator, CSVParserProcessor, FileJSONSource, formatRow, type FileEntry } from "../../src/file/index.js";
 import { XMLParserProcessor } from "../../src/xml/index.js";
 import { CollectSink, makePipeline } from "./helpers.js";
 
@@ -130,7 +130,7 @@ test("property: JSON lines — every line is an event or a warning (10,000 input
   const src = new FileJSONSource(app, pipeline, { config: { path: "/nonexistent/*", format: "lines" } });
   const sink = new CollectSink(app, pipeline);
   pipeline.build(src, sink);
-  const emit = (src as unknown as { emitLine(l: string, n: number, f: string, r: undefined): void }).emitLine.bind(src);
+  const emit = (line: string, lineNo: number, filename: string, receipt: undefined) => src.emitLine(line, lineNo, { path: filename, receipt } as unknown as FileEntry);
   let lines = 0;
   fc.assert(
     fc.property(fc.oneof(fc.json(), fc.string()), (line) => {
