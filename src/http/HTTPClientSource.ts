@@ -1,10 +1,10 @@
-import type { Options as CsvParseOptions } from "csv-parse";
-import type { Application, ConfigSpec, Pipeline } from "../core/index.js";
+import { textEncodingName, type Application, type ConfigSpec, type Pipeline } from "../core/index.js";
+import { badInput } from "../codec/badInput.js";
+import { CSVRowParser } from "../codec/CSVRowParser.js";
+import { CSV_DIALECT_CONFIG, csvDialect, readerOptions, type CSVDialect } from "../codec/csvdialect.js";
+import { csvRecordBuilder, type CSVRecordBuilder } from "../codec/csvrecord.js";
 import { HTTPABCClientSource, type HTTPClientSourceOptions } from "./HTTPABCClientSource.js";
-import { textDecoder } from "./util.js";
-import { dependency } from "../core/index.js";
-
-const csvParse = dependency<typeof import("csv-parse")>("csv-parse");
+import { charsetOf, textDecoder } from "./util.js";
 
 /** Emits the whole response body as one event (a Buffer). */
 export class HTTPClientSource extends HTTPABCClientSource {
@@ -70,59 +70,43 @@ export class HTTPClientLineSource extends HTTPABCClientSource {
   }
 }
 
-export interface HTTPClientCSVSourceOptions extends HTTPClientSourceOptions {
-  fieldnames?: string[];
-}
-
-/** Emits one object per CSV row (the header row names the fields unless `fieldnames` is given). */
+/**
+ * Emits one object per CSV row (the header row names the fields unless `fieldnames` is given),
+ * parsed by CSVRowParser as the body streams in, like every CSV component. A malformed row is bad
+ * input (a warning, the dead-letter target); the other rows go on.
+ */
 export class HTTPClientCSVSource extends HTTPABCClientSource {
   static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
     fieldnames: { type: "list", default: [], doc: "Column names (comma-separated); empty: the first row is the header" },
-    dialect: { type: "string", default: "excel", choices: ["excel", "excel-tab", "unix"], doc: "Python csv dialect" },
-    delimiter: { type: "string", default: ",", doc: "Field delimiter (excel-tab dialect: TAB)" },
-    doublequote: { type: "bool", default: true, doc: "A quote inside a quoted field is written as two quotes" },
-    escapechar: { type: "string", default: "\\", doc: "Escape character used when doublequote is false" },
-    lineterminator: { type: "string", default: "\n", doc: "Accepted for compatibility; rows end at \\n or \\r\\n" },
-    quotechar: { type: "string", default: '"', doc: "Quote character" },
-    quoting: { type: "int", default: 0, doc: "Python csv quoting 0..3; 3 (QUOTE_NONE) turns quoting off" },
-    skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
-    strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header are errors" },
+    ...CSV_DIALECT_CONFIG,
   };
 
-  private readonly csvOptions: CsvParseOptions;
+  private readonly dialect: CSVDialect;
 
-  constructor(app: Application, pipeline: Pipeline, options: HTTPClientCSVSourceOptions = {}) {
+  constructor(app: Application, pipeline: Pipeline, options: HTTPClientSourceOptions = {}) {
     super(app, pipeline, options);
-    const configured = this.config.getList("fieldnames");
-    const fieldnames = options.fieldnames ?? (configured.length > 0 ? configured : undefined);
-    let delimiter = this.config.getString("delimiter");
-    if (this.config.getString("dialect") === "excel-tab" && delimiter === ",") delimiter = "\t";
-    const strict = this.config.getBool("strict");
-    this.csvOptions = {
-      columns: fieldnames ?? true,
-      delimiter,
-      quote: this.config.getInt("quoting") === 3 ? false : this.config.getString("quotechar"),
-      escape: this.config.getBool("doublequote") ? this.config.getString("quotechar") : this.config.getString("escapechar"),
-      ltrim: this.config.getBool("skipinitialspace"),
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: !strict,
-      relax_quotes: !strict,
-    };
+    this.dialect = csvDialect(this.config);
   }
 
   protected async read(response: Response): Promise<void> {
-    const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
-    const parser = new (csvParse().Parser)(this.csvOptions);
-    const rows: Record<string, string>[] = [];
-    let failure: Error | null = null;
-    parser.on("readable", () => {
-      let record: Record<string, string> | null;
-      while ((record = parser.read() as Record<string, string> | null) !== null) rows.push(record);
-    });
-    parser.on("error", (e: Error) => (failure ??= e));
-    const ended = new Promise<void>((resolve) => parser.on("end", resolve));
+    const configured = this.config.getList("fieldnames");
+    let build: CSVRecordBuilder | null = configured.length > 0 ? csvRecordBuilder(configured) : null;
+    let width = configured.length;
+    const rows: Record<string, unknown>[] = [];
+    const strict = this.dialect.strict;
+    const bad = (error: Error, line: number, raw: unknown) => badInput(this.pipeline, this.log, this.id, { line }, raw, error);
+    const parser = new CSVRowParser(
+      readerOptions(this.dialect, { encoding: responseEncoding(this.config.getString("encoding"), response) }),
+      (fields, count, line) => {
+        if (build === null) {
+          build = csvRecordBuilder(fields.slice(0, count));
+          width = count;
+        } else if (strict && count !== width) bad(new Error(`CSV row has ${count} fields, the header ${width}`), line, fields.slice(0, count));
+        else rows.push(build(fields, count));
+      },
+      bad,
+    );
     const handOver = async (): Promise<boolean> => {
       for (let i = 0; i < rows.length; i++) {
         const go = this.whenReady();
@@ -135,15 +119,18 @@ export class HTTPClientCSVSource extends HTTPABCClientSource {
     if (response.body !== null) {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         this.stats.bytes += chunk.length;
-        parser.write(decoder.decode(chunk, { stream: true }));
-        if (failure !== null) throw failure;
-        await new Promise((r) => setImmediate(r));
+        parser.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if (!(await handOver())) return;
       }
     }
-    parser.end(decoder.decode());
-    await ended;
-    if (failure !== null) throw failure;
+    parser.end();
     await handOver();
   }
+}
+
+/** The encoding of a body: the configured one, else the response's charset when it is known, else UTF-8. */
+function responseEncoding(configured: string, response: Response): string {
+  if (configured !== "") return configured;
+  const charset = charsetOf(response.headers.get("content-type"));
+  return charset !== undefined && textEncodingName(charset) !== null ? charset : "utf-8";
 }

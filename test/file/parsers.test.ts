@@ -16,7 +16,7 @@ function bench() {
 }
 
 test("CSVParserProcessor: one line in, one object out; bad lines go to the error rules", async () => {
-  const res = await runProcessor(CSVParserProcessor, [[null, 'a,"b,c",d'], [null, '"unterminated'], [null, Buffer.from("1,2")]], { fieldnames: ["x", "y", "z"] }, {
+  const res = await runProcessor(CSVParserProcessor, [[null, 'a,"b,c",d'], [null, '"unterminated'], [null, Buffer.from("1,2")]], { config: { fieldnames: ["x", "y", "z"] } }, {
     prepare: (app) => void app,
   });
   assert.deepEqual(res.events.slice(0, 1), [{ x: "a", y: "b,c", z: "d" }]);
@@ -36,7 +36,7 @@ test("CSVGenerator: a block in, one event per row, header from the first row, ba
 
 test("property: CSV rows written by formatRow are read back unchanged by the CSV generator", () => {
   const { app, pipeline } = bench();
-  const gen = new CSVGenerator(app, pipeline, { fieldnames: ["a", "b", "c"] });
+  const gen = new CSVGenerator(app, pipeline, { config: { fieldnames: ["a", "b", "c"] } });
   const sink = new CollectSink(app, pipeline);
   pipeline.build([], gen, sink);
   fc.assert(
@@ -54,7 +54,7 @@ test("property: random and mutated CSV never crashes or hangs the parsers; every
   const gen = new CSVGenerator(app, pipeline, { config: { strict: true } });
   const sink = new CollectSink(app, pipeline);
   pipeline.build([], gen, sink);
-  const lineParser = new CSVParserProcessor(app, pipeline, { fieldnames: ["a", "b"] });
+  const lineParser = new CSVParserProcessor(app, pipeline, { config: { fieldnames: ["a", "b"] } });
   const csvChars = fc.constantFrom(",", '"', "\n", "\r", "a", "1", " ", "\\", "\u00e9", ";");
   let parsed = 0;
   let reported = 0;
