@@ -86,7 +86,7 @@ export class LineFramer<C> {
           if (!skipping) {
             carried += chunk.length;
             if (carried > maxLength) {
-              this.tooLong(carry!, more, carried, context);
+              this.tooLong([...(more ?? [carry!]), chunk], carried, context);
               carry = more = null;
               skipping = true;
             } else {
@@ -103,7 +103,7 @@ export class LineFramer<C> {
         const go = this.target.whenReady();
         if (go !== true && !(await go)) return false;
         if (skipping) skipping = false;
-        else if (carried + nl > maxLength) this.tooLong(carry!, more, carried + nl, context);
+        else if (carried + nl > maxLength) this.tooLong([...(more ?? [carry!]), chunk.subarray(0, nl)], carried + nl, context);
         else {
           const head = chunk.subarray(0, nl);
           this.emitWhole(more === null ? Buffer.concat([carry!, head]) : Buffer.concat([...more, head]), context);
@@ -122,7 +122,7 @@ export class LineFramer<C> {
         carry = chunk.subarray(from);
         carried = carry.length;
         if (carried > maxLength) {
-          this.tooLong(carry, null, carried, context);
+          this.tooLong([carry], carried, context);
           carry = null;
           skipping = true;
         }
@@ -150,7 +150,7 @@ export class LineFramer<C> {
       const nl = chunk.indexOf(10, at);
       if (nl - at > this.maxLength) {
         if (run < at && !(await this.handOver(chunk, run, at - 1, context))) return false;
-        this.tooLong(chunk.subarray(at, nl), null, nl - at, context);
+        this.tooLong([chunk.subarray(at, nl)], nl - at, context);
         run = nl + 1;
       }
       at = nl + 1;
@@ -158,9 +158,16 @@ export class LineFramer<C> {
     return run > last || (await this.handOver(chunk, run, last, context));
   }
 
-  private tooLong(first: Buffer, more: Buffer[] | null, length: number, context: C): void {
-    const head = Buffer.from(first.subarray(0, HEAD_BYTES));
-    this.target.lineTooLong(++this.linesEmitted, more === null || head.length === HEAD_BYTES ? head : Buffer.concat(more).subarray(0, HEAD_BYTES), length, context);
+  /** Reports the line made of `parts` (its first HEAD_BYTES copied) as too long. */
+  private tooLong(parts: Buffer[], length: number, context: C): void {
+    const head: Buffer[] = [];
+    let size = 0;
+    for (let i = 0; i < parts.length && size < HEAD_BYTES; i++) {
+      const part = parts[i]!.subarray(0, HEAD_BYTES - size);
+      head.push(part);
+      size += part.length;
+    }
+    this.target.lineTooLong(++this.linesEmitted, Buffer.concat(head, size), length, context);
   }
 
   /** One line held in its own Buffer (it spanned two reads, or ends the stream without "\n"). */
