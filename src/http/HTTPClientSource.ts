@@ -1,10 +1,12 @@
-import { textEncodingName, type Application, type ConfigSpec, type Pipeline } from "../core/index.js";
+import type { Application, ConfigSpec, Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { CSVRowParser } from "../codec/CSVRowParser.js";
 import { CSV_DIALECT_CONFIG, csvDialect, readerOptions, type CSVDialect } from "../codec/csvdialect.js";
 import { csvRecordBuilder, type CSVRecordBuilder } from "../codec/csvrecord.js";
 import { HTTPABCClientSource, type HTTPClientSourceOptions } from "./HTTPABCClientSource.js";
-import { charsetOf, textDecoder } from "./util.js";
+import { bodyCodec } from "./util.js";
+import { LineFramer, framingEncoding, maxLineLengthKey, type LineTarget } from "../codec/lines.js";
+import type { TextCodec } from "../codec/text.js";
 
 /** Emits the whole response body as one event (a Buffer). */
 export class HTTPClientSource extends HTTPABCClientSource {
@@ -20,53 +22,55 @@ export class HTTPClientSource extends HTTPABCClientSource {
 /** Emits the whole body as one string, decoded with `encoding` (empty: the response charset, else UTF-8). */
 export class HTTPClientTextSource extends HTTPABCClientSource {
   static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
   };
 
   protected async read(response: Response): Promise<void> {
-    const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
+    const codec = bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
     const body = new Uint8Array(await response.arrayBuffer());
     this.stats.bytes += body.length;
     const go = this.whenReady();
     if (go !== true && !(await go)) return;
-    this.pipeline.process(decoder.decode(body));
+    this.pipeline.process(codec.decode(body));
   }
 }
 
+/** What a line of a response needs: the codec that decodes it when the framer does not. */
+type Body = { codec: TextCodec | null };
+
 /**
  * Emits one event per `\n`-separated line, right-stripped, read as the body streams in (a slow
- * pipeline slows the download). Unlike BSPump, a trailing empty line after the last `\n` is not
- * emitted.
+ * pipeline slows the download). Framed by the codec layer (src/codec/lines.ts): empty lines are
+ * events; a trailing empty line after the last `\n` is not (unlike BSPump); a line over
+ * `max_line_length` bytes is bad input.
  */
-export class HTTPClientLineSource extends HTTPABCClientSource {
+export class HTTPClientLineSource extends HTTPABCClientSource implements LineTarget<Body> {
   static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    max_line_length: maxLineLengthKey(16 * 1048576),
   };
 
   protected async read(response: Response): Promise<void> {
-    const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
-    let rest = "";
-    const emit = async (line: string): Promise<boolean> => {
-      const go = this.whenReady();
-      if (go !== true && !(await go)) return false;
-      this.pipeline.process(line.trimEnd());
-      return true;
-    };
+    const codec = bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
     if (response.body === null) return;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    const encoding = framingEncoding(codec);
+    const framer = new LineFramer<Body>(this, { encoding, maxLength: this.config.getInt("max_line_length") });
+    await framer.frame(this.bodyChunks(response.body as unknown as AsyncIterable<Uint8Array>), { codec: encoding === null ? codec : null });
+  }
+
+  private async *bodyChunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+    for await (const chunk of body) {
       this.stats.bytes += chunk.length;
-      const text = rest + decoder.decode(chunk, { stream: true });
-      let start = 0;
-      let nl = text.indexOf("\n");
-      while (nl >= 0) {
-        if (!(await emit(text.slice(start, nl)))) return;
-        start = nl + 1;
-        nl = text.indexOf("\n", start);
-      }
-      rest = text.slice(start);
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
-    rest += decoder.decode();
-    if (rest !== "") await emit(rest);
+  }
+
+  emitLine(line: string | Buffer, _lineNo: number, body: Body): void {
+    this.pipeline.process((typeof line === "string" ? line : body.codec!.decode(line)).trimEnd());
+  }
+
+  lineTooLong(lineNo: number, head: Buffer, length: number): void {
+    badInput(this.pipeline, this.log, this.id, { line: lineNo }, head, new Error(`line longer than max_line_length (${length} bytes)`));
   }
 }
 
@@ -97,7 +101,7 @@ export class HTTPClientCSVSource extends HTTPABCClientSource {
     const strict = this.dialect.strict;
     const bad = (error: Error, line: number, raw: unknown) => badInput(this.pipeline, this.log, this.id, { line }, raw, error);
     const parser = new CSVRowParser(
-      readerOptions(this.dialect, { encoding: responseEncoding(this.config.getString("encoding"), response) }),
+      readerOptions(this.dialect, { encoding: bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`).name }),
       (fields, count, line) => {
         if (build === null) {
           build = csvRecordBuilder(fields.slice(0, count));
@@ -126,11 +130,4 @@ export class HTTPClientCSVSource extends HTTPABCClientSource {
     parser.end();
     await handOver();
   }
-}
-
-/** The encoding of a body: the configured one, else the response's charset when it is known, else UTF-8. */
-function responseEncoding(configured: string, response: Response): string {
-  if (configured !== "") return configured;
-  const charset = charsetOf(response.headers.get("content-type"));
-  return charset !== undefined && textEncodingName(charset) !== null ? charset : "utf-8";
 }

@@ -4,10 +4,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { LineFramer, type LineTarget } from "../../src/codec/index.js";
 import { FileCSVSource, FileJSONSource, FileLineSource, type FileABCSource } from "../../src/file/index.js";
-import { CollectSink, makePipeline, runOnce, withTempDir } from "../file/helpers.js";
+import { HTTPClientLineSource } from "../../src/http/index.js";
+import { StreamServerSource } from "../../src/socket/index.js";
+import { CollectSink, makePipeline, runOnce, until, withTempDir } from "../file/helpers.js";
 
 /** Frames `chunks` and records what the target got. */
 async function frame(chunks: string[], options: { encoding?: BufferEncoding | null; maxLength?: number; keepCR?: boolean } = {}) {
@@ -164,4 +168,34 @@ test("a huge file with no newline: a stop is honoured promptly and the file gets
     assert.equal(r.events, 0);
     assert.deepEqual(await readdir(dir), ["huge.txt"]);
   });
+});
+
+test("StreamServerSource and HTTPClientLineSource: the same framing — over-long lines are bad input, empty lines are events", async () => {
+  const { app, pipeline } = makePipeline();
+  const sink = new CollectSink(app, pipeline);
+  const source = new StreamServerSource(app, pipeline, { config: { address: "127.0.0.1 0", max_line_length: 10 } });
+  pipeline.build(source, sink);
+  app.pumpService.addPipeline(pipeline);
+  const running = app.run();
+  await until(() => source.port > 0);
+  const socket = connect(source.port, "127.0.0.1");
+  socket.end(`ok\n${"x".repeat(50)}\n\nfine\r\n${"y".repeat(30)}`);
+  await until(() => source.stats.long_lines === 2 && sink.events.length === 3);
+  assert.deepEqual(sink.events, ["ok", "", "fine\r"]);
+  assert.equal(pipeline.warnings, 2);
+  app.stop();
+  await running;
+
+  const server = createServer((_req, res) => res.end(`a\n\n${"z".repeat(50)}\nb  \n`));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { app: app2, pipeline: p2 } = makePipeline();
+    const sink2 = new CollectSink(app2, p2);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    await runOnce(app2, p2, new HTTPClientLineSource(app2, p2, { config: { url, max_line_length: 10 } }), [sink2]);
+    assert.deepEqual(sink2.events, ["a", "", "b"]);
+    assert.equal(p2.warnings, 1);
+  } finally {
+    server.close();
+  }
 });
