@@ -139,3 +139,22 @@ test("a WHATWG-only encoding decodes file lines (windows-1250)", async () => {
     assert.deepEqual(sink.events, ["P\u0159\u00edli\u0161", "\u017elu\u0165ou\u010dk\u00fd"]);
   });
 });
+
+test("CSVGenerator: each bad row is its own bad input holding that row; the good rows after it still come out", () => {
+  const { app, pipeline } = makePipeline();
+  pipeline.handleError = () => true;
+  const gen = new CSVGenerator(app, pipeline, { config: { strict: true } });
+  const sink = new CollectSink(app, pipeline);
+  const dead = new CollectSink(app, pipeline, { id: "dead" });
+  pipeline.deadLetter = dead;
+  pipeline.build([], gen, sink);
+  const good = Array.from({ length: 200 }, (_, i) => `${i},v${i}`);
+  gen.generate({}, ["k,v", ...good.slice(0, 100), '1,"x"y', "2,3,4", ...good.slice(100)].join("\n") + "\n", 1);
+  assert.equal(sink.events.length, 200);
+  assert.deepEqual(sink.events.at(-1), { k: "199", v: "v199" });
+  assert.deepEqual(
+    dead.events.map((d) => (d as { event: unknown }).event),
+    ['1,"x"y', ["2", "3", "4"]],
+  );
+  assert.equal(pipeline.warnings, 2);
+});

@@ -2,7 +2,10 @@
 // with no newline read in bounded memory, with stop honoured.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
+import { createWriteStream, existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline as streamPipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import { readdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
@@ -157,8 +160,22 @@ test("a file with no newline: one bad-input warning, no event, memory bounded by
     console.log(`no newline: FileCSVSource ${rows.seconds.toFixed(1)} s, heap+buffers +${(rows.peakHeap / MB).toFixed(0)} MB, RSS +${(rows.peakRss / MB).toFixed(0)} MB`);
     assert.ok(rows.peakHeap < 64 * MB, `heap + buffers grew by ${(rows.peakHeap / MB).toFixed(0)} MB`);
     assert.ok(rows.peakRss < 128 * MB, `RSS grew by ${(rows.peakRss / MB).toFixed(0)} MB`);
+
+    // A decompression bomb: 256 MB of zeros in a small .gz is the same one over-long line.
+    await streamPipeline(Readable.from(zeros(256 * MB)), createGzip(), createWriteStream(join(dir, "bomb.txt.gz")));
+    const bomb = await readBounded((app, p) => new FileLineSource(app, p, { config: { path: join(dir, "bomb.txt.gz"), max_line_length: 4 * MB } }));
+    console.log(`no newline: .gz bomb ${bomb.seconds.toFixed(1)} s, heap+buffers +${(bomb.peakHeap / MB).toFixed(0)} MB, RSS +${(bomb.peakRss / MB).toFixed(0)} MB`);
+    assert.equal(bomb.events, 0);
+    assert.equal(bomb.warnings, 1);
+    assert.ok(bomb.peakHeap < 64 * MB, `heap + buffers grew by ${(bomb.peakHeap / MB).toFixed(0)} MB`);
+    assert.ok(bomb.peakRss < 128 * MB, `RSS grew by ${(bomb.peakRss / MB).toFixed(0)} MB`);
   });
 });
+
+function* zeros(bytes: number): Generator<Buffer> {
+  const block = Buffer.alloc(1048576);
+  for (let left = bytes; left > 0; left -= block.length) yield left >= block.length ? block : block.subarray(0, left);
+}
 
 test("a huge file with no newline: a stop is honoured promptly and the file gets its name back", async () => {
   await withTempDir(async (dir) => {
