@@ -4,3 +4,4 @@ export { CSV_DIALECT_CONFIG, csvDialect, readerOptions, dialectCodes, type CSVDi
 export { csvRecordBuilder, csvRows, type CSVRecordBuilder } from "./csvrecord.js";
 export { textCodec, isBytes, type TextCodec, type TextStream } from "./text.js";
 export { badInput } from "./badInput.js";
+export { parseJSONLine, NO_VALUE } from "./json.js";

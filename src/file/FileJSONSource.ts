@@ -2,6 +2,7 @@ import { ConfigError, type Application, type ComponentOptions, type Pipeline, ty
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
 import { badInput } from "../codec/badInput.js";
+import { NO_VALUE, parseJSONLine } from "../codec/json.js";
 
 /**
  * JSON files. `format: document` (BSPump): the whole file is one JSON document and one event (up to
@@ -43,18 +44,15 @@ export class FileJSONSource extends FileLineSource {
 
   /** Empty lines are skipped (counted in `emptyLines`), as NDJSON allows; other lines are JSON values. */
   override emitLine(line: string | Buffer, lineNo: number, file: FileEntry): void {
-    if (line.length === 0) {
-      this.emptyLines++;
-      return;
-    }
     let value: unknown;
     try {
-      value = JSON.parse(line as string);
+      value = parseJSONLine(line as string);
     } catch (e) {
       badInput(this.pipeline, this.log, this.id, { filename: file.path, line: lineNo, receipt: file.receipt }, line, e);
       return;
     }
-    this.pipeline.process(value, { filename: file.path, line: lineNo, receipt: file.receipt });
+    if (value === NO_VALUE) this.emptyLines++;
+    else this.pipeline.process(value, { filename: file.path, line: lineNo, receipt: file.receipt });
   }
 }
 

@@ -5,6 +5,7 @@ import { Receipt, Source, toError, type Application, type ComponentOptions, type
 import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
 import { bodyCodec, charsetOf, parseListen } from "./util.js";
 import { splitLines } from "../codec/lines.js";
+import { NO_VALUE, parseJSONLine } from "../codec/json.js";
 
 type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
 
@@ -18,7 +19,7 @@ type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
  *
  * The body is split by `format`: `bytes` (one Buffer event), `text` (one string), `lines` (one
  * string per line, empty ones included, as every line source), `json` (the parsed document; an
- * array gives one event per item), or `ndjson` (one parsed value per non-empty line). A body that does not parse is refused with 400, and no
+ * array gives one event per item), or `ndjson` (one parsed value per non-empty line; a line of spaces is malformed). A body that does not parse is refused with 400, and no
  * event of it enters the pipeline.
  *
  * Context keys (BSPump's): `webservicesource.remote`, `.path`, `.query`, `.method`, `.headers`,
@@ -167,13 +168,13 @@ export class WebServiceSource extends Source {
         const events: unknown[] = [];
         const lines = await splitLines(body, codec);
         for (let i = 0; i < lines.length; i++) {
-          // Empty lines are skipped (NDJSON allows them); every other line must be a JSON value.
-          if (lines[i]!.trim() === "") continue;
+          let value: unknown;
           try {
-            events.push(JSON.parse(lines[i]!));
+            value = parseJSONLine(lines[i]!);
           } catch (e) {
             throw new Error(`line ${i + 1}: ${toError(e).message}`);
           }
+          if (value !== NO_VALUE) events.push(value);
         }
         return events;
       }
