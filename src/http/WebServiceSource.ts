@@ -19,8 +19,9 @@ type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
  *
  * The body is split by `format`: `bytes` (one Buffer event), `text` (one string), `lines` (one
  * string per line, empty ones included, as every line source), `json` (the parsed document; an
- * array gives one event per item), or `ndjson` (one parsed value per non-empty line; a line of spaces is malformed). A body that does not parse is refused with 400, and no
- * event of it enters the pipeline.
+ * array gives one event per item), or `ndjson` (one parsed value per non-empty line; a line of
+ * spaces is malformed). A body that does not parse is refused with 400, and no event of it enters
+ * the pipeline.
  *
  * Context keys (BSPump's): `webservicesource.remote`, `.path`, `.query`, `.method`, `.headers`,
  * `.url`, `.content_type`, `.charset`, and `webservicesink.response_id` for a WebServiceSink, whose
