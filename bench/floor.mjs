@@ -3,7 +3,7 @@
 // Usage: node bench/floor.mjs <workload> <data-file> [more files: W3text reads them one after another]; prints one JSON line.
 import { closeSync, openSync, readSync } from "node:fs";
 import { parse } from "csv-parse";
-import { CSVRowParser } from "../dist/src/file/CSVRowParser.js";
+import { CSVRowParser } from "../dist/src/codec/CSVRowParser.js";
 import { WindowTotals, enrich } from "./work.mjs";
 
 const [workload, file] = process.argv.slice(2);

@@ -5,6 +5,7 @@
 export * from "./core/index.js";
 export * as common from "./common/index.js";
 export * as unittest from "./unittest/index.js";
+export * as codec from "./codec/index.js";
 export * as file from "./file/index.js";
 export * as avro from "./avro/index.js";
 export * as xml from "./xml/index.js";

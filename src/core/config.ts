@@ -11,7 +11,7 @@ import { ConfigError, ConfigErrors } from "./errors.js";
  * declaration.
  */
 
-export type ConfigType = "string" | "int" | "float" | "bool" | "list";
+export type ConfigType = "string" | "int" | "float" | "bool" | "list" | "encoding";
 export type ConfigValue = string | number | boolean | string[];
 
 export interface ConfigKey {
@@ -230,6 +230,23 @@ export function splitList(value: string): string[] {
     .filter((s) => s !== "");
 }
 
+/**
+ * The name Node.js or the WHATWG decoder knows `name` by, or null when neither knows it. An `encoding`
+ * key is validated with it; the codec layer (src/codec/text.ts) decodes with the same answer.
+ */
+export function textEncodingName(name: string): string | null {
+  const lower = name.trim().toLowerCase();
+  if (lower === "bytes" || lower === "none") return lower;
+  const node = lower === "utf-8" ? "utf8" : lower === "latin-1" || lower === "iso-8859-1" ? "latin1" : lower;
+  // Buffer's hex and base64 "encodings" are not text encodings: bytes in them are not text.
+  if (Buffer.isEncoding(node) && node !== "hex" && node !== "base64" && node !== "base64url") return node;
+  try {
+    return new TextDecoder(lower).encoding;
+  } catch {
+    return null;
+  }
+}
+
 function convert(value: ConfigValue, spec: ConfigKey, where: () => string): ConfigValue {
   const bad = (expected: string): never => {
     const shown = JSON.stringify(value);
@@ -263,6 +280,11 @@ function convert(value: ConfigValue, spec: ConfigKey, where: () => string): Conf
         if (FALSE_WORDS.has(word)) return false;
       }
       return bad("a boolean (yes/no, true/false, on/off, 1/0)");
+    }
+    case "encoding": {
+      const s = String(value).trim();
+      if (s !== "" && textEncodingName(s) === null) bad("a text encoding (utf-8, latin1, utf-16le, windows-1250, …)");
+      return s;
     }
     case "list": {
       if (Array.isArray(value)) return value.map(String);

@@ -1,61 +1,60 @@
-import type { Options } from "csv-parse/sync";
-import { Generator, type Application, type ConfigSpec, type EventContext, type Pipeline, dependency } from "../core/index.js";
-import { CSV_PROCESSOR_DEFAULTS, csvOptions, type CSVProcessorOptions } from "./CSVParserProcessor.js";
-
-const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
+import { Generator, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import type { CSVRowParser } from "../codec/CSVRowParser.js";
+import { csvDialect } from "../codec/csvdialect.js";
+import { badInput } from "../codec/badInput.js";
+import { CSV_PROCESSOR_CONFIG, csvParsers } from "./CSVParserProcessor.js";
 
 /**
  * A CSV block (string or Buffer) in, one event per row out, the columns as keys (the seed's "CSV
  * generator"): the header is the block's first row unless `fieldnames` is given. Each row's
- * context has `line` (within the block). A malformed row is a warning with its line (and goes to
- * the dead-letter target); the other rows go on.
+ * context has `line` (the row's last line within the block). A malformed row (and, with `strict`,
+ * a row whose field count differs from the header) is bad input holding that row's text: a warning
+ * with its line, and a dead letter when the pipeline has a target; the other rows go on.
  */
 export class CSVGenerator extends Generator {
-  static override ConfigDefaults: ConfigSpec = {
-    ...CSV_PROCESSOR_DEFAULTS,
-    strict: { type: "bool", default: false, doc: "Rows with a different number of fields than the header are bad input" },
-  };
+  static override ConfigDefaults: ConfigSpec = CSV_PROCESSOR_CONFIG;
   readonly fieldnames: string[] | null;
-  private readonly options: Options;
-  private readonly encoding: BufferEncoding;
+  private readonly parsers: { text: CSVRowParser; bytes: CSVRowParser };
+  private readonly strict: boolean;
+  /** The block being parsed: what the row callbacks need. */
+  private names: string[] | null = null;
+  private context: EventContext = {};
+  private blockDepth = 0;
 
-  constructor(app: Application, pipeline: Pipeline, options: CSVProcessorOptions = {}) {
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    const configured = options.fieldnames ?? this.config.getList("fieldnames");
+    const configured = this.config.getList("fieldnames");
     this.fieldnames = configured.length > 0 ? configured : null;
-    this.options = { ...csvOptions(this.config, this.config.getBool("strict")), relax_quotes: !this.config.getBool("strict"), skip_records_with_error: true };
-    this.encoding = this.config.getString("encoding") as BufferEncoding;
+    const dialect = csvDialect(this.config);
+    this.strict = dialect.strict;
+    this.parsers = csvParsers(dialect, this.config.getString("encoding"), (fields, count, line) => this.row(fields, count, line), (error, line, raw) => this.bad(error, line, raw));
   }
 
   generate(context: EventContext, event: unknown, depth: number): void {
-    const text = typeof event === "string" ? event : Buffer.isBuffer(event) ? event.toString(this.encoding) : null;
-    if (text === null) throw new TypeError(`CSVGenerator expects a string or a Buffer, got ${typeof event}`);
-    const rows: { record: string[]; lines: number }[] = [];
-    csvParseSync().parse(text, {
-      ...this.options,
-      columns: false,
-      on_record: (record: string[], info: { lines: number }) => {
-        rows.push({ record, lines: info.lines });
-        return null;
-      },
-      on_skip: (error) => {
-        const line = (error as { lines?: number } | undefined)?.lines;
-        this.pipeline.badInput({ ...context, line }, text, error ?? new Error("Malformed CSV row"), this);
-        return undefined;
-      },
-    });
-    let fields = this.fieldnames;
-    let start = 0;
-    if (fields === null) {
-      if (rows.length === 0) return;
-      fields = rows[0]!.record;
-      start = 1;
+    const parser = typeof event === "string" ? this.parsers.text : Buffer.isBuffer(event) ? this.parsers.bytes : null;
+    if (parser === null) throw new TypeError(`CSVGenerator expects a string or a Buffer, got ${typeof event}`);
+    this.names = this.fieldnames;
+    this.context = context;
+    this.blockDepth = depth;
+    parser.parse(typeof event === "string" ? Buffer.from(event) : (event as Buffer));
+  }
+
+  private row(fields: string[], count: number, line: number): void {
+    const names = this.names;
+    if (names === null) {
+      this.names = fields.slice(0, count);
+      return;
     }
-    for (let r = start; r < rows.length; r++) {
-      const { record, lines } = rows[r]!;
-      const out: Record<string, string> = {};
-      for (let i = 0; i < fields.length; i++) out[fields[i]!] = record[i] ?? "";
-      this.pipeline.inject({ ...context, line: lines }, out, depth);
+    if (this.strict && count !== names.length) {
+      this.bad(new Error(`CSV row has ${count} fields, the header ${names.length}`), line, fields.slice(0, count));
+      return;
     }
+    const out: Record<string, string> = {};
+    for (let i = 0; i < names.length; i++) out[names[i]!] = i < count ? fields[i]! : "";
+    this.pipeline.inject({ ...this.context, line }, out, this.blockDepth);
+  }
+
+  private bad(error: Error, line: number, raw: unknown): void {
+    badInput(this.pipeline, this.pipeline.log, this.id, { ...this.context, line }, raw, error);
   }
 }

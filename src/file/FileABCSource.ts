@@ -1,9 +1,6 @@
-import { spawn } from "node:child_process";
-import { open, mkdir, rename, stat, unlink, type FileHandle, type FileReadResult } from "node:fs/promises";
+import { open, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { createGunzip } from "node:zlib";
 import {
-  ConfigError,
   Receipt,
   TriggerSource,
   toError,
@@ -13,14 +10,13 @@ import {
   type EventContext,
   type Pipeline,
 } from "../core/index.js";
+import { textCodec, type TextCodec } from "../codec/text.js";
+import { fileChunks } from "./chunks.js";
 import { fnmatchRegExp, glob } from "./glob.js";
 import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
 
 /** Files stat()ed at once while scanning. */
 const STAT_BATCH = 128;
-
-/** Read buffers of small files are a multiple of this. */
-const SMALL_READ = 65536;
 
 const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
 
@@ -64,7 +60,7 @@ export abstract class FileABCSource extends TriggerSource {
   static override ConfigDefaults: ConfigSpec = {
     path: { type: "string", default: "", doc: "Glob pattern(s) of the files to read (`**` recursive); several separated by ':' or new lines" },
     mode: { type: "string", default: "r", choices: ["r", "rb", "rt"], doc: "'r': events are strings decoded with `encoding`; 'rb': Buffers" },
-    encoding: { type: "string", default: "utf-8", doc: "Text encoding in 'r' mode" },
+    encoding: { type: "encoding", default: "utf-8", doc: "Text encoding in 'r' mode" },
     newline: { type: "string", default: "\n", doc: "Accepted for compatibility; lines end at \\n (a preceding \\r is removed)" },
     post: { type: "string", default: "move", choices: ["move", "delete", "noop"], doc: "After a file is fully settled: move (rename to -processed), delete, or noop" },
     exclude: { type: "string", default: "", doc: "fnmatch pattern on the full path; matching files are skipped (wins over include)" },
@@ -80,7 +76,9 @@ export abstract class FileABCSource extends TriggerSource {
 
   readonly patterns: string[];
   readonly mode: "r" | "rb";
+  /** The text encoding, when Node decodes it natively ("utf8" otherwise: then `codec` decodes). */
   readonly encoding: BufferEncoding;
+  readonly codec: TextCodec;
   readonly post: "move" | "delete" | "noop";
   readonly moveDestination: string;
   readonly readSize: number;
@@ -109,9 +107,8 @@ export abstract class FileABCSource extends TriggerSource {
       .filter((s) => s !== "");
     const mode = this.config.getString("mode");
     this.mode = mode === "rb" ? "rb" : "r";
-    const encoding = this.config.getString("encoding");
-    if (!Buffer.isEncoding(encoding)) throw new ConfigError(`[${this.config.section}] key 'encoding': unknown encoding '${encoding}'`);
-    this.encoding = encoding;
+    this.codec = textCodec(this.config.getString("encoding"), `[${this.config.section}] key 'encoding'`);
+    this.encoding = this.codec.node ?? "utf8";
     this.post = this.config.getString("post") as "move" | "delete" | "noop";
     this.moveDestination = this.config.getString("move_destination");
     this.readSize = Math.max(4096, this.config.getInt("read_size"));
@@ -341,108 +338,11 @@ export abstract class FileABCSource extends TriggerSource {
 
   /**
    * The file's content as Buffers of about `read_size` bytes, decompressed by the name's suffix.
-   * With `reuseBuffers`, plain files are read into a ring of three buffers: only for a caller that
-   * keeps nothing from a chunk past the next one (less memory churn at high rates).
+   * With `reuseBuffers`, plain files are read into a ring of buffers: only for a caller that keeps
+   * nothing from a chunk past the next one (less memory churn at high rates).
    */
   protected chunks(file: FileEntry, reuseBuffers = false): AsyncIterable<Buffer> {
-    const name = file.path.toLowerCase();
-    if (name.endsWith(".gz")) return this.gunzipChunks(file);
-    if (name.endsWith(".bz2")) return this.commandChunks(file, "bzip2");
-    if (name.endsWith(".xz") || name.endsWith(".lzma")) return this.commandChunks(file, "xz");
-    return this.plainChunks(file, reuseBuffers);
-  }
-
-  private async *plainChunks(file: FileEntry, reuseBuffers: boolean): AsyncGenerator<Buffer> {
-    // A small file gets small buffers and no reads far beyond its end: 1 MiB buffers for each of
-    // thousands of small files were most of the allocation. (If it grows, reading goes on with them.)
-    const size = Math.min(this.readSize, Math.ceil((file.size + 1) / SMALL_READ) * SMALL_READ);
-    const ahead = Math.min(this.readAhead, Math.ceil((file.size + 1) / size));
-    // Several reads in flight: one event-loop turn then collects every read that completed while
-    // the previous chunks were processed, instead of one turn (and often a wait) per chunk.
-    // With reuse, a ring of buffers: those in flight, the chunk being processed and the one before
-    // it (its tail may still be carried). Without reuse, a fresh buffer per read: events and
-    // parsers may keep views into a chunk.
-    const ring = reuseBuffers ? Array.from({ length: ahead + 2 }, () => Buffer.allocUnsafe(size)) : null;
-    let reads = 0;
-    let position = 0;
-    let inFlight: Promise<FileReadResult<Buffer>>[] = [];
-    const readAhead = (): void => {
-      while (inFlight.length < ahead) {
-        const buffer = ring ? ring[reads++ % ring.length]! : Buffer.allocUnsafe(size);
-        const read = file.handle.read(buffer, 0, size, position);
-        // Its failure is thrown where it is awaited; until then it must not count as unhandled.
-        read.catch(() => {});
-        inFlight.push(read);
-        position += size;
-      }
-    };
-    try {
-      readAhead();
-      for (let first = true; ; first = false) {
-        const { bytesRead, buffer } = await inFlight.shift()!;
-        if (bytesRead === 0) return;
-        if (bytesRead < size && first && inFlight.length === 0) {
-          // The whole file in one read. A read at its end would be issued before this chunk is
-          // processed, so it would catch no more than this one did: spare a thread-pool trip.
-          yield buffer.subarray(0, bytesRead);
-          return;
-        }
-        if (bytesRead < size) {
-          // The end of the file, unless it grows: the reads beyond it are dropped (their ring
-          // slots reused) and reading goes on exactly where this one stopped, so no byte is skipped.
-          const dropped = inFlight.length;
-          await Promise.allSettled(inFlight);
-          inFlight = [];
-          reads -= dropped;
-          position -= size * (dropped + 1) - bytesRead;
-        }
-        readAhead();
-        yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
-      }
-    } finally {
-      // Reads still in flight must finish before the handle is closed (and their buffers reused).
-      await Promise.allSettled(inFlight);
-    }
-  }
-
-  private async *gunzipChunks(file: FileEntry): AsyncGenerator<Buffer> {
-    const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: this.readSize });
-    const gunzip = createGunzip({ chunkSize: Math.min(this.readSize, 1 << 20) });
-    input.on("error", (e) => gunzip.destroy(e));
-    input.pipe(gunzip);
-    try {
-      for await (const chunk of gunzip) yield chunk as Buffer;
-    } finally {
-      input.unpipe(gunzip);
-      input.destroy();
-      gunzip.destroy();
-    }
-  }
-
-  /** bzip2 and xz are decompressed by the system's `bzip2 -dc` / `xz -dc` (no pure-JS decoder is pinned). */
-  private async *commandChunks(file: FileEntry, command: string): AsyncGenerator<Buffer> {
-    const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: this.readSize });
-    const child = spawn(command, ["-dc"], { stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d.slice(0, 1000)));
-    const exited = new Promise<number | null>((resolveExit, reject) => {
-      child.on("error", reject);
-      child.on("close", (code) => resolveExit(code));
-    });
-    exited.catch(() => {});
-    child.stdin.on("error", () => {});
-    input.pipe(child.stdin);
-    let complete = false;
-    try {
-      for await (const chunk of child.stdout) yield chunk as Buffer;
-      const code = await exited;
-      if (code !== 0) throw new Error(`${command} -dc failed (exit ${code}): ${stderr.trim()}`);
-      complete = true;
-    } finally {
-      input.unpipe(child.stdin);
-      input.destroy();
-      if (!complete) child.kill();
-    }
+    return fileChunks(file, this.readSize, this.readAhead, reuseBuffers);
   }
 
   override describe(): Record<string, unknown> {

@@ -1,10 +1,7 @@
-import { ConfigError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import type { Application, ComponentOptions, ConfigSpec, EventContext, Pipeline } from "../core/index.js";
+import { CSV_DIALECT_CONFIG, csvDialect } from "../codec/csvdialect.js";
 import { FileBufferedSink } from "./FileBufferedSink.js";
 import { formatRow, type CsvFormat } from "./csvformat.js";
-
-export interface FileCSVSinkOptions extends ComponentOptions {
-  fieldnames?: string[];
-}
 
 /**
  * Writes each event (an object) as a CSV row, quoted per RFC 4180 (Python csv's quoting modes).
@@ -17,36 +14,25 @@ export class FileCSVSink extends FileBufferedSink {
     mode: { type: "string", default: "w", choices: ["a", "ab", "w", "wb"], doc: "w: truncate the file when first opened (BSPump); a: append" },
     fieldnames: { type: "list", default: [] as string[], doc: "Column names; empty: the first event's keys" },
     header: { type: "bool", default: true, doc: "Write a header row at the start of each file" },
-    dialect: { type: "string", default: "excel", choices: ["excel", "excel-tab", "unix"], doc: "Python csv dialect" },
-    delimiter: { type: "string", default: ",", doc: "Field delimiter" },
-    doublequote: { type: "bool", default: true, doc: "A quote inside a field is doubled" },
-    escapechar: { type: "string", default: "", doc: "Escape character (quoting 3, or doublequote false)" },
-    lineterminator: { type: "string", default: "\n", doc: "Row terminator (RFC 4180 says \\r\\n)" },
-    quotechar: { type: "string", default: '"', doc: "Quote character" },
-    quoting: { type: "int", default: 0, doc: "0 minimal, 1 all, 2 non-numeric, 3 none" },
-    skipinitialspace: { type: "bool", default: false, doc: "Accepted for compatibility" },
-    strict: { type: "bool", default: false, doc: "Accepted for compatibility" },
+    ...CSV_DIALECT_CONFIG,
   };
 
   private fields: string[] | null;
   private readonly format: CsvFormat;
   private readonly withHeader: boolean;
 
-  constructor(app: Application, pipeline: Pipeline, options: FileCSVSinkOptions = {}) {
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
     const configured = this.config.getList("fieldnames");
-    this.fields = options.fieldnames ?? (configured.length > 0 ? configured : null);
-    const quoting = this.config.getInt("quoting");
-    if (quoting < 0 || quoting > 3) throw new ConfigError(`[${this.config.section}] key 'quoting': expected 0..3, got ${quoting}`);
-    let delimiter = this.config.getString("delimiter");
-    if (this.config.getString("dialect") === "excel-tab" && delimiter === ",") delimiter = "\t";
+    this.fields = configured.length > 0 ? configured : null;
+    const dialect = csvDialect(this.config);
     this.format = {
-      delimiter,
-      quotechar: this.config.getString("quotechar"),
-      escapechar: this.config.getString("escapechar"),
-      doublequote: this.config.getBool("doublequote"),
-      quoting,
-      lineterminator: this.config.getString("lineterminator"),
+      delimiter: dialect.delimiter,
+      quotechar: dialect.quotechar,
+      escapechar: dialect.escapechar,
+      doublequote: dialect.doublequote,
+      quoting: dialect.quoting,
+      lineterminator: dialect.lineterminator,
     };
     this.withHeader = this.config.getBool("header");
   }

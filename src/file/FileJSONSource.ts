@@ -1,7 +1,8 @@
-import { ConfigError, toError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { ConfigError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
-import type { Receipt } from "../core/index.js";
+import { badInput } from "../codec/badInput.js";
+import { NO_VALUE, parseJSONLine } from "../codec/json.js";
 
 /**
  * JSON files. `format: document` (BSPump): the whole file is one JSON document and one event (up to
@@ -17,6 +18,8 @@ export class FileJSONSource extends FileLineSource {
 
   readonly format: "document" | "lines";
   readonly maxSize: number;
+  /** Empty lines skipped in `lines` format. */
+  emptyLines = 0;
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -27,28 +30,29 @@ export class FileJSONSource extends FileLineSource {
 
   protected override async read(file: FileEntry): Promise<void> {
     if (this.format === "lines") return super.read(file);
-    const text = (await readWhole(this, file, this.maxSize)).toString(this.encoding);
+    const text = this.codec.decode(await readWhole(this, file, this.maxSize));
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (e) {
-      this.pipeline.badInput({ filename: file.path, receipt: file.receipt }, text.length > 4096 ? text.slice(0, 4096) : text, toError(e), this);
+      badInput(this.pipeline, this.log, this.id, { filename: file.path, receipt: file.receipt }, text.length > 4096 ? text.slice(0, 4096) : text, e);
       throw e;
     }
     if (!(await this.waitReady())) return;
     this.pipeline.process(value, { filename: file.path, receipt: file.receipt });
   }
 
-  protected override emitLine(line: string | Buffer, lineNo: number, filename: string, receipt: Receipt): void {
-    if (line.length === 0) return;
+  /** Empty lines are skipped (counted in `emptyLines`), as NDJSON allows; other lines are JSON values. */
+  override emitLine(line: string | Buffer, lineNo: number, file: FileEntry): void {
     let value: unknown;
     try {
-      value = JSON.parse(line as string);
+      value = parseJSONLine(line as string);
     } catch (e) {
-      this.pipeline.badInput({ filename, line: lineNo, receipt }, line, toError(e), this);
+      badInput(this.pipeline, this.log, this.id, { filename: file.path, line: lineNo, receipt: file.receipt }, line, e);
       return;
     }
-    this.pipeline.process(value, { filename, line: lineNo, receipt });
+    if (value === NO_VALUE) this.emptyLines++;
+    else this.pipeline.process(value, { filename: file.path, line: lineNo, receipt: file.receipt });
   }
 }
 

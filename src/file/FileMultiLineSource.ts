@@ -1,6 +1,7 @@
-import type { Application, ComponentOptions, Pipeline, Receipt, ConfigSpec } from "../core/index.js";
+import type { Application, ComponentOptions, Pipeline, ConfigSpec } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
+import type { Receipt } from "../core/index.js";
 
 export interface FileMultiLineSourceOptions extends ComponentOptions {
   separator?: string;
@@ -28,9 +29,9 @@ export class FileMultiLineSource extends FileLineSource {
     this.separatorBytes = Buffer.from(this.separator, this.encoding);
   }
 
-  protected override emitLine(line: string | Buffer, lineNo: number, filename: string, receipt: Receipt): void {
+  override emitLine(line: string | Buffer, lineNo: number, file: FileEntry): void {
     const starts = typeof line === "string" ? line.startsWith(this.separator) : line.subarray(0, this.separatorBytes.length).equals(this.separatorBytes);
-    if (starts && this.pending.length > 0) this.flushPending(filename, receipt);
+    if (starts && this.pending.length > 0) this.flushPending(file.path, file.receipt);
     if (this.pending.length === 0) this.pendingLine = lineNo;
     this.pending.push(line);
   }

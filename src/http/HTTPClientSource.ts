@@ -1,10 +1,12 @@
-import type { Options as CsvParseOptions } from "csv-parse";
 import type { Application, ConfigSpec, Pipeline } from "../core/index.js";
+import { badInput } from "../codec/badInput.js";
+import { CSVRowParser } from "../codec/CSVRowParser.js";
+import { CSV_DIALECT_CONFIG, csvDialect, readerOptions, type CSVDialect } from "../codec/csvdialect.js";
+import { csvRecordBuilder, type CSVRecordBuilder } from "../codec/csvrecord.js";
 import { HTTPABCClientSource, type HTTPClientSourceOptions } from "./HTTPABCClientSource.js";
-import { textDecoder } from "./util.js";
-import { dependency } from "../core/index.js";
-
-const csvParse = dependency<typeof import("csv-parse")>("csv-parse");
+import { bodyCodec } from "./util.js";
+import { LineFramer, framingEncoding, maxLineLengthKey, type LineTarget } from "../codec/lines.js";
+import type { TextCodec } from "../codec/text.js";
 
 /** Emits the whole response body as one event (a Buffer). */
 export class HTTPClientSource extends HTTPABCClientSource {
@@ -20,109 +22,95 @@ export class HTTPClientSource extends HTTPABCClientSource {
 /** Emits the whole body as one string, decoded with `encoding` (empty: the response charset, else UTF-8). */
 export class HTTPClientTextSource extends HTTPABCClientSource {
   static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
   };
 
   protected async read(response: Response): Promise<void> {
-    const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
+    const codec = bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
     const body = new Uint8Array(await response.arrayBuffer());
     this.stats.bytes += body.length;
     const go = this.whenReady();
     if (go !== true && !(await go)) return;
-    this.pipeline.process(decoder.decode(body));
+    this.pipeline.process(codec.decode(body));
+  }
+}
+
+/** What a line of a response needs: the codec that decodes it when the framer does not. */
+type Body = { codec: TextCodec | null };
+
+/**
+ * Emits one event per `\n`-separated line, right-stripped, read as the body streams in (a slow
+ * pipeline slows the download). Framed by the codec layer (src/codec/lines.ts): empty lines are
+ * events; a trailing empty line after the last `\n` is not (unlike BSPump); a line over
+ * `max_line_length` bytes is bad input.
+ */
+export class HTTPClientLineSource extends HTTPABCClientSource implements LineTarget<Body> {
+  static override ConfigDefaults: ConfigSpec = {
+    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    max_line_length: maxLineLengthKey(16 * 1048576),
+  };
+
+  protected async read(response: Response): Promise<void> {
+    const codec = bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
+    if (response.body === null) return;
+    const encoding = framingEncoding(codec);
+    const framer = new LineFramer<Body>(this, { encoding, maxLength: this.config.getInt("max_line_length") });
+    await framer.frame(this.bodyChunks(response.body as unknown as AsyncIterable<Uint8Array>), { codec: encoding === null ? codec : null });
+  }
+
+  private async *bodyChunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+    for await (const chunk of body) {
+      this.stats.bytes += chunk.length;
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  }
+
+  emitLine(line: string | Buffer, _lineNo: number, body: Body): void {
+    this.pipeline.process((typeof line === "string" ? line : body.codec!.decode(line)).trimEnd());
+  }
+
+  lineTooLong(lineNo: number, head: Buffer, length: number): void {
+    badInput(this.pipeline, this.log, this.id, { line: lineNo }, head, new Error(`line longer than max_line_length (${length} bytes)`));
   }
 }
 
 /**
- * Emits one event per `\n`-separated line, right-stripped, read as the body streams in (a slow
- * pipeline slows the download). Unlike BSPump, a trailing empty line after the last `\n` is not
- * emitted.
+ * Emits one object per CSV row (the header row names the fields unless `fieldnames` is given),
+ * parsed by CSVRowParser as the body streams in, like every CSV component. A malformed row is bad
+ * input (a warning, the dead-letter target); the other rows go on.
  */
-export class HTTPClientLineSource extends HTTPABCClientSource {
-  static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
-  };
-
-  protected async read(response: Response): Promise<void> {
-    const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
-    let rest = "";
-    const emit = async (line: string): Promise<boolean> => {
-      const go = this.whenReady();
-      if (go !== true && !(await go)) return false;
-      this.pipeline.process(line.trimEnd());
-      return true;
-    };
-    if (response.body === null) return;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      this.stats.bytes += chunk.length;
-      const text = rest + decoder.decode(chunk, { stream: true });
-      let start = 0;
-      let nl = text.indexOf("\n");
-      while (nl >= 0) {
-        if (!(await emit(text.slice(start, nl)))) return;
-        start = nl + 1;
-        nl = text.indexOf("\n", start);
-      }
-      rest = text.slice(start);
-    }
-    rest += decoder.decode();
-    if (rest !== "") await emit(rest);
-  }
-}
-
-export interface HTTPClientCSVSourceOptions extends HTTPClientSourceOptions {
-  fieldnames?: string[];
-}
-
-/** Emits one object per CSV row (the header row names the fields unless `fieldnames` is given). */
 export class HTTPClientCSVSource extends HTTPABCClientSource {
   static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
     fieldnames: { type: "list", default: [], doc: "Column names (comma-separated); empty: the first row is the header" },
-    dialect: { type: "string", default: "excel", choices: ["excel", "excel-tab", "unix"], doc: "Python csv dialect" },
-    delimiter: { type: "string", default: ",", doc: "Field delimiter (excel-tab dialect: TAB)" },
-    doublequote: { type: "bool", default: true, doc: "A quote inside a quoted field is written as two quotes" },
-    escapechar: { type: "string", default: "\\", doc: "Escape character used when doublequote is false" },
-    lineterminator: { type: "string", default: "\n", doc: "Accepted for compatibility; rows end at \\n or \\r\\n" },
-    quotechar: { type: "string", default: '"', doc: "Quote character" },
-    quoting: { type: "int", default: 0, doc: "Python csv quoting 0..3; 3 (QUOTE_NONE) turns quoting off" },
-    skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
-    strict: { type: "bool", default: false, doc: "Rows whose field count differs from the header are errors" },
+    ...CSV_DIALECT_CONFIG,
   };
 
-  private readonly csvOptions: CsvParseOptions;
+  private readonly dialect: CSVDialect;
 
-  constructor(app: Application, pipeline: Pipeline, options: HTTPClientCSVSourceOptions = {}) {
+  constructor(app: Application, pipeline: Pipeline, options: HTTPClientSourceOptions = {}) {
     super(app, pipeline, options);
-    const configured = this.config.getList("fieldnames");
-    const fieldnames = options.fieldnames ?? (configured.length > 0 ? configured : undefined);
-    let delimiter = this.config.getString("delimiter");
-    if (this.config.getString("dialect") === "excel-tab" && delimiter === ",") delimiter = "\t";
-    const strict = this.config.getBool("strict");
-    this.csvOptions = {
-      columns: fieldnames ?? true,
-      delimiter,
-      quote: this.config.getInt("quoting") === 3 ? false : this.config.getString("quotechar"),
-      escape: this.config.getBool("doublequote") ? this.config.getString("quotechar") : this.config.getString("escapechar"),
-      ltrim: this.config.getBool("skipinitialspace"),
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: !strict,
-      relax_quotes: !strict,
-    };
+    this.dialect = csvDialect(this.config);
   }
 
   protected async read(response: Response): Promise<void> {
-    const decoder = textDecoder(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
-    const parser = new (csvParse().Parser)(this.csvOptions);
-    const rows: Record<string, string>[] = [];
-    let failure: Error | null = null;
-    parser.on("readable", () => {
-      let record: Record<string, string> | null;
-      while ((record = parser.read() as Record<string, string> | null) !== null) rows.push(record);
-    });
-    parser.on("error", (e: Error) => (failure ??= e));
-    const ended = new Promise<void>((resolve) => parser.on("end", resolve));
+    const configured = this.config.getList("fieldnames");
+    let build: CSVRecordBuilder | null = configured.length > 0 ? csvRecordBuilder(configured) : null;
+    let width = configured.length;
+    const rows: Record<string, unknown>[] = [];
+    const strict = this.dialect.strict;
+    const bad = (error: Error, line: number, raw: unknown) => badInput(this.pipeline, this.log, this.id, { line }, raw, error);
+    const parser = new CSVRowParser(
+      readerOptions(this.dialect, { encoding: bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`).name }),
+      (fields, count, line) => {
+        if (build === null) {
+          build = csvRecordBuilder(fields.slice(0, count));
+          width = count;
+        } else if (strict && count !== width) bad(new Error(`CSV row has ${count} fields, the header ${width}`), line, fields.slice(0, count));
+        else rows.push(build(fields, count));
+      },
+      bad,
+    );
     const handOver = async (): Promise<boolean> => {
       for (let i = 0; i < rows.length; i++) {
         const go = this.whenReady();
@@ -135,15 +123,11 @@ export class HTTPClientCSVSource extends HTTPABCClientSource {
     if (response.body !== null) {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         this.stats.bytes += chunk.length;
-        parser.write(decoder.decode(chunk, { stream: true }));
-        if (failure !== null) throw failure;
-        await new Promise((r) => setImmediate(r));
+        parser.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if (!(await handOver())) return;
       }
     }
-    parser.end(decoder.decode());
-    await ended;
-    if (failure !== null) throw failure;
+    parser.end();
     await handOver();
   }
 }

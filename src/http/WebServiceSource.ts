@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import { Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
 import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
-import { charsetOf, parseListen, textDecoder } from "./util.js";
+import { bodyCodec, charsetOf, parseListen } from "./util.js";
+import { splitLines } from "../codec/lines.js";
+import { NO_VALUE, parseJSONLine } from "../codec/json.js";
 
 type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
 
@@ -19,9 +21,10 @@ type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
  * send at once.
  *
  * The body is split by `format`: `bytes` (one Buffer event), `text` (one string), `lines` (one
- * string per non-empty line), `json` (the parsed document; an array gives one event per item), or
- * `ndjson` (one parsed object per line). A body that does not parse is refused with 400, and no
- * event of it enters the pipeline.
+ * string per line, empty ones included, as every line source), `json` (the parsed document; an
+ * array gives one event per item), or `ndjson` (one parsed value per non-empty line; a line of
+ * spaces is malformed). A body that does not parse is refused with 400, and no event of it enters
+ * the pipeline.
  *
  * Context keys (BSPump's): `webservicesource.remote`, `.path`, `.query`, `.method`, `.headers`,
  * `.url`, `.content_type`, `.charset`, and `webservicesink.response_id` for a WebServiceSink, whose
@@ -142,7 +145,7 @@ export class WebServiceSource extends Source {
         }
         let events: unknown[];
         try {
-          events = this.split(body, req.headers["content-type"]);
+          events = await this.split(body, req.headers["content-type"]);
         } catch (e) {
           return this.reply(res, 400, { error: `cannot parse the body as ${this.format}: ${toError(e).message}` });
         }
@@ -190,29 +193,33 @@ export class WebServiceSource extends Source {
     });
   }
 
-  private split(body: Buffer, contentType: string | undefined): unknown[] {
+  /** The events of a body; lines are framed by the codec layer (the same rules as every line source). */
+  private async split(body: Buffer, contentType: string | undefined): Promise<unknown[]> {
     if (this.format === "bytes") return [body];
-    const text = textDecoder("", contentType, "").decode(body);
+    const codec = bodyCodec("", contentType, "content-type charset");
     switch (this.format) {
       case "text":
-        return [text];
+        return [codec.decode(body)];
       case "lines":
-        return text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l)).filter((l) => l !== "");
+        return splitLines(body, codec);
       case "json": {
-        const doc: unknown = JSON.parse(text);
+        const doc: unknown = JSON.parse(codec.decode(body));
         return Array.isArray(doc) ? doc : [doc];
       }
-      case "ndjson":
-        return text
-          .split("\n")
-          .filter((l) => l.trim() !== "")
-          .map((l, i) => {
-            try {
-              return JSON.parse(l) as unknown;
-            } catch (e) {
-              throw new Error(`line ${i + 1}: ${toError(e).message}`);
-            }
-          });
+      case "ndjson": {
+        const events: unknown[] = [];
+        const lines = await splitLines(body, codec);
+        for (let i = 0; i < lines.length; i++) {
+          let value: unknown;
+          try {
+            value = parseJSONLine(lines[i]!);
+          } catch (e) {
+            throw new Error(`line ${i + 1}: ${toError(e).message}`);
+          }
+          if (value !== NO_VALUE) events.push(value);
+        }
+        return events;
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 export { HTTPABCClientSource, InvalidResponseStatusCodeError, ClientError, type HTTPClientSourceOptions } from "./HTTPABCClientSource.js";
-export { HTTPClientSource, HTTPClientTextSource, HTTPClientLineSource, HTTPClientCSVSource, type HTTPClientCSVSourceOptions } from "./HTTPClientSource.js";
+export { HTTPClientSource, HTTPClientTextSource, HTTPClientLineSource, HTTPClientCSVSource } from "./HTTPClientSource.js";
 export { WebServiceSource } from "./WebServiceSource.js";
 export { WebServiceSink } from "./WebServiceSink.js";
 export { CONTEXT_RESPONSE_ID, WebServiceResponses, type CollectedResponse } from "./responses.js";

@@ -1,5 +1,5 @@
-import { TextDecoder } from "node:util";
-import { ConfigError } from "../core/index.js";
+import { ConfigError, textEncodingName } from "../core/index.js";
+import { textCodec, type TextCodec } from "../codec/text.js";
 
 /** BSPump's `response_code` syntax: every integer in the string is accepted ("200, 300 301"). */
 export function parseResponseCodes(text: string, where: string): Set<number> {
@@ -14,15 +14,11 @@ export function charsetOf(contentType: string | null | undefined): string | unde
   return m?.[1];
 }
 
-/** A TextDecoder for `encoding`, or for the response charset (utf-8 when neither is known). */
-export function textDecoder(encoding: string, contentType: string | null | undefined, where: string): TextDecoder {
-  const label = encoding !== "" ? encoding : (charsetOf(contentType) ?? "utf-8");
-  try {
-    return new TextDecoder(label);
-  } catch {
-    if (encoding !== "") throw new ConfigError(`${where}: unknown encoding '${encoding}'`);
-    return new TextDecoder("utf-8");
-  }
+/** The codec of a body: `encoding` when configured, else the content type's charset when known, else UTF-8. */
+export function bodyCodec(encoding: string, contentType: string | null | undefined, where: string): TextCodec {
+  if (encoding !== "") return textCodec(encoding, where);
+  const charset = charsetOf(contentType);
+  return textCodec(charset !== undefined && textEncodingName(charset) !== null ? charset : "utf-8", where);
 }
 
 /** `Retry-After` in seconds (delta-seconds or an HTTP date), or undefined. */

@@ -1,8 +1,7 @@
 import type { Application, LookupOptions, ConfigSpec } from "../core/index.js";
 import { MappingLookup } from "./MappingLookup.js";
-import { dependency } from "../core/index.js";
-
-const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
+import { CSV_DIALECT_CONFIG, csvDialect, readerOptions } from "../codec/csvdialect.js";
+import { csvRecordBuilder, csvRows } from "../codec/csvrecord.js";
 
 /**
  * Key → value from a JSON object or a CSV file, a master pump, or set while the pump runs
@@ -14,7 +13,7 @@ export class DictionaryLookup extends MappingLookup {
     format: { type: "string", default: "", doc: "Format of a file source: json or csv (default: by the file extension, else json)", choices: ["", "json", "csv"] },
     key_column: { type: "string", default: "", doc: "CSV: the key column (default: the first)" },
     value_column: { type: "string", default: "", doc: "CSV: the value column (default: the row without the key, as an object)" },
-    csv_delimiter: { type: "string", default: ",", doc: "CSV: field delimiter" },
+    ...CSV_DIALECT_CONFIG,
   };
 
   readonly dictionary = new Map<string, unknown>();
@@ -59,7 +58,9 @@ export class DictionaryLookup extends MappingLookup {
       this.deserialize(data);
       return;
     }
-    const rows = csvParseSync().parse(data, { columns: true, skip_empty_lines: true, bom: true, delimiter: this.config.getString("csv_delimiter") }) as Record<string, string>[];
+    const table = csvRows(data, readerOptions(csvDialect(this.config)));
+    const build = csvRecordBuilder(table[0] ?? []);
+    const rows = table.slice(1).map((fields) => build(fields, fields.length) as Record<string, string>);
     const keyColumn = this.config.getString("key_column");
     const valueColumn = this.config.getString("value_column");
     this.dictionary.clear();

@@ -1,9 +1,7 @@
 import type { Application, ConfigSpec, LookupOptions } from "../core/index.js";
 import { ipv4ToInt, ipv6ToBigInt } from "./ipaddress.js";
 import { MappingLookup } from "./MappingLookup.js";
-import { dependency } from "../core/index.js";
-
-const csvParseSync = dependency<typeof import("csv-parse/sync")>("csv-parse/sync");
+import { csvRows } from "../codec/csvrecord.js";
 
 export interface GeoLocation {
   lat: number | null;
@@ -101,7 +99,7 @@ export class IPGeoLookup extends MappingLookup {
 
   protected override loadSourceData(data: Buffer): void {
     if (this.provider?.isSlave) return this.deserialize(data);
-    const rows = csvParseSync().parse(data, { skip_empty_lines: true, bom: true, relax_column_count: true }) as string[][];
+    const rows = csvRows(data, {});
     const v4: [number, number, GeoLocation][] = [];
     const v6: [bigint, bigint, GeoLocation][] = [];
     for (const row of rows) {

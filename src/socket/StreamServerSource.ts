@@ -2,9 +2,10 @@ import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { badInput } from "../codec/badInput.js";
+import { LineFramer, framingEncoding, maxLineLengthKey, type LineFramingOptions, type LineTarget } from "../codec/lines.js";
+import { isBytes, textCodec, type TextCodec } from "../codec/text.js";
 import { describeAddress, formatPeer, parseAddresses, type SocketAddress } from "./address.js";
-import { StringDecoder } from "node:string_decoder";
-import { lineDecoder, nodeEncoding, type LineDecoder } from "./decode.js";
 import { serverTlsOptions, TLS_CONFIG } from "./tls.js";
 
 /** What `context.stream` holds: the connection the line came from, to reply on. */
@@ -35,30 +36,40 @@ export interface StreamContext extends EventContext {
   stream: SocketStream;
 }
 
+/** One client connection: what each of its lines' context holds. */
+interface Connection {
+  readonly stream: SocketStream;
+  readonly type: StreamContext["stream_type"];
+  readonly peer: string;
+  readonly me: string;
+}
+
 /**
  * A line server on TCP (optionally TLS) and UNIX sockets: every `\n`-terminated line of every client
  * becomes one event, in order per connection, with the connection's context. Reading stops (the
  * socket is paused, so TCP flow control pushes back on the client) while the pipeline is not ready.
  * Bytes left at the end of a connection are emitted as a final line. A `\r` before the `\n` is kept,
- * as in BSPump.
+ * as in BSPump. Lines are framed by the codec layer (src/codec/lines.ts): empty lines are events, and
+ * a line over `max_line_length` bytes is bad input (counted as long_lines; a warning, the dead-letter
+ * target), dropped up to its end.
  *
  * BSPump: `bspump.ipc.StreamServerSource`, also `bspump.socket.TCPStreamSource` / `TCPSource`.
  */
-export class StreamServerSource extends Source {
+export class StreamServerSource extends Source implements LineTarget<Connection> {
   static override ConfigDefaults: ConfigSpec = {
     address: { type: "string", default: "127.0.0.1 8888", doc: "Listen address(es), one per line: 'host port', 'host:port', 'port', or a UNIX socket path" },
     backlog: { type: "string", default: "", doc: "Listen backlog (empty: the OS default)" },
-    decode: { type: "string", default: "utf-8", doc: "Codec of the lines; 'bytes' (or empty) emits Buffers" },
-    max_line_length: { type: "int", default: 1048576, doc: "A line longer than this many bytes is emitted in pieces (counted as long_lines)" },
+    decode: { type: "encoding", default: "utf-8", doc: "Codec of the lines; 'bytes' (or empty) emits Buffers" },
+    max_line_length: maxLineLengthKey(1048576),
     ...TLS_CONFIG,
   };
 
   readonly addresses: SocketAddress[];
-  private readonly decoder: LineDecoder;
-  /** Set for UTF-8, Latin-1 and ASCII: chunks are decoded whole and lines sliced from the text. */
-  private readonly textEncoding: BufferEncoding | null;
+  /** How lines are framed: as text when Node decodes the encoding and a 0x0a byte is always a line end. */
+  private readonly framing: LineFramingOptions;
+  /** Decodes each line's bytes when the framer cannot (WHATWG-only encodings); null otherwise. */
+  private readonly lineCodec: TextCodec | null;
   private readonly backlog: number | undefined;
-  private readonly maxLine: number;
   private readonly servers: Server[] = [];
   private readonly clients = new Set<Socket>();
   private readonly unixPaths: string[] = [];
@@ -71,12 +82,14 @@ export class StreamServerSource extends Source {
     super(app, pipeline, options);
     const where = `[${this.config.section}] address`;
     this.addresses = parseAddresses(this.config.getString("address"), where);
-    this.decoder = lineDecoder(this.config.getString("decode"), `[${this.config.section}] decode`);
-    this.textEncoding = nodeEncoding(this.config.getString("decode"));
+    const decode = this.config.getString("decode");
+    const codec = isBytes(decode, true) ? null : textCodec(decode, `[${this.config.section}] key 'decode'`);
+    const encoding = framingEncoding(codec);
+    this.lineCodec = encoding === null ? codec : null;
+    this.framing = { encoding, maxLength: this.config.getInt("max_line_length"), keepCR: true, readyEvery: 1 };
     const backlog = this.config.getString("backlog").trim();
     if (backlog !== "" && !/^\d+$/.test(backlog)) throw new ConfigError(`[${this.config.section}] backlog: expected an integer, got '${backlog}'`);
     this.backlog = backlog === "" ? undefined : Number(backlog);
-    this.maxLine = Math.max(1, this.config.getInt("max_line_length"));
     app.metrics.addCollector(() => [{ name: "bspump.socket.server", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.stats, clients: this.clients.size } }]);
   }
 
@@ -153,54 +166,9 @@ export class StreamServerSource extends Source {
     const type = unix ? "AF_UNIX" : socket.remoteFamily === "IPv6" ? "AF_INET6" : "AF_INET";
     const peer = unix ? "" : formatPeer(socket.remoteAddress, socket.remotePort);
     const me = unix ? address.path : formatPeer(socket.localAddress, socket.localPort);
-    if (this.textEncoding !== null) return this.serveText(socket, stream, type, peer, me, this.textEncoding);
-    let rest: Buffer | null = null;
+    const connection: Connection = { stream, type, peer, me };
     try {
-      for await (const chunk of socket as AsyncIterable<Buffer>) {
-        this.stats.bytes += chunk.length;
-        let start = 0;
-        let nl = chunk.indexOf(10);
-        if (rest !== null) {
-          if (nl < 0) {
-            rest = Buffer.concat([rest, chunk]);
-            if (rest.length > this.maxLine) {
-              this.stats.long_lines++;
-              const line = rest;
-              rest = null;
-              const r = this.emit(line, stream, type, peer, me);
-              if (r !== true && !(await r)) return;
-            }
-            continue;
-          }
-          const line = Buffer.concat([rest, chunk.subarray(0, nl)]);
-          rest = null;
-          const r = this.emit(line, stream, type, peer, me);
-          if (r !== true && !(await r)) return;
-          start = nl + 1;
-          nl = chunk.indexOf(10, start);
-        }
-        while (nl >= 0) {
-          const r = this.emit(chunk.subarray(start, nl), stream, type, peer, me);
-          if (r !== true && !(await r)) return;
-          start = nl + 1;
-          nl = chunk.indexOf(10, start);
-        }
-        if (start < chunk.length) {
-          // Copy the tail so the whole chunk is not kept alive by a few bytes.
-          rest = Buffer.from(chunk.subarray(start));
-          if (rest.length > this.maxLine) {
-            this.stats.long_lines++;
-            const line = rest;
-            rest = null;
-            const r = this.emit(line, stream, type, peer, me);
-            if (r !== true && !(await r)) return;
-          }
-        }
-      }
-      if (rest !== null && rest.length > 0) {
-        const r = this.emit(rest, stream, type, peer, me);
-        if (r !== true) await r;
-      }
+      await new LineFramer<Connection>(this, this.framing).frame(this.counted(socket), connection);
     } catch (e) {
       if (!this.stopping) this.log.debug(`Connection ${id} from ${peer || "unix"} failed: ${toError(e).message}`);
     } finally {
@@ -209,59 +177,27 @@ export class StreamServerSource extends Source {
     }
   }
 
-  /** The text path: a chunk is decoded once and its lines are slices of that string. */
-  private async serveText(socket: Socket, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string, encoding: BufferEncoding): Promise<void> {
-    const decoder = new StringDecoder(encoding);
-    let rest = "";
-    try {
-      for await (const chunk of socket as AsyncIterable<Buffer>) {
-        this.stats.bytes += chunk.length;
-        const text = rest.length === 0 ? decoder.write(chunk) : rest + decoder.write(chunk);
-        let start = 0;
-        let nl = text.indexOf("\n");
-        while (nl >= 0) {
-          const r = this.emit(text.slice(start, nl), stream, type, peer, me);
-          if (r !== true && !(await r)) return;
-          start = nl + 1;
-          nl = text.indexOf("\n", start);
-        }
-        rest = start === 0 ? text : text.slice(start);
-        if (rest.length > this.maxLine) {
-          this.stats.long_lines++;
-          const line = rest;
-          rest = "";
-          const r = this.emit(line, stream, type, peer, me);
-          if (r !== true && !(await r)) return;
-        }
-      }
-      rest += decoder.end();
-      if (rest.length > 0) {
-        const r = this.emit(rest, stream, type, peer, me);
-        if (r !== true) await r;
-      }
-    } catch (e) {
-      if (!this.stopping) this.log.debug(`Connection ${stream.id} from ${peer || "unix"} failed: ${toError(e).message}`);
-    } finally {
-      this.clients.delete(socket);
-      if (!socket.destroyed) socket.end();
+  private async *counted(socket: Socket): AsyncGenerator<Buffer> {
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      this.stats.bytes += chunk.length;
+      yield chunk;
     }
   }
 
-  /**
-   * Hands one line over (bytes are decoded when an encoding is set; text is already decoded); false
-   * when the source is stopping. Awaits only when the pipeline is not ready.
-   */
-  private emit(line: Buffer | string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true | Promise<boolean> {
-    const go = this.whenReady();
-    if (go !== true) return go.then((ok) => ok && this.emitNow(line, stream, type, peer, me));
-    return this.emitNow(line, stream, type, peer, me);
+  /** One line of a connection (LineTarget): decoded when an encoding is set and the framer did not. */
+  emitLine(line: string | Buffer, _lineNo: number, connection: Connection): void {
+    this.stats.lines++;
+    const { stream, type, peer, me } = connection;
+    const context: StreamContext = { stream_type: type, stream_dir: "in", stream_peer: peer, stream_me: me, stream_id: stream.id, stream };
+    this.pipeline.process(this.lineCodec === null || typeof line === "string" ? line : this.lineCodec.decode(line), context);
   }
 
-  private emitNow(line: Buffer | string, stream: SocketStream, type: StreamContext["stream_type"], peer: string, me: string): true {
-    this.stats.lines++;
+  /** A line over max_line_length (LineTarget): bad input, with its first bytes. */
+  lineTooLong(_lineNo: number, head: Buffer, length: number, connection: Connection): void {
+    this.stats.long_lines++;
+    const { stream, type, peer, me } = connection;
     const context: StreamContext = { stream_type: type, stream_dir: "in", stream_peer: peer, stream_me: me, stream_id: stream.id, stream };
-    this.pipeline.process(typeof line === "string" || this.decoder === null ? line : this.decoder(line), context);
-    return true;
+    badInput(this.pipeline, this.log, this.id, context, head, new Error(`line longer than max_line_length (${length} > ${this.framing.maxLength} bytes) from ${peer || me}`));
   }
 
   protected override async onStop(): Promise<void> {

@@ -1,5 +1,4 @@
 export { parseAddress, parseAddresses, formatPeer, type SocketAddress } from "./address.js";
-export { lineDecoder } from "./decode.js";
 export { StreamServerSource, TCPStreamSource, TCPSource, SocketStream, type StreamContext } from "./StreamServerSource.js";
 export { StreamClientSink, StreamSink, TCPStreamSink } from "./StreamClientSink.js";
 export { DatagramSource, UDPSource, type DatagramContext } from "./DatagramSource.js";

@@ -14,7 +14,7 @@ async function readCsv(content: string | Buffer, config: Record<string, string |
     const sink = new CollectSink(app, pipeline);
     const dead = new CollectSink(app, pipeline, { id: "dead" });
     pipeline.deadLetter = dead;
-    const source = new FileCSVSource(app, pipeline, { ...(fieldnames ? { fieldnames } : {}), config: { path: join(dir, name), ...config } });
+    const source = new FileCSVSource(app, pipeline, { config: { path: join(dir, name), ...(fieldnames ? { fieldnames } : {}), ...config } });
     await runOnce(app, pipeline, source, [sink]);
     return { events: sink.events, lines: sink.contexts.map((c) => c.line), dead, warnings: pipeline.warnings, files: await readdir(dir) };
   });

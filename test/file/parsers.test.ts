@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { EventContext } from "../../src/core/index.js";
 import { runProcessor } from "../../src/unittest/index.js";
-import { CSVGenerator, CSVParserProcessor, FileJSONSource, formatRow } from "../../src/file/index.js";
+import { CSVGenerator, CSVParserProcessor, FileJSONSource, formatRow, type FileEntry } from "../../src/file/index.js";
 import { XMLParserProcessor } from "../../src/xml/index.js";
 import { CollectSink, makePipeline } from "./helpers.js";
 
@@ -16,7 +16,7 @@ function bench() {
 }
 
 test("CSVParserProcessor: one line in, one object out; bad lines go to the error rules", async () => {
-  const res = await runProcessor(CSVParserProcessor, [[null, 'a,"b,c",d'], [null, '"unterminated'], [null, Buffer.from("1,2")]], { fieldnames: ["x", "y", "z"] }, {
+  const res = await runProcessor(CSVParserProcessor, [[null, 'a,"b,c",d'], [null, '"unterminated'], [null, Buffer.from("1,2")]], { config: { fieldnames: ["x", "y", "z"] } }, {
     prepare: (app) => void app,
   });
   assert.deepEqual(res.events.slice(0, 1), [{ x: "a", y: "b,c", z: "d" }]);
@@ -36,7 +36,7 @@ test("CSVGenerator: a block in, one event per row, header from the first row, ba
 
 test("property: CSV rows written by formatRow are read back unchanged by the CSV generator", () => {
   const { app, pipeline } = bench();
-  const gen = new CSVGenerator(app, pipeline, { fieldnames: ["a", "b", "c"] });
+  const gen = new CSVGenerator(app, pipeline, { config: { fieldnames: ["a", "b", "c"] } });
   const sink = new CollectSink(app, pipeline);
   pipeline.build([], gen, sink);
   fc.assert(
@@ -54,7 +54,7 @@ test("property: random and mutated CSV never crashes or hangs the parsers; every
   const gen = new CSVGenerator(app, pipeline, { config: { strict: true } });
   const sink = new CollectSink(app, pipeline);
   pipeline.build([], gen, sink);
-  const lineParser = new CSVParserProcessor(app, pipeline, { fieldnames: ["a", "b"] });
+  const lineParser = new CSVParserProcessor(app, pipeline, { config: { fieldnames: ["a", "b"] } });
   const csvChars = fc.constantFrom(",", '"', "\n", "\r", "a", "1", " ", "\\", "\u00e9", ";");
   let parsed = 0;
   let reported = 0;
@@ -130,7 +130,7 @@ test("property: JSON lines — every line is an event or a warning (10,000 input
   const src = new FileJSONSource(app, pipeline, { config: { path: "/nonexistent/*", format: "lines" } });
   const sink = new CollectSink(app, pipeline);
   pipeline.build(src, sink);
-  const emit = (src as unknown as { emitLine(l: string, n: number, f: string, r: undefined): void }).emitLine.bind(src);
+  const emit = (line: string, lineNo: number, filename: string, receipt: undefined) => src.emitLine(line, lineNo, { path: filename, receipt } as unknown as FileEntry);
   let lines = 0;
   fc.assert(
     fc.property(fc.oneof(fc.json(), fc.string()), (line) => {

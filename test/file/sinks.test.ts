@@ -42,7 +42,7 @@ test("FileCSVSink: header from the first event, RFC 4180 quoting, read back by c
       { id: "", text: "no id", empty: "" },
     ]);
     const { app: app2, pipeline: p2 } = makePipeline();
-    await runOnce(app2, p2, new IteratorSource(app2, p2, rows), [new FileCSVSink(app2, p2, { fieldnames: ["text"], config: { path, quoting: 1, delimiter: ";" } })]);
+    await runOnce(app2, p2, new IteratorSource(app2, p2, rows), [new FileCSVSink(app2, p2, { config: { fieldnames: ["text"], path, quoting: 1, delimiter: ";" } })]);
     assert.equal(await readFile(path, "utf8"), '"text"\n"say ""hi"", then\nleave"\n"plain"\n"no id"\n');
   });
 });

@@ -163,7 +163,7 @@ test("FileCSVSource: header, quoting, embedded newlines, fieldnames, bad rows re
 
     const { app: app2, pipeline: p2 } = makePipeline();
     const sink2 = new CollectSink(app2, p2);
-    const s2 = new FileCSVSource(app2, p2, { fieldnames: ["n", "v"], config: { path: join(dir, "b.csv"), delimiter: ";" } });
+    const s2 = new FileCSVSource(app2, p2, { config: { fieldnames: ["n", "v"], path: join(dir, "b.csv"), delimiter: ";" } });
     await runOnce(app2, p2, s2, [sink2]);
     assert.deepEqual(sink2.events, [{ n: "1", v: "x" }, { n: "2", v: "y" }]);
   });

@@ -1,59 +1,10 @@
-import { StringDecoder } from "node:string_decoder";
-
-/** The CSV dialect a `CSVRowParser` reads (Python csv's reader options). */
-export interface CSVRowParserOptions {
-  /** Field delimiter: one ASCII character. Default ",". */
-  delimiter?: string;
-  /** Quote character (one ASCII character); "" turns quoting off (Python's QUOTE_NONE). Default '"'. */
-  quotechar?: string;
-  /** Escape character (one ASCII character) or "" for none. Default "". */
-  escapechar?: string;
-  /** Inside a quoted field, two quote characters stand for one. Default true. */
-  doublequote?: boolean;
-  /** Spaces right after a delimiter (and at the start of a row) are ignored. Default false. */
-  skipinitialspace?: boolean;
-  /** A character other than a delimiter or line end right after a closing quote is an error (else it is kept). Default false. */
-  strict?: boolean;
-  /** Encoding of the bytes. ASCII-compatible ones (utf8, latin1, ascii) are parsed as they are, others are transcoded to UTF-8 first. Default "utf8". */
-  encoding?: BufferEncoding;
-  /** A quoted field still open after this many bytes is an error (Python's csv.field_size_limit). Default 131072. */
-  fieldSizeLimit?: number;
-}
-
-/**
- * The dialect's delimiter, quote and escape as character codes (-1: none). Throws a TypeError for a
- * dialect the parser cannot read: a character that is not one ASCII character other than a line
- * end, or two roles sharing one character. Components check their config with it at start.
- */
-export function dialectCodes(options: CSVRowParserOptions): { delimiter: number; quote: number; escape: number } {
-  const ascii = (name: string, value: string, allowEmpty: boolean): number => {
-    if (value === "" && allowEmpty) return -1;
-    if (value.length !== 1 || value.charCodeAt(0) > 127 || value === "\n" || value === "\r") {
-      throw new TypeError(`CSV ${name} must be one ASCII character other than a line end${allowEmpty ? ", or empty" : ""}, got ${JSON.stringify(value)}`);
-    }
-    return value.charCodeAt(0);
-  };
-  const delimiter = ascii("delimiter", options.delimiter ?? ",", false);
-  const quote = ascii("quotechar", options.quotechar ?? '"', true);
-  const escape = ascii("escapechar", options.escapechar ?? "", true);
-  if (quote === delimiter || (escape !== -1 && (escape === delimiter || escape === quote))) {
-    throw new TypeError("CSV delimiter, quotechar and escapechar must differ");
-  }
-  return { delimiter, quote, escape };
-}
+import { csvDecoding, dialectCodes, type CSVRowParserOptions, type Decode } from "./csvdialect.js";
+import type { TextStream } from "./text.js";
 
 /** Called for each row: `fields[0..count)` are its values (the array is reused: copy what you keep); `line` is the row's last line (1-based). */
 export type CSVRowCallback = (fields: string[], count: number, line: number) => void;
 /** Called for a row that cannot be parsed: the error, the line it names (1-based) and the row's raw text. The parser goes on with the next rows. */
 export type CSVErrorCallback = (error: Error, line: number, raw: string) => void;
-
-type Decode = (this: Buffer, start: number, end: number) => string;
-interface FastSlices {
-  utf8Slice: Decode;
-  latin1Slice: Decode;
-  asciiSlice: Decode;
-}
-const proto = Buffer.prototype as unknown as FastSlices;
 
 const LF = 10;
 const CR = 13;
@@ -97,9 +48,12 @@ export class CSVRowParser {
   private readonly skipinitialspace: boolean;
   private readonly strict: boolean;
   private readonly fieldSizeLimit: number;
+  private readonly maxRowLength: number;
+  /** A row went over maxRowLength: its bytes are dropped up to the next line end. */
+  private skipping = false;
   private readonly decode: Decode;
   private readonly utf8: boolean;
-  private readonly transcoder: StringDecoder | null;
+  private readonly transcoder: TextStream | null;
   private readonly onRow: CSVRowCallback;
   private readonly onError: CSVErrorCallback;
 
@@ -124,31 +78,8 @@ export class CSVRowParser {
     this.skipinitialspace = options.skipinitialspace ?? false;
     this.strict = options.strict ?? false;
     this.fieldSizeLimit = options.fieldSizeLimit ?? 131072;
-    const encoding = (options.encoding ?? "utf8").toLowerCase();
-    switch (encoding) {
-      case "utf8":
-      case "utf-8":
-        this.decode = proto.utf8Slice;
-        this.utf8 = true;
-        this.transcoder = null;
-        break;
-      case "latin1":
-      case "binary":
-        this.decode = proto.latin1Slice;
-        this.utf8 = false;
-        this.transcoder = null;
-        break;
-      case "ascii":
-        this.decode = proto.asciiSlice;
-        this.utf8 = false;
-        this.transcoder = null;
-        break;
-      default:
-        // utf16le, base64, hex…: bytes are not ASCII-compatible; parse their UTF-8 form.
-        this.decode = proto.utf8Slice;
-        this.utf8 = true;
-        this.transcoder = new StringDecoder(encoding as BufferEncoding);
-    }
+    this.maxRowLength = options.maxRowLength ?? 16 * 1048576;
+    ({ decode: this.decode, utf8: this.utf8, transcoder: this.transcoder } = csvDecoding(options.encoding ?? "utf8"));
     this.onRow = onRow;
     this.onError = onError;
   }
@@ -156,6 +87,12 @@ export class CSVRowParser {
   /** Parses what `chunk` completes; keeps the rest (copied) for the next push. */
   push(chunk: Buffer): void {
     if (this.transcoder !== null) chunk = Buffer.from(this.transcoder.write(chunk), "utf8");
+    if (this.skipping) {
+      const nl = chunk.indexOf(LF);
+      if (nl < 0) return;
+      this.skipping = false;
+      chunk = chunk.subarray(nl + 1);
+    }
     this.append(chunk);
     this.run(false);
   }
@@ -163,8 +100,23 @@ export class CSVRowParser {
   /** The end of the data: parses the last row (it needs no line end). */
   end(): void {
     if (this.transcoder !== null) this.append(Buffer.from(this.transcoder.end(), "utf8"));
-    this.run(true);
+    if (!this.skipping) this.run(true);
     this.filled = 0;
+  }
+
+  /** Starts over (a new stream): line numbers from 1, a byte-order mark dropped again. */
+  reset(): void {
+    this.line = 0;
+    this.filled = 0;
+    this.started = false;
+    this.skipping = false;
+  }
+
+  /** Parses `data` as a whole (push, then end) after a reset: for one-shot input (a block, a line, a lookup file). */
+  parse(data: Buffer): void {
+    this.reset();
+    this.push(data);
+    this.end();
   }
 
   private append(chunk: Buffer): void {
@@ -200,7 +152,13 @@ export class CSVRowParser {
       while (pos < end) {
         let nl = buf.indexOf(LF, pos);
         if (nl >= end) nl = -1;
-        if (nl === -1 && !final) break;
+        if (nl === -1 && !final) {
+          if (end - pos > this.maxRowLength) {
+            this.tooLong(pos, end);
+            pos = end;
+          }
+          break;
+        }
         const lineEnd = nl === -1 ? end : nl;
         let e = lineEnd;
         if (e > pos && buf[e - 1] === CR) e--;
@@ -390,6 +348,17 @@ export class CSVRowParser {
     this.count = -1;
     this.onError(new Error(`CSV: ${message}`), line, raw);
     return nl + 1;
+  }
+
+  /**
+   * An unterminated row over maxRowLength (a file with no line end): reported with its first bytes
+   * and dropped up to the next line end, so memory stays bounded.
+   */
+  private tooLong(pos: number, end: number): void {
+    const raw = this.decode.call(this.work, pos, Math.min(end, pos + 1024));
+    this.line++;
+    this.skipping = true;
+    this.onError(new Error(`CSV: row longer than ${this.maxRowLength} bytes`), this.line, raw);
   }
 
   /** Appends work[s..e) to the current field. */

@@ -1,0 +1,7 @@
+export { LineFramer, maxLineLengthKey, framingEncoding, splitLines, type LineTarget, type LineFramingOptions } from "./lines.js";
+export { CSVRowParser, type CSVRowCallback, type CSVErrorCallback } from "./CSVRowParser.js";
+export { CSV_DIALECT_CONFIG, csvDialect, readerOptions, dialectCodes, type CSVDialect, type CSVRowParserOptions } from "./csvdialect.js";
+export { csvRecordBuilder, csvRows, type CSVRecordBuilder } from "./csvrecord.js";
+export { textCodec, isBytes, type TextCodec, type TextStream } from "./text.js";
+export { badInput } from "./badInput.js";
+export { parseJSONLine, NO_VALUE } from "./json.js";
