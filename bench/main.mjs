@@ -246,7 +246,7 @@ const SERVER_WORKLOADS = [
     title: `K1-produce — file of JSON lines → Kafka (${admin.K1_PARTITIONS} partitions)`,
     args: (c) => [admin.KAFKA_BROKER, SJSONL, c.output, String(c.n)],
     systems: [
-      { id: "pump", label: "pump (FileLineSource → KafkaSink)", pump: true },
+      { id: "pump", label: "pump (FileLineSource `mode = rb`, as the original's default → KafkaSink)", pump: true },
       { id: "floor", label: "floor (plain loop: 1 MiB reads, a Buffer view per line → native idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
       { id: "orig", label: "original (bspump.file FileLineSource → bspump.kafka KafkaSink, confluent-kafka)", ref: "orig" },
     ],

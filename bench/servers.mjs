@@ -139,9 +139,9 @@ async function runUntil(app, pipeline, done, t0) {
  * FileLineSource (default mode, `post = noop`, RunOnceTrigger) → stages: returns the seconds from
  * the source's cycle start until acked() reached n, which it must within 1 s of the application's stop.
  */
-async function runFilePump(core, app, pipeline, file, stages, acked, n) {
+async function runFilePump(core, app, pipeline, file, stages, acked, n, mode = "r") {
   const { FileLineSource } = await import("../dist/src/file/index.js");
-  const source = new FileLineSource(app, pipeline, { config: { path: file, post: "noop" } });
+  const source = new FileLineSource(app, pipeline, { config: { path: file, post: "noop", mode } });
   source.on(new core.RunOnceTrigger(app));
   pipeline.build(source, ...stages);
   app.pumpService.addPipeline(pipeline);
@@ -281,7 +281,8 @@ async function k1ProduceFloor(broker, file, output, n) {
 async function k1ProducePump(broker, file, output, n) {
   const { core, kafka, app, pipeline } = await kafkaPump(broker, `[pipeline:Bench:KafkaSink]\ntopic = ${output}\nlinger.ms = ${LINGER_MS}\n`);
   const sink = new kafka.KafkaSink(app, pipeline, "Kafka");
-  const seconds = await runFilePump(core, app, pipeline, file, [sink], () => sink.delivered, n);
+  // Bytes per line, as the original's FileLineSource (its default `rb`) and the floor hand them to Kafka.
+  const seconds = await runFilePump(core, app, pipeline, file, [sink], () => sink.delivered, n, "rb");
   report({ events: pipeline.eventIn, seconds });
 }
 

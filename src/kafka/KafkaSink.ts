@@ -1,13 +1,21 @@
 import { ConfigError, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
-import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaOutgoing, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
+import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
+import { DeliveryLedger } from "./DeliveryLedger.js";
 import { noteIgnoredKeys } from "./settings.js";
 
 /** How long stop() waits for the last deliveries. */
 const DRAIN_TIMEOUT_MS = 60_000;
+/** How often topics' partition counts are read again (partitions can be added to a topic). */
+const PARTITIONS_REFRESH_MS = 300_000;
+/** The token of a record without a receipt, produced while its topic's partitions are not known yet. */
+const NO_RECEIPT = 0;
 
 /** A record the client's queue had no room for, waiting for deliveries to make room. */
 interface Backlogged {
-  message: KafkaOutgoing;
+  topic: string;
+  value: Buffer;
+  key: Buffer | string | null;
+  headers: KafkaHeaderPairs | undefined;
   receipt: Receipt | undefined;
 }
 
@@ -44,6 +52,10 @@ export class KafkaSink extends Sink {
   private readonly low: number;
   private readonly high: number;
   private producer: KafkaProducerClient | null = null;
+  /** Receipts by partition for the current producer (null: librdkafka's settings need a token per record). */
+  private ledger: DeliveryLedger | null = null;
+  private readonly partitionsAsked = new Set<string>();
+  private partitionsTimer: NodeJS.Timeout | null = null;
   /** The producer answered once: records go to it directly (until then they wait in the backlog). */
   private live = false;
   private backlog: Backlogged[] = [];
@@ -94,10 +106,15 @@ export class KafkaSink extends Sink {
   override start(): void {
     if (this.producer !== null) return;
     noteIgnoredKeys(this.config, this.pipeline.log, ["poll.timeout"]);
+    const properties = this.producerProperties();
+    const partitioner = properties.partitioner;
+    const ledger = DeliveryLedger.usable(properties["enable.idempotence"] === true, partitioner === undefined ? undefined : String(partitioner)) ? new DeliveryLedger() : null;
+    this.ledger = ledger;
+    this.partitionsAsked.clear();
     this.producer = this.connection.createProducer(
       {
-        properties: this.producerProperties(),
-        onDelivery: (error, token) => this.onDelivery(error, token as Receipt | undefined),
+        properties,
+        onDelivery: (error, token, topic, partition) => this.onDelivery(error, token === undefined ? ledger?.take(topic, partition) : token === NO_RECEIPT ? undefined : (token as Receipt)),
         onFatal: (error) => this.onFatal(error),
       },
       `KafkaSink '${this.id}'`,
@@ -111,9 +128,12 @@ export class KafkaSink extends Sink {
     for (;;) {
       try {
         await producer.connect();
+        // The configured topic's partitions first, so the backlog goes out without tokens (DeliveryLedger).
+        await this.askPartition(this.topic);
         if (this.producer !== producer) return;
         this.live = true;
         this.produceBacklog();
+        this.partitionsTimer ??= setInterval(() => this.ledger?.topics().forEach((t) => void this.askPartition(t, true)), PARTITIONS_REFRESH_MS).unref();
         return;
       } catch (e) {
         if (this.producer !== producer) return;
@@ -132,18 +152,13 @@ export class KafkaSink extends Sink {
     else throw new TypeError(`KafkaSink expects bytes or a string, got ${event === null ? "null" : typeof event} (serialise it first, e.g. with DictToJsonBytesParser)`);
     const topic = context.kafka_topic;
     if (topic !== undefined && topic !== null && typeof topic !== "string") throw new TypeError(`KafkaSink: context kafka_topic must be a string, got ${typeof topic}`);
-    const key = context.kafka_key;
-    const headers = context.kafka_headers;
-    const message: KafkaOutgoing = {
-      topic: topic ?? this.topic,
-      key: key === undefined || key === null ? null : (key as Buffer | string),
-      value,
-      headers: headers === undefined || headers === null ? undefined : toHeaderPairs(headers as KafkaHeadersInput),
-    };
+    const key = context.kafka_key === undefined || context.kafka_key === null ? null : (context.kafka_key as Buffer | string);
+    const headers = context.kafka_headers === undefined || context.kafka_headers === null ? undefined : toHeaderPairs(context.kafka_headers as KafkaHeadersInput);
     const receipt = context.receipt;
+    const name = topic ?? this.topic;
     // A record librdkafka refuses outright (e.g. larger than message.max.bytes) throws here: the
     // pipeline's error rules take that one event.
-    if (!this.live || this.backlog.length > 0 || !this.producer!.produce(message, receipt)) this.backlog.push({ message, receipt });
+    if (!this.live || this.backlog.length > 0 || !this.send(name, value, key, headers, receipt)) this.backlog.push({ topic: name, value, key, headers, receipt });
     this.queued++;
     this.throttle.update(this.queued > this.high, false);
     return null;
@@ -157,7 +172,9 @@ export class KafkaSink extends Sink {
     } else {
       this.failed++;
       receipt?.fail(error);
-      // One error state, not one per record of a failed batch.
+      // librdkafka gave up after its own retries (message.timeout.ms): an outage, not a bad event.
+      // The failed receipts rewind their sources, so these records are not dead-lettered (the
+      // report does not carry them either); one error state, not one per record of the batch.
       if (!this.pipeline.isError()) this.pipeline.setError(null, null, new Error(`KafkaSink '${this.id}': a record could not be delivered: ${error.message}`));
     }
     if (this.backlog.length > 0) this.produceBacklog();
@@ -165,12 +182,48 @@ export class KafkaSink extends Sink {
     if (this.queued === 0) this.drained?.();
   }
 
+  /**
+   * Hands one record to the producer; false when its queue is full. The partition is chosen here,
+   * at the moment of producing, so the ledger lists each partition's records in producing order.
+   */
+  private send(topic: string, value: Buffer, key: Buffer | string | null, headers: KafkaHeaderPairs | undefined, receipt: Receipt | undefined): boolean {
+    const ledger = this.ledger;
+    const partitions = ledger === null ? 0 : ledger.partitionsOf(topic);
+    if (partitions === 0) {
+      if (ledger !== null) void this.askPartition(topic);
+      return this.producer!.produce(topic, null, value, key, headers, receipt ?? NO_RECEIPT);
+    }
+    const partition = ledger!.choose(topic, key, partitions);
+    if (!this.producer!.produce(topic, partition, value, key, headers, undefined)) return false;
+    ledger!.add(topic, partition, receipt);
+    return true;
+  }
+
   private produceBacklog(): void {
     const producer = this.producer;
     if (producer === null || !this.live) return;
     let i = 0;
-    while (i < this.backlog.length && producer.produce(this.backlog[i]!.message, this.backlog[i]!.receipt)) i++;
+    for (; i < this.backlog.length; i++) {
+      const b = this.backlog[i]!;
+      if (!this.send(b.topic, b.value, b.key, b.headers, b.receipt)) break;
+    }
     this.backlog = i === this.backlog.length ? [] : this.backlog.slice(i);
+  }
+
+  /** Reads a topic's partition count for the ledger (once; again after a while if the topic is not there yet). */
+  private askPartition(topic: string, again = false): Promise<void> {
+    const producer = this.producer;
+    const ledger = this.ledger;
+    if (producer === null || ledger === null || (this.partitionsAsked.has(topic) && !again)) return Promise.resolve();
+    this.partitionsAsked.add(topic);
+    const retryLater = (): void => void setTimeout(() => this.partitionsAsked.delete(topic), 5000).unref();
+    return producer.partitionCount(topic).then(
+      (count) => (count > 0 ? ledger.setPartitions(topic, count) : retryLater()),
+      (e: unknown) => {
+        retryLater();
+        this.connection.clientError(`KafkaSink '${this.id}'`, toError(e));
+      },
+    );
   }
 
   /**
@@ -199,6 +252,8 @@ export class KafkaSink extends Sink {
   }
 
   override async stop(): Promise<void> {
+    if (this.partitionsTimer !== null) clearInterval(this.partitionsTimer);
+    this.partitionsTimer = null;
     await this.drain();
     if (this.queued > 0) this.pipeline.log.warn(`KafkaSink '${this.id}': ${this.queued} records not acknowledged at stop; their sources will deliver them again`);
     const producer = this.producer;

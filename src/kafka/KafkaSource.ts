@@ -1,9 +1,10 @@
 import { ConfigError, locateConnection, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
 import { KafkaConnection, passThroughProperties, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
-import { type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
-import { resolveAlias, noteIgnoredKeys } from "./settings.js";
+import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
+import { resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
 
 export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
+export { parseTopics } from "./settings.js";
 
 /** How long the pipeline may be not ready before the consumer is paused. */
 const PAUSE_AFTER_MS = 250;
@@ -14,6 +15,13 @@ const PAUSE_AFTER_MS = 250;
  */
 const POLL_WHILE_PAUSED_MS = 500;
 const RECONNECT_MAX_S = 30;
+
+/** Records as one consume() returned them, numbered in the order taken; `start`: the first not handed over yet. */
+interface Batch {
+  records: KafkaRecord[];
+  number: number;
+  start: number;
+}
 
 /** The records of one partition under one receipt. */
 interface Part {
@@ -47,7 +55,7 @@ export class KafkaSource extends Source {
     "enable.auto.commit": { type: "bool", default: false, doc: "Must stay false: offsets are committed when their records are settled" },
     "enable.auto.offset.store": { type: "bool", default: false, doc: "Must stay false: offsets are stored when their records are settled" },
     refresh_topics: { type: "float", default: 0, doc: "Seconds between looks for new topics matching a ^pattern (0: librdkafka's default, 5 minutes)" },
-    buffer_size: { type: "int", default: 1000, doc: "Most records taken from the client at a time" },
+    buffer_size: { type: "int", default: 100, doc: "Most records taken from the client at a time (BSPump: 1000; 100 here halves the heap at the same speed, docs/kafka.md)" },
     poll_interval: { type: "float", default: 0.3, doc: "Seconds a poll waits for the first record" },
     sleep_on_error: { type: "float", default: 3.0, doc: "Seconds to wait after a failed poll or connect before the next (doubling up to 30)" },
     receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt" },
@@ -55,7 +63,8 @@ export class KafkaSource extends Source {
     heartbeat_interval_ms: { type: "int", default: 3000, doc: "Heartbeat interval (heartbeat.interval.ms)" },
     max_partition_fetch_bytes: { type: "int", default: 1048576, doc: "Most bytes fetched per partition and request (max.partition.fetch.bytes)" },
     fetch_wait_max_ms: { type: "int", default: 500, doc: "How long the broker may wait to fill a fetch (fetch.wait.max.ms)" },
-    "queued.max.messages.kbytes": { type: "int", default: 16384, doc: "Most kilobytes of records fetched ahead (librdkafka's default is 65536; this bounds memory)" },
+    "queued.max.messages.kbytes": { type: "int", default: 4096, doc: "Most kilobytes of records fetched ahead (librdkafka: 65536; 4096 here bounds memory, with fetch.queue.backoff.ms at the same speed)" },
+    "fetch.queue.backoff.ms": { type: "int", default: 5, doc: "Wait before fetching again when the fetched-ahead queue is full (librdkafka: 1000, which stalls a small queue)" },
     // BSPump's keys for its own polling threads: accepted, with a note at start (see docs/kafka.md).
     consumer_threads: { type: "int", default: 1, doc: "BSPump: consumer threads. One consumer per source here (librdkafka fetches in its own threads)" },
     buffer_timeout: { type: "float", default: 1.0, doc: "BSPump: flush a partly filled buffer after this. Here records are handed over as they arrive" },
@@ -73,8 +82,12 @@ export class KafkaSource extends Source {
   private readonly tracks = new PartitionTracks();
   private commitTimer: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
-  /** Records taken from the client but not handed over yet (the pipeline stopped being ready). */
-  private held: KafkaRecord[] = [];
+  /** Batches taken from the client, in order, not handed over yet (the next one, or the pipeline stopped being ready). */
+  private held: Batch[] = [];
+  /** The one consume() in flight: never two, so batches stay in order. */
+  private fetching: Promise<void> | null = null;
+  private fetchError: Error | null = null;
+  private batches = 0;
   private paused: KafkaTopicPartition[] | null = null;
   private connected = false;
   private lastCommitError = "";
@@ -128,6 +141,7 @@ export class KafkaSource extends Source {
       "max.partition.fetch.bytes": c.getInt("max_partition_fetch_bytes"),
       "fetch.wait.max.ms": c.getInt("fetch_wait_max_ms"),
       "queued.max.messages.kbytes": c.getInt("queued.max.messages.kbytes"),
+      "fetch.queue.backoff.ms": c.getInt("fetch.queue.backoff.ms"),
       ...(refresh > 0 ? { "topic.metadata.refresh.interval.ms": Math.max(100, Math.round(refresh * 1000)) } : {}),
       ...passThroughProperties(c),
     };
@@ -138,26 +152,42 @@ export class KafkaSource extends Source {
     if (!(await this.connect())) return;
     const interval = Math.max(10, Number(this.consumerProperties()["auto.commit.interval.ms"]));
     this.commitTimer = setInterval(() => void this.commitSettled(), interval);
-    const consumer = this.consumer!;
     let backoff = this.config.getFloat("sleep_on_error");
     while (!this.stopping) {
       const go = this.whenReady();
       if (go !== true && !(await this.waitWhilePaused(go))) break;
-      let records = this.held;
-      if (records.length > 0) this.held = [];
-      else {
-        try {
-          records = await consumer.consume(this.batchMax, this.pollMs);
-          backoff = this.config.getFloat("sleep_on_error");
-        } catch (e) {
-          this.connection.clientError(`KafkaSource '${this.id}'`, toError(e));
-          if (!(await this.sleep(backoff))) break;
-          backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
-          continue;
-        }
+      if (this.held.length === 0) await this.fetchMore(this.pollMs);
+      if (this.fetchError !== null) {
+        this.connection.clientError(`KafkaSource '${this.id}'`, this.fetchError);
+        this.fetchError = null;
+        if (!(await this.sleep(backoff))) break;
+        backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
+        continue;
       }
-      if (records.length > 0 && !this.stopping) this.hand(records);
+      const batch = this.held.shift();
+      if (batch === undefined || this.stopping) continue;
+      backoff = this.config.getFloat("sleep_on_error");
+      // The client fetches the next batch (in its thread) while this one is handed over.
+      if (this.held.length === 0) void this.fetchMore(this.pollMs);
+      this.hand(batch);
     }
+  }
+
+  /** Takes the next batch from the client into `held`, unless a consume() is in flight already. */
+  private fetchMore(timeoutMs: number): Promise<void> {
+    if (this.fetching !== null) return this.fetching;
+    const number = ++this.batches;
+    this.fetching = this.consumer!.consume(this.batchMax, timeoutMs).then(
+      (records) => {
+        this.fetching = null;
+        if (records.length > 0) this.held.push({ records, number, start: 0 });
+      },
+      (e: unknown) => {
+        this.fetching = null;
+        this.fetchError = toError(e);
+      },
+    );
+    return this.fetching;
   }
 
   /** Connects, retrying with backoff while no broker answers; false when stopped meanwhile. */
@@ -194,47 +224,57 @@ export class KafkaSource extends Source {
    * Hands records over, one receipt per `receipt_records`. Stops early when the pipeline is not
    * ready (or the source stops): the rest is held for the next round.
    */
-  private hand(records: KafkaRecord[]): void {
+  private hand(batch: Batch): void {
     const pipeline = this.pipeline;
+    const { records, number } = batch;
     const n = records.length;
-    let i = 0;
+    let i = batch.start;
     while (i < n) {
       const start = i;
       const end = Math.min(n, i + this.receiptRecords);
       const parts: Part[] = [];
       const receipt = new Receipt((r) => this.settled(parts, r));
       let part: Part | null = null;
+      let handed = 0;
       for (; i < end; i++) {
         if (i > start && (this.stopping || !pipeline.isReady())) break;
         const record = records[i]!;
-        if (part === null || part.track.partition !== record.partition || part.track.topic !== record.topic) {
-          part = this.partFor(record);
+        let track = part?.track;
+        if (track === undefined || track.partition !== record.partition || track.topic !== record.topic) {
+          track = this.tracks.get(record.topic, record.partition);
+          part = null;
+        }
+        // A record fetched before its partition was revoked or rewound is not handed over.
+        if (!track.admits(record.offset, number)) continue;
+        if (part === null) {
+          part = this.partFor(track, record.offset);
           parts.push(part);
         }
         part.entry.next = record.offset + 1;
         const context: EventContext = {
-          kafka_key: record.key,
-          kafka_headers: record.headers,
+          kafka_key: record.key ?? null,
+          kafka_headers: record.headers ?? null,
           _kafka_topic: record.topic,
           _kafka_partition: record.partition,
           _kafka_offset: record.offset,
-          _kafka_timestamp: record.timestamp,
+          _kafka_timestamp: record.timestamp ?? -1,
           receipt,
         };
+        handed++;
         pipeline.process(record.value, context);
       }
-      this.recordsIn += i - start;
+      this.recordsIn += handed;
       receipt.seal();
       if (i < end) {
-        this.held = records.slice(i);
+        batch.start = i;
+        this.held.unshift(batch);
         return;
       }
     }
   }
 
-  private partFor(record: KafkaRecord): Part {
-    const track = this.tracks.get(record.topic, record.partition);
-    const entry: BatchEntry = { first: record.offset, next: record.offset, done: false };
+  private partFor(track: PartitionTrack, offset: number): Part {
+    const entry: BatchEntry = { first: offset, next: offset, done: false };
     track.entries.push(entry);
     return { track, epoch: track.epoch, entry };
   }
@@ -248,11 +288,16 @@ export class KafkaSource extends Source {
       }
       // Not acknowledged: rewind to these records so they are delivered again (after the error is cleared).
       this.log.warn(`Records of ${track.topic}[${track.partition}] from offset ${entry.first} failed; they will be consumed again`, { error: receipt.error.message });
-      track.epoch++;
-      track.entries = [];
-      this.held = this.held.filter((r) => r.topic !== track.topic || r.partition !== track.partition);
+      // Records taken from the client before the seek took effect are dropped (PartitionTrack.admits).
+      track.rewind(entry.first);
       if (this.consumer && !this.stopping) {
-        this.consumer.seek({ topic: track.topic, partition: track.partition }, entry.first).catch((e: unknown) => this.connection.clientError(`KafkaSource '${this.id}'`, toError(e)));
+        this.consumer.seek({ topic: track.topic, partition: track.partition }, entry.first).then(
+          () => track.sought(this.batches),
+          (e: unknown) => {
+            track.sought(this.batches);
+            this.connection.clientError(`KafkaSource '${this.id}'`, toError(e));
+          },
+        );
       }
     }
   }
@@ -269,12 +314,7 @@ export class KafkaSource extends Source {
     const paused = consumer.assignment();
     consumer.pause(paused);
     this.paused = paused;
-    const poll = setInterval(() => {
-      consumer.consume(this.batchMax, 0).then(
-        (records) => this.held.push(...records),
-        (e: unknown) => this.connection.clientError(`KafkaSource '${this.id}'`, toError(e)),
-      );
-    }, POLL_WHILE_PAUSED_MS);
+    const poll = setInterval(() => void this.fetchMore(0), POLL_WHILE_PAUSED_MS);
     try {
       return await go;
     } finally {
@@ -289,13 +329,13 @@ export class KafkaSource extends Source {
 
   private onAssign(partitions: KafkaTopicPartition[]): void {
     // The client reads assigned partitions from the committed offsets: forget anything older.
-    for (const p of partitions) this.tracks.get(p.topic, p.partition).reset();
+    for (const p of partitions) this.tracks.get(p.topic, p.partition).assign();
     this.log.info(`Assigned ${partitions.map((p) => `${p.topic}[${p.partition}]`).join(" ") || "no partitions"} (group '${this.groupId}')`);
   }
 
   private onRevoke(partitions: KafkaTopicPartition[]): void {
     // The rebalance waits for this: commit what is settled while the partitions are still ours.
-    const offsets = this.committable(partitions.map((p) => this.tracks.get(p.topic, p.partition)));
+    const offsets = committableOffsets(partitions.map((p) => this.tracks.get(p.topic, p.partition)));
     if (offsets.length > 0 && this.consumer !== null) {
       try {
         this.consumer.commitNow(offsets);
@@ -304,15 +344,9 @@ export class KafkaSource extends Source {
         this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`commit before the rebalance failed: ${toError(e).message}`));
       }
     }
-    const revoked = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
-    for (const p of partitions) this.tracks.get(p.topic, p.partition).reset();
-    this.held = this.held.filter((r) => !revoked.has(`${r.topic}\u0000${r.partition}`));
-  }
-
-  private committable(tracks: Iterable<PartitionTrack>): KafkaCommit[] {
-    const offsets: KafkaCommit[] = [];
-    for (const t of tracks) if (t.committable > t.committed) offsets.push({ topic: t.topic, partition: t.partition, offset: t.committable });
-    return offsets;
+    // Held batches were fetched before: their records of these partitions are dropped.
+    const lastTaken = this.batches - (this.fetching === null ? 0 : 1);
+    for (const p of partitions) this.tracks.get(p.topic, p.partition).revoke(lastTaken);
   }
 
   /** Commits, per partition, the offset after the highest contiguous settled record (serialised). */
@@ -327,7 +361,7 @@ export class KafkaSource extends Source {
     const tracks = [...this.tracks.values()].filter((t) => t.committable > t.committed);
     if (tracks.length === 0) return;
     const epochs = tracks.map((t) => t.epoch);
-    const offsets = this.committable(tracks);
+    const offsets = committableOffsets(tracks);
     try {
       await consumer.commit(offsets);
       this.commits++;
@@ -343,7 +377,7 @@ export class KafkaSource extends Source {
 
   /** Offsets settled but not yet committed, per partition (for tests and the web API). */
   pendingCommits(): KafkaCommit[] {
-    return this.committable(this.tracks.values());
+    return committableOffsets(this.tracks.values());
   }
 
   override async finalize(): Promise<void> {
@@ -351,6 +385,7 @@ export class KafkaSource extends Source {
     this.commitTimer = null;
     const consumer = this.consumer;
     if (consumer === null) return;
+    await this.fetching;
     await this.commitSettled();
     this.consumer = null;
     this.connected = false;
@@ -372,27 +407,4 @@ export class KafkaSource extends Source {
       Partitions: [...this.tracks.values()].map((t) => ({ topic: t.topic, partition: t.partition, committed: t.committed, committable: t.committable, inFlightBatches: t.entries.length })),
     };
   }
-}
-
-/** BSPump's `topic`: names separated by spaces (or commas); `^…` is a pattern; `name:partition` pins a partition. */
-export function parseTopics(value: string, where: string): { subscribe: (string | RegExp)[]; assign: KafkaTopicPartition[] | null } {
-  const items = value.split(/[\s,]+/).filter((s) => s !== "");
-  if (items.length === 0) throw new ConfigError(`${where}: no topic given`);
-  const subscribe: (string | RegExp)[] = [];
-  const assign: KafkaTopicPartition[] = [];
-  for (const item of items) {
-    const pinned = /^([^:^]+):(\d+)$/.exec(item);
-    if (pinned) assign.push({ topic: pinned[1]!, partition: Number(pinned[2]) });
-    else if (item.startsWith("^")) {
-      try {
-        subscribe.push(new RegExp(item));
-      } catch (e) {
-        throw new ConfigError(`${where}: '${item}' is not a valid regular expression: ${(e as Error).message}`);
-      }
-    } else subscribe.push(item);
-  }
-  if (assign.length > 0 && subscribe.length > 0) {
-    throw new ConfigError(`${where}: pinned partitions (name:partition) and whole topics cannot be mixed in one source; use two sources`);
-  }
-  return { subscribe, assign: assign.length > 0 ? assign : null };
 }

@@ -1,3 +1,5 @@
+import type { KafkaCommit } from "./client.js";
+
 /** Records of one partition handed to the pipeline under one receipt, waiting for it. */
 export interface BatchEntry {
   /** Offset after the last record handed over: what to commit once this and all before it are settled. */
@@ -18,6 +20,17 @@ export class PartitionTrack {
   /** Next offset to commit (every record before it is settled); -1 when nothing new is settled. */
   committable = -1;
   committed = -1;
+  /** False from a revoke until the partition is assigned again: its records are not ours to hand over. */
+  private owned = true;
+  /** Batches numbered up to this were taken before the last revoke: their records of this partition are stale. */
+  private revokedAfter = 0;
+  /**
+   * After a rewind: the offset the partition continues from. Batches taken from the client before
+   * the seek took effect (numbered up to `fence`) may still carry records fetched before it, past
+   * this offset: those are dropped until this offset comes again.
+   */
+  private resumeAt = -1;
+  private fence = 0;
 
   constructor(
     readonly topic: string,
@@ -29,6 +42,41 @@ export class PartitionTrack {
     this.entries = [];
     this.committable = -1;
     this.committed = -1;
+    this.resumeAt = -1;
+  }
+
+  /** Taken away by a rebalance; `lastBatch`: the last batch the client returned before. */
+  revoke(lastBatch: number): void {
+    this.reset();
+    this.owned = false;
+    this.revokedAfter = lastBatch;
+  }
+
+  assign(): void {
+    this.reset();
+    this.owned = true;
+  }
+
+  /** Rewound to `offset` (a seek is under way): receipts of older entries are ignored. */
+  rewind(offset: number): void {
+    this.epoch++;
+    this.entries = [];
+    this.resumeAt = offset;
+    this.fence = Infinity;
+  }
+
+  /** The seek took effect: batches numbered after `lastBatch` come from the new position. */
+  sought(lastBatch: number): void {
+    this.fence = lastBatch;
+  }
+
+  /** Whether a record of batch number `batch` is to be handed over (false: a leftover from before a revoke or rewind). */
+  admits(offset: number, batch: number): boolean {
+    if (!this.owned || batch <= this.revokedAfter) return false;
+    if (this.resumeAt < 0) return true;
+    if (batch <= this.fence && offset > this.resumeAt) return false;
+    this.resumeAt = -1;
+    return true;
   }
 
   /** Marks an entry settled and advances the committable offset over the settled prefix. */
@@ -60,4 +108,11 @@ export class PartitionTracks {
   values(): IterableIterator<PartitionTrack> {
     return this.byKey.values();
   }
+}
+
+/** Per partition, the offset to commit: after the highest contiguous settled record, where that moved since the last commit. */
+export function committableOffsets(tracks: Iterable<PartitionTrack>): KafkaCommit[] {
+  const offsets: KafkaCommit[] = [];
+  for (const t of tracks) if (t.committable > t.committed) offsets.push({ topic: t.topic, partition: t.partition, offset: t.committable });
+  return offsets;
 }

@@ -11,16 +11,19 @@ export type KafkaHeadersInput = readonly (readonly [string, Buffer | string])[] 
 /** Headers as the producer takes them: one single-entry object per header, in order (names may repeat). */
 export type KafkaHeaderPairs = Record<string, Buffer | string>[];
 
-/** One consumed record. */
+/**
+ * One consumed record: the client's own message object (no copy per record), so absent fields may
+ * be missing rather than null.
+ */
 export interface KafkaRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  /** Milliseconds since the epoch (-1 when the record has none). */
-  timestamp: number;
-  headers: KafkaHeaderList | null;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key?: Buffer | null;
+  readonly value: Buffer | null;
+  /** Milliseconds since the epoch. */
+  readonly timestamp?: number;
+  readonly headers?: KafkaHeaderList;
 }
 
 export interface KafkaTopicPartitions {
@@ -74,29 +77,27 @@ export interface KafkaConsumerClient {
   close(): Promise<void>;
 }
 
-export interface KafkaOutgoing {
-  topic: string;
-  key: Buffer | string | null;
-  value: Buffer;
-  headers: KafkaHeaderPairs | undefined;
-}
-
 export interface KafkaProducerOptions {
   /** librdkafka producer properties, merged over the connection's. */
   properties: KafkaProperties;
   /**
    * Called once per produced record when the broker acknowledged it (error null) or the client
-   * gave up on it; `token` is what produce() was given.
+   * gave up on it; `token` is what produce() was given (undefined when none), `partition` where it went.
    */
-  onDelivery: (error: Error | null, token: unknown) => void;
+  onDelivery: (error: Error | null, token: unknown, topic: string, partition: number) => void;
   /** The producer can no longer deliver (a fatal error of the idempotent producer). */
   onFatal: (error: Error) => void;
 }
 
 export interface KafkaProducerClient {
   connect(): Promise<void>;
-  /** Queues one record; false when the client's queue is full (try again after deliveries). */
-  produce(message: KafkaOutgoing, token: unknown): boolean;
+  /**
+   * Queues one record to `partition` (null: the client's partitioner chooses); false when the
+   * client's queue is full (try again after deliveries). A token costs the client a handle per record.
+   */
+  produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, headers: KafkaHeaderPairs | undefined, token: unknown): boolean;
+  /** The topic's partition count (0 when the topic is not known to the broker). */
+  partitionCount(topic: string): Promise<number>;
   /** Waits until every queued record is delivered or failed, at most `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import type {
   KafkaConsumerClient,
   KafkaConsumerOptions,
   KafkaHeaderList,
-  KafkaOutgoing,
+  KafkaHeaderPairs,
   KafkaProducerClient,
   KafkaProducerOptions,
   KafkaProperties,
@@ -33,8 +33,10 @@ interface RdMessage {
   partition: number;
   offset: number;
   timestamp?: number;
-  headers?: Record<string, Buffer | string>[];
+  headers?: Record<string, Buffer | string>[] | KafkaHeaderList;
 }
+/** A message after consume() normalised it in place. */
+type RdRecordMessage = RdMessage & KafkaRecord;
 interface RdTopicPartition {
   topic: string;
   partition: number;
@@ -64,8 +66,9 @@ interface RdConsumer extends RdClient {
 }
 interface RdProducer extends RdClient {
   produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, timestamp: number | null, opaque: unknown, headers?: Record<string, Buffer | string>[]): boolean;
-  on(event: "delivery-report" | "event.error", listener: (error: RdError, report: { opaque?: unknown }) => void): void;
+  on(event: "delivery-report" | "event.error", listener: (error: RdError, report: { opaque?: unknown; topic: string; partition: number }) => void): void;
   setPollInBackground(value: boolean): void;
+  getMetadata(options: { topic: string; timeout: number }, cb: (error: RdError | null, metadata: { topics: { name: string; partitions: unknown[] }[] }) => void): void;
   flush(timeoutMs: number, cb: Callback): void;
 }
 interface RdAdmin {
@@ -116,10 +119,9 @@ function disconnect(client: RdClient): Promise<void> {
 }
 
 /** librdkafka's record headers (one object per header) → BSPump's list of pairs. */
-function headerList(headers: Record<string, Buffer | string>[] | undefined): KafkaHeaderList | null {
-  if (headers === undefined || headers.length === 0) return null;
+function headerList(headers: Record<string, Buffer | string>[] | KafkaHeaderList): KafkaHeaderList {
   const out: KafkaHeaderList = [];
-  for (const h of headers) for (const name in h) out.push([name, Buffer.isBuffer(h[name]) ? (h[name] as Buffer) : Buffer.from(h[name] as string)]);
+  for (const h of headers as Record<string, Buffer | string>[]) for (const name in h) out.push([name, Buffer.isBuffer(h[name]) ? (h[name] as Buffer) : Buffer.from(h[name] as string)]);
   return out;
 }
 
@@ -169,20 +171,13 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
     return new Promise((resolve, reject) => {
       this.consumer.consume(max, (error, messages) => {
         if (error) return reject(asError(error, "Kafka consume"));
-        const records = new Array<KafkaRecord>(messages.length);
+        // The client's message objects are the records: only the rare fields are normalised in place.
         for (let i = 0; i < messages.length; i++) {
           const m = messages[i]!;
-          const key = m.key;
-          records[i] = {
-            topic: m.topic,
-            partition: m.partition,
-            offset: m.offset,
-            key: key === undefined || key === null ? null : typeof key === "string" ? Buffer.from(key) : key,
-            value: m.value,
-            timestamp: m.timestamp ?? -1,
-            headers: headerList(m.headers),
-          };
+          if (typeof m.key === "string") m.key = Buffer.from(m.key);
+          if (m.headers !== undefined) m.headers = headerList(m.headers);
         }
+        const records: KafkaRecord[] = messages as RdRecordMessage[];
         resolve(records);
       });
     });
@@ -237,7 +232,7 @@ export class RdKafkaProducer implements KafkaProducerClient {
   constructor(properties: KafkaProperties, options: KafkaProducerOptions, onError: (error: Error) => void) {
     this.timeoutMs = Number(properties["socket.connection.setup.timeout.ms"] ?? 30000);
     this.producer = new (rdkafka().Producer)({ ...properties, dr_cb: true });
-    this.producer.on("delivery-report", (error, report) => options.onDelivery(error ? asError(error, "Kafka delivery") : null, report.opaque));
+    this.producer.on("delivery-report", (error, report) => options.onDelivery(error ? asError(error, "Kafka delivery") : null, report.opaque, report.topic, report.partition));
     this.producer.on("event.error", (e) => {
       if (e.isFatal) options.onFatal(asError(e, "Kafka producer (fatal)"));
       else onError(asError(e, "Kafka producer"));
@@ -250,14 +245,23 @@ export class RdKafkaProducer implements KafkaProducerClient {
     this.producer.setPollInBackground(true);
   }
 
-  produce(message: KafkaOutgoing, token: unknown): boolean {
+  produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, headers: KafkaHeaderPairs | undefined, token: unknown): boolean {
     try {
-      this.producer.produce(message.topic, null, message.value, message.key, null, token, message.headers);
+      this.producer.produce(topic, partition, value, key, null, token, headers);
       return true;
     } catch (e) {
       if ((e as RdError).code === ERR_QUEUE_FULL) return false;
       throw e;
     }
+  }
+
+  partitionCount(topic: string): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.producer.getMetadata({ topic, timeout: this.timeoutMs }, (e, metadata) => {
+        if (e) return reject(asError(e, "Kafka metadata"));
+        resolve(metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0);
+      }),
+    );
   }
 
   flush(timeoutMs: number): Promise<void> {

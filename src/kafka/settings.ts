@@ -1,4 +1,5 @@
 import { ConfigError, type Logger, type ResolvedConfig } from "../core/index.js";
+import type { KafkaTopicPartition } from "./client.js";
 
 /*
  * BSPump reads `group_id` as `group.id` (every Kafka key has `_` turned into `.`), so a BSPump
@@ -26,4 +27,27 @@ function readValue(config: ResolvedConfig, key: string): string | number {
 export function noteIgnoredKeys(config: ResolvedConfig, log: Logger, keys: readonly string[]): void {
   const given = keys.filter((k) => !config.isDefault(k));
   if (given.length > 0) log.info(`[${config.section}] ${given.join(", ")}: BSPump settings with no effect here (librdkafka does that work itself; see docs/kafka.md)`);
+}
+
+/** BSPump's `topic`: names separated by spaces (or commas); `^…` is a pattern; `name:partition` pins a partition. */
+export function parseTopics(value: string, where: string): { subscribe: (string | RegExp)[]; assign: KafkaTopicPartition[] | null } {
+  const items = value.split(/[\s,]+/).filter((s) => s !== "");
+  if (items.length === 0) throw new ConfigError(`${where}: no topic given`);
+  const subscribe: (string | RegExp)[] = [];
+  const assign: KafkaTopicPartition[] = [];
+  for (const item of items) {
+    const pinned = /^([^:^]+):(\d+)$/.exec(item);
+    if (pinned) assign.push({ topic: pinned[1]!, partition: Number(pinned[2]) });
+    else if (item.startsWith("^")) {
+      try {
+        subscribe.push(new RegExp(item));
+      } catch (e) {
+        throw new ConfigError(`${where}: '${item}' is not a valid regular expression: ${(e as Error).message}`);
+      }
+    } else subscribe.push(item);
+  }
+  if (assign.length > 0 && subscribe.length > 0) {
+    throw new ConfigError(`${where}: pinned partitions (name:partition) and whole topics cannot be mixed in one source; use two sources`);
+  }
+  return { subscribe, assign: assign.length > 0 ? assign : null };
 }

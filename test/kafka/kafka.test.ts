@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { Pipeline, Processor, Receipt, Sink, type EventContext } from "../../src/core/index.js";
 import { DictToJsonBytesParser, StdJsonToDictParser } from "../../src/common/index.js";
 import { KafkaConnection, KafkaSink, KafkaSource } from "../../src/kafka/index.js";
+import { BatchSource } from "../helpers/components.js";
 import { committed, createTopic, latest, makeApp, produce, readAll, unique, until } from "./helpers.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -362,4 +363,50 @@ test("topic name:partition reads exactly that partition and commits it in the gr
   assert.equal(sink.count, 100);
   assert.deepEqual([...sink.first.keys()], [1]);
   assert.equal((await committed(group, topic)).get(1), 100);
+});
+
+/** Sets the record's key from the event ({ key, value }) and passes the value on. */
+class KeyFromEvent extends Processor {
+  process(context: EventContext, event: unknown): unknown {
+    const { key, value } = event as { key: string | null; value: string };
+    context.kafka_key = key;
+    return value;
+  }
+}
+
+test("KafkaSink puts each key where librdkafka's own partitioner does, and settles every receipt from its partition's reports", async () => {
+  const ledgerTopic = unique("part-ledger");
+  const tokenTopic = unique("part-token");
+  await createTopic(ledgerTopic, 3);
+  await createTopic(tokenTopic, 3);
+  const n = 3000;
+  const events = Array.from({ length: n }, (_, i) => ({ key: i % 10 === 0 ? null : `user-${i % 997}`, value: `v${i}` }));
+  const run = async (topic: string, extra: string): Promise<{ sink: KafkaSink; source: BatchSource }> => {
+    const app = makeApp(`[pipeline:P:KafkaSink]\ntopic = ${topic}\nlinger.ms = 5\n${extra}`);
+    app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
+    const pipeline = new Pipeline(app, "P");
+    const source = new BatchSource(app, pipeline);
+    source.events = events;
+    source.batchSize = 70;
+    const sink = new KafkaSink(app, pipeline, "Kafka");
+    pipeline.build(source, new KeyFromEvent(app, pipeline), sink);
+    app.pumpService.addPipeline(pipeline);
+    const running = app.run();
+    await until(() => source.completions === Math.ceil(n / 70), 60000, "every receipt settled");
+    app.stop();
+    assert.equal(await running, 0);
+    return { sink, source };
+  };
+  // The default (idempotent) sink chooses partitions itself; without idempotence librdkafka chooses them (a token per record).
+  const ledger = await run(ledgerTopic, "");
+  const token = await run(tokenTopic, "enable.idempotence = false\nacks = 1\n");
+  for (const { sink, source } of [ledger, token]) {
+    assert.equal(sink.delivered, n);
+    assert.ok(source.batches.every((b) => b.error === null && b.settled === b.size), "each receipt settled by its own records' reports");
+  }
+  const partitionOf = async (topic: string): Promise<Map<string, number>> => new Map((await readAll(topic, n)).filter((r) => r.key !== null).map((r) => [r.key!.toString(), r.partition]));
+  const [mine, theirs] = await Promise.all([partitionOf(ledgerTopic), partitionOf(tokenTopic)]);
+  assert.equal(mine.size, 997);
+  assert.deepEqual(mine, theirs);
+  assert.equal(new Set(mine.values()).size, 3);
 });

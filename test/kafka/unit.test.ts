@@ -3,13 +3,65 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BSPumpApplication, Config, ConfigError, Pipeline } from "../../src/core/index.js";
+import { BSPumpApplication, Config, ConfigError, Pipeline, Receipt } from "../../src/core/index.js";
+import { DeliveryLedger } from "../../src/kafka/DeliveryLedger.js";
 import { KafkaConnection, KafkaKeyFilter, KafkaSink, KafkaSource, KafkaTopicInitializer, PartitionTrack, parseTopics, type BatchEntry } from "../../src/kafka/index.js";
 import { runPipeline, UnitTestSink } from "../../src/unittest/index.js";
 
 function app(ini: string): BSPumpApplication {
   return new BSPumpApplication({ args: [], config: Config.fromString(ini, "<test>"), handleSignals: false });
 }
+
+test("PartitionTrack drops records fetched before a rewind or a revoke, and only those", () => {
+  const track = new PartitionTrack("t", 0);
+  assert.ok(track.admits(5, 1), "a fresh partition takes everything");
+  // Rewound to 100 while batches 1..3 were taken: until the seek took effect every batch may be stale.
+  track.rewind(100);
+  assert.equal(track.admits(140, 3), false, "fetched before the rewind");
+  assert.equal(track.admits(140, 9), false, "the seek has not taken effect yet");
+  track.sought(4);
+  assert.equal(track.admits(150, 4), false, "batch 4 was in flight when the seek took effect");
+  assert.ok(track.admits(100, 4), "the rewound offset itself comes again");
+  assert.ok(track.admits(101, 4), "and what follows it");
+  // A rewind whose offset never comes again (retention): a batch taken after the seek is fresh.
+  track.rewind(200);
+  track.sought(6);
+  assert.ok(track.admits(230, 7));
+  // Revoked after batch 8 was returned: its partition's records in held batches are stale, even once re-assigned.
+  track.revoke(8);
+  assert.equal(track.admits(300, 9), false, "not ours");
+  track.assign();
+  assert.equal(track.admits(300, 8), false, "taken before the revoke");
+  assert.ok(track.admits(250, 9), "taken after");
+});
+
+test("DeliveryLedger: reports settle each partition's receipts in producing order; keys go where librdkafka puts them", () => {
+  const ledger = new DeliveryLedger();
+  assert.equal(ledger.partitionsOf("t"), 0, "unknown until set");
+  ledger.setPartitions("t", 3);
+  // librdkafka's consistent_random: CRC-32 of the key modulo the partition count (checked against it in kafka.test.ts).
+  assert.equal(ledger.choose("t", Buffer.from("hello"), 3), 907060870 % 3);
+  const keyless = new Set(Array.from({ length: 3000 }, () => ledger.choose("t", null, 3)));
+  assert.deepEqual([...keyless].sort(), [0, 1, 2], "keyless records are spread");
+  const a = new Receipt(() => {});
+  const b = new Receipt(() => {});
+  ledger.add("t", 0, a);
+  ledger.add("t", 1, a);
+  ledger.add("t", 0, a);
+  ledger.add("t", 0, b);
+  ledger.add("t", 1, undefined);
+  // Partition 1 reports first: it settles partition 1's records only.
+  assert.equal(ledger.take("t", 1), a);
+  assert.equal(ledger.take("t", 1), undefined, "a record without a receipt");
+  assert.equal(ledger.take("t", 0), a);
+  assert.equal(ledger.take("t", 0), a);
+  assert.equal(ledger.take("t", 0), b);
+  assert.equal(ledger.take("t", 0), undefined, "nothing left");
+  assert.equal(ledger.take("other", 0), undefined);
+  assert.ok(DeliveryLedger.usable(true, undefined));
+  assert.ok(!DeliveryLedger.usable(false, undefined), "retries may reorder without idempotence");
+  assert.ok(!DeliveryLedger.usable(true, "murmur2_random"), "another partitioner: librdkafka chooses, with a token");
+});
 
 test("PartitionTrack commits only the contiguous settled prefix", () => {
   const track = new PartitionTrack("t", 0);
