@@ -1,5 +1,6 @@
 import type { Application } from "./application.js";
-import { resolveConfig, type ConfigInput, type ConfigSpec, type ResolvedConfig } from "./config.js";
+import type { ConfigInput, ConfigSpec } from "./config.js";
+import { resolveConfig, type ResolvedConfig } from "./resolve.js";
 
 /** Options every component constructor takes last, as BSPump's `id=None, config=None`. */
 export interface ComponentOptions {

@@ -2,6 +2,7 @@ export * from "./application.js";
 export * from "./batchingsink.js";
 export * from "./component.js";
 export * from "./config.js";
+export * from "./resolve.js";
 export * from "./connection.js";
 export * from "./context.js";
 export * from "./errors.js";

@@ -1,7 +1,7 @@
 import type { Application, ComponentOptions, ConfigSpec, EventContext, Pipeline } from "../core/index.js";
 import { CSV_DIALECT_CONFIG, csvDialect } from "../codec/csvdialect.js";
 import { FileBufferedSink } from "./FileBufferedSink.js";
-import { formatRow, type CsvFormat } from "./csvformat.js";
+import { formatRow, type CsvFormat } from "../codec/csvformat.js";
 
 /**
  * Writes each event (an object) as a CSV row, quoted per RFC 4180 (Python csv's quoting modes).

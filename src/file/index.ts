@@ -13,6 +13,6 @@ export { FileLineSink } from "./FileLineSink.js";
 export { FileCSVSink } from "./FileCSVSink.js";
 export { FileBlockSink } from "./FileBlockSink.js";
 export { FileJSONSink } from "./FileJSONSink.js";
-export { formatField, formatRow, type CsvFormat } from "./csvformat.js";
+export { formatField, formatRow, type CsvFormat } from "../codec/csvformat.js";
 export { CSVParserProcessor } from "./CSVParserProcessor.js";
 export { CSVGenerator } from "./CSVGenerator.js";

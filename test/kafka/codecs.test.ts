@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Pipeline } from "../../src/core/index.js";
-import { KafkaConnection, KafkaSink, KafkaSource } from "../../src/kafka/index.js";
+import { KafkaSink, KafkaSource } from "../../src/kafka/index.js";
 import { BatchSource, CollectSink } from "../helpers/components.js";
-import { createTopic, makeApp, unique, until } from "./helpers.js";
+import { createTopic, makeApp, unique, until, register } from "./helpers.js";
 import { consoleConsume, consoleProduce, storedCodecs } from "./tools.js";
 
 const CODECS = ["gzip", "snappy", "lz4", "zstd"] as const;
@@ -28,11 +28,9 @@ test("KafkaSource reads batches the console producer compressed with each codec"
   assert.deepEqual([...(await storedCodecs(topic))].sort(), [...CODECS].sort(), "the broker stored batches of every codec");
 
   const app = makeApp(`[pipeline:C:KafkaSource]\ntopic = ${topic}\ngroup_id = ${unique("codec-group")}\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "C");
   const sink = new CollectSink(app, pipeline);
-  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, new KafkaSource(app, pipeline, "Kafka"), sink);
   const run = app.run();
   await until(() => sink.events.length >= expected.length, 60_000, "every record read");
   app.stop();
@@ -46,14 +44,12 @@ test("KafkaSink writes each codec; the console consumer reads every record back"
     await createTopic(topic, 1);
     const lines = Array.from({ length: N }, (_, i) => `${codec}-${i}-${"y".repeat(i % 50)}`);
     const app = makeApp(`[pipeline:W:KafkaSink]\ntopic = ${topic}\ncompression.type = ${codec}\nlinger.ms = 20\n`);
-    app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
     const pipeline = new Pipeline(app, "W");
     const sink = new KafkaSink(app, pipeline, "Kafka");
     const source = new BatchSource(app, pipeline);
     source.events = lines.map((l) => Buffer.from(l));
     source.batchSize = 100;
-    pipeline.build(source, sink);
-    app.pumpService.addPipeline(pipeline);
+    register(pipeline, source, sink);
     const run = app.run();
     await until(() => sink.delivered >= N, 60_000, `${codec}: every record delivered`);
     app.stop();

@@ -1,6 +1,7 @@
 /** Shared helpers of the Kafka tests: an independent kafkajs client to prepare and check topics. */
 import { Kafka, logLevel, Partitioners, type IHeaders } from "kafkajs";
-import { BSPumpApplication, Config } from "../../src/core/index.js";
+import { BSPumpApplication, Config, Pipeline, type ProcessorBase, type Source } from "../../src/core/index.js";
+import { KafkaConnection } from "../../src/kafka/index.js";
 import { until as untilEvery } from "../helpers/components.js";
 
 /** The shared until(), polling every 50 ms: the Kafka tests' conditions ask the broker or read files. */
@@ -111,8 +112,18 @@ export async function latest(topic: string): Promise<Map<number, number>> {
   }
 }
 
-export function makeApp(ini = ""): BSPumpApplication {
-  const config = Config.fromString(`[connection:Kafka]\nbootstrap_servers = ${BROKER}\n${ini}`, "<kafka test>");
-  return new BSPumpApplication({ args: [], config, handleSignals: false });
+/** An application with the connection `Kafka` (to `broker`) and the config `ini`. */
+export function makeApp(ini = "", broker = BROKER): BSPumpApplication {
+  const config = Config.fromString(`[connection:Kafka]\nbootstrap_servers = ${broker}\n${ini}`, "<kafka test>");
+  const app = new BSPumpApplication({ args: [], config, handleSignals: false });
+  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
+  return app;
+}
+
+/** Builds `pipeline` from these stages and registers it with its application. */
+export function register(pipeline: Pipeline, source: Source, ...processors: ProcessorBase[]): void {
+  pipeline.build(source, ...processors);
+  if (!(pipeline.app instanceof BSPumpApplication)) throw new Error("a pipeline of a BSPumpApplication expected");
+  pipeline.app.pumpService.addPipeline(pipeline);
 }
 

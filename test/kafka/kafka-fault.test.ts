@@ -30,6 +30,46 @@ function countLines(file: string): number {
   return n;
 }
 
+interface Worker {
+  child: ChildProcess;
+  exit: Promise<number | null>;
+}
+
+/** A pump process of the group recording the ids it consumed in `file`. */
+function startWorker(topic: string, group: string, file: string, env: Record<string, string> = {}): Worker {
+  const child = spawn(process.execPath, ["--import", "tsx", WORKER, BROKER, topic, group, file], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: "1", ...env },
+  });
+  return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+}
+
+/** Waits until the group committed every partition to its end. */
+async function allCommitted(topic: string, group: string): Promise<void> {
+  const ends = await latest(topic);
+  await until(
+    async () => {
+      const c = await committed(group, topic);
+      return [...ends].every(([p, end]) => c.get(p) === end);
+    },
+    150_000,
+    "the group to commit every partition to its end",
+  );
+}
+
+/** The ids the workers recorded: distinct and in all (the difference is duplicates). */
+function tally(files: string[]): { seen: Set<string>; recorded: number } {
+  const seen = new Set<string>();
+  let recorded = 0;
+  for (const f of files) {
+    for (const id of lines(f)) {
+      seen.add(id);
+      recorded++;
+    }
+  }
+  return { seen, recorded };
+}
+
 test("3 pumps in one group, one SIGKILLed mid-stream: no event lost", { timeout: 180_000 }, async (t) => {
   const topic = unique("fault");
   const group = unique("fault-group");
@@ -39,15 +79,7 @@ test("3 pumps in one group, one SIGKILLed mid-stream: no event lost", { timeout:
 
   const dir = mkdtempSync(join(tmpdir(), "bspump-kafka-fault-"));
   const files = [0, 1, 2].map((i) => join(dir, `worker-${i}.ids`));
-  const exits: Promise<number | null>[] = [];
-  const workers: ChildProcess[] = files.map((file) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, BROKER, topic, group, file], {
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: "1" },
-    });
-    exits.push(new Promise((resolve) => child.on("exit", (code) => resolve(code))));
-    return child;
-  });
+  const workers = files.map((file) => startWorker(topic, group, file));
   try {
     // Kill worker 0 once it has recorded some events, while most of the stream is still ahead.
     // (Each worker records at most ~10,000 events/s, so the stream lasts several seconds.)
@@ -55,33 +87,16 @@ test("3 pumps in one group, one SIGKILLed mid-stream: no event lost", { timeout:
       throw new Error(`${e.message}: ${files.map(countLines).join(", ")}`);
     });
     const before = files.reduce((s, f) => s + countLines(f), 0);
-    workers[0]!.kill("SIGKILL");
-    assert.equal(await exits[0], null);
+    workers[0]!.child.kill("SIGKILL");
+    assert.equal(await workers[0]!.exit, null);
     assert.ok(before < TOTAL, `the kill came mid-stream (${before} recorded before it)`);
 
     // The others take over worker 0's partitions after its session times out, and finish.
-    const ends = await latest(topic);
-    await until(
-      async () => {
-        const c = await committed(group, topic);
-        return [...ends].every(([p, end]) => c.get(p) === end);
-      },
-      150_000,
-      "the group to commit every partition to its end",
-    );
-    workers[1]!.kill("SIGTERM");
-    workers[2]!.kill("SIGTERM");
-    assert.equal(await exits[1], 0);
-    assert.equal(await exits[2], 0);
+    await allCommitted(topic, group);
+    for (const w of workers.slice(1)) w.child.kill("SIGTERM");
+    for (const w of workers.slice(1)) assert.equal(await w.exit, 0);
 
-    const seen = new Set<string>();
-    let recorded = 0;
-    for (const f of files) {
-      for (const id of lines(f)) {
-        seen.add(id);
-        recorded++;
-      }
-    }
+    const { seen, recorded } = tally(files);
     const missing = TOTAL - seen.size;
     const duplicates = recorded - seen.size;
     t.diagnostic(`recorded ${recorded}, distinct ${seen.size}, lost ${missing}, duplicates ${duplicates} (recorded before the kill: ${before})`);
@@ -89,7 +104,7 @@ test("3 pumps in one group, one SIGKILLed mid-stream: no event lost", { timeout:
     assert.equal(seen.size, TOTAL, `${missing} events lost`);
     for (let i = 0; i < TOTAL; i += 9973) assert.ok(seen.has(String(i)));
   } finally {
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill("SIGKILL");
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -102,11 +117,8 @@ test("a fourth pump joins the group mid-stream and leaves again: no event lost",
 
   const dir = mkdtempSync(join(tmpdir(), "bspump-kafka-rebalance-"));
   const files = [0, 1, 2, 3].map((i) => join(dir, `worker-${i}.ids`));
-  const start = (file: string): { child: ChildProcess; exit: Promise<number | null> } => {
-    // 200 ids per 50 ms and worker: the stream lasts long enough for a member to join and leave.
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, BROKER, topic, group, file], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, FAULT_PER_TICK: "200" } });
-    return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
-  };
+  // 200 ids per 50 ms and worker: the stream lasts long enough for a member to join and leave.
+  const start = (file: string): Worker => startWorker(topic, group, file, { FAULT_PER_TICK: "200" });
   const workers = files.slice(0, 3).map(start);
   try {
     await until(() => files.slice(0, 3).every((f) => countLines(f) > 0), 90_000, "every worker to record events");
@@ -118,26 +130,11 @@ test("a fourth pump joins the group mid-stream and leaves again: no event lost",
     fourth.child.kill("SIGTERM");
     assert.equal(await fourth.exit, 0, "the fourth worker leaves gracefully");
 
-    const ends = await latest(topic);
-    await until(
-      async () => {
-        const c = await committed(group, topic);
-        return [...ends].every(([p, end]) => c.get(p) === end);
-      },
-      150_000,
-      "the group to commit every partition to its end",
-    );
+    await allCommitted(topic, group);
     for (const w of workers.slice(0, 3)) w.child.kill("SIGTERM");
     for (const w of workers.slice(0, 3)) assert.equal(await w.exit, 0);
 
-    const seen = new Set<string>();
-    let recorded = 0;
-    for (const f of files) {
-      for (const id of lines(f)) {
-        seen.add(id);
-        recorded++;
-      }
-    }
+    const { seen, recorded } = tally(files);
     t.diagnostic(`recorded ${recorded}, distinct ${seen.size}, lost ${TOTAL - seen.size}, duplicates ${recorded - seen.size}`);
     console.log(`rebalance test: lost ${TOTAL - seen.size}, duplicates ${recorded - seen.size} of ${TOTAL}`);
     assert.equal(seen.size, TOTAL, `${TOTAL - seen.size} events lost`);

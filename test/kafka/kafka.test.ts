@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Pipeline, Processor, Receipt, Sink, type EventContext } from "../../src/core/index.js";
 import { DictToJsonBytesParser, StdJsonToDictParser } from "../../src/common/index.js";
-import { KafkaConnection, KafkaSink, KafkaSource } from "../../src/kafka/index.js";
+import { KafkaSink, KafkaSource } from "../../src/kafka/index.js";
 import { BatchSource } from "../helpers/components.js";
-import { committed, createTopic, latest, makeApp, produce, readAll, unique, until } from "./helpers.js";
+import { committed, createTopic, latest, makeApp, produce, readAll, unique, until, register } from "./helpers.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -24,11 +24,9 @@ test("round trip: keys, headers and values survive Kafka → pump → Kafka; off
   await produce(input, messages);
 
   const app = makeApp(`[pipeline:RT:KafkaSource]\ntopic = ${input}\ngroup_id = ${group}\n[pipeline:RT:KafkaSink]\ntopic = ${output}\nlinger.ms = 20\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "RT");
   const sink = new KafkaSink(app, pipeline, "Kafka");
-  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, new KafkaSource(app, pipeline, "Kafka"), sink);
   const run = app.run();
   await until(() => sink.delivered >= n, 60000, "all records delivered");
   app.stop();
@@ -95,12 +93,10 @@ test("graceful stop commits exactly the settled prefix; a restart resumes there"
 
   const ini = `[pipeline:GS:KafkaSource]\ntopic = ${topic}\ngroup_id = ${group}\nmax_partition_fetch_bytes = 2000\n`;
   const app = makeApp(ini);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "GS");
   const sink = new HoldingSink(app, pipeline);
   sink.settleFirst = 2500;
-  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, new KafkaSource(app, pipeline, "Kafka"), sink);
   const run = app.run();
   await until(() => sink.seen.length >= 4000, 60000, "records consumed");
   app.stop();
@@ -123,11 +119,9 @@ test("graceful stop commits exactly the settled prefix; a restart resumes there"
 
   // Restart in the same group: consumption resumes exactly at the committed offsets.
   const app2 = makeApp(ini);
-  app2.pumpService.addConnection(new KafkaConnection(app2, "Kafka"));
   const pipeline2 = new Pipeline(app2, "GS");
   const sink2 = new FirstOffsetSink(app2, pipeline2);
-  pipeline2.build(new KafkaSource(app2, pipeline2, "Kafka"), sink2);
-  app2.pumpService.addPipeline(pipeline2);
+  register(pipeline2, new KafkaSource(app2, pipeline2, "Kafka"), sink2);
   const run2 = app2.run();
   const remaining = [...expected.values()].reduce((s, v) => s + (n / 2 - Math.max(0, v)), 0);
   await until(() => sink2.count >= remaining, 60000, "the rest consumed");
@@ -183,14 +177,12 @@ test("a throttled pipeline pauses consumption: in-flight events stay bounded, no
   const n = 12000;
   await produce(topic, Array.from({ length: n }, (_, i) => ({ value: `${i}`.padEnd(200, "x") })));
   const app = makeApp(`[pipeline:THR:KafkaSource]\ntopic = ${topic}\ngroup_id = ${group}\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "THR");
   const source = new KafkaSource(app, pipeline, "Kafka");
   // The topic is read far faster than 20,000 events/s; the sink takes 200 per 100 ms, so each
   // throttle lasts about half a second: long enough for the source to pause the consumer.
   const sink = new SlowSink(app, pipeline, 2000, 1000, 200);
-  pipeline.build(source, sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, source, sink);
   let pausedSeen = false;
   const watch = setInterval(() => {
     if ((source.describe() as { Paused: boolean }).Paused) pausedSeen = true;
@@ -237,7 +229,6 @@ test("a bad record goes to the dead-letter topic and does not block the partitio
     `[pipeline:Main]\ndead_letter = DLQ\n[pipeline:Main:KafkaSource]\ntopic = ${input}\ngroup_id = ${group}\n` +
       `[pipeline:Main:KafkaSink]\ntopic = ${output}\nlinger.ms = 20\n[pipeline:DLQ:KafkaSink]\ntopic = ${dlq}\nlinger.ms = 20\n`,
   );
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const main = new Pipeline(app, "Main");
   const out = new KafkaSink(app, main, "Kafka");
   main.build(new KafkaSource(app, main, "Kafka"), new StdJsonToDictParser(app, main), new AddField(app, main), new DictToJsonBytesParser(app, main), out);
@@ -277,12 +268,10 @@ test("a send the broker refuses fails the receipts: nothing committed, pipeline 
   await produce(input, Array.from({ length: 20 }, (_, i) => ({ value: `${i}:`.padEnd(5000, "x") })));
 
   const app = makeApp(`[pipeline:F:KafkaSource]\ntopic = ${input}\ngroup_id = ${group}\n[pipeline:F:KafkaSink]\ntopic = ${output}\nlinger.ms = 10\nretries = 1\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "F");
   const sink = new KafkaSink(app, pipeline, "Kafka");
   const source = new KafkaSource(app, pipeline, "Kafka");
-  pipeline.build(source, sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, source, sink);
   const run = app.run();
   await until(() => pipeline.isError(), 60000, "the pipeline error");
   await source.commitSettled();
@@ -298,7 +287,6 @@ test("KafkaTopicInitializer creates missing topics with partitions and configs",
   const a = unique("init-a");
   const b = unique("init-b");
   const app = makeApp(`[pipeline:I:KafkaSource]\ntopic = ${b}\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const init = new KafkaTopicInitializer(app, "Kafka", { config: { num_partitions_default: 2 } });
   init.includeTopics({ topicConfig: { topic: a, num_partitions: 4, config: { "retention.ms": 3600000 } } });
   const pipeline = new Pipeline(app, "I");
@@ -323,7 +311,6 @@ test("refresh_topics: a pattern subscription picks up a topic created while the 
   await createTopic(first, 1);
   await produce(first, [{ value: "a0" }]);
   const app = makeApp(`[pipeline:R:KafkaSource]\ntopic = ^${prefix}_.*\ngroup_id = ${unique("refresh-group")}\nrefresh_topics = 1\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "R");
   const sink = new FirstOffsetSink(app, pipeline);
   const values: string[] = [];
@@ -350,11 +337,9 @@ test("topic name:partition reads exactly that partition and commits it in the gr
   await createTopic(topic, 3);
   await produce(topic, Array.from({ length: 300 }, (_, i) => ({ value: `v${i}`, partition: i % 3 })));
   const app = makeApp(`[pipeline:P:KafkaSource]\ntopic = ${topic}:1\ngroup_id = ${group}\nauto_commit_interval_ms = 100\n`);
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "P");
   const sink = new FirstOffsetSink(app, pipeline);
-  pipeline.build(new KafkaSource(app, pipeline, "Kafka"), sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, new KafkaSource(app, pipeline, "Kafka"), sink);
   const run = app.run();
   await until(() => sink.count >= 100, 30_000, "partition 1's records");
   await new Promise((r) => setTimeout(r, 1000)); // nothing else may arrive
@@ -383,14 +368,12 @@ test("KafkaSink puts each key where librdkafka's own partitioner does, and settl
   const events = Array.from({ length: n }, (_, i) => ({ key: i % 10 === 0 ? null : `user-${i % 997}`, value: `v${i}` }));
   const run = async (topic: string, extra: string): Promise<{ sink: KafkaSink; source: BatchSource }> => {
     const app = makeApp(`[pipeline:P:KafkaSink]\ntopic = ${topic}\nlinger.ms = 5\n${extra}`);
-    app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
     const pipeline = new Pipeline(app, "P");
     const source = new BatchSource(app, pipeline);
     source.events = events;
     source.batchSize = 70;
     const sink = new KafkaSink(app, pipeline, "Kafka");
-    pipeline.build(source, new KeyFromEvent(app, pipeline), sink);
-    app.pumpService.addPipeline(pipeline);
+    register(pipeline, source, new KeyFromEvent(app, pipeline), sink);
     const running = app.run();
     await until(() => source.completions === Math.ceil(n / 70), 60000, "every receipt settled");
     app.stop();

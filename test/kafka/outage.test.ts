@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { BSPumpApplication, Config, Pipeline } from "../../src/core/index.js";
-import { KafkaConnection, KafkaSink, KafkaSource } from "../../src/kafka/index.js";
+import { type BSPumpApplication, Pipeline } from "../../src/core/index.js";
+import { KafkaSink, KafkaSource } from "../../src/kafka/index.js";
 import { TestBroker } from "./broker.js";
-import { createTopic, kafkaAt, produce, readAll, unique, until } from "./helpers.js";
+import { createTopic, kafkaAt, makeApp, produce, readAll, register, unique, until } from "./helpers.js";
 
 const broker = new TestBroker(19092);
 const client = kafkaAt(broker.address);
@@ -18,19 +18,15 @@ after(() => broker.destroy());
 
 /** KafkaSource → KafkaSink on the test broker; records whether the pipeline was ever in error. */
 function pump(input: string, output: string): { app: BSPumpApplication; sink: KafkaSink; source: KafkaSource; errors: string[] } {
-  const config = Config.fromString(
-    `[connection:Kafka]\nbootstrap_servers = ${broker.address}\n` +
-      `[pipeline:O:KafkaSource]\ntopic = ${input}\ngroup_id = ${unique("outage-group")}\nsleep_on_error = 0.5\n` +
+  const app = makeApp(
+    `[pipeline:O:KafkaSource]\ntopic = ${input}\ngroup_id = ${unique("outage-group")}\nsleep_on_error = 0.5\n` +
       `[pipeline:O:KafkaSink]\ntopic = ${output}\nlinger.ms = 20\n[logging]\nlevel = ${process.env.OUTAGE_LOG ?? "error"}\n`,
-    "<outage test>",
+    broker.address,
   );
-  const app = new BSPumpApplication({ args: [], config, handleSignals: false });
-  app.pumpService.addConnection(new KafkaConnection(app, "Kafka"));
   const pipeline = new Pipeline(app, "O");
   const source = new KafkaSource(app, pipeline, "Kafka");
   const sink = new KafkaSink(app, pipeline, "Kafka");
-  pipeline.build(source, sink);
-  app.pumpService.addPipeline(pipeline);
+  register(pipeline, source, sink);
   const errors: string[] = [];
   pipeline.pubsub.subscribe("bspump.pipeline.error!", () => errors.push(pipeline.error?.error.message ?? "?"));
   return { app, sink, source, errors };

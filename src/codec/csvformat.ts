@@ -1,12 +1,7 @@
-/** RFC 4180 field formatting with Python csv's quoting modes (0 minimal, 1 all, 2 non-numeric, 3 none). */
-export interface CsvFormat {
-  delimiter: string;
-  quotechar: string;
-  escapechar: string;
-  doublequote: boolean;
-  quoting: number;
-  lineterminator: string;
-}
+import type { CSVDialect } from "./csvdialect.js";
+
+/** The dialect keys writing needs: RFC 4180 fields with Python csv's quoting modes (0 minimal, 1 all, 2 non-numeric, 3 none). */
+export type CsvFormat = Pick<CSVDialect, "delimiter" | "quotechar" | "escapechar" | "doublequote" | "quoting" | "lineterminator">;
 
 export function formatField(value: unknown, f: CsvFormat): string {
   if (value === null || value === undefined) return f.quoting === 1 || f.quoting === 2 ? `${f.quotechar}${f.quotechar}` : "";
