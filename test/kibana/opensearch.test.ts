@@ -99,3 +99,30 @@ describe("bskibana against OpenSearch", () => {
     assert.match(ok.text, /Kibana index with 1 objects imported/);
   });
 });
+
+describe("exportLookupToKibana against OpenSearch", () => {
+  test("the lookup arrives as the Kibana lookup plugin's document; a refused write is a clear error", async () => {
+    const { exportLookupToKibana, kibanaLookupDocument, KIBANA_LOOKUP_INDEX } = await import("../../src/lookup/index.js");
+    const app = new BSPumpApplication({ args: [] });
+    const lookup = new DictionaryLookup(app, `${P}-Severity`);
+    lookup.replace({ "1": "low", "2": "high", "3": { label: "x" } });
+    const docId = `x-lff-lookup:${lookup.id}`;
+    try {
+      const put = await exportLookupToKibana(lookup, ES_URL, { fieldType: "number" });
+      assert.ok(put.status === 200 || put.status === 201, `status ${put.status}`);
+      const got = await es("GET", `${KIBANA_LOOKUP_INDEX}/_doc/${encodeURIComponent(docId)}`);
+      assert.equal(got.status, 200);
+      assert.deepEqual(got.json._source, kibanaLookupDocument(lookup, { fieldType: "number" }));
+      assert.deepEqual((got.json._source as { map: unknown[] }).map.length, 3);
+      // Exported again after a change: the document is replaced, not duplicated.
+      lookup.replace({ "1": "low" });
+      await exportLookupToKibana(lookup, ES_URL, { fieldType: "number" });
+      const again = await es("GET", `${KIBANA_LOOKUP_INDEX}/_doc/${encodeURIComponent(docId)}`);
+      assert.deepEqual((again.json._source as { map: unknown[] }).map, [{ key: "1", value: "low" }]);
+    } finally {
+      await es("DELETE", `${KIBANA_LOOKUP_INDEX}/_doc/${encodeURIComponent(docId)}?refresh=true`);
+    }
+    // An index name OpenSearch refuses (upper case): the error names the lookup and the server's answer.
+    await assert.rejects(exportLookupToKibana(lookup, `${ES_URL}NOT_AN_INDEX`), new RegExp(`Kibana lookup export of '${lookup.id}' failed: 4\\d\\d`));
+  });
+});
