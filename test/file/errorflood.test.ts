@@ -51,7 +51,7 @@ async function flood(name: string, content: string, makeSource: (app: ReturnType
     const source = makeSource(app, pipeline, join(dir, name));
     const running = startTriggered(app, pipeline, source, [sink]);
     try {
-      await cycleOnce(pipeline, source);
+      await within(cycleOnce(pipeline, source), 10, "the cycle in error ends");
       assert.equal(pipeline.isError(), true);
       // The file was given back unsettled, to be read again.
       await until(async () => (await readdir(dir)).includes(name), 20_000);
@@ -70,6 +70,16 @@ async function flood(name: string, content: string, makeSource: (app: ReturnType
       await running.stop();
     }
   });
+}
+
+/** `promise`, or a failure after `seconds` (before this fix a source waited for the clear: the cycle never ended). */
+async function within<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${seconds} s`)), seconds * 1000)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function assertNothingLost(written: number[]): void {
