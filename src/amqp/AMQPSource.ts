@@ -155,7 +155,10 @@ export class AMQPSource extends Source {
     try {
       for (; i < messages.length; i++) {
         const go = this.whenReady();
-        if (go !== true && !(await go)) break;
+        // In error mid-batch: the rest goes back to the queue now (the batch is redelivered anyway
+        // when its receipt failed; handed over after the clear, it was processed twice). A batch
+        // not started yet waits for the clear (nacked at once, it could come straight back).
+        if (go !== true && ((i > 0 && this.pipeline.isError()) || !(await go))) break;
         if (!state.open) break;
         const message = messages[i]!;
         batch.last = message;
@@ -165,7 +168,7 @@ export class AMQPSource extends Source {
         this.pipeline.process(this.eventOf(message), context);
       }
     } finally {
-      // What was not handed over (stopping, channel lost) goes back to the queue at once.
+      // What was not handed over (stopping, in error, channel lost) goes back to the queue at once.
       for (let j = i; j < messages.length; j++) this.nack(state, messages[j]!, false, true, true);
       receipt.seal();
     }

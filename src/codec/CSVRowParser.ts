@@ -1,3 +1,6 @@
+// Over ~400 lines: one state machine whose fast path (a line without quotes, split at the
+// delimiter) and slow path share the work buffer and the row's fields; split, the hot path of W2
+// would read them through another object.
 import { csvDecoding, dialectCodes, type CSVRowParserOptions, type Decode } from "./csvdialect.js";
 import type { TextStream } from "./text.js";
 
@@ -67,6 +70,10 @@ export class CSVRowParser {
   private scratchLen = 0;
   /** Lines consumed by the row the slow path just parsed. */
   private rowLines = 0;
+  /** `pause()` was called: no more rows until `resume()`. */
+  private paused = false;
+  /** `end()` was called: the rows left are parsed as the end of the data. */
+  private ending = false;
 
   constructor(options: CSVRowParserOptions, onRow: CSVRowCallback, onError: CSVErrorCallback) {
     const codes = dialectCodes(options);
@@ -84,24 +91,50 @@ export class CSVRowParser {
     this.onError = onError;
   }
 
-  /** Parses what `chunk` completes; keeps the rest (copied) for the next push. */
-  push(chunk: Buffer): void {
+  /**
+   * Parses what `chunk` completes; keeps the rest (copied) for the next push. False when `onRow`
+   * paused the parser: call `resume()` (until it returns true) before the next push.
+   */
+  push(chunk: Buffer): boolean {
     if (this.transcoder !== null) chunk = Buffer.from(this.transcoder.write(chunk), "utf8");
     if (this.skipping) {
       const nl = chunk.indexOf(LF);
-      if (nl < 0) return;
+      if (nl < 0) return true;
       this.skipping = false;
       chunk = chunk.subarray(nl + 1);
     }
     this.append(chunk);
     this.run(false);
+    return !this.paused;
   }
 
-  /** The end of the data: parses the last row (it needs no line end). */
-  end(): void {
+  /** The end of the data: parses the last row (it needs no line end). False when paused, as `push`. */
+  end(): boolean {
     if (this.transcoder !== null) this.append(Buffer.from(this.transcoder.end(), "utf8"));
+    this.ending = true;
     if (!this.skipping) this.run(true);
-    this.filled = 0;
+    return this.finish();
+  }
+
+  /**
+   * Called from `onRow`: no more rows after this one until `resume()` — a source whose pipeline
+   * stopped being ready (an error, a throttle) stops within a row, not after a whole chunk.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Goes on parsing what was pushed (and ended) before the pause; false when paused again. */
+  resume(): boolean {
+    this.paused = false;
+    this.run(this.ending);
+    return this.finish();
+  }
+
+  private finish(): boolean {
+    if (this.paused) return false;
+    if (this.ending) this.filled = 0;
+    return true;
   }
 
   /** Starts over (a new stream): line numbers from 1, a byte-order mark dropped again. */
@@ -110,6 +143,7 @@ export class CSVRowParser {
     this.filled = 0;
     this.started = false;
     this.skipping = false;
+    this.paused = this.ending = false;
   }
 
   /** Parses `data` as a whole (push, then end) after a reset: for one-shot input (a block, a line, a lookup file). */
@@ -190,6 +224,7 @@ export class CSVRowParser {
           this.line++;
           pos = lineEnd + 1;
           this.onRow(fields, n, this.line);
+          if (this.paused) break;
           continue;
         }
         const next = this.slowRow(pos, end, final);
@@ -198,6 +233,7 @@ export class CSVRowParser {
         if (this.count >= 0) {
           this.line += this.rowLines;
           this.onRow(fields, this.count, this.line);
+          if (this.paused) break;
         }
       }
     } finally {

@@ -16,6 +16,9 @@ export interface DeadLetterEvent {
   event: unknown;
 }
 
+/** Seconds between two lines counting the hard errors of a pipeline that is in error already. */
+const SUPPRESSED_LOG_SECONDS = 5;
+
 /** Who found the failure: a component (its id goes into the dead-letter record), an id, or null for the pipeline itself. */
 export type FailureOrigin = { readonly id: string } | string | null;
 
@@ -45,6 +48,10 @@ export class PipelineFailures {
   private nErrors = 0;
   private nDeadLettered = 0;
   private errorState: ErrorState | null = null;
+  /** Hard errors since the last line logged about them while the pipeline was already in error. */
+  private nSuppressed = 0;
+  /** When (app time) the last line about the error state was logged. */
+  private loggedAt = 0;
 
   constructor(private readonly pipeline: PipelineBase) {}
 
@@ -70,18 +77,39 @@ export class PipelineFailures {
     if (error === null) {
       if (this.errorState === null) return false;
       this.errorState = null;
-      p.log.info("Error cleared");
+      const more = this.nSuppressed;
+      this.nSuppressed = 0;
+      p.log.info(more > 0 ? `Error cleared (${more} more events failed while the pipeline was in error)` : "Error cleared");
       for (const source of p.sources) source.restart();
       p.pubsub.publish("bspump.pipeline.clear_error!", { pipeline: p });
       return true;
     }
     this.nErrors++;
-    if (this.errorState !== null) p.log.warn("Error on a pipeline is already set!");
-    this.errorState = { context, event, error, time: p.app.time() };
-    p.log.error(`Pipeline stopped due to a processing error: ${error.message} (${error.name})`, { error });
+    const now = p.app.time();
+    const already = this.errorState !== null;
+    this.errorState = { context, event, error, time: now };
+    if (already) this.alreadyInError(error, now);
+    else {
+      this.loggedAt = now;
+      p.log.error(`Pipeline stopped due to a processing error: ${error.message} (${error.name})`, { error });
+    }
     p.pubsub.publish("bspump.pipeline.error!", { pipeline: p });
     p.app.pubsub.publish("bspump.pipeline.error!", { pipeline: p });
     return true;
+  }
+
+  /**
+   * A hard error while the pipeline is in error already: events handed over before the sources saw
+   * the error state (up to a readiness check later) fail too, often every one of them. A line per
+   * event flooded the log (15,000 lines in half a second), so they are counted and logged at most
+   * once per SUPPRESSED_LOG_SECONDS, and the rest when the error is cleared.
+   */
+  private alreadyInError(error: Error, now: number): void {
+    this.nSuppressed++;
+    if (now - this.loggedAt < SUPPRESSED_LOG_SECONDS) return;
+    this.pipeline.log.error(`${this.nSuppressed} more events failed while the pipeline was in error (last: ${error.message})`);
+    this.nSuppressed = 0;
+    this.loggedAt = now;
   }
 
   /**

@@ -40,7 +40,7 @@ export interface FileEntry {
   readonly key: string;
   /** Bytes when it was opened (it may still grow): sizes the read buffers of a small file. */
   readonly size: number;
-  /** Set when reading stopped before the end (stop requested): the file is not done. */
+  /** Set when reading stopped before the end (stop requested, or the pipeline in error): the file is not done. */
   incomplete: boolean;
   readError: Error | null;
   finished: boolean;
@@ -89,6 +89,8 @@ export abstract class FileABCSource extends TriggerSource {
   private readonly checkOpen: boolean;
   private recovered = false;
   private readonly inflight = new Set<FileEntry>();
+  /** The file being read (one at a time): what a readiness check during an error gives up. */
+  private reading: FileEntry | null = null;
   /** With post=noop: files already read (path → identity), so they are not read again and again. */
   private readonly done = new Map<string, string>();
   private postChain: Promise<void> = Promise.resolve();
@@ -249,14 +251,30 @@ export abstract class FileABCSource extends TriggerSource {
       finished: false,
     };
     this.inflight.add(file);
+    this.reading = file;
     try {
       await this.read(file);
       if (this.stopping) file.incomplete = true;
     } catch (e) {
       file.readError = toError(e);
       this.log.error(`Failed to read '${path}': ${file.readError.message}`);
+    } finally {
+      this.reading = null;
     }
     file.receipt.seal();
+  }
+
+  /**
+   * As Source.whenReady, but while a file is read and the pipeline is in error, the rest of the file
+   * is not handed over (false: the reader stops). The file is given its name back and read again
+   * once the error is cleared (its receipt failed, or it is incomplete); waiting instead and going on
+   * after the clear handed the rest over twice, and events handed over meanwhile would only fail.
+   */
+  override whenReady(): true | Promise<boolean> {
+    const go = super.whenReady();
+    if (go === true || this.reading === null || !this.pipeline.isError()) return go;
+    this.reading.incomplete = true;
+    return Promise.resolve(false);
   }
 
   private settled(file: FileEntry, receipt: Receipt): void {

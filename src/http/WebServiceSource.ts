@@ -247,7 +247,9 @@ export class WebServiceSource extends Source {
       void (async () => {
         for (const event of events) {
           const go = this.whenReady();
-          if (go !== true && !(await go)) {
+          // In error: the rest is not handed over (it would wait for the clear, then the request
+          // fails anyway and is sent again); the client gets 500 or 503 and resends it all.
+          if (go !== true && (this.pipeline.isError() || !(await go))) {
             aborted = true;
             break;
           }
@@ -277,7 +279,7 @@ export class WebServiceSource extends Source {
     const output = WebServiceResponses.close(id);
     if (receipt === null) return this.reply(res, 504, { error: `events not settled within ${this.responseTimeout} s` });
     if (receipt.error !== null) return this.reply(res, 500, { error: receipt.error.message, settled: receipt.settledCount, failed: receipt.failedCount });
-    if (aborted) return this.reply(res, 503, { error: "source stopping", settled: receipt.settledCount }, { "Retry-After": String(this.retryAfter) });
+    if (aborted) return this.reply(res, 503, { error: this.stopping ? "source stopping" : "pipeline in error", settled: receipt.settledCount }, { "Retry-After": String(this.retryAfter) });
     if (output !== undefined && output.chunks.length > 0) {
       this.stats["status.2xx"]++;
       res.writeHead(200, { "Content-Type": output.contentType });

@@ -226,3 +226,30 @@ test("countWarning counts without logging; the counters are read-only", () => {
   }, TypeError);
   assert.equal(p.warnings, 2);
 });
+
+test("hard errors while already in error: counted in errors, logged as a count at most every 5 s and at the clear", () => {
+  const app = testApp();
+  const logs: string[] = [];
+  app.logs.writer = (r) => logs.push(r.msg);
+  let now = 1000;
+  app.clock = () => now;
+  const pipeline = new Pipeline(app, "P");
+  const about = () => logs.filter((m) => /processing error|already set|more events failed|Error cleared/.test(m));
+  pipeline.setError(null, 0, new ProcessingError("first"));
+  for (let i = 1; i <= 1000; i++) pipeline.setError(null, i, new ProcessingError(`again ${i}`));
+  assert.equal(pipeline.errors, 1001);
+  assert.deepEqual(about(), ["Pipeline stopped due to a processing error: first (ProcessingError)"]);
+  assert.equal(pipeline.error?.event, 1000, "the error state holds the latest error, as before");
+  now += 5;
+  pipeline.setError(null, 1001, new ProcessingError("later"));
+  assert.equal(about().length, 2);
+  assert.equal(about()[1], "1001 more events failed while the pipeline was in error (last: later)");
+  for (let i = 0; i < 7; i++) pipeline.setError(null, i, new ProcessingError("more"));
+  pipeline.setError(null, null, null);
+  assert.equal(about()[2], "Error cleared (7 more events failed while the pipeline was in error)");
+  assert.equal(pipeline.errors, 1009);
+  // A new error state logs its first error again.
+  pipeline.setError(null, 0, new ProcessingError("second"));
+  assert.equal(about().length, 4);
+  assert.equal(pipeline.warnings, 0, "the count lines are not warnings");
+});

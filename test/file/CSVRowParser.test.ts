@@ -189,6 +189,54 @@ test("differential: byte at a time, the line numbers count every line up to each
   );
 });
 
+/** As parseChunks, but `onRow` pauses the parser after every `every`-th row; each pause is resumed (as a source does once its pipeline is ready). */
+function parsePausing(options: CSVRowParserOptions, chunks: Buffer[], every: number): Parsed & { pauses: number } {
+  const out = { rows: [] as string[][], lines: [] as number[], errors: [] as Parsed["errors"], pauses: 0 };
+  const parser: CSVRowParser = new CSVRowParser(
+    options,
+    (fields, count, line) => {
+      out.rows.push(fields.slice(0, count));
+      out.lines.push(line);
+      if (out.rows.length % every === 0) parser.pause();
+    },
+    (error, line, raw) => out.errors.push({ message: error.message, line, raw }),
+  );
+  const drain = (done: boolean): void => {
+    for (; !done; done = parser.resume()) out.pauses++;
+  };
+  for (const c of chunks) drain(parser.push(c));
+  drain(parser.end());
+  return out;
+}
+
+test("pause from onRow: no row after it until resume(); paused and resumed anywhere, the same rows, lines and errors", () => {
+  fc.assert(
+    fc.property(docArb, fc.integer({ min: 1, max: 3 }), fc.nat(), ([d, rows, bom, finalNewline], every, cut) => {
+      const { text } = writeDoc(d, rows, bom, finalNewline);
+      const bytes = Buffer.from(text);
+      const at = cut % (bytes.length + 1);
+      const chunks = [bytes.subarray(0, at), bytes.subarray(at)];
+      const plain = parseChunks(d.parser, chunks);
+      const { pauses, ...paused } = parsePausing(d.parser, chunks, every);
+      assert.deepEqual(paused, plain);
+      assert.equal(pauses, Math.floor(plain.rows.length / every));
+    }),
+    { numRuns: 2000 },
+  );
+  // A pause stops the parser within the chunk: the rows after it wait for resume().
+  const seen: string[] = [];
+  const parser: CSVRowParser = new CSVRowParser({}, (fields) => {
+    seen.push(fields[0]!);
+    if (fields[0] === "b") parser.pause();
+  }, () => {});
+  assert.equal(parser.push(Buffer.from("a\nb\nc\nd")), false);
+  assert.deepEqual(seen, ["a", "b"]);
+  assert.equal(parser.resume(), true);
+  assert.deepEqual(seen, ["a", "b", "c"]);
+  assert.equal(parser.end(), true);
+  assert.deepEqual(seen, ["a", "b", "c", "d"]);
+});
+
 test("Python csv semantics: quotes inside fields, text after a closing quote, lone CR, escapes, skipinitialspace", () => {
   assert.deepEqual(parseText('a,b"c,d\n').rows, [["a", 'b"c', "d"]]);
   assert.deepEqual(parseText('"ab"c,d\n').rows, [["abc", "d"]]);
