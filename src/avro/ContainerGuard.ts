@@ -3,7 +3,6 @@ import { Transform, type TransformCallback } from "node:stream";
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]);
 const MAX_HEADER_ENTRIES = 10_000;
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
-const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
 
 type State = "magic" | "mapCount" | "mapBlockSize" | "key" | "value" | "sync" | "blockCount" | "blockSize" | "blockData" | "blockSync";
 
@@ -22,6 +21,11 @@ export class ContainerGuard extends Transform {
   private blockCount = 0;
   private dataLeft = 0;
   private offset = 0;
+
+  /** `maxBlockBytes`: the largest (compressed) block accepted. */
+  constructor(private readonly maxBlockBytes: number) {
+    super();
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -124,7 +128,7 @@ export class ContainerGuard extends Transform {
         case "blockSize": {
           const size = this.readLong();
           if (size === undefined) return;
-          if (size < 0 || size > MAX_BLOCK_BYTES) this.fail(`block of ${size} bytes`);
+          if (size < 0 || size > this.maxBlockBytes) this.fail(`block of ${size} bytes (max_block_bytes ${this.maxBlockBytes})`);
           // A record takes at least a byte unless all its fields are empty; allow generous slack.
           if (this.blockCount > size * 8 + 1024) this.fail(`block of ${size} bytes claims ${this.blockCount} records`);
           this.dataLeft = size;

@@ -1,7 +1,47 @@
 import { readFileSync } from "node:fs";
+import { inflateRaw } from "node:zlib";
 import { ContainerGuard } from "./ContainerGuard.js";
 import avro from "avsc";
-import { ConfigError } from "../core/index.js";
+import { ConfigError, type ConfigKey } from "../core/index.js";
+
+/**
+ * The one declaration of `max_block_bytes` for the Avro readers (not `max_block_size`: that is
+ * AvroSerializer's BSPump key, records per container). avsc inflates a whole block into one
+ * Buffer and checks nothing: a 1 MB container with a deflate block of 1 GB of zeros took 3.3 GB. 64
+ * MiB is far above what writers produce (avsc, Java and Python flush blocks at 16-64 KiB).
+ */
+export const MAX_BLOCK_BYTES_KEY: ConfigKey = {
+  type: "int",
+  default: 64 * 1048576,
+  min: 1,
+  doc: "Largest Avro block in bytes, compressed and decompressed; a larger one makes the container corrupt (bad input), and is never inflated beyond this",
+};
+
+type Codec = (data: Buffer, callback: (error: Error | null, data?: Buffer) => void) => void;
+
+/** avsc's codecs (null, deflate), with deflate stopped by zlib once a block inflates past `maxBlockBytes`. */
+function boundedCodecs(maxBlockBytes: number): Record<string, Codec> {
+  return {
+    null: (data, callback) => callback(null, data),
+    deflate: (data, callback) =>
+      // maxOutputLength: zlib stops and fails as soon as the output passes it (streaming, not after the fact).
+      inflateRaw(data, { maxOutputLength: maxBlockBytes }, (error, out) => {
+        if (error === null) callback(null, out);
+        else if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") callback(new Error(`Avro deflate block inflates to more than max_block_bytes (${maxBlockBytes} bytes)`));
+        else callback(error);
+      }),
+  };
+}
+
+/**
+ * avsc reports a codec's failure as "deflate codec decompression error" with the reason in `cause`:
+ * an error that says both.
+ */
+export function avroError(e: unknown): Error {
+  const error = e instanceof Error ? e : new Error(String(e));
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error ? new Error(`${error.message}: ${cause.message}`, { cause }) : error;
+}
 
 /** `timestamp-millis` (a long): read as a Date; a Date or a number is written. */
 class TimestampMillisType extends avro.types.LogicalType {
@@ -72,21 +112,26 @@ export function loadAvroSchema(path: string, where = "schema_file"): avro.Type |
   }
 }
 
-/** Decoder options: the writer's schema with our logical types, resolved to `reader` when given. */
-export function decoderOptions(reader: avro.Type | null): { parseHook: (s: avro.Schema) => avro.Type; readerSchema?: avro.Type } {
-  const opts: { parseHook: (s: avro.Schema) => avro.Type; readerSchema?: avro.Type } = { parseHook: (s) => avroType(s) };
+type DecoderOptions = { parseHook: (s: avro.Schema) => avro.Type; readerSchema?: avro.Type; codecs: Record<string, Codec> };
+
+/**
+ * Decoder options: the writer's schema with our logical types, resolved to `reader` when given;
+ * blocks inflated up to `maxBlockBytes` bytes.
+ */
+export function decoderOptions(reader: avro.Type | null, maxBlockBytes: number = MAX_BLOCK_BYTES_KEY.default as number): DecoderOptions {
+  const opts: DecoderOptions = { parseHook: (s) => avroType(s), codecs: boundedCodecs(maxBlockBytes) };
   if (reader) opts.readerSchema = reader;
   return opts;
 }
 
-/** Decodes a whole Avro container (object container file bytes) into its records. */
-export function decodeContainer(data: Buffer, reader: avro.Type | null): Promise<unknown[]> {
+/** Decodes a whole Avro container (object container file bytes) into its records; no block over `maxBlockBytes` bytes. */
+export function decodeContainer(data: Buffer, reader: avro.Type | null, maxBlockBytes: number = MAX_BLOCK_BYTES_KEY.default as number): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const records: unknown[] = [];
-    const decoder = new avro.streams.BlockDecoder(decoderOptions(reader));
-    const guard = new ContainerGuard();
+    const decoder = new avro.streams.BlockDecoder(decoderOptions(reader, maxBlockBytes));
+    const guard = new ContainerGuard(maxBlockBytes);
     decoder.on("data", (r: unknown) => records.push(r));
-    decoder.on("error", reject);
+    decoder.on("error", (e) => reject(avroError(e)));
     decoder.on("end", () => resolve(records));
     guard.on("error", (e) => {
       reject(e);

@@ -21,7 +21,7 @@ const STAT_BATCH = 128;
 const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
 
 /** What identifies a file's content for post=noop (and sizes its reads). */
-type FileStats = { size: number; mtimeMs: number; ino: number };
+type FileStats = { size: number; mtimeMs: number; ctimeMs: number; ino: number };
 
 /** What a scan found: paths in order, the same resolved, and their stat(). */
 export interface ScannedFiles {
@@ -53,7 +53,8 @@ export interface FileEntry {
  * over with `{filename, receipt}` in the context. One delivery Receipt per file: post-processing
  * (`move`, `delete`, `noop`) runs only once every event of the file is settled. A file whose events
  * failed downstream, or whose read was interrupted by a stop, gets its original name back and is read
- * again; a file that cannot be read (corrupt gzip) becomes `<name>-failed`. At start, `-locked` files
+ * again; a file that cannot be read (corrupt gzip) becomes `<name>-failed`; a file that cannot be
+ * opened (permissions) is skipped with one warning until it changes, and the next file is read. At start, `-locked` files
  * that no process holds open (left by a crash) get their original names back and are read again.
  */
 export abstract class FileABCSource extends TriggerSource {
@@ -93,6 +94,12 @@ export abstract class FileABCSource extends TriggerSource {
   private reading: FileEntry | null = null;
   /** With post=noop: files already read (path → identity), so they are not read again and again. */
   private readonly done = new Map<string, string>();
+  /**
+   * Files that could not be opened (path → identity with ctime): skipped until they change, so one
+   * unreadable file neither blocks the files after it nor makes `files_per_cycle = 0` a busy loop.
+   * ctime, not just mtime: a chmod that makes the file readable changes only the ctime.
+   */
+  private readonly unreadable = new Map<string, string>();
   private postChain: Promise<void> = Promise.resolve();
   private counts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
   /** Files whose post-processing ran (settled) and files given back for retry; for tests and the web API. */
@@ -146,10 +153,11 @@ export abstract class FileABCSource extends TriggerSource {
         const free = this.checkOpen ? firstNotHeldOpen(found.absolute, "write", next) : next;
         if (free < 0) break;
         if (!(await this.waitReady())) return;
+        next = free + 1;
+        // A file that could not be locked or opened is not counted: the next one is read instead.
+        if (!(await this.processFile(found.paths[free]!, found.stats[free]!))) continue;
         taken++;
         takenThisScan++;
-        await this.processFile(found.paths[free]!, found.stats[free]!);
-        next = free + 1;
       }
       if (takenThisScan === 0) {
         this.pipeline.pubsub.publish("bspump.file_source.no_files!", { pipeline: this.pipeline, source: this });
@@ -193,10 +201,13 @@ export abstract class FileABCSource extends TriggerSource {
         const st = stats[i];
         if (!st?.isFile()) continue;
         if (this.done.size > 0 && this.done.get(batch[i]!) === identity(st)) continue;
+        if (this.unreadable.size > 0 && this.unreadable.get(batch[i]!) === changeIdentity(st)) continue;
         paths.push(batch[i]!);
         found.push(st);
       }
     }
+    // Forget unreadable files that are gone, so the map does not grow with a folder's history.
+    if (this.unreadable.size > 0) for (const path of this.unreadable.keys()) if (!named.has(path)) this.unreadable.delete(path);
     counts.unprocessed = paths.length;
     counts.scan_time = (performance.now() - t0) / 1000;
     this.counts = counts;
@@ -221,7 +232,8 @@ export abstract class FileABCSource extends TriggerSource {
     }
   }
 
-  private async processFile(path: string, st: FileStats): Promise<void> {
+  /** Locks, reads and hands over one file; false when it could not be locked or opened (nothing read). */
+  private async processFile(path: string, st: FileStats): Promise<boolean> {
     const locked = path + "-locked";
     try {
       await rename(path, locked);
@@ -229,15 +241,18 @@ export abstract class FileABCSource extends TriggerSource {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") this.log.warn(`File '${path}' was taken by another process`);
       else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
-      return;
+      return false;
     }
     let handle: FileHandle;
     try {
       handle = await open(locked, "r");
     } catch (e) {
-      this.log.warn(`Cannot open '${path}', will try again later: ${toError(e).message}`);
       await rename(locked, path).catch(() => {});
-      return;
+      // The rename back changed the ctime: remember the file as it is now.
+      const now = await stat(path).catch(() => null);
+      if (now !== null) this.unreadable.set(path, changeIdentity(now));
+      this.log.warn(`Cannot open '${path}', skipping it until it changes: ${toError(e).message}`);
+      return false;
     }
     const file: FileEntry = {
       path,
@@ -262,6 +277,7 @@ export abstract class FileABCSource extends TriggerSource {
       this.reading = null;
     }
     file.receipt.seal();
+    return true;
   }
 
   /**
@@ -370,6 +386,11 @@ export abstract class FileABCSource extends TriggerSource {
 
 function identity(st: FileStats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** identity() and the ctime: also changes with a file's mode or owner. */
+function changeIdentity(st: FileStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 export { SUFFIXES as FILE_SUFFIXES };
