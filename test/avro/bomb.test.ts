@@ -8,6 +8,7 @@ import { Pipeline } from "../../src/core/index.js";
 import { IteratorSource } from "../../src/common/index.js";
 import { AvroDeserializer, AvroSource, avroType, decodeContainer, encodeContainer } from "../../src/avro/index.js";
 import { CollectSink, makeApp, runOnce, withTempDir } from "../file/helpers.js";
+import { peakGrowthMB } from "../helpers/memory.js";
 
 const GIB = 1024 * 1048576;
 
@@ -52,23 +53,6 @@ async function bombContainer(): Promise<Buffer> {
   const header = sample.subarray(0, sample.indexOf(sync) + 16);
   const data = await deflatedZeros(GIB);
   return Buffer.concat([header, long(1000), long(data.length), data, sync]);
-}
-
-/** Peak RSS growth (MB) while `body` runs: the peak sampled every 5 ms, and the kernel's maxRSS. */
-async function peakGrowthMB(body: () => Promise<void>): Promise<number> {
-  global.gc?.();
-  const before = process.memoryUsage().rss;
-  const maxBefore = process.resourceUsage().maxRSS * 1024;
-  let peak = before;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  try {
-    await body();
-  } finally {
-    clearInterval(timer);
-  }
-  peak = Math.max(peak, process.memoryUsage().rss);
-  const maxAfter = process.resourceUsage().maxRSS * 1024;
-  return Math.max(peak - before, maxAfter - Math.max(maxBefore, before)) / 1048576;
 }
 
 let bomb: Buffer;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createGzip } from "node:zlib";
 import { FileCSVSource, FileLineSource } from "../../src/file/index.js";
 import { CollectSink, makePipeline, runOnce, withTempDir } from "./helpers.js";
+import { peakGrowthMB } from "../helpers/memory.js";
 
 /** 2 GiB of zeros without a line end, then "\nafter\n", gzipped without ever holding the zeros. */
 async function gzipBomb(): Promise<Buffer> {
@@ -21,22 +22,6 @@ async function gzipBomb(): Promise<Buffer> {
   gzip.end("\nafter\n");
   await done;
   return Buffer.concat(parts);
-}
-
-/** Peak RSS growth (MB) while `body` runs: the peak sampled every 5 ms, and the kernel's maxRSS. */
-async function peakGrowthMB(body: () => Promise<void>): Promise<number> {
-  const before = process.memoryUsage().rss;
-  const maxBefore = process.resourceUsage().maxRSS * 1024;
-  let peak = before;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  try {
-    await body();
-  } finally {
-    clearInterval(timer);
-  }
-  peak = Math.max(peak, process.memoryUsage().rss);
-  const maxAfter = process.resourceUsage().maxRSS * 1024;
-  return Math.max(peak - before, maxAfter - Math.max(maxBefore, before)) / 1048576;
 }
 
 test("a .gz of 2 GiB of '0' without a line end: one bad-input warning (max_line_length), the line after it is read, bounded memory — FileLineSource and FileCSVSource", async () => {
