@@ -190,7 +190,8 @@ export class KafkaSink extends Sink {
     const ledger = this.ledger;
     const partitions = ledger === null ? 0 : ledger.partitionsOf(topic);
     if (partitions === 0) {
-      if (ledger !== null) void this.askPartition(topic);
+      // Asked once per topic (again after a while if it is not there yet): no Promise per record.
+      if (ledger !== null && !this.partitionsAsked.has(topic)) void this.askPartition(topic);
       return this.producer!.produce(topic, null, value, key, headers, receipt ?? NO_RECEIPT);
     }
     const partition = ledger!.choose(topic, key, partitions);

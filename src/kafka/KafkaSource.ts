@@ -1,7 +1,7 @@
 import { ConfigError, locateConnection, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
-import { KafkaConnection, passThroughProperties, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
+import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
-import { resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
+import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
 
 export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
 export { parseTopics } from "./settings.js";
@@ -126,25 +126,7 @@ export class KafkaSource extends Source {
 
   /** The librdkafka consumer properties of this source. */
   consumerProperties(): KafkaProperties {
-    const c = this.config;
-    const section = `[${c.section}]`;
-    const interval = resolveAlias(c, "auto.commit.interval.ms", "auto_commit_interval_ms", section);
-    const refresh = c.getFloat("refresh_topics");
-    return {
-      "group.id": this.groupId,
-      "auto.offset.reset": resolveAlias(c, "auto.offset.reset", "auto_offset_reset", section),
-      "enable.auto.commit": false,
-      "enable.auto.offset.store": false,
-      "auto.commit.interval.ms": interval,
-      "session.timeout.ms": c.getInt("session_timeout_ms"),
-      "heartbeat.interval.ms": c.getInt("heartbeat_interval_ms"),
-      "max.partition.fetch.bytes": c.getInt("max_partition_fetch_bytes"),
-      "fetch.wait.max.ms": c.getInt("fetch_wait_max_ms"),
-      "queued.max.messages.kbytes": c.getInt("queued.max.messages.kbytes"),
-      "fetch.queue.backoff.ms": c.getInt("fetch.queue.backoff.ms"),
-      ...(refresh > 0 ? { "topic.metadata.refresh.interval.ms": Math.max(100, Math.round(refresh * 1000)) } : {}),
-      ...passThroughProperties(c),
-    };
+    return consumerProperties(this.config, this.groupId);
   }
 
   async main(): Promise<void> {

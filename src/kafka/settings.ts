@@ -1,5 +1,6 @@
 import { ConfigError, type Logger, type ResolvedConfig } from "../core/index.js";
-import type { KafkaTopicPartition } from "./client.js";
+import type { KafkaProperties, KafkaTopicPartition } from "./client.js";
+import { passThroughProperties } from "./KafkaConnection.js";
 
 /*
  * BSPump reads `group_id` as `group.id` (every Kafka key has `_` turned into `.`), so a BSPump
@@ -50,4 +51,25 @@ export function parseTopics(value: string, where: string): { subscribe: (string 
     throw new ConfigError(`${where}: pinned partitions (name:partition) and whole topics cannot be mixed in one source; use two sources`);
   }
   return { subscribe, assign: assign.length > 0 ? assign : null };
+}
+
+/** A KafkaSource's librdkafka consumer properties: its declared keys mapped, the rest passed through. */
+export function consumerProperties(c: ResolvedConfig, groupId: string): KafkaProperties {
+  const section = `[${c.section}]`;
+  const refresh = c.getFloat("refresh_topics");
+  return {
+    "group.id": groupId,
+    "auto.offset.reset": resolveAlias(c, "auto.offset.reset", "auto_offset_reset", section),
+    "enable.auto.commit": false,
+    "enable.auto.offset.store": false,
+    "auto.commit.interval.ms": resolveAlias(c, "auto.commit.interval.ms", "auto_commit_interval_ms", section),
+    "session.timeout.ms": c.getInt("session_timeout_ms"),
+    "heartbeat.interval.ms": c.getInt("heartbeat_interval_ms"),
+    "max.partition.fetch.bytes": c.getInt("max_partition_fetch_bytes"),
+    "fetch.wait.max.ms": c.getInt("fetch_wait_max_ms"),
+    "queued.max.messages.kbytes": c.getInt("queued.max.messages.kbytes"),
+    "fetch.queue.backoff.ms": c.getInt("fetch.queue.backoff.ms"),
+    ...(refresh > 0 ? { "topic.metadata.refresh.interval.ms": Math.max(100, Math.round(refresh * 1000)) } : {}),
+    ...passThroughProperties(c),
+  };
 }
