@@ -1,4 +1,4 @@
-import type { Application, ConfigSpec, EventContext, Pipeline } from "../core/index.js";
+import type { Application, ConfigSpec, TypedConfig, EventContext, Pipeline } from "../core/index.js";
 import { Analyzer, type AnalyzerOptions } from "./Analyzer.js";
 
 /** Raised for an invalid query (BSPump's QueryError). */
@@ -79,14 +79,17 @@ export interface LatchAnalyzerOptions extends AnalyzerOptions {
   inclusive?: boolean;
 }
 
+const CONFIG = {
+  latch_max_size: { type: "int", default: 50, doc: "Events kept (0: unbounded)" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's LatchAnalyzer: keeps the last `latch_max_size` events (0: unbounded) that the query
  * selects, as a debugging window into a stream; events always pass through. Read `latch`.
  */
 export class LatchAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    latch_max_size: { type: "int", default: 50, doc: "Events kept (0: unbounded)" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   private readonly maxSize: number;
   private readonly test: (event: unknown) => boolean;

@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import type { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
@@ -10,6 +10,38 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
   /** Use an existing TimeWindowMatrix instead of creating `<id>Matrix`. */
   matrix?: TimeWindowMatrix;
 }
+
+const CONFIG = {
+  matrix_id: { type: "string", default: "", doc: "Id of an existing TimeWindowMatrix (registered with addMatrix) to use" },
+  resolution: { type: "float", default: 60, doc: "Seconds per time column (the tumbling window length; the slide of a sliding window)" },
+  columns: { type: "int", default: 15, doc: "Time columns kept in the matrix" },
+  time_source: { type: "string", default: "event", doc: "'event': the time field of the event; 'clock': the application clock", choices: ["event", "clock"] },
+  timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
+  timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
+  dimension_attr: { type: "string", default: "dimension", doc: "Event field naming the dimension (row)" },
+  value_attr: { type: "string", default: "", doc: "Event field summed (empty: only count)" },
+  aggregations: { type: "list", default: ["count", "sum", "min", "max"], doc: "Kept per cell: count, sum, min, max (avg = sum/count)" },
+  window_type: { type: "string", default: "tumbling", doc: "'tumbling' or 'sliding'", choices: ["tumbling", "sliding"] },
+  window_columns: { type: "int", default: 1, doc: "Columns per sliding window" },
+  lateness: { type: "float", default: 0, doc: "Seconds a window stays open after its end, for out-of-order events" },
+  max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
+  emit: {
+    type: "string",
+    default: "columns",
+    doc: "'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest, with fixed keys; 'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}} (a key per dimension: slow to build for many, and a field per name in Elasticsearch); 'dimension': one event per dimension and window; 'none'",
+    choices: ["window", "columns", "dimension", "none"],
+  },
+  emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
+  idle_timeout: {
+    type: "float",
+    default: 900,
+    doc: "Seconds (of the analyzer's time) without events after which a dimension is closed: its row is zeroed and reused by the next new dimension, and it is forgotten; only once every window holding its data was emitted. 0: never",
+  },
+  flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
+  late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
+  persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
+  path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's TimeWindowAnalyzer with a ready-made evaluation: events are counted (and a value field
@@ -32,37 +64,8 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
  * What does not touch that state is in ClosedWindow.ts and windowParts.ts.)
  */
 export class TimeWindowAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    matrix_id: { type: "string", default: "", doc: "Id of an existing TimeWindowMatrix (registered with addMatrix) to use" },
-    resolution: { type: "float", default: 60, doc: "Seconds per time column (the tumbling window length; the slide of a sliding window)" },
-    columns: { type: "int", default: 15, doc: "Time columns kept in the matrix" },
-    time_source: { type: "string", default: "event", doc: "'event': the time field of the event; 'clock': the application clock", choices: ["event", "clock"] },
-    timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
-    timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
-    dimension_attr: { type: "string", default: "dimension", doc: "Event field naming the dimension (row)" },
-    value_attr: { type: "string", default: "", doc: "Event field summed (empty: only count)" },
-    aggregations: { type: "list", default: ["count", "sum", "min", "max"], doc: "Kept per cell: count, sum, min, max (avg = sum/count)" },
-    window_type: { type: "string", default: "tumbling", doc: "'tumbling' or 'sliding'", choices: ["tumbling", "sliding"] },
-    window_columns: { type: "int", default: 1, doc: "Columns per sliding window" },
-    lateness: { type: "float", default: 0, doc: "Seconds a window stays open after its end, for out-of-order events" },
-    max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
-    emit: {
-      type: "string",
-      default: "columns",
-      doc: "'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest, with fixed keys; 'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}} (a key per dimension: slow to build for many, and a field per name in Elasticsearch); 'dimension': one event per dimension and window; 'none'",
-      choices: ["window", "columns", "dimension", "none"],
-    },
-    emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
-    idle_timeout: {
-      type: "float",
-      default: 900,
-      doc: "Seconds (of the analyzer's time) without events after which a dimension is closed: its row is zeroed and reused by the next new dimension, and it is forgotten; only once every window holding its data was emitted. 0: never",
-    },
-    flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
-    late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
-    persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
-    path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   readonly matrix: TimeWindowMatrix;
   /** BSPump's name for the matrix. */

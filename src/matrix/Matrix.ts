@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, ConfigObject, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, type Gauge } from "../core/index.js";
+import { ConfigError, ConfigObject, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Gauge } from "../core/index.js";
 import { parseDType, type Column, type DType, type FieldDef } from "./dtype.js";
 import { FreeRows } from "./FreeRows.js";
 
@@ -30,6 +30,12 @@ interface PersistedMeta {
   extra: Record<string, unknown>;
 }
 
+const CONFIG = {
+  max_closed_rows_capacity: { type: "float", default: 0.2, doc: "Compact (flush) when closed rows reach this share of the rows" },
+  path: { type: "string", default: "", doc: "Directory for the persistent state (with persistent=true)" },
+  persist_period: { type: "float", default: 60, doc: "Seconds between saves of a persistent matrix (it is also saved when the application exits)" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's Matrix: rows of typed cells with free-row reuse, kept as struct-of-arrays
  * (one Float64Array per field and cell column, indexed by row) rather than objects per cell.
@@ -39,11 +45,8 @@ interface PersistedMeta {
  * where a 1-D matrix could not grow. Section `[matrix:<id>]`.
  */
 export class Matrix extends ConfigObject {
-  static override ConfigDefaults: ConfigSpec = {
-    max_closed_rows_capacity: { type: "float", default: 0.2, doc: "Compact (flush) when closed rows reach this share of the rows" },
-    path: { type: "string", default: "", doc: "Directory for the persistent state (with persistent=true)" },
-    persist_period: { type: "float", default: 60, doc: "Seconds between saves of a persistent matrix (it is also saved when the application exits)" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly fields: FieldDef[];
   readonly persistent: boolean;
