@@ -1,22 +1,9 @@
-import { Processor, type EventContext, type ConfigSpec, type TypedConfig, type Application, type ComponentOptions, type Pipeline } from "../core/index.js";
+import type { EventContext } from "../core/index.js";
+import { BufferEncodingProcessor } from "./BufferEncodingProcessor.js";
 import { describeType } from "./StdJsonToDictParser.js";
 
-const CONFIG = {
-  encoding: { type: "string", default: "utf-8", doc: "Text encoding of the output", choices: ["utf-8", "utf8", "latin1", "ascii", "utf16le"] },
-} satisfies ConfigSpec;
-
 /** Object → JSON bytes (a Buffer). */
-export class DictToJsonBytesParser extends Processor {
-  static override ConfigDefaults: ConfigSpec = CONFIG;
-  declare readonly config: TypedConfig<typeof CONFIG>;
-
-  private readonly encoding: BufferEncoding;
-
-  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
-    super(app, pipeline, options);
-    this.encoding = this.config.getString("encoding").replace("utf-8", "utf8") as BufferEncoding;
-  }
-
+export class DictToJsonBytesParser extends BufferEncodingProcessor {
   process(_context: EventContext, event: unknown): unknown {
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
       throw new TypeError(`DictToJsonBytesParser expects an object, got ${describeType(event)}`);

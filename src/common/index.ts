@@ -1,3 +1,4 @@
+export * from "./BufferEncodingProcessor.js";
 export * from "./AggregationStrategy.js";
 export * from "./Aggregator.js";
 export * from "./BytesToStringParser.js";
