@@ -1,4 +1,5 @@
 import { ConfigError, ConfigErrors } from "./errors.js";
+import { rememberSecret } from "./preview.js";
 import { boolWord, splitList, textEncodingName, type Config, type ConfigInput, type ConfigKey, type ConfigSpec, type ConfigType, type ConfigValue, type PassesConfigThrough } from "./config.js";
 
 /*
@@ -205,6 +206,7 @@ export function resolveConfig(
     given.add(key);
     try {
       values[key] = convert(value, keySpec, where);
+      if (keySpec.secret && typeof values[key] === "string") rememberSecret(values[key]);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       errors.push(e);
