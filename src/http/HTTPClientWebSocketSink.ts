@@ -12,6 +12,7 @@ import {
   type SentBatch,
 } from "../core/index.js";
 import { Waiters } from "../core/waiters.js";
+import { webSocketUrl } from "./util.js";
 
 /** One frame: bytes go as a binary frame, text as a text frame. */
 type Frame = Buffer | string;
@@ -60,7 +61,7 @@ export class HTTPClientWebSocketSink extends BatchingSink<Frame[]> {
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    this.url = this.config.getString("url");
+    this.url = webSocketUrl(this.config.getString("url"), `[${this.config.section}] url`);
     this.reconnectDelay = Math.max(0.01, this.config.getFloat("reconnect_delay"));
     this.heartbeat = Math.max(0, this.config.getFloat("heartbeat"));
     this.stopTimeout = Math.max(0, this.config.getFloat("stop_timeout"));

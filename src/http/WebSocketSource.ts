@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { Source, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
-import { parseListen } from "./util.js";
+import { parseListen, webSocketUrl } from "./util.js";
 
 /** The context of every message (BSPump's `type` and `request`, plus the socket to reply on). */
 export interface WebSocketContext extends EventContext {
@@ -86,7 +86,7 @@ export class WebSocketSource extends Source {
       this.requestedPort = port;
     }
     this.path = this.config.getString("path");
-    this.url = this.config.getString("url");
+    this.url = this.mode === "client" ? webSocketUrl(this.config.getString("url"), `[${this.config.section}] url`) : this.config.getString("url");
     this.reconnectDelay = Math.max(0.01, this.config.getFloat("reconnect_delay"));
     this.maxMessageSize = Math.max(1, this.config.getInt("max_message_size"));
     this.utf8 = textCodec("utf-8", `[${this.config.section}]`);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
-import { Pipeline, type Application, type ProcessorBase } from "../../src/core/index.js";
+import { ConfigError, Pipeline, type Application, type ProcessorBase } from "../../src/core/index.js";
 import { HTTPClientWebSocketSink, WebSocketSource, type WebSocketContext } from "../../src/http/index.js";
 import { BatchSource, CollectSink, Fn, sleep, testApp, until } from "../helpers/components.js";
 import { peakGrowthMB } from "../helpers/memory.js";
@@ -275,4 +275,12 @@ test("WebSocketSource ← HTTPClientWebSocketSink: one pump to another over a re
   assert.equal(await running, 0);
   inApp.stop();
   assert.equal(await inRunning, 0);
+});
+
+test("WebSocket config is checked at start: a URL that is not ws/wss/http/https is a ConfigError naming the key", () => {
+  const app = testApp();
+  const pipeline = new Pipeline(app, "Bad");
+  assert.throws(() => new HTTPClientWebSocketSink(app, pipeline, { config: { url: "ftp://x/" } }), (e: Error) => e instanceof ConfigError && /url/.test(e.message));
+  assert.throws(() => new WebSocketSource(app, pipeline, { config: { mode: "client", url: "not a url" } }), (e: Error) => e instanceof ConfigError && /url/.test(e.message));
+  assert.throws(() => new WebSocketSource(app, pipeline, { config: { mode: "peer" } }), ConfigError);
 });
