@@ -284,3 +284,16 @@ test("WebSocket config is checked at start: a URL that is not ws/wss/http/https 
   assert.throws(() => new WebSocketSource(app, pipeline, { config: { mode: "client", url: "not a url" } }), (e: Error) => e instanceof ConfigError && /url/.test(e.message));
   assert.throws(() => new WebSocketSource(app, pipeline, { config: { mode: "peer" } }), ConfigError);
 });
+
+test("HTTPClientWebSocketSink: a server that stops answering pings is dropped after a heartbeat and connected to again", async () => {
+  const server = new WebSocketServer({ port: 0, host: "127.0.0.1", autoPong: false });
+  await new Promise((r) => server.once("listening", r));
+  let connections = 0;
+  server.on("connection", () => connections++);
+  const { app, sink, running } = sinkApp(`ws://127.0.0.1:${(server.address() as { port: number }).port}/`, [], { heartbeat: 0.1 });
+  await until(() => connections >= 2, 5000, "a second connection after the missed pong");
+  assert.ok(sink.stats.disconnects >= 1);
+  app.stop();
+  assert.equal(await running, 0);
+  await new Promise((r) => server.close(r));
+});
