@@ -7,6 +7,7 @@ import {
   type Application,
   type ComponentOptions,
   type ConfigSpec,
+  type TypedConfig,
   type EventContext,
   type Pipeline,
   type SentBatch,
@@ -16,6 +17,14 @@ import { webSocketUrl } from "./util.js";
 
 /** One frame: bytes go as a binary frame, text as a text frame. */
 type Frame = Buffer | string;
+
+const CONFIG = {
+  url: { type: "string", default: "https://localhost:8081/", doc: "The WebSocket server (ws://, wss://, http://, https://)" },
+  output_queue_max_size: { type: "int", default: 100, doc: "Messages waiting to be sent above which the pipeline is throttled (released at half)" },
+  reconnect_delay: { type: "float", default: 5, doc: "Seconds between connection attempts" },
+  heartbeat: { type: "float", default: 30, doc: "Seconds between pings; a peer that did not answer the previous one is dropped (0: no pings)" },
+  stop_timeout: { type: "float", default: 5, doc: "Seconds the sink waits on stop for a connection to send what it holds; then those events fail" },
+} satisfies ConfigSpec;
 
 /**
  * Sends every event as one WebSocket message to `url`: a Buffer (or any Uint8Array) as a binary
@@ -34,13 +43,8 @@ type Frame = Buffer | string;
  * backlog above which the pipeline is throttled here).
  */
 export class HTTPClientWebSocketSink extends BatchingSink<Frame[]> {
-  static override ConfigDefaults: ConfigSpec = {
-    url: { type: "string", default: "https://localhost:8081/", doc: "The WebSocket server (ws://, wss://, http://, https://)" },
-    output_queue_max_size: { type: "int", default: 100, doc: "Messages waiting to be sent above which the pipeline is throttled (released at half)" },
-    reconnect_delay: { type: "float", default: 5, doc: "Seconds between connection attempts" },
-    heartbeat: { type: "float", default: 30, doc: "Seconds between pings; a peer that did not answer the previous one is dropped (0: no pings)" },
-    stop_timeout: { type: "float", default: 5, doc: "Seconds the sink waits on stop for a connection to send what it holds; then those events fail" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly url: string;
   private readonly reconnectDelay: number;

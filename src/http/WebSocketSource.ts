@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { Source, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Source, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
 import { parseListen, webSocketUrl } from "./util.js";
@@ -33,6 +33,15 @@ interface Peer {
 /** The ws error codes of input the peer got wrong (too big, bad UTF-8, bad framing): bad input, not a failure of ours. */
 const PROTOCOL_ERROR = /^WS_ERR_/;
 
+const CONFIG = {
+  mode: { type: "string", default: "server", choices: ["server", "client"], doc: "server: accept connections on `listen`; client: connect to `url`" },
+  listen: { type: "string", default: "127.0.0.1 8081", doc: "Server mode: address of the source's own HTTP server ('host port'; port 0: any free port); empty: no server, mount handleUpgrade() yourself" },
+  path: { type: "string", default: "/", doc: "Server mode: the URL path upgraded to a WebSocket (other paths get 404); empty: any path" },
+  url: { type: "string", default: "ws://localhost:8081/", doc: "Client mode: the server to connect to (ws://, wss://, http://, https://)" },
+  reconnect_delay: { type: "float", default: 5, doc: "Client mode: seconds between connection attempts" },
+  max_message_size: { type: "int", default: 4194304, doc: "Largest message in bytes; a larger one is bad input and closes its socket with 1009" },
+} satisfies ConfigSpec;
+
 /**
  * Every TEXT frame (as a string) and BINARY frame (as a Buffer) of WebSocket connections becomes
  * one event. In `server` mode the source runs its own HTTP server on `listen` and upgrades the
@@ -50,14 +59,8 @@ const PROTOCOL_ERROR = /^WS_ERR_/;
  * BSPump: `bspump.http.web.WebSocketSource` (an aiohttp handler the user mounts; server only).
  */
 export class WebSocketSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    mode: { type: "string", default: "server", choices: ["server", "client"], doc: "server: accept connections on `listen`; client: connect to `url`" },
-    listen: { type: "string", default: "127.0.0.1 8081", doc: "Server mode: address of the source's own HTTP server ('host port'; port 0: any free port); empty: no server, mount handleUpgrade() yourself" },
-    path: { type: "string", default: "/", doc: "Server mode: the URL path upgraded to a WebSocket (other paths get 404); empty: any path" },
-    url: { type: "string", default: "ws://localhost:8081/", doc: "Client mode: the server to connect to (ws://, wss://, http://, https://)" },
-    reconnect_delay: { type: "float", default: 5, doc: "Client mode: seconds between connection attempts" },
-    max_message_size: { type: "int", default: 4194304, doc: "Largest message in bytes; a larger one is bad input and closes its socket with 1009" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly mode: "server" | "client";
   private readonly host: string | null;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { LineFramer, framingEncoding, maxLineLengthKey, type LineFramingOptions, type LineTarget } from "../codec/lines.js";
 import { isBytes, textCodec, type TextCodec } from "../codec/text.js";
@@ -18,6 +18,17 @@ interface Run {
   readonly pid: number;
   readonly number: number;
 }
+
+const CONFIG = {
+  command: { type: "string", default: "", doc: "The shell command (run with /bin/sh -c)", required: true },
+  line_len_limit: maxLineLengthKey(1048576),
+  ok_return_codes: { type: "string", default: "0", doc: "Exit codes that are not a failure (comma-separated)" },
+  decode: { type: "encoding", default: "bytes", doc: "Codec of the lines; 'bytes' (or empty) emits Buffers, as BSPump" },
+  restart_delay: { type: "float", default: 5, doc: "Seconds before starting the command again after a bad exit (doubling after each bad exit in a row)" },
+  max_restart_delay: { type: "float", default: 60, doc: "Longest delay between restarts after bad exits" },
+  ok_restart_delay: { type: "float", default: 0, doc: "Seconds before starting the command again after an exit with an ok code" },
+  kill_timeout: { type: "float", default: 5, doc: "Seconds between SIGTERM and SIGKILL when the source stops" },
+} satisfies ConfigSpec;
 
 /**
  * Runs a shell command and emits every line of its standard output as one event (a Buffer, as in
@@ -39,16 +50,8 @@ interface Run {
  * limit ended the source with an exception).
  */
 export class SubProcessSource extends Source implements LineTarget<Run> {
-  static override ConfigDefaults: ConfigSpec = {
-    command: { type: "string", default: "", doc: "The shell command (run with /bin/sh -c)", required: true },
-    line_len_limit: maxLineLengthKey(1048576),
-    ok_return_codes: { type: "string", default: "0", doc: "Exit codes that are not a failure (comma-separated)" },
-    decode: { type: "encoding", default: "bytes", doc: "Codec of the lines; 'bytes' (or empty) emits Buffers, as BSPump" },
-    restart_delay: { type: "float", default: 5, doc: "Seconds before starting the command again after a bad exit (doubling after each bad exit in a row)" },
-    max_restart_delay: { type: "float", default: 60, doc: "Longest delay between restarts after bad exits" },
-    ok_restart_delay: { type: "float", default: 0, doc: "Seconds before starting the command again after an exit with an ok code" },
-    kill_timeout: { type: "float", default: 5, doc: "Seconds between SIGTERM and SIGKILL when the source stops" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly command: string;
   private readonly okCodes: Set<number>;
