@@ -207,6 +207,20 @@ test("SmtpSink: a refused recipient and an event without a template's attribute 
   }
 });
 
+test("SmtpSink: a mail whose recipients are partly refused goes to the others; the refusal is counted, the receipt settles", async () => {
+  const server = await receiver({ rcpt: (a) => (a === "bad@example.com" ? { code: 550, message: "No such user" } : null) });
+  try {
+    const { app, source, connection, dead } = mailPipeline(server.port, ["to both"], { to: "ann@example.com, bad@example.com" });
+    await runUntil(app, () => source.completions === 1);
+    assert.deepEqual(server.received.map((m) => [m.rcpt, m.body]), [[["ann@example.com"], "to both"]]);
+    assert.equal(connection.stats.rejected_recipients, 1);
+    assert.equal(dead.events.length, 0);
+    assert.equal(source.batches[0]!.error, null);
+  } finally {
+    await server.close();
+  }
+});
+
 test("SmtpSink mode=batch: one mail per batch_size events, body one line per event (or a template over `events`)", async () => {
   const server = await receiver();
   try {
