@@ -60,7 +60,7 @@ export class SmtpConnection extends Connection {
     login: { type: "string", default: "", doc: "User name for AUTH; empty: no authentication" },
     password: { type: "string", default: "", doc: "Password for AUTH", secret: true },
     from: { type: "string", default: "", doc: "Sender address (From header and envelope)" },
-    to: { type: "list", default: [] as string[], doc: "Recipients (comma- or space-separated)" },
+    to: { type: "list", default: [] as string[], doc: "Recipients (comma-separated, or one per line)" },
     cc: { type: "list", default: [] as string[], doc: "Copy recipients" },
     bcc: { type: "list", default: [] as string[], doc: "Blind copy recipients" },
     subject: { type: "string", default: "Mail from ASAB", doc: "Subject when the sink gives none" },

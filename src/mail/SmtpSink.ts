@@ -47,7 +47,9 @@ export class SmtpSink extends BatchingSink<MailJob> {
   private readonly subject: MailTemplate | null;
   private readonly body: MailTemplate | null;
   private readonly to: MailTemplate | null;
-  private open: unknown[] = [];
+  /** mode event: the mail of the event just added (count 1: handed over at once); mode batch: the events of the open mail. */
+  private openJob: MailJob | null = null;
+  private batchEvents: unknown[] = [];
 
   constructor(app: Application, pipeline: Pipeline, connection: string | SmtpConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -76,17 +78,21 @@ export class SmtpSink extends BatchingSink<MailJob> {
     if (this.mode === "event") {
       // Rendered now: a template the event cannot fill fails this event, by the pipeline's rules.
       const variables = typeof event === "object" && event !== null && !Array.isArray(event) && !Buffer.isBuffer(event) ? { ...(event as Record<string, unknown>), event } : { event };
-      const message = this.render(variables, textOf(event));
-      this.open.push({ events: [event], message } satisfies MailJob);
-    } else this.open.push(event);
+      this.openJob = { events: [event], message: this.render(variables, textOf(event)) };
+    } else this.batchEvents.push(event);
     this.added(context.receipt, 1);
     return null;
   }
 
   protected takeBatch(): MailJob {
-    const taken = this.open;
-    this.open = [];
-    return this.mode === "event" ? (taken[0] as MailJob) : { events: taken, message: null };
+    if (this.mode === "event") {
+      const job = this.openJob!;
+      this.openJob = null;
+      return job;
+    }
+    const events = this.batchEvents;
+    this.batchEvents = [];
+    return { events, message: null };
   }
 
   protected async send(batch: SentBatch<MailJob>, _attempt: number): Promise<void> {

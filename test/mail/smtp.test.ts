@@ -175,14 +175,26 @@ test("SmtpSink: wrong credentials fail each mail with a clear error (dead-letter
 
 test("SmtpSink: a transient 4xx is retried (pipeline throttled meanwhile) — every mail arrives once, in order", async () => {
   // The first three RCPT commands are answered 451; then the server takes everything.
-  const server = await receiver({ rcpt: (_a, n) => (n <= 3 ? { code: 451, message: "Try again later" } : null) });
+  // While a retry is due, the sink holds its pipeline back: seen at the retried RCPTs (2 and 3).
+  let sink: SmtpSink | null = null;
+  const throttledAtRetry: boolean[] = [];
+  const server = await receiver({
+    rcpt: (_a, n) => {
+      if (n === 2 || n === 3) throttledAtRetry.push(sink!.throttled);
+      return n <= 3 ? { code: 451, message: "Try again later" } : null;
+    },
+  });
   try {
     const events = Array.from({ length: 8 }, (_, i) => `mail ${i}`);
-    const { app, source, connection, dead } = mailPipeline(server.port, events);
+    const built = mailPipeline(server.port, events);
+    const { app, source, connection, dead } = built;
+    sink = built.sink;
     await runUntil(app, () => source.completions === 8, 15000);
     assert.deepEqual(server.received.map((m) => m.body), events);
     assert.equal(server.rcptAttempts(), 8 + 3);
     assert.equal(connection.stats.transient, 3);
+    assert.deepEqual(throttledAtRetry, [true, true]);
+    assert.equal(sink.throttled, false, "released after the retries");
     assert.equal(dead.events.length, 0);
     assert.ok(source.batches.every((b) => b.error === null && b.settled === 1));
   } finally {
