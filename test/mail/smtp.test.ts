@@ -253,6 +253,20 @@ test("SmtpSink mode=batch: one mail per batch_size events, body one line per eve
   } finally {
     await server2.close();
   }
+  // A batch whose template needs a missing value fails once, as a whole, with its events; the next batch goes on.
+  const server3 = await receiver();
+  try {
+    const events = [{ n: 1 }, { n: 2 }, { x: 3 }, { n: 4 }];
+    const { app, source, dead } = mailPipeline(server3.port, events, {}, { mode: "batch", batch_size: 2, body: "{% for e in events %}{{ e.n }};{% endfor %}" });
+    await runUntil(app, () => source.completions === 4);
+    assert.deepEqual(server3.received.map((m) => m.body), ["1;2;"]);
+    const records = dead.events as DeadLetterEvent[];
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0]!.event, [{ x: 3 }, { n: 4 }]);
+    assert.match(records[0]!.error.message, /SmtpSink: template 'body' failed/);
+  } finally {
+    await server3.close();
+  }
 });
 
 test("SmtpSink: bad config is a ConfigError naming section and key", () => {
