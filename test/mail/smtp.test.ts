@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { ConfigError, Pipeline, type DeadLetterEvent } from "../../src/core/index.js";
 import { SmtpConnection, SmtpSink } from "../../src/mail/index.js";
-import { BatchSource, CollectSink, runUntil, testApp } from "../helpers/components.js";
+import { PumpBuilder } from "../../src/declarative/index.js";
+import { BatchSource, CollectSink, runUntil, testApp, until } from "../helpers/components.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const CERT = join(FIXTURES, "localhost.crt");
@@ -266,6 +267,39 @@ test("SmtpSink mode=batch: one mail per batch_size events, body one line per eve
     assert.match(records[0]!.error.message, /SmtpSink: template 'body' failed/);
   } finally {
     await server3.close();
+  }
+});
+
+test("YAML: mail.SmtpConnection and mail.SmtpSink (args.connection) build and deliver", async () => {
+  const server = await receiver();
+  try {
+    const yaml = `
+connections:
+  - class: mail.SmtpConnection
+    id: Mailer
+    config: {server: 127.0.0.1, port: ${server.port}, from: pump@example.com, to: ops@example.com}
+pipelines:
+  - id: Numbers
+    sources:
+      - class: random.RandomSource
+        config: {field: n, number: 5, seed: 3, event_idle_time: 0}
+        trigger: {class: PubSubTrigger, args: {message_types: "Application.run!"}}
+    sink:
+      class: mail.SmtpSink
+      args: {connection: Mailer}
+      config: {mode: batch, batch_size: 5, subject: "{{ count }} numbers", body: "{% for e in events %}{{ e.n }} {% endfor %}"}
+`;
+    const app = testApp();
+    await new PumpBuilder("mail.yaml", yaml).constructPump(app);
+    const running = app.run();
+    await until(() => server.received.length === 1);
+    app.stop();
+    assert.equal(await running, 0);
+    assert.equal(server.received[0]!.headers.subject, "5 numbers");
+    assert.equal(server.received[0]!.body.trim().split(" ").length, 5);
+    assert.deepEqual(server.received[0]!.rcpt, ["ops@example.com"]);
+  } finally {
+    await server.close();
   }
 });
 
