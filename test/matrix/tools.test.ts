@@ -7,6 +7,7 @@ import { Pipeline, PubSubTrigger, type DeadLetterEvent } from "../../src/core/in
 import { FileCSVSink } from "../../src/file/index.js";
 import {
   BitMapIndex,
+  GeoMatrix,
   Matrix,
   MatrixLookup,
   MatrixSource,
@@ -57,6 +58,13 @@ test("Matrix.zeros(): one zeroed free row, the next addRow is 0; NamedMatrix for
   assert.equal(tw.addRow("y"), 0);
   assert.equal(tw.warmingUpOf(0), 3, "a row added after zeros() warms up from the start");
   assert.equal(tw.lastActive[0], 0);
+
+  const geo = new GeoMatrix(app, { id: "Geo", config: { max_lat: 50.2, min_lat: 50.0, min_lon: 14.3, max_lon: 14.6, resolution: 5 } });
+  geo.set(2, 3, 9);
+  geo.zeros();
+  assert.equal(geo.rows, geo.mapHeight, "a GeoMatrix keeps its grid");
+  assert.equal(geo.openRows, geo.mapHeight);
+  assert.equal(geo.get(2, 3), 0);
 });
 
 function sessions(app = testApp(), id = "Sessions"): SessionMatrix {
