@@ -1,4 +1,4 @@
-import { TriggerSource, type Application, type ComponentOptions, type ConfigSpec, type Pipeline } from "../core/index.js";
+import { ConfigError, TriggerSource, type Application, type ComponentOptions, type ConfigSpec, type Pipeline } from "../core/index.js";
 import { Matrix } from "./Matrix.js";
 import { openRows, rowRecord } from "./matrixRows.js";
 
@@ -31,7 +31,7 @@ export class MatrixSource extends TriggerSource {
     if (given) options = matrix;
     super(app, pipeline, options);
     const ref = given ? options.matrixId : (matrix as string | Matrix);
-    if (ref === undefined || ref === "") throw new Error(`MatrixSource '${this.id}': needs a matrix (its id, args matrix_id)`);
+    if (ref === undefined || ref === "") throw new ConfigError(`${options.configOrigin ?? `[${this.config.section}]`}: MatrixSource needs a matrix (its id; in YAML args.matrix_id)`);
     this.matrixRef = ref;
     this.emit = this.config.getString("emit") as "matrix" | "rows";
     this.idKey = this.config.getString("id_key");

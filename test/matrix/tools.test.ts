@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pipeline, PubSubTrigger, type DeadLetterEvent } from "../../src/core/index.js";
+import { ConfigError, Pipeline, PubSubTrigger, type DeadLetterEvent } from "../../src/core/index.js";
 import { FileCSVSink } from "../../src/file/index.js";
 import {
   BitMapIndex,
@@ -173,7 +173,8 @@ test("MatrixSource emit=rows: one event per open row per trigger, {id, fields}, 
   p2.build(src2, s2);
   await src2.cycle();
   assert.deepEqual(s2.events, [{ name: "k", value: [0, 9, 0] }], "time columns oldest first");
-  assert.throws(() => new MatrixSource(app, p2, { config: { emit: "cells" } }), /needs a matrix|emit/);
+  assert.throws(() => new MatrixSource(app, p2, { config: { emit: "cells" } }), (e: unknown) => e instanceof ConfigError && /emit/.test(e.message));
+  assert.throws(() => new MatrixSource(app, p2, {}), (e: unknown) => e instanceof ConfigError && /\[pipeline:TWRows:MatrixSource\]: MatrixSource needs a matrix/.test(e.message));
 });
 
 test("BitMapIndex: value → open rows; a string search finds numbers (BSPump's int/str key bug); update() drops closed rows", () => {
