@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
-import { ConfigError, Connection, dependency, toError, type Application, type ComponentOptions, type ConfigSpec } from "../core/index.js";
+import { ConfigError, Connection, dependency, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 
 const nodemailer = dependency<typeof import("nodemailer")>("nodemailer");
 
@@ -39,6 +39,26 @@ export class SmtpError extends Error {
 // nodemailer's error codes for failures of the connection itself, not of a message.
 const NETWORK_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ECONNRESET", "ECONNREFUSED", "EPIPE", "EPROTOCOL"]);
 
+const CONFIG = {
+  server: { type: "string", default: "localhost", doc: "SMTP server host" },
+  port: { type: "int", default: 587, doc: "SMTP server port (465 with use_tls, 587 with use_start_tls, 25 plain)" },
+  use_tls: { type: "bool", default: false, doc: "TLS from the start of the connection (SMTPS, usually port 465)" },
+  use_start_tls: { type: "bool", default: false, doc: "Upgrade the plain connection with STARTTLS, and refuse to go on without it" },
+  cafile: { type: "string", default: "", doc: "PEM file of a CA (or a self-signed certificate) to trust besides the system's" },
+  login: { type: "string", default: "", doc: "User name for AUTH; empty: no authentication" },
+  password: { type: "string", default: "", doc: "Password for AUTH", secret: true },
+  from: { type: "string", default: "", doc: "Sender address (From header and envelope)" },
+  to: { type: "list", default: [] as string[], doc: "Recipients (comma-separated, or one per line)" },
+  cc: { type: "list", default: [] as string[], doc: "Copy recipients" },
+  bcc: { type: "list", default: [] as string[], doc: "Blind copy recipients" },
+  subject: { type: "string", default: "Mail from ASAB", doc: "Subject when the sink gives none" },
+  output_queue_max_size: { type: "int", default: 10, doc: "Mails waiting in a sink above which its pipeline is throttled" },
+  timeout: { type: "float", default: 30, doc: "Seconds for connecting, the greeting and each reply" },
+  retry_delay: { type: "float", default: 1, doc: "Seconds before the first retry of a transient failure (doubling up to max_retry_delay)" },
+  max_retry_delay: { type: "float", default: 60, doc: "Longest wait between retries, in seconds" },
+  max_retries: { type: "int", default: 10, doc: "Retries of one mail after transient failures (-1: until it is sent)" },
+} satisfies ConfigSpec;
+
 /**
  * An SMTP server (BSPump's SmtpConnection; nodemailer as the client). One pooled connection is kept
  * open and reused by every sink using this connection. `use_tls` connects with TLS from the start
@@ -51,25 +71,8 @@ const NETWORK_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "E
  * (5xx: a refused recipient, wrong credentials).
  */
 export class SmtpConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    server: { type: "string", default: "localhost", doc: "SMTP server host" },
-    port: { type: "int", default: 587, doc: "SMTP server port (465 with use_tls, 587 with use_start_tls, 25 plain)" },
-    use_tls: { type: "bool", default: false, doc: "TLS from the start of the connection (SMTPS, usually port 465)" },
-    use_start_tls: { type: "bool", default: false, doc: "Upgrade the plain connection with STARTTLS, and refuse to go on without it" },
-    cafile: { type: "string", default: "", doc: "PEM file of a CA (or a self-signed certificate) to trust besides the system's" },
-    login: { type: "string", default: "", doc: "User name for AUTH; empty: no authentication" },
-    password: { type: "string", default: "", doc: "Password for AUTH", secret: true },
-    from: { type: "string", default: "", doc: "Sender address (From header and envelope)" },
-    to: { type: "list", default: [] as string[], doc: "Recipients (comma-separated, or one per line)" },
-    cc: { type: "list", default: [] as string[], doc: "Copy recipients" },
-    bcc: { type: "list", default: [] as string[], doc: "Blind copy recipients" },
-    subject: { type: "string", default: "Mail from ASAB", doc: "Subject when the sink gives none" },
-    output_queue_max_size: { type: "int", default: 10, doc: "Mails waiting in a sink above which its pipeline is throttled" },
-    timeout: { type: "float", default: 30, doc: "Seconds for connecting, the greeting and each reply" },
-    retry_delay: { type: "float", default: 1, doc: "Seconds before the first retry of a transient failure (doubling up to max_retry_delay)" },
-    max_retry_delay: { type: "float", default: 60, doc: "Longest wait between retries, in seconds" },
-    max_retries: { type: "int", default: 10, doc: "Retries of one mail after transient failures (-1: until it is sent)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly from: string;
   readonly to: string;

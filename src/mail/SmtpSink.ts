@@ -7,6 +7,7 @@ import {
   type Application,
   type ComponentOptions,
   type ConfigSpec,
+  type TypedConfig,
   type EventContext,
   type Pipeline,
   type SentBatch,
@@ -19,6 +20,15 @@ interface MailJob {
   events: unknown[];
   message: MailMessage | null;
 }
+
+const CONFIG = {
+  mode: { type: "string", default: "event", choices: ["event", "batch"], doc: "event: one mail per event (BSPump); batch: one mail per batch of events" },
+  subject: { type: "string", default: "", doc: "Subject template (nunjucks); empty: the connection's subject" },
+  body: { type: "string", default: "", doc: "Body template (nunjucks); empty: the event as text (objects as JSON), one line per event in a batch" },
+  to: { type: "string", default: "", doc: "Recipients template (comma-separated addresses); empty: the connection's to/cc/bcc" },
+  batch_size: { type: "int", default: 100, doc: "mode batch: events per mail at most" },
+  batch_period: { type: "float", default: 60, doc: "mode batch: seconds from a mail's first event until it is sent" },
+} satisfies ConfigSpec;
 
 /**
  * Sends events as mail through an SmtpConnection (BSPump's SmtpSink). `mode = event` (BSPump): one
@@ -33,14 +43,8 @@ interface MailJob {
  * event lacks fails the event in `process()`. Receipts settle when the server took the mail.
  */
 export class SmtpSink extends BatchingSink<MailJob> {
-  static override ConfigDefaults: ConfigSpec = {
-    mode: { type: "string", default: "event", choices: ["event", "batch"], doc: "event: one mail per event (BSPump); batch: one mail per batch of events" },
-    subject: { type: "string", default: "", doc: "Subject template (nunjucks); empty: the connection's subject" },
-    body: { type: "string", default: "", doc: "Body template (nunjucks); empty: the event as text (objects as JSON), one line per event in a batch" },
-    to: { type: "string", default: "", doc: "Recipients template (comma-separated addresses); empty: the connection's to/cc/bcc" },
-    batch_size: { type: "int", default: 100, doc: "mode batch: events per mail at most" },
-    batch_period: { type: "float", default: 60, doc: "mode batch: seconds from a mail's first event until it is sent" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: SmtpConnection;
   readonly mode: "event" | "batch";
@@ -55,7 +59,7 @@ export class SmtpSink extends BatchingSink<MailJob> {
     super(app, pipeline, options);
     this.connection = locateConnection(app, connection, SmtpConnection);
     this.mode = this.config.getString("mode") as "event" | "batch";
-    const template = (key: string): MailTemplate | null => {
+    const template = (key: "subject" | "body" | "to"): MailTemplate | null => {
       const source = this.config.getString(key);
       return source === "" ? null : compileTemplate(source, `[${this.config.section}] key '${key}'`);
     };

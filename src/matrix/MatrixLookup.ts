@@ -1,4 +1,4 @@
-import { Lookup, type Application, type ConfigSpec, type LookupOptions } from "../core/index.js";
+import { Lookup, type Application, type ConfigSpec, type TypedConfig, type LookupOptions } from "../core/index.js";
 import type { DType } from "./dtype.js";
 import type { MatrixIndex, SerializedIndex } from "./MatrixIndex.js";
 import { SessionMatrix } from "./SessionMatrix.js";
@@ -11,6 +11,10 @@ export interface MatrixLookupOptions extends LookupOptions {
   /** Refresh the indexes every `update_period` seconds instead of on each change of the matrix. */
   onClockUpdate?: boolean;
 }
+
+const CONFIG = {
+  update_period: { type: "float", default: 5, doc: "Seconds between index refreshes with onClockUpdate" },
+} satisfies ConfigSpec;
 
 /**
  * A lookup over a SessionMatrix (BSPump's MatrixLookup): `get(name)` is the named row as an object,
@@ -26,9 +30,8 @@ export interface MatrixLookupOptions extends LookupOptions {
  * [BUG] `search` used numpy's removed `asscalar`, and BitMapIndex mixed int and string keys.
  */
 export class MatrixLookup extends Lookup {
-  static override ConfigDefaults: ConfigSpec = {
-    update_period: { type: "float", default: 5, doc: "Seconds between index refreshes with onClockUpdate" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly matrix: SessionMatrix;
   readonly indexes = new Map<string, MatrixIndex>();

@@ -1,4 +1,4 @@
-import { ConfigError, TriggerSource, type Application, type ComponentOptions, type ConfigSpec, type Pipeline } from "../core/index.js";
+import { ConfigError, TriggerSource, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Pipeline } from "../core/index.js";
 import { Matrix } from "./Matrix.js";
 import { openRows, rowRecord } from "./matrixRows.js";
 
@@ -6,6 +6,11 @@ export interface MatrixSourceOptions extends ComponentOptions {
   /** BSPump's `matrix_id` as a YAML arg: the id of a registered matrix (or the matrix). */
   matrixId?: string | Matrix;
 }
+
+const CONFIG = {
+  emit: { type: "string", default: "matrix", choices: ["matrix", "rows"], doc: "matrix: the matrix object once per trigger (BSPump); rows: one event per open row" },
+  id_key: { type: "string", default: "id", doc: "emit rows: key of the row name (the row index for an unnamed Matrix)" },
+} satisfies ConfigSpec;
 
 /**
  * On each trigger, hands a matrix to the pipeline (BSPump's MatrixSource). `emit = matrix`
@@ -16,10 +21,8 @@ export interface MatrixSourceOptions extends ComponentOptions {
  * The context carries `matrix` (the id) and, per row, `row` (its index).
  */
 export class MatrixSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    emit: { type: "string", default: "matrix", choices: ["matrix", "rows"], doc: "matrix: the matrix object once per trigger (BSPump); rows: one event per open row" },
-    id_key: { type: "string", default: "id", doc: "emit rows: key of the row name (the row index for an unnamed Matrix)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly matrixRef: string | Matrix;
   readonly emit: "matrix" | "rows";
