@@ -26,3 +26,4 @@ export * as amqp from "./amqp/index.js";
 export * as mysql from "./mysql/index.js";
 export * as influxdb from "./influxdb/index.js";
 export * as subprocess from "./subprocess/index.js";
+export * as mail from "./mail/index.js";

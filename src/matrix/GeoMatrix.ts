@@ -77,6 +77,12 @@ export class GeoMatrix extends Matrix {
     return { bbox, resolution, mapWidth: Math.ceil(sizeWidth / resolution), mapHeight: Math.ceil(sizeHeight / resolution) };
   }
 
+  /** Zeroes the map and keeps its grid (BSPump's GeoMatrix.build_shape ignores `rows`): every row stays in use. */
+  override zeros(): void {
+    super.zeros(this.mapHeight);
+    for (let r = 0; r < this.mapHeight; r++) this.addRow();
+  }
+
   /** Strictly inside the bounding box. */
   isInBoundaries(lat: number, lon: number): boolean {
     const b = this.bbox;

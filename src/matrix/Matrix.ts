@@ -150,6 +150,21 @@ export class Matrix extends ConfigObject {
     }
   }
 
+  /**
+   * BSPump's zeros(): drops every row and value, leaving `rows` (1) zeroed free rows; the next
+   * addRow() returns 0. Subclasses drop their per-row state (names, warm-up) through onFlush.
+   */
+  zeros(rows = 1): void {
+    for (const cols of this.data.values()) for (let c = 0; c < cols.length; c++) cols[c] = cols[c] instanceof Float64Array ? new Float64Array(0) : [];
+    this.openFlags = new Uint8Array(0);
+    this.free.clear();
+    this.capacity = 0;
+    this.closedSinceFlush = 0;
+    this.onFlush(new Map(), 0);
+    this.grow(Math.max(1, rows));
+    this.updateGauge();
+  }
+
   /** Grows by `n` zero-filled rows, marked free. Column arrays are replaced in place in their lists. */
   protected grow(n: number): void {
     const next = this.capacity + n;
