@@ -4,3 +4,4 @@ export * from "./NamedMatrix.js";
 export * from "./TimeWindowMatrix.js";
 export * from "./SessionMatrix.js";
 export * from "./GeoMatrix.js";
+export * from "./HyperLogLog.js";
