@@ -25,3 +25,4 @@ export * as kibana from "./kibana/index.js";
 export * as amqp from "./amqp/index.js";
 export * as mysql from "./mysql/index.js";
 export * as influxdb from "./influxdb/index.js";
+export * as anomaly from "./anomaly/index.js";
