@@ -106,7 +106,15 @@ export class AnomalyStorage extends ConfigObject {
    * function, the manager's pipeline is throttled until the open anomalies are loaded.
    */
   attach(manager: ProcessorBase): void {
-    this.router ??= new Router(manager);
+    if (this.router === null) {
+      this.router = new Router(manager);
+      try {
+        // Now, so that the storage pipeline is downstream of the manager's and stops after it.
+        this.router.locate(this.address);
+      } catch {
+        // The storage pipeline may be registered later; it is located again on each flush.
+      }
+    }
     if (this.loader === undefined) return;
     const pipeline = manager.pipeline;
     this.loading ??= this.loadOpen();
