@@ -10,6 +10,8 @@ export interface AnomalyDocument {
   /** The key the AnomalyAnalyzer gave the symptoms. */
   key: string;
   ts_end?: number;
+  /** Symptoms dropped beyond AnomalyManager's max_symptoms (the oldest). */
+  symptoms_dropped?: number;
   /** Duration in seconds (ts_end − @timestamp), once closed. */
   D?: number;
   /** The key dimensions, copied to the top level. */

@@ -10,7 +10,7 @@ export interface AnomalyManagerOptions extends ComponentOptions {
   anomalyClasses?: AnomalyClass[];
 }
 
-const ANOMALY_RESERVED = new Set(["@timestamp", "type", "status", "symptoms", "key", "ts_end", "D"]);
+const ANOMALY_RESERVED = new Set(["@timestamp", "type", "status", "symptoms", "key", "ts_end", "D", "symptoms_dropped"]);
 
 /**
  * BSPump's AnomalyManager, a Processor after AnomalyAnalyzer: groups keyed symptoms into
@@ -26,10 +26,12 @@ const ANOMALY_RESERVED = new Set(["@timestamp", "type", "status", "symptoms", "k
 export class AnomalyManager extends Processor {
   static override ConfigDefaults: ConfigSpec = {
     anomaly_storage: { type: "string", default: "AnomalyStorage", doc: "Id of the AnomalyStorage (its section [<id>]); made with that config when none exists" },
+    max_symptoms: { type: "int", default: 1000, doc: "Symptoms kept per anomaly, the latest; older ones are dropped and counted in the anomaly's symptoms_dropped (0: all, as BSPump)" },
   };
 
   readonly storage: AnomalyStorage;
   readonly counter: Counter;
+  readonly maxSymptoms: number;
 
   constructor(app: Application, pipeline: Pipeline, options: AnomalyManagerOptions = {}) {
     super(app, pipeline, options);
@@ -38,6 +40,8 @@ export class AnomalyManager extends Processor {
     if (given !== undefined && !(given instanceof AnomalyStorage)) throw new ConfigError(`[pipeline:${pipeline.id}:${this.id}] anomalyStorage must be an AnomalyStorage (in a definition, name it with the config key anomaly_storage)`);
     this.storage = given ?? AnomalyStorage.locate(app, id) ?? new AnomalyStorage(app, { id });
     for (const c of options.anomalyClasses ?? []) this.storage.addClass(c);
+    this.maxSymptoms = this.config.getInt("max_symptoms");
+    if (this.maxSymptoms < 0) throw new ConfigError(`[pipeline:${pipeline.id}:${this.id}] max_symptoms must be ≥ 0`);
     this.counter = app.metrics.createCounter("anomaly.manager", { pipeline: pipeline.id, manager: this.id }, ["anomalies.opened", "symptoms", "timestamp.miss", "key.miss", "key.dimensions.miss", "type.miss", "symptom.miss"]);
   }
 
@@ -63,8 +67,14 @@ export class AnomalyManager extends Processor {
       anomaly = this.storage.create(doc);
       this.counter.values["anomalies.opened"]!++;
     }
-    anomaly.doc.symptoms.push(symptom as Record<string, unknown>);
+    const list = anomaly.doc.symptoms;
+    list.push(symptom as Record<string, unknown>);
     this.counter.values.symptoms!++;
+    // A bound on memory and document size for an anomaly that never closes.
+    if (this.maxSymptoms > 0 && list.length > this.maxSymptoms) {
+      list.splice(0, list.length - this.maxSymptoms);
+      anomaly.doc.symptoms_dropped = (typeof anomaly.doc.symptoms_dropped === "number" ? anomaly.doc.symptoms_dropped : 0) + 1;
+    }
     return event;
   }
 

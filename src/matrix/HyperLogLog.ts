@@ -2,6 +2,9 @@ import { ConfigError } from "../core/index.js";
 import { HASH, hashBytes, hashNumber, hashString } from "./hash64.js";
 
 /** What a HyperLogLog counts: strings (by UTF-16 code units), numbers (by their bits; 3 and "3" differ), bytes; anything else as String(value). */
+/** 2^−r for every rank a register can hold (≤ 64 − 4 + 1). */
+const POW2_NEG = Float64Array.from({ length: 66 }, (_, r) => 2 ** -r);
+
 export type HyperLogLogValue = string | number | Uint8Array | boolean | bigint;
 
 /**
@@ -73,8 +76,7 @@ export class HyperLogLog {
     let zeros = 0;
     for (let i = offset, end = offset + m; i < end; i++) {
       const r = registers[i]!;
-      // 2^-r, exact for r ≤ 64 − p + 1.
-      sum += 1 / 2 ** r;
+      sum += POW2_NEG[r]!;
       if (r === 0) zeros++;
     }
     const raw = (this.alpha * m * m) / sum;

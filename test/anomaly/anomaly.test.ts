@@ -77,6 +77,20 @@ test("AnomalyManager: malformed anomaly events are counted per missing field, dr
   assert.equal(m.storage.open.size, 1);
 });
 
+test("AnomalyManager: max_symptoms keeps the latest symptoms of an anomaly that never closes and counts the dropped ones", async () => {
+  const input = [1, 2, 3, 4, 5].map((i) => [null, { "@timestamp": T0 + i, key: "k", key_dimensions: { user_id: "u", "@timestamp": 0 }, type: "default", symptom: { "@timestamp": T0 + i, n: i } }] as const);
+  const r = await runProcessor(AnomalyManager, input, { config: { max_symptoms: 3 } });
+  const m = r.processor as AnomalyManager;
+  assert.equal(r.events.length, 5, "every event passes on");
+  const doc = m.storage.open.get("k")!.doc;
+  assert.deepEqual(doc.symptoms.map((s) => s.n), [3, 4, 5]);
+  assert.equal(doc.symptoms_dropped, 2);
+  assert.equal(doc["@timestamp"], T0 + 1, "a key dimension named like an anomaly field does not overwrite it");
+  assert.equal(doc.user_id, "u");
+  const all = await runProcessor(AnomalyManager, input, { config: { max_symptoms: 0 } });
+  assert.equal((all.processor as AnomalyManager).storage.open.get("k")!.doc.symptoms.length, 5, "0: all, as BSPump");
+});
+
 test("open → update → close: documents routed to the storage pipeline, one id per anomaly, times in ms; status rule and seconds rule", async () => {
   const h = await harness("[GeneralAnomaly]\nclose_rules = default:status;slow:60\n[pipeline:Symptoms:Analyzer]\nkey_dimensions = default:user_id\n");
   try {
