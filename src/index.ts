@@ -27,3 +27,4 @@ export * as mysql from "./mysql/index.js";
 export * as influxdb from "./influxdb/index.js";
 export * as subprocess from "./subprocess/index.js";
 export * as mail from "./mail/index.js";
+export * as anomaly from "./anomaly/index.js";

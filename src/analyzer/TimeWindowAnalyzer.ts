@@ -58,7 +58,7 @@ const CONFIG = {
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  *
- * (~450 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
+ * (~470 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
  * every event — watermark, trigger, the cached column — stay fields of this one class, because
  * moving the window bookkeeping to another object would add an indirection to W2's hot path.
  * What does not touch that state is in ClosedWindow.ts and windowParts.ts.)
@@ -177,6 +177,14 @@ export class TimeWindowAnalyzer extends Analyzer {
   }
 
   private readonly hasPredicate = Object.getPrototypeOf(this).predicate !== TimeWindowAnalyzer.prototype.predicate;
+  private readonly hasCellHook = Object.getPrototypeOf(this).onCell !== TimeWindowAnalyzer.prototype.onCell;
+
+  /**
+   * Hook for subclasses that keep more per cell (CardinalityAnalyzer: a HyperLogLog sketch): called
+   * for every stored event with its row and physical column, before the count is added. Only
+   * called when a subclass overrides it (one boolean test on the hot path otherwise).
+   */
+  protected onCell(_event: Record<string, unknown>, _row: number, _pc: number): void {}
 
   override evaluate(_context: EventContext, event: unknown): void {
     // The hot path: property reads, one Map get, compares and typed-array adds. Everything rare
@@ -218,6 +226,7 @@ export class TimeWindowAnalyzer extends Analyzer {
     }
     let row = this.index.get(key);
     if (row === undefined) row = this.newRow(key, ts);
+    if (this.hasCellHook) this.onCell(e, row, pc);
     const c = this.cnt[pc]!;
     const n = c[row]!;
     c[row] = n + 1;
@@ -296,8 +305,8 @@ export class TimeWindowAnalyzer extends Analyzer {
     return pc;
   }
 
-  /** Adds the row of a new dimension. */
-  private newRow(key: string, ts: number): number {
+  /** Adds the row of a new dimension (a subclass resets what it keeps per row). */
+  protected newRow(key: string, ts: number): number {
     const m = this.matrix;
     const row = m.addRow(key);
     m.lastActive[row] = Math.max(ts, this.closedUpTo);
@@ -413,6 +422,9 @@ export class TimeWindowAnalyzer extends Analyzer {
     return out;
   }
 
+  /** Hook for subclasses: adds arrays to an `emit = columns` event (one value per name in `out.dimensions`, in order). */
+  protected extendColumnsEvent(_out: Record<string, unknown>, _view: ClosedWindow): void {}
+
   /** Emits a closed window (override to shape the result differently). */
   protected emitWindow(view: ClosedWindow): void {
     if (this.emitMode === "none") return;
@@ -420,7 +432,10 @@ export class TimeWindowAnalyzer extends Analyzer {
     const base = { "@timestamp": view.end, analyzer: this.id, window_start: view.start, window_end: view.end };
     if (this.emitMode === "columns") {
       const out = columnsEvent(view, m, base, this.emitEmpty);
-      if (out !== null) this.emit(out);
+      if (out !== null) {
+        this.extendColumnsEvent(out, view);
+        this.emit(out);
+      }
       return;
     }
     if (this.emitMode === "dimension") return dimensionEvents(view, m, base, this.valuesBound, this.emitBound);

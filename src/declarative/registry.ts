@@ -7,6 +7,7 @@ import * as lookup from "../lookup/index.js";
 import * as random from "../random/index.js";
 import * as elasticsearch from "../elasticsearch/index.js";
 import * as analyzer from "../analyzer/index.js";
+import * as anomaly from "../anomaly/index.js";
 import * as socket from "../socket/index.js";
 import * as http from "../http/index.js";
 import * as parquet from "../parquet/index.js";
@@ -30,7 +31,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {

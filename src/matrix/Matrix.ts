@@ -224,6 +224,8 @@ export class Matrix extends ConfigObject {
     this.capacity = k;
     this.closedSinceFlush = 0;
     this.onFlush(saved, k);
+    // For holders of per-row state outside the matrix (CardinalityAnalyzer's sketches).
+    if (this.pubsub.hasSubscribers("Matrix flushed!")) this.pubsub.publish("Matrix flushed!", saved, k);
     this.updateGauge();
     return { closed, saved };
   }

@@ -13,3 +13,4 @@ export { BitMapIndex } from "./BitMapIndex.js";
 export { TreeRangeIndex } from "./TreeRangeIndex.js";
 export { SliceIndex } from "./SliceIndex.js";
 export { MatrixLookup, type MatrixLookupOptions } from "./MatrixLookup.js";
+export * from "./HyperLogLog.js";
