@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "bspump-binlog-"));
 before(async () => {
   db = await client();
   const [rows] = await db.query<RowDataPacket[]>("SELECT @@log_bin AS on_, @@binlog_format AS f, @@binlog_row_image AS i");
-  assert.deepEqual([rows[0]!.on_, rows[0]!.f, rows[0]!.i], [1, "ROW", "FULL"], "the test server runs with log_bin, binlog_format=ROW, binlog_row_image=FULL (scripts/services/mariadb)");
+  assert.deepEqual([rows[0]!.on_, rows[0]!.f, rows[0]!.i], [1, "ROW", "FULL"], "the test server runs with log_bin, binlog_format=ROW, binlog_row_image=FULL (scripts/services/mariadb/service.sh; a server started by an older script: scripts/services/down mariadb, then up mariadb)");
 });
 after(async () => {
   stopApps();
