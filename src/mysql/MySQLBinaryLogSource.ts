@@ -109,10 +109,11 @@ export class MySQLBinaryLogSource extends Source {
     while (!this.stopping) {
       const end = await this.read(this.settled);
       if (end.kind === "stopped") return;
-      if (end.kind === "failed") return; // read again from the settled position once the error is cleared (restart())
+      // In the pipeline's error state: read again from the settled position once it is cleared (restart()).
+      if (end.kind === "failed" && this.pipeline.isError()) return;
       if (end.kind === "fatal") throw end.error;
       if (end.kind === "again") continue;
-      this.log.warn(`Binlog connection lost, reading again from ${describe(this.settled.position)} in ${delay.toFixed(1)} s: ${end.error.message}`);
+      if (end.kind === "retry") this.log.warn(`Binlog connection lost, reading again from ${describe(this.settled.position)} in ${delay.toFixed(1)} s: ${end.error.message}`);
       if (!(await this.sleep(delay))) return;
       delay = Math.min(this.connection.reconnectDelay, delay * 2);
     }
@@ -153,10 +154,21 @@ export class MySQLBinaryLogSource extends Source {
     this.stats.reads++;
     const z = new ZongJi(this.connection.clientOptions());
     this.zongji = z;
-    const ended = new Promise<StreamEnd>((resolve) => (this.endStream = resolve));
+    let open = true;
+    const ended = new Promise<StreamEnd>((resolve) => {
+      // Once decided, no further event of this read is handed over (the rest of a network read
+      // would otherwise still arrive before the reader is stopped). Receipts of what was handed
+      // over still count until the next read begins.
+      this.endStream = (end) => {
+        this.endStream = null;
+        open = false;
+        z.connection?.pause();
+        resolve(end);
+      };
+    });
     z.on("error", (e: Error) => this.onError(z, e));
     z.on("binlog", (e: AnyBinlogEvent) => {
-      if (this.epoch === epoch) this.onEvent(z, e, settled, epoch);
+      if (open) this.onEvent(z, e, settled, epoch);
     });
     const wanted = new Set(TRACKED_EVENTS);
     for (const t of this.extract) for (const n of BINLOG_EVENT_TYPES[t]!) wanted.add(n);
@@ -171,7 +183,6 @@ export class MySQLBinaryLogSource extends Source {
       ...(this.autoPosition && from.gtid !== "" ? { gtidSet: from.gtid } : { filename: from.log_file, position: from.log_pos }),
     });
     const end = await ended;
-    this.endStream = null;
     this.zongji = null;
     this.paused = false;
     z.removeAllListeners("binlog");
@@ -180,7 +191,8 @@ export class MySQLBinaryLogSource extends Source {
   }
 
   private onError(z: ZongJiClass, error: Error): void {
-    if (this.zongji !== z || this.endStream === null) return;
+    const endStream = this.endStream;
+    if (this.zongji !== z || endStream === null) return;
     const e = error as Error & { errno?: number };
     const m = /^Insufficient permissions to access: ([^.]+)\.(.+)$/.exec(e.message);
     if (m) {
@@ -189,15 +201,15 @@ export class MySQLBinaryLogSource extends Source {
       // (A warning of the pipeline's logger is counted in its warnings.)
       this.log.warn(`The columns of ${m[1]}.${m[2]} are unknown (the table was dropped?): its changes are skipped`);
       (this.skipped[m[1]!] ??= []).push(m[2]!);
-      this.endStream({ kind: "again" });
+      endStream({ kind: "again" });
     } else if (typeof e.errno === "number" && FATAL_ERRNOS.has(e.errno)) {
       const at = this.settled ? describe(this.settled.position) : "?";
       const fix = this.positionFile ? ` Delete ${this.positionFile.path} to start at the end of the log, or set log_file and log_pos,` : " Set log_file and log_pos";
-      this.endStream({ kind: "fatal", error: new Error(`Cannot read the binlog from ${at}: ${e.message} (errno ${e.errno}).${fix} then clear the pipeline's error`) });
+      endStream({ kind: "fatal", error: new Error(`Cannot read the binlog from ${at}: ${e.message} (errno ${e.errno}).${fix} then clear the pipeline's error`) });
     } else if (isRetryable(e) || /connect|closed|ECONN/i.test(e.message)) {
-      this.endStream({ kind: "retry", error: e });
+      endStream({ kind: "retry", error: e });
     } else {
-      this.endStream({ kind: "fatal", error: e });
+      endStream({ kind: "fatal", error: e });
     }
   }
 
@@ -243,7 +255,11 @@ export class MySQLBinaryLogSource extends Source {
         if (this.tx.standalone || q === "COMMIT" || q === "ROLLBACK") this.closeTx(logFile, e.nextPosition);
       }
     }
-    if (!this.pipeline.isReady()) this.pauseUntilReady(z);
+    if (!this.pipeline.isReady()) {
+      // In the error state nothing more settles (the transaction at hand may never be sealed): stop here.
+      if (this.pipeline.isError()) this.endStream?.({ kind: "failed" });
+      else this.pauseUntilReady(z);
+    }
   }
 
   private emit(event: object, settled: SettledPosition, epoch: number): void {
@@ -265,7 +281,7 @@ export class MySQLBinaryLogSource extends Source {
   private txDone(tx: BinlogTransaction, receipt: Receipt, epoch: number): void {
     if (epoch !== this.epoch || this.settled === null) return;
     if (receipt.error !== null) {
-      this.log.warn(`Changes of transaction ${tx.gtid || "?"} failed; reading again from ${describe(this.settled.position)} after the error is cleared`, { error: receipt.error.message });
+      this.log.warn(`Changes of transaction ${tx.gtid || "?"} failed; reading again from ${describe(this.settled.position)}`, { error: receipt.error.message });
       this.endStream?.({ kind: "failed" });
       return;
     }

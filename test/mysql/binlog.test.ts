@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import { ConfigError, Pipeline, Sink, type EventContext, type Receipt } from "../../src/core/index.js";
 import { MySQLBinaryLogSource, type BinlogRowsEvent } from "../../src/mysql/index.js";
-import { CollectSink, sleep, stopApps, until } from "../helpers/components.js";
+import { BufferedSink, CollectSink, Fn, sleep, stopApps, until } from "../helpers/components.js";
 import { rawUniqueName } from "../helpers/services.js";
 import { client, DB, makeApp } from "./helpers.js";
 
@@ -105,13 +105,16 @@ test("a restart resumes at the stored position (file and position, or GTID): not
     const t = await table(auto ? "resumeg" : "resume", "id INT PRIMARY KEY, v INT");
     const file = join(dir, `${t}.json`);
     const config = { only_tables: `${DB.database}.${t}`, position_file: file, auto_position: auto, position_save_period: 0.05 };
-    let a = binlogApp(config);
+    // First run: a sink that settles only when it flushes, at stop: the position stored at stop covers it.
+    let a = binlogApp(config, (app, p) => new BufferedSink(app, p));
     let running = a.app.run();
     await until(() => a.source.settled !== null, 10_000, "the source to start");
     await db.query(`INSERT INTO ${t} VALUES (1, 1), (2, 2)`);
-    await until(() => rowCount(a.sink) === 2, 10_000, "2 rows");
+    await until(() => a.source.stats.rows === 2, 10_000, "2 rows");
+    await sleep(100);
     a.app.stop();
     assert.equal(await running, 0);
+    assert.equal((a.sink as BufferedSink).written.length, 1);
     // Changes while no pump runs.
     await db.query(`INSERT INTO ${t} VALUES (3, 3)`);
     await db.query(`UPDATE ${t} SET v = 10 WHERE id = 1`);
@@ -241,4 +244,63 @@ test("bad config is a ConfigError naming the key", () => {
   assert.throws(() => new MySQLBinaryLogSource(app, p, "MySQLConnection", { config: { extract_events: "WriteRowsEvent StopEvent" } }), (e: Error) => e instanceof ConfigError && /extract_events.*StopEvent/.test(e.message));
   assert.throws(() => new MySQLBinaryLogSource(app, p, "MySQLConnection", { config: { only_tables: "nodot" } }), (e: Error) => e instanceof ConfigError && /only_tables.*nodot/.test(e.message));
   assert.throws(() => new MySQLBinaryLogSource(app, p, "MySQLConnection", { config: { server_id: 0 } }), ConfigError);
+});
+
+test("a lost replication connection and a rotated log: read again from the settled position, nothing lost", async () => {
+  const t = await table("lost", "id INT PRIMARY KEY, v INT");
+  const file = join(dir, `${t}.json`);
+  const { app, pipeline, source, sink } = binlogApp({ only_tables: `${DB.database}.${t}`, position_file: file, position_save_period: 0 });
+  const running = app.run();
+  await until(() => source.settled !== null && (source as unknown as { zongji: { connection: { threadId: number } | null } | null }).zongji?.connection?.threadId !== undefined, 10_000, "the replication connection");
+  await db.query(`INSERT INTO ${t} VALUES (1, 1)`);
+  await until(() => rowCount(sink) === 1, 10_000, "the first row");
+  // The server ends the replication connection (as a restart or a network failure would).
+  const threadId = (source as unknown as { zongji: { connection: { threadId: number } } }).zongji.connection.threadId;
+  await db.query(`KILL ${threadId}`);
+  await db.query(`INSERT INTO ${t} VALUES (2, 2)`);
+  await db.query("FLUSH BINARY LOGS");
+  await db.query(`INSERT INTO ${t} VALUES (3, 3)`);
+  await until(() => rowCount(sink) >= 3, 15_000, "the rows after the reconnection");
+  await sleep(300);
+  app.stop();
+  assert.equal(await running, 0);
+  assert.deepEqual(rows(sink).map((e) => e.rows[0]), [{ values: { id: 1, v: 1 } }, { values: { id: 2, v: 2 } }, { values: { id: 3, v: 3 } }]);
+  assert.equal(source.stats.reads, 2, "one read again");
+  assert.equal(pipeline.errors, 0);
+  const [status] = await db.query<RowDataPacket[]>("SHOW MASTER STATUS");
+  const stored = JSON.parse(readFileSync(file, "utf8")) as { log_file: string };
+  assert.equal(stored.log_file, rows(sink)[2]!.log_file, "the position follows the rotation");
+  assert.ok(stored.log_file <= (status[0]!.File as string));
+  assert.notEqual(rows(sink)[0]!.log_file, rows(sink)[2]!.log_file);
+});
+
+test("changes that failed in the pipeline are read again once its error is cleared", async () => {
+  const t = await table("fail", "id INT PRIMARY KEY, v INT");
+  let failures = 1;
+  const { app } = makeApp();
+  const pipeline = new Pipeline(app, "CDC");
+  const source = new MySQLBinaryLogSource(app, pipeline, "MySQLConnection", { config: { server_id: serverId(), only_tables: `${DB.database}.${t}`, position_file: join(dir, `${t}.json`) } });
+  const sink = new CollectSink(app, pipeline);
+  pipeline.build(
+    source,
+    new Fn(app, pipeline, (e) => {
+      if ((e as BinlogRowsEvent).rows.some((r) => "values" in r && r.values.id === 2) && failures-- > 0) throw new Error("refused once");
+      return e;
+    }),
+    sink,
+  );
+  app.pumpService.addPipeline(pipeline);
+  const running = app.run();
+  await until(() => source.settled !== null, 10_000, "the source to start");
+  await db.query(`INSERT INTO ${t} VALUES (1, 1)`);
+  await db.query(`INSERT INTO ${t} VALUES (2, 2)`);
+  await db.query(`INSERT INTO ${t} VALUES (3, 3)`);
+  await until(() => pipeline.isError() && !source.running, 10_000, "the error, and the source stopped");
+  assert.deepEqual(rows(sink).map((e) => e.rows[0]), [{ values: { id: 1, v: 1 } }]);
+  pipeline.setError(null, null, null);
+  await until(() => rowCount(sink) === 3, 10_000, "the rows after the clear");
+  app.stop();
+  assert.equal(await running, 0);
+  assert.deepEqual(rows(sink).map((e) => e.rows[0]), [{ values: { id: 1, v: 1 } }, { values: { id: 2, v: 2 } }, { values: { id: 3, v: 3 } }]);
+  assert.equal(source.stats.reads, 2);
 });

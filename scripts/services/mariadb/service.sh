@@ -3,7 +3,8 @@
 # Database `bspump`; user bspump/bspump (@127.0.0.1 and @localhost) with all rights on bspump.* and
 # on databases named bspump_* (tests create their own). root only through the unix socket.
 # The binary log is on (row-based, full row images) for MySQLBinaryLogSource; bspump may read it
-# (REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR) and purge it (BINLOG ADMIN, for tests).
+# (REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR) and, for tests, switch its settings (BINLOG ADMIN)
+# and rotate it (RELOAD: FLUSH BINARY LOGS).
 
 mariadb_packages() { echo mariadb-server; }
 mariadb_installed() { command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null && command -v mariadb >/dev/null; }
@@ -58,7 +59,7 @@ CREATE USER IF NOT EXISTS 'bspump'@'127.0.0.1' IDENTIFIED BY 'bspump';
 CREATE USER IF NOT EXISTS 'bspump'@'localhost' IDENTIFIED BY 'bspump';
 GRANT ALL PRIVILEGES ON `bspump`.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
 GRANT ALL PRIVILEGES ON `bspump\_%`.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
-GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR, BINLOG ADMIN, SLAVE MONITOR ON *.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR, BINLOG ADMIN, SLAVE MONITOR, RELOAD ON *.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
 SET GLOBAL binlog_row_metadata = FULL;
 SQL
 }
