@@ -3,8 +3,8 @@
  * in transactions of 1000 rows) are written once; each round reads them from the same binlog
  * position to the end, either with MySQLBinaryLogSource → a sink counting rows (receipts, the
  * settled position stored in a file), or with a plain zongji loop counting the rows of the same
- * events (no pipeline). Rounds alternate which goes first; the median and spread of rows/s are
- * reported, and the ratio of the medians.
+ * events (no pipeline). Rounds alternate which goes first; the median and range of rows/s, the
+ * median and range of the per-round ratios, and this process's CPU time per row are reported.
  *
  *   node --import tsx bench/mysql-binlog.ts [scale=1] [rounds=5]
  *
@@ -45,6 +45,9 @@ class CountingSink extends Sink {
   }
 }
 
+/** CPU time of this process per row in the last round, µs (the reader decodes in this process in both). */
+let cpuPerRow = 0;
+
 async function pumpRound(): Promise<number> {
   const app = new BSPumpApplication({ args: [], config: Config.fromString("", "<bench>"), handleSignals: false });
   app.logs.defaultLevel = "error";
@@ -54,10 +57,13 @@ async function pumpRound(): Promise<number> {
   const position = join(dir, `${serverId}.json`);
   p.build(new MySQLBinaryLogSource(app, p, "C", { config: { server_id: serverId++, log_file: from.file, log_pos: from.pos, only_tables: `${DB.database}.${table}`, position_file: position } }), sink);
   app.pumpService.addPipeline(p);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const running = app.run();
   while (sink.rows < N) await new Promise((r) => setTimeout(r, 2));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  cpuPerRow = (cpu.user + cpu.system) / N;
   app.stop();
   await running;
   if (sink.rows !== N) throw new Error(`pump: ${sink.rows} of ${N} rows`);
@@ -67,6 +73,7 @@ async function pumpRound(): Promise<number> {
 async function plainRound(): Promise<number> {
   const z = new ZongJi({ host: DB.host, port: DB.port, user: DB.user, password: DB.password });
   let rows = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     z.on("error", reject);
@@ -78,6 +85,8 @@ async function plainRound(): Promise<number> {
     z.start({ serverId: serverId++, filename: from.file, position: from.pos, includeEvents: ["tablemap", "writerows", "updaterows", "deleterows", "xid", "mariadbgtid", "rotate"], includeSchema: { [DB.database]: [table] } });
   });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  cpuPerRow = (cpu.user + cpu.system) / N;
   z.stop();
   if (rows !== N) throw new Error(`plain: ${rows} of ${N} rows`);
   return N / seconds;
@@ -85,16 +94,21 @@ async function plainRound(): Promise<number> {
 
 const plain: number[] = [];
 const pumped: number[] = [];
+const cpuPlain: number[] = [];
+const cpuPump: number[] = [];
 for (let r = 0; r < rounds; r++) {
-  for (const pump of r % 2 === 0 ? [false, true] : [true, false]) (pump ? pumped : plain).push(pump ? await pumpRound() : await plainRound());
+  for (const pump of r % 2 === 0 ? [false, true] : [true, false]) {
+    (pump ? pumped : plain).push(pump ? await pumpRound() : await plainRound());
+    (pump ? cpuPump : cpuPlain).push(cpuPerRow);
+  }
 }
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 const spread = (a: number[]): string => `${Math.round(Math.min(...a)).toLocaleString("en")}–${Math.round(Math.max(...a)).toLocaleString("en")}`;
 const ratios = plain.map((x, i) => pumped[i]! / x);
-console.log("| workload | changes | plain zongji rows/s (median, range) | pump rows/s (median, range) | ratio (median of rounds, range) |");
-console.log("| --- | --- | --- | --- | --- |");
+console.log("| workload | changes | plain zongji rows/s (median, range) | pump rows/s (median, range) | ratio (median of rounds, range) | CPU µs/row, plain → pump (medians) |");
+console.log("| --- | --- | --- | --- | --- | --- |");
 console.log(
-  `| mysql-binlog | ${N} | ${Math.round(median(plain)).toLocaleString("en")} (${spread(plain)}) | ${Math.round(median(pumped)).toLocaleString("en")} (${spread(pumped)}) | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) |`,
+  `| mysql-binlog | ${N} | ${Math.round(median(plain)).toLocaleString("en")} (${spread(plain)}) | ${Math.round(median(pumped)).toLocaleString("en")} (${spread(pumped)}) | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) | ${median(cpuPlain).toFixed(1)} → ${median(cpuPump).toFixed(1)} |`,
 );
 await db.query(`DROP TABLE ${table}`);
 await db.end();

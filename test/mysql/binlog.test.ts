@@ -304,3 +304,30 @@ test("changes that failed in the pipeline are read again once its error is clear
   assert.deepEqual(rows(sink).map((e) => e.rows[0]), [{ values: { id: 1, v: 1 } }, { values: { id: 2, v: 2 } }, { values: { id: 3, v: 3 } }]);
   assert.equal(source.stats.reads, 2);
 });
+
+test("other event types on request: GTID, annotate rows (the statement), table map, rows and Xid of one transaction, in log order", async () => {
+  const t = await table("types", "id INT PRIMARY KEY, v VARCHAR(10)");
+  const { app, source, sink } = binlogApp({
+    only_tables: `${DB.database}.${t}`,
+    position_file: join(dir, `${t}.json`),
+    extract_events: "GtidEvent MariadbAnnotateRowsEvent\nTableMapEvent WriteRowsEvent XidEvent",
+  });
+  const running = app.run();
+  await until(() => source.settled !== null, 10_000, "the source to start");
+  await db.query(`INSERT INTO ${t} VALUES (1, 'one')`);
+  const all = (): Array<Record<string, unknown>> => (sink as CollectSink).events as Array<Record<string, unknown>>;
+  await until(() => all().some((e) => e.type === "WriteRowsEvent"), 10_000, "the rows event");
+  const gtid = all().find((e) => e.type === "WriteRowsEvent")!.gtid;
+  await until(() => all().some((e) => e.type === "XidEvent" && e.gtid === gtid), 10_000, "its Xid");
+  app.stop();
+  assert.equal(await running, 0);
+  // The server's other transactions (other tests) pass too: only this one is looked at.
+  const mine = all().filter((e) => e.gtid === gtid);
+  assert.deepEqual(mine.map((e) => e.type), ["GtidEvent", "MariadbAnnotateRowsEvent", "TableMapEvent", "WriteRowsEvent", "XidEvent"]);
+  assert.equal(mine[0]!.GTID_NEXT, gtid);
+  assert.equal(mine[0]!.commit, true);
+  assert.match(String(mine[1]!.sql_statement), new RegExp(`INSERT INTO ${t} VALUES \\(1, 'one'\\)`));
+  assert.deepEqual([mine[2]!.table, mine[2]!.columns], [t, ["id", "v"]]);
+  assert.equal(typeof mine[4]!.transaction_id, "number");
+  for (let i = 1; i < mine.length; i++) assert.ok((mine[i]!.log_position as number) >= (mine[i - 1]!.log_position as number));
+});
