@@ -107,7 +107,10 @@ export class MySQLBinaryLogSource extends Source {
     }
     let delay = 0.1;
     while (!this.stopping) {
+      const began = Date.now();
       const end = await this.read(this.settled);
+      // A read that went on for a while was a success: the next failure waits briefly again.
+      if (Date.now() - began > 30_000) delay = 0.1;
       if (end.kind === "stopped") return;
       // In the pipeline's error state: read again from the settled position once it is cleared (restart()).
       if (end.kind === "failed" && this.pipeline.isError()) return;
@@ -129,7 +132,8 @@ export class MySQLBinaryLogSource extends Source {
     if (this.positionFile === null) this.log.warn("No position_file and no [general] var_dir: the binlog position is not stored, a restart starts at the end of the log");
     const configured = this.config.getString("log_file");
     if (configured) return { log_file: configured, log_pos: this.config.getInt("log_pos"), gtid: await this.gtidAt(configured, this.config.getInt("log_pos")) };
-    const rows = (await this.connection.query("SHOW MASTER STATUS")) as Array<{ File: string; Position: number }>;
+    // A server that is not up yet is waited for (transient errors retried), as the other MySQL components do.
+    const rows = (await this.connection.withRetry(() => this.connection.query("SHOW MASTER STATUS"), () => this.stopping)) as Array<{ File: string; Position: number }>;
     if (rows.length === 0) throw new Error("The server's binary log is off (SHOW MASTER STATUS is empty): start it with log_bin, binlog_format=ROW");
     return { log_file: rows[0]!.File, log_pos: Number(rows[0]!.Position), gtid: await this.gtidAt(rows[0]!.File, Number(rows[0]!.Position)) };
   }
