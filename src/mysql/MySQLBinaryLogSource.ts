@@ -224,6 +224,9 @@ export class MySQLBinaryLogSource extends Source {
       case "mariadbgtid":
       case "gtid": {
         this.closeTx(logFile, null);
+        // Every transaction maps its tables again before its rows: the keys need not outlive it
+        // (table ids grow with every DDL; the map would grow without bound on a long run).
+        this.primaryKeys.clear();
         const standalone = name === "mariadbgtid" && (e as Extract<AnyBinlogEvent, { getEventName(): "mariadbgtid" }>).standalone;
         this.tx = settled.begin(e.gtid ?? "", standalone, (tx, r) => this.txDone(tx, r, epoch));
         break;
