@@ -12,6 +12,7 @@ import {
   type EventContext,
   type Pipeline,
   type Receipt,
+  type TypedConfig,
 } from "../core/index.js";
 import { BINLOG_EVENT_TYPES, otherEvent, rowsEvent, TRACKED_EVENTS, TYPE_NAMES } from "./binlogEvents.js";
 import { BinlogPositionFile, SettledPosition, type BinlogPosition, type BinlogTransaction } from "./binlogPosition.js";
@@ -30,6 +31,18 @@ const FATAL_ERRNOS = new Set([
 /** How one read of the log ended. */
 type StreamEnd = { kind: "stopped" } | { kind: "failed" } | { kind: "again" } | { kind: "retry"; error: Error } | { kind: "fatal"; error: Error };
 
+const CONFIG = {
+  server_id: { type: "int", default: 1, min: 1, max: 4294967295, doc: "Replica id announced to the server: unique among its replicas and binlog readers (a second reader with the same id disconnects the first)" },
+  log_file: { type: "string", default: "", doc: "Binlog file to start from when no position is stored; empty: the end of the current log" },
+  log_pos: { type: "int", default: 4, min: 4, doc: "Position in `log_file` to start from" },
+  auto_position: { type: "bool", default: false, doc: "Resume from the stored GTID position (valid on any server of the replication topology) instead of file and position" },
+  extract_events: { type: "string", default: "DeleteRowsEvent UpdateRowsEvent WriteRowsEvent", doc: `Event types emitted, separated by spaces or lines: ${Object.keys(BINLOG_EVENT_TYPES).join(", ")}` },
+  only_schemas: { type: "list", default: "", doc: "Emit rows of these databases only (empty: all)" },
+  only_tables: { type: "list", default: "", doc: "Emit rows of these tables only, as `schema.table` (empty: all)" },
+  position_file: { type: "string", default: "", doc: "JSON file of the stored position (default: <[general] var_dir>/mysqlbinlog_<pipeline>_<id>.json; neither: not stored)" },
+  position_save_period: { type: "float", default: 1.0, min: 0, doc: "Seconds between saves of the settled position (0: after every settled transaction); a crash replays at most this much" },
+} satisfies ConfigSpec;
+
 /**
  * Change data capture from the binary log of MariaDB (or MySQL): reads the row-based log as a
  * replica does (`@vlasky/zongji`) and emits each rows event — inserts, updates (before and after
@@ -41,17 +54,8 @@ type StreamEnd = { kind: "stopped" } | { kind: "failed" } | { kind: "again" } | 
  * network read.
  */
 export class MySQLBinaryLogSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    server_id: { type: "int", default: 1, min: 1, max: 4294967295, doc: "Replica id announced to the server: unique among its replicas and binlog readers (a second reader with the same id disconnects the first)" },
-    log_file: { type: "string", default: "", doc: "Binlog file to start from when no position is stored; empty: the end of the current log" },
-    log_pos: { type: "int", default: 4, min: 4, doc: "Position in `log_file` to start from" },
-    auto_position: { type: "bool", default: false, doc: "Resume from the stored GTID position (valid on any server of the replication topology) instead of file and position" },
-    extract_events: { type: "string", default: "DeleteRowsEvent UpdateRowsEvent WriteRowsEvent", doc: `Event types emitted, separated by spaces or lines: ${Object.keys(BINLOG_EVENT_TYPES).join(", ")}` },
-    only_schemas: { type: "list", default: "", doc: "Emit rows of these databases only (empty: all)" },
-    only_tables: { type: "list", default: "", doc: "Emit rows of these tables only, as `schema.table` (empty: all)" },
-    position_file: { type: "string", default: "", doc: "JSON file of the stored position (default: <[general] var_dir>/mysqlbinlog_<pipeline>_<id>.json; neither: not stored)" },
-    position_save_period: { type: "float", default: 1.0, min: 0, doc: "Seconds between saves of the settled position (0: after every settled transaction); a crash replays at most this much" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   static override ConnectionClass = MySQLConnection;
 
