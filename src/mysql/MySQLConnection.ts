@@ -96,6 +96,17 @@ export class MySQLConnection extends Connection {
     });
   }
 
+  /** Where and as whom to connect, for a client that opens its own connections (the binlog reader). */
+  clientOptions(): { host: string; port: number; user?: string; password?: string; connectTimeout: number } {
+    return {
+      host: this.config.getString("host"),
+      port: this.config.getInt("port"),
+      user: this.config.getString("user") || undefined,
+      password: this.config.getString("password") || undefined,
+      connectTimeout: this.config.getInt("connect_timeout") * 1000,
+    };
+  }
+
   /** A pooled connection; call `release()` when done (or `destroy()` after an interrupted query). */
   acquire(): Promise<PoolConnection> {
     return this.pool.getConnection();
