@@ -1,7 +1,12 @@
-import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { HyperLogLog } from "../matrix/HyperLogLog.js";
 import type { ClosedWindow } from "./ClosedWindow.js";
 import { TimeWindowAnalyzer, type TimeWindowAnalyzerOptions } from "./TimeWindowAnalyzer.js";
+
+const CONFIG = {
+  distinct_attr: { type: "string", default: "", doc: "Event field whose distinct values are counted per dimension and window", required: true },
+  precision: { type: "int", default: 11, doc: "HyperLogLog precision p: 2^p registers per sketch (4 … 18; 11 = BSPump's m = 2048, standard error 1.04/√m = 2.3 %; 14: 0.81 %)" },
+} satisfies ConfigSpec;
 
 /**
  * Distinct values per dimension and time window, with HyperLogLog (BSPump's
@@ -17,10 +22,8 @@ import { TimeWindowAnalyzer, type TimeWindowAnalyzerOptions } from "./TimeWindow
  * pipeline has a target) and is not counted at all. The sketches are not persisted.
  */
 export class CardinalityAnalyzer extends TimeWindowAnalyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    distinct_attr: { type: "string", default: "", doc: "Event field whose distinct values are counted per dimension and window", required: true },
-    precision: { type: "int", default: 11, doc: "HyperLogLog precision p: 2^p registers per sketch (4 … 18; 11 = BSPump's m = 2048, standard error 1.04/√m = 2.3 %; 14: 0.81 %)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & TimeWindowAnalyzer["config"];
 
   readonly hll: HyperLogLog;
   private readonly distinctAttr: string;

@@ -1,4 +1,4 @@
-import { ConfigError, Generator, type Application, type ComponentOptions, type ConfigSpec, type Counter, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Generator, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Counter, type EventContext, type Pipeline } from "../core/index.js";
 import { badSymptom } from "./badSymptom.js";
 
 /** What AnomalyAnalyzer emits for each symptom, and what AnomalyManager expects. */
@@ -9,6 +9,10 @@ export interface KeyedSymptom {
   type: string;
   symptom: Record<string, unknown>;
 }
+
+const CONFIG = {
+  key_dimensions: { type: "string", default: "default:user_id", doc: "Key dimensions per symptom type: 'type1:dim1,dim2;type2:dim1' (the 'default' entry for other types)" },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's AnomalyAnalyzer, a Generator: gives each symptom (an event with a numeric `@timestamp`,
@@ -22,9 +26,8 @@ export interface KeyedSymptom {
  * is a pipeline warning and goes to the dead-letter target when the pipeline has one.
  */
 export class AnomalyAnalyzer extends Generator {
-  static override ConfigDefaults: ConfigSpec = {
-    key_dimensions: { type: "string", default: "default:user_id", doc: "Key dimensions per symptom type: 'type1:dim1,dim2;type2:dim1' (the 'default' entry for other types)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   /** Dimensions per symptom type. */
   readonly keyDimensions: ReadonlyMap<string, readonly string[]>;

@@ -1,4 +1,4 @@
-import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type Counter, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Counter, type EventContext, type Pipeline } from "../core/index.js";
 import type { AnomalyClass, AnomalyDocument } from "./Anomaly.js";
 import { AnomalyStorage } from "./AnomalyStorage.js";
 import { badSymptom } from "./badSymptom.js";
@@ -12,6 +12,11 @@ export interface AnomalyManagerOptions extends ComponentOptions {
 
 const ANOMALY_RESERVED = new Set(["@timestamp", "type", "status", "symptoms", "key", "ts_end", "D", "symptoms_dropped"]);
 
+const CONFIG = {
+  anomaly_storage: { type: "string", default: "AnomalyStorage", doc: "Id of the AnomalyStorage (its section [<id>]); made with that config when none exists" },
+  max_symptoms: { type: "int", default: 1000, doc: "Symptoms kept per anomaly, the latest; older ones are dropped and counted in the anomaly's symptoms_dropped (0: all, as BSPump)" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's AnomalyManager, a Processor after AnomalyAnalyzer: groups keyed symptoms into
  * anomalies. A symptom whose key has no open anomaly opens one (the class whose `TYPE` is the
@@ -24,10 +29,8 @@ const ANOMALY_RESERVED = new Set(["@timestamp", "type", "status", "symptoms", "k
  * warning, dead-lettered when the pipeline has a target, otherwise dropped (as BSPump).
  */
 export class AnomalyManager extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    anomaly_storage: { type: "string", default: "AnomalyStorage", doc: "Id of the AnomalyStorage (its section [<id>]); made with that config when none exists" },
-    max_symptoms: { type: "int", default: 1000, doc: "Symptoms kept per anomaly, the latest; older ones are dropped and counted in the anomaly's symptoms_dropped (0: all, as BSPump)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly storage: AnomalyStorage;
   readonly counter: Counter;

@@ -1,5 +1,5 @@
 import { Router } from "../common/Router.js";
-import { ConfigError, ConfigObject, toError, type Application, type ComponentOptions, type ConfigSpec, type Counter, type ProcessorBase } from "../core/index.js";
+import { ConfigError, ConfigObject, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Counter, type ProcessorBase } from "../core/index.js";
 import type { Anomaly, AnomalyClass, AnomalyDocument } from "./Anomaly.js";
 import { GeneralAnomaly } from "./GeneralAnomaly.js";
 
@@ -27,6 +27,13 @@ const storages = new WeakMap<Application, Map<string, AnomalyStorage>>();
 /** Lines logged about an unreachable storage pipeline before the rest are only counted. */
 const ROUTE_LOG_LIMIT = 5;
 
+const CONFIG = {
+  closed_anomaly_longevity: { type: "float", default: 5, doc: "Seconds a closed anomaly is kept (and sent again on each flush) after it closed" },
+  index: { type: "string", default: "bs_anomaly*", doc: "Index pattern the open anomalies are loaded from at start (with a `load` function)" },
+  anomaly_storage_pipeline_source: { type: "string", default: "AnomalyStoragePipeline.*InternalSource", doc: "InternalSource of the pipeline that stores the anomalies" },
+  flush_period: { type: "float", default: 300, doc: "Seconds between flushes (BSPump: every 300 ticks)" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's AnomalyStorage (section `[<id>]`, default `[AnomalyStorage]`): the open anomalies by
  * key and the recently closed ones. Every `flush_period` seconds (BSPump: every 300 ticks) and when
@@ -44,12 +51,8 @@ const ROUTE_LOG_LIMIT = 5;
  * an error is logged (BSPump returned with its pipeline still throttled).
  */
 export class AnomalyStorage extends ConfigObject {
-  static override ConfigDefaults: ConfigSpec = {
-    closed_anomaly_longevity: { type: "float", default: 5, doc: "Seconds a closed anomaly is kept (and sent again on each flush) after it closed" },
-    index: { type: "string", default: "bs_anomaly*", doc: "Index pattern the open anomalies are loaded from at start (with a `load` function)" },
-    anomaly_storage_pipeline_source: { type: "string", default: "AnomalyStoragePipeline.*InternalSource", doc: "InternalSource of the pipeline that stores the anomalies" },
-    flush_period: { type: "float", default: 300, doc: "Seconds between flushes (BSPump: every 300 ticks)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   /** Open anomalies by key. */
   readonly open = new Map<string, Anomaly>();
