@@ -26,3 +26,5 @@ export * as amqp from "./amqp/index.js";
 export * as mysql from "./mysql/index.js";
 export * as influxdb from "./influxdb/index.js";
 export * as subprocess from "./subprocess/index.js";
+export * as filter from "./filter/index.js";
+export * as crypto from "./crypto/index.js";

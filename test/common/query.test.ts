@@ -1,0 +1,107 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError } from "../../src/core/index.js";
+import { compileQuery, matchQuery, QueryError, validateQuery, type Query } from "../../src/common/index.js";
+
+const EVENTS = [
+  { id: 1, user: "ann", level: "error", code: 500, tags: ["db", "slow"], geo: { country: "CZ", city: "Brno" }, items: [{ sku: "a", qty: 2 }, { sku: "b", qty: 5 }], msg: "Disk FULL on /var" },
+  { id: 2, user: "bob", level: "warn", code: 404, tags: ["web"], geo: { country: "DE" }, items: [], msg: "not found", note: null },
+  { id: 3, user: "cid", level: "info", code: "200", tags: [], geo: null, msg: 42 },
+  { id: 4, level: "error", code: 503.5, tags: ["db"], items: [{ sku: "a", qty: 1 }] },
+];
+
+/** The ids of the events a query matches. */
+function ids(query: Query): number[] {
+  const m = compileQuery(query);
+  return EVENTS.filter((e) => m(e)).map((e) => e.id);
+}
+
+test("query: equality, dotted paths, lists (contains) and nested mappings as mongoquery", () => {
+  assert.deepEqual(ids({}), [1, 2, 3, 4]);
+  assert.deepEqual(ids({ level: "error" }), [1, 4]);
+  assert.deepEqual(ids({ level: "error", code: 500 }), [1]);
+  assert.deepEqual(ids({ "geo.country": "CZ" }), [1]);
+  assert.deepEqual(ids({ tags: "db" }), [1, 4], "a list field matches when it contains the value");
+  assert.deepEqual(ids({ tags: ["web"] }), [2], "or equals it");
+  assert.deepEqual(ids({ "items.sku": "b" }), [1], "a name maps over a list of dicts");
+  assert.deepEqual(ids({ "items.0.qty": 2 }), [1], "a number indexes a list");
+  assert.deepEqual(ids({ geo: { country: "DE" } }), [2], "a mapping is a sub-query on the value (mongoquery)");
+  assert.deepEqual(ids({ note: null }), [2]);
+  assert.deepEqual(ids({ code: "200" }), [3], "no type coercion");
+  assert.deepEqual(ids({ constructor: { $exists: true } }), [], "inherited members are not fields");
+});
+
+test("query: comparison operators; values of another type or missing never match (no crash)", () => {
+  assert.deepEqual(ids({ code: { $gt: 404 } }), [1, 4]);
+  assert.deepEqual(ids({ code: { $gte: 404, $lt: 503 } }), [1, 2]);
+  assert.deepEqual(ids({ code: { $lte: 404 } }), [2]);
+  assert.deepEqual(ids({ user: { $gt: "b" } }), [2, 3]);
+  assert.deepEqual(ids({ "items.qty": { $gt: 4 } }), [1], "any element of a list");
+  assert.deepEqual(ids({ code: { $eq: 500 } }), [1]);
+  assert.deepEqual(ids({ level: { $ne: "error" } }), [2, 3]);
+  assert.deepEqual(ids({ user: { $ne: "ann" } }), [2, 3, 4], "a missing field is not equal");
+  assert.deepEqual(ids({ level: { $in: ["warn", "info"] } }), [2, 3]);
+  assert.deepEqual(ids({ tags: { $in: ["web", "slow"] } }), [1, 2]);
+  assert.deepEqual(ids({ geo: { $in: [{ country: "DE" }, null] } }), [2, 3], "$in with mappings compares structurally");
+  assert.deepEqual(ids({ level: { $nin: ["error"] } }), [2, 3]);
+});
+
+test("query: logical, element, evaluation and array operators", () => {
+  assert.deepEqual(ids({ $or: [{ level: "warn" }, { code: { $gte: 503 } }] }), [2, 4]);
+  assert.deepEqual(ids({ $and: [{ level: "error" }, { tags: "slow" }] }), [1]);
+  assert.deepEqual(ids({ $nor: [{ level: "error" }, { user: "bob" }] }), [3]);
+  assert.deepEqual(ids({ code: { $not: { $gt: 404 } } }), [2, 3]);
+  assert.deepEqual(ids({ user: { $exists: false } }), [4]);
+  assert.deepEqual(ids({ note: { $exists: true } }), [2], "null exists");
+  assert.deepEqual(ids({ "geo.city": { $exists: true } }), [1]);
+  assert.deepEqual(ids({ code: { $type: "string" } }), [3]);
+  assert.deepEqual(ids({ code: { $type: "int" } }), [1, 2]);
+  assert.deepEqual(ids({ code: { $type: "number" } }), [1, 2, 4]);
+  assert.deepEqual(ids({ geo: { $type: 10 } }), [3]);
+  assert.deepEqual(ids({ tags: { $type: "array" } }), [1, 2, 3, 4]);
+  assert.deepEqual(ids({ code: { $mod: [100, 0] } }), [1]);
+  assert.equal(matchQuery({ n: { $mod: [3, 2] } }, { n: -1 }), true, "Python's modulo: -1 % 3 == 2");
+  assert.deepEqual(ids({ msg: { $regex: "/full/i" } }), [1]);
+  assert.deepEqual(ids({ msg: { $regex: "/^not/" } }), [2]);
+  assert.deepEqual(ids({ msg: { $regex: "/4/" } }), [], "a number is not searched");
+  assert.deepEqual(ids({ tags: { $all: ["db", "slow"] } }), [1]);
+  assert.deepEqual(ids({ items: { $elemMatch: { sku: "a", qty: { $gte: 2 } } } }), [1]);
+  assert.deepEqual(ids({ tags: { $size: 1 } }), [2, 4]);
+  assert.deepEqual(ids({ level: "warn", $comment: "why" }), [2]);
+});
+
+test("query: a malformed query is a QueryError (a ConfigError) when compiled, naming the place", () => {
+  const bad: [unknown, RegExp][] = [
+    [{ a: { $foo: 1 } }, /a: unknown operator '\$foo'/],
+    [{ $foo: 1 }, /unknown operator '\$foo'/],
+    [{ a: { $in: null } }, /a: \$in needs a list, got null/],
+    [{ a: { $nin: "x" } }, /\$nin needs a list/],
+    [{ $or: { a: 1 } }, /\$or needs a list of queries/],
+    [{ $and: [1] }, /\$and\[0\] is not a query/],
+    [{ a: { $gt: null } }, /\$gt needs a number or a string/],
+    [{ a: { $regex: "x" } }, /\$regex must be a string of the form "\/pattern\/flags"/],
+    [{ a: { $regex: "/(/" } }, /is not a valid pattern/],
+    [{ a: { $regex: "/x/g" } }, /flag 'g' is not supported/],
+    [{ a: { $mod: [0, 1] } }, /\$mod needs \[divisor, remainder\] with a non-zero divisor/],
+    [{ a: { $type: "uuid" } }, /\$type has an unknown type "uuid"/],
+    [{ a: { $size: "2" } }, /\$size needs an integer/],
+    [{ a: { $elemMatch: 3 } }, /\$elemMatch needs a query/],
+    [{ $where: "this.a > 1" }, /'\$where' is not supported/],
+    [{ a: { $text: "x" } }, /'\$text' is not supported/],
+    [{ a: { b: { $in: 1 } } }, /a\.b: \$in needs a list/],
+    [[{ a: 1 }], /a query must be a mapping/],
+    ["a == 1", /a query must be a mapping/],
+  ];
+  for (const [query, message] of bad) {
+    assert.throws(() => compileQuery(query, "[pipeline:P:F] query"), (e: Error) => e instanceof QueryError && e instanceof ConfigError && /^\[pipeline:P:F\] query: /.test(e.message) && message.test(e.message), JSON.stringify(query));
+    assert.throws(() => validateQuery(query), QueryError);
+  }
+});
+
+test("query: any event shape is matched without throwing", () => {
+  const m = compileQuery({ "a.b": { $gt: 1 }, c: { $regex: "/x/" }, d: { $elemMatch: { e: 1 } }, f: { $size: 0 } });
+  for (const event of [null, undefined, 5, "text", [], [1, 2], Buffer.from("x"), { a: 5 }, { a: [null, { b: 2 }] }, { a: { b: "3" } }]) {
+    assert.equal(m(event), false);
+  }
+  assert.equal(m({ a: { b: 2 }, c: "xx", d: [{ e: 1 }], f: [] }), true);
+});
