@@ -133,6 +133,15 @@ function orderTest(op: string, operand: unknown, where: string): Test {
 function inTest(op: string, operand: unknown, where: string): Test {
   if (!Array.isArray(operand)) throw new QueryError(`${at(where)}${op} needs a list, got ${show(operand)}`);
   const primitives = operand.every((x) => x === null || typeof x !== "object");
+  if (primitives && operand.length <= 8) {
+    // A short list: comparing with `===` beats hashing each value for a Set lookup (C1 bench).
+    const xs: readonly unknown[] = operand;
+    const has = (v: unknown): boolean => {
+      for (let i = 0; i < xs.length; i++) if (xs[i] === v) return true;
+      return false;
+    };
+    return (v) => has(v) || (Array.isArray(v) && v.some(has));
+  }
   if (primitives) {
     const set = new Set<unknown>(operand);
     return (v) => set.has(v) || (Array.isArray(v) && v.some((e) => set.has(e)));
