@@ -3,6 +3,7 @@
 // compiled — a malformed one is a QueryError at construction, never a crash on an event — and
 // the per-event cost is a few property reads and comparisons, no walk of the query object.
 import { ConfigError } from "../core/index.js";
+import { generateMatcher } from "./queryCodegen.js";
 
 /** An invalid query (BSPump's `QueryError`): a ConfigError, raised when the query is compiled. */
 export class QueryError extends ConfigError {
@@ -283,16 +284,26 @@ function compileCondition(condition: Readonly<Record<string, unknown>>, where: s
  * Compiles a query into a matcher. Throws QueryError (a ConfigError) for anything malformed:
  * an unknown or unsupported operator, a wrong operand (`$in` without a list, `$regex` not in the
  * `/pattern/flags` form, `$mod` by zero, …). `where` prefixes the messages (the component).
+ * `generate: false` skips the generated fast path (tests compare the two).
  */
-export function compileQuery(query: unknown, where = ""): Matcher {
+export function compileQuery(query: unknown, where = "", options: { generate?: boolean } = {}): Matcher {
   const prefix = where ? `${at(where)}` : "";
   if (!isPlainObject(query)) throw new QueryError(`${prefix}a query must be a mapping, got ${show(query)}`);
+  let slow: Test;
   try {
-    return compileCondition(query, "");
+    slow = compileCondition(query, "");
   } catch (e) {
     if (e instanceof QueryError && prefix) throw new QueryError(prefix + e.message);
     throw e;
   }
+  if (options.generate === false) return slow;
+  // Valid: the fast path of dict events (queryCodegen.ts), with the closures for the rest.
+  return generateMatcher(query, {
+    slow,
+    keyTest: (key, operand) => compileCondition({ [key]: operand }, ""),
+    valueTest: (key, operand) => compileOperand(operand, key),
+    operatorTest: (key, op, operand) => operatorTest(op, operand, key),
+  }) ?? slow;
 }
 
 /** Throws QueryError when the query is malformed. */

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ConfigError } from "../../src/core/index.js";
 import { compileQuery, matchQuery, QueryError, validateQuery, type Query } from "../../src/common/index.js";
 
@@ -104,4 +105,37 @@ test("query: any event shape is matched without throwing", () => {
     assert.equal(m(event), false);
   }
   assert.equal(m({ a: { b: 2 }, c: "xx", d: [{ e: 1 }], f: [] }), true);
+});
+
+test("query: the generated fast path agrees with the closure matcher on random events (fast-check)", () => {
+  const queries: Query[] = [
+    { action: "login" },
+    { action: { $in: ["login", "click", 3, null, true] }, bytes: { $gte: 100 } },
+    { action: { $nin: ["a", "b"] }, n: { $lt: 5, $gt: -2.5 }, s: { $gte: "m" } },
+    { n: { $ne: 2 }, s: { $exists: true }, x: { $exists: false } },
+    { n: null, s: { $eq: "b" } },
+    { a: { b: 1 }, "a.b": { $lte: 3 }, $or: [{ n: 1 }, { s: "a" }] },
+    { n: { $in: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18] } },
+    { l: [1, 2], n: { $not: { $gt: 2 } }, s: { $regex: "/^[ab]/" } },
+    { constructor: { $exists: false }, toString: null, n: { $type: "int" } },
+    { n: { $mod: [2, 1] }, l: { $size: 2 }, m: { $all: [1] } },
+    { l: { $elemMatch: { $gt: 1 } }, $nor: [{ s: "z" }], $comment: "c" },
+  ];
+  const value = fc.oneof(fc.constantFrom("a", "b", "m", "z", "login", "click", ""), fc.integer({ min: -3, max: 20 }), fc.double({ min: -3, max: 3, noNaN: true }), fc.boolean(), fc.constant(null));
+  const field = fc.oneof(value, fc.array(value, { maxLength: 3 }), fc.dictionary(fc.constantFrom("b", "c"), value, { maxKeys: 2 }));
+  const event = fc.oneof(
+    { weight: 8, arbitrary: fc.dictionary(fc.constantFrom("action", "bytes", "n", "s", "x", "a", "l", "m"), field, { maxKeys: 6 }) },
+    { weight: 1, arbitrary: fc.oneof(value, fc.array(field, { maxLength: 2 })) },
+  );
+  for (const q of queries) {
+    const fast = compileQuery(q);
+    const slow = compileQuery(q, "", { generate: false });
+    fc.assert(fc.property(event, (e) => fast(e) === slow(e)), { numRuns: 800, seed: 18 });
+  }
+  // It can tell: some events match and some do not, for the bench query.
+  const m = compileQuery(queries[1]!);
+  assert.equal(m({ action: "click", bytes: 100 }), true);
+  assert.equal(m({ action: ["x", null], bytes: [1, 200] }), true);
+  assert.equal(m({ action: "view", bytes: 100 }), false);
+  assert.equal(m({ action: "login", bytes: "100" }), false);
 });
