@@ -85,8 +85,9 @@ function compilePath(path: string): (value: unknown) => unknown {
 
 function extract(v: unknown, parts: readonly string[], i: number): unknown {
   for (; i < parts.length; i++) {
-    // A field of null is missing: `{"geo.city": {$exists: true}}` fails on `{geo: null}`, as in mongoquery.
-    if (v === null || v === undefined) return undefined;
+    // As mongoquery: a path through null is null (`{"geo.city": null}` matches `{geo: null}`);
+    // `$exists` on a path asks `pathExists` instead.
+    if (v === null || v === undefined) return v;
     const part = parts[i]!;
     if (Array.isArray(v)) {
       if (/^-?\d+$/.test(part)) {
@@ -102,6 +103,26 @@ function extract(v: unknown, parts: readonly string[], i: number): unknown {
     v = typeof x === "function" ? undefined : x;
   }
   return v;
+}
+
+/** Whether a dotted path leads somewhere (mongoquery's `_path_exists`): a name tries every item of a list. */
+function pathExists(v: unknown, parts: readonly string[], i: number): boolean {
+  for (; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (Array.isArray(v)) {
+      if (!/^\d+$/.test(part)) {
+        const from = i;
+        return v.some((item) => pathExists(item, parts, from));
+      }
+      const n = Number(part);
+      if (n >= v.length) return false;
+      v = v[n];
+      continue;
+    }
+    if (typeof v !== "object" || v === null || v instanceof Uint8Array || !Object.prototype.hasOwnProperty.call(v, part)) return false;
+    v = (v as Record<string, unknown>)[part];
+  }
+  return true;
 }
 
 /** Equality as mongoquery: a list value matches when it contains the operand (or, as in MongoDB, equals it). */
@@ -159,7 +180,7 @@ const TYPE_ALIASES: Readonly<Record<string, number>> = {
 const TYPE_TESTS: Readonly<Record<number, Test>> = {
   1: (v) => typeof v === "number",
   2: (v) => typeof v === "string", 7: (v) => typeof v === "string", 9: (v) => typeof v === "string",
-  11: (v) => typeof v === "string", 13: (v) => typeof v === "string", 15: (v) => typeof v === "string",
+  11: (v) => v instanceof RegExp, 13: (v) => typeof v === "string", 15: (v) => typeof v === "string",
   3: isPlainObject,
   4: (v) => Array.isArray(v),
   5: (v) => v instanceof Uint8Array,
@@ -237,7 +258,12 @@ function operatorTest(op: string, operand: unknown, where: string): Test {
       return (v) => Array.isArray(v) && v.some(t);
     }
     case "$size": {
-      if (!Number.isInteger(operand)) throw new QueryError(`${at(where)}$size needs an integer, got ${show(operand)}`);
+      if (isPlainObject(operand)) {
+        // mongoquery: a query on the length, `{$size: {$gt: 2}}`.
+        const t = compileCondition(operand, child(where, "$size"));
+        return (v) => Array.isArray(v) && t(v.length);
+      }
+      if (!Number.isInteger(operand)) throw new QueryError(`${at(where)}$size needs an integer or a query, got ${show(operand)}`);
       return (v) => Array.isArray(v) && v.length === operand;
     }
     case "$comment": return always;
@@ -267,13 +293,23 @@ function conjunction(tests: Test[]): Test {
 /** Every key of a mapping must hold: `$op` keys test the value itself, other keys a field of it. */
 function compileCondition(condition: Readonly<Record<string, unknown>>, where: string): Test {
   const tests: Test[] = [];
-  for (const [key, operand] of Object.entries(condition)) {
+  for (const [key, given] of Object.entries(condition)) {
+    let operand = given;
     if (key.startsWith("$")) {
       tests.push(operatorTest(key, operand, where));
       continue;
     }
     if (key === "") throw new QueryError(`${at(where)}an empty field name`);
     const read = compilePath(key);
+    if (key.includes(".") && isPlainObject(operand) && "$exists" in operand) {
+      // A dotted path's $exists walks the path itself (a path through null or a scalar does not exist).
+      const parts = key.split(".");
+      const want = Boolean(operand.$exists);
+      tests.push((v) => pathExists(v, parts, 0) === want);
+      const { $exists: _, ...rest } = operand;
+      if (Object.keys(rest).length === 0) continue;
+      operand = rest;
+    }
     const t = compileOperand(operand, child(where, key));
     tests.push((v) => t(read(v)));
   }

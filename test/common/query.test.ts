@@ -55,6 +55,12 @@ test("query: logical, element, evaluation and array operators", () => {
   assert.deepEqual(ids({ user: { $exists: false } }), [4]);
   assert.deepEqual(ids({ note: { $exists: true } }), [2], "null exists");
   assert.deepEqual(ids({ "geo.city": { $exists: true } }), [1]);
+  assert.deepEqual(ids({ "geo.country": null }), [3], "a path through null is null (mongoquery)");
+  assert.equal(matchQuery({ "b.a": { $exists: true } }, { b: [1, 2] }), false, "a path through scalars does not exist");
+  assert.equal(matchQuery({ "b.a": { $exists: true } }, { b: [1, { a: 0 }] }), true);
+  assert.equal(matchQuery({ "b.a": { $exists: false } }, { b: [1, { a: 0 }] }), false);
+  assert.equal(matchQuery({ "b.0": { $exists: true, $gt: 1 } }, { b: [2] }), true);
+  assert.equal(matchQuery({ "b.1": { $exists: true } }, { b: [2] }), false);
   assert.deepEqual(ids({ code: { $type: "string" } }), [3]);
   assert.deepEqual(ids({ code: { $type: "int" } }), [1, 2]);
   assert.deepEqual(ids({ code: { $type: "number" } }), [1, 2, 4]);
@@ -68,6 +74,7 @@ test("query: logical, element, evaluation and array operators", () => {
   assert.deepEqual(ids({ tags: { $all: ["db", "slow"] } }), [1]);
   assert.deepEqual(ids({ items: { $elemMatch: { sku: "a", qty: { $gte: 2 } } } }), [1]);
   assert.deepEqual(ids({ tags: { $size: 1 } }), [2, 4]);
+  assert.deepEqual(ids({ tags: { $size: { $gte: 1, $lt: 2 } } }), [2, 4], "mongoquery's query on the length");
   assert.deepEqual(ids({ level: "warn", $comment: "why" }), [2]);
 });
 
@@ -85,7 +92,7 @@ test("query: a malformed query is a QueryError (a ConfigError) when compiled, na
     [{ a: { $regex: "/x/g" } }, /flag 'g' is not supported/],
     [{ a: { $mod: [0, 1] } }, /\$mod needs \[divisor, remainder\] with a non-zero divisor/],
     [{ a: { $type: "uuid" } }, /\$type has an unknown type "uuid"/],
-    [{ a: { $size: "2" } }, /\$size needs an integer/],
+    [{ a: { $size: "2" } }, /\$size needs an integer or a query/],
     [{ a: { $elemMatch: 3 } }, /\$elemMatch needs a query/],
     [{ $where: "this.a > 1" }, /'\$where' is not supported/],
     [{ a: { $text: "x" } }, /'\$text' is not supported/],
