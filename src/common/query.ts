@@ -1,7 +1,8 @@
 // BSPump's Mongo-style event queries (the `mongoquery` library that ContentFilter and
-// LatchAnalyzer use), compiled once into a closure: the whole query is checked when it is
-// compiled — a malformed one is a QueryError at construction, never a crash on an event — and
-// the per-event cost is a few property reads and comparisons, no walk of the query object.
+// LatchAnalyzer use), compiled once: the whole query is checked when it is compiled — a malformed
+// one is a QueryError at construction, never a crash on an event — into a tree of closures, whose
+// top level queryCodegen.ts then turns into one generated function; per event, a few property
+// reads and comparisons, no walk of the query object.
 import { ConfigError } from "../core/index.js";
 import { generateMatcher } from "./queryCodegen.js";
 
@@ -269,7 +270,7 @@ function operatorTest(op: string, operand: unknown, where: string): Test {
     case "$comment": return always;
   }
   if (UNSUPPORTED.has(op)) throw new QueryError(`${at(where)}operator '${op}' is not supported (as in BSPump)`);
-  throw new QueryError(`${at(where)}unknown operator '${op}'`);
+  throw new QueryError(`${at(where)}unknown operator '${op}' (known: ${QUERY_OPERATORS.join(" ")})`);
 }
 
 /** A condition on a value: a mapping is a sub-query on it (as mongoquery), anything else equality. */

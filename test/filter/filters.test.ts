@@ -65,11 +65,11 @@ test("ContentFilter: events without the attribute, or not dicts, simply do not m
 
 test("ContentFilter: a malformed query is a QueryError (a ConfigError) at construction, naming the component", () => {
   const app = new BSPumpApplication({ args: [], config: Config.fromString("", "t.conf"), handleSignals: false });
-  const newPipeline = (a: BSPumpApplication) => new Pipeline(a, "P");
-  assert.throws(() => new ContentFilter(app, newPipeline(app), { id: "F", query: { code: { $in: null } } as never }), (e: Error) =>
+  const pipeline = new Pipeline(app, "P");
+  assert.throws(() => new ContentFilter(app, pipeline, { id: "F", query: { code: { $in: null } } as never }), (e: Error) =>
     e instanceof QueryError && e instanceof ConfigError && /^\[pipeline:P:F\] query: code: \$in needs a list, got null$/.test(e.message));
-  assert.throws(() => new ContentFilter(app, newPipeline(app), { query: { $bogus: 1 } }), /\[pipeline:P:ContentFilter\] query: unknown operator '\$bogus'/);
-  assert.throws(() => new ContentFilter(app, newPipeline(app), { query: { a: 1 }, onMiss: "dorp" as never }), /on_miss must be "pass", "drop" or a function/);
+  assert.throws(() => new ContentFilter(app, pipeline, { query: { $bogus: 1 } }), /\[pipeline:P:ContentFilter\] query: unknown operator '\$bogus'/);
+  assert.throws(() => new ContentFilter(app, pipeline, { query: { a: 1 }, onMiss: "dorp" as never }), /on_miss must be "pass", "drop" or a function/);
 });
 
 test("ContentFilter from YAML: query and on_miss as args; a bad query names the file and line", async () => {
