@@ -1,6 +1,6 @@
 import { createDecipheriv } from "node:crypto";
 import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
-import { AES_CONFIG, aesParams, eventBytes, type AESParams } from "./aes.js";
+import { AES_CONFIG, aesParams, eventBytes, type AESConfig, type AESParams } from "./aes.js";
 
 /**
  * BSPump's DecryptAESProcessor: AES-CBC ciphertext → bytes, PKCS7 padding removed. A ciphertext
@@ -9,6 +9,7 @@ import { AES_CONFIG, aesParams, eventBytes, type AESParams } from "./aes.js";
  */
 export class DecryptAESProcessor extends Processor {
   static override ConfigDefaults: ConfigSpec = AES_CONFIG;
+  declare readonly config: AESConfig;
 
   private readonly params: AESParams;
 

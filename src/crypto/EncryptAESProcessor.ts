@@ -1,6 +1,6 @@
 import { createCipheriv } from "node:crypto";
 import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
-import { AES_CONFIG, aesParams, eventBytes, type AESParams } from "./aes.js";
+import { AES_CONFIG, aesParams, eventBytes, type AESConfig, type AESParams } from "./aes.js";
 
 /**
  * BSPump's EncryptAESProcessor: bytes → AES-CBC ciphertext with PKCS7 padding (a whole extra
@@ -9,6 +9,7 @@ import { AES_CONFIG, aesParams, eventBytes, type AESParams } from "./aes.js";
  */
 export class EncryptAESProcessor extends Processor {
   static override ConfigDefaults: ConfigSpec = AES_CONFIG;
+  declare readonly config: AESConfig;
 
   private readonly params: AESParams;
 

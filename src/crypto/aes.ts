@@ -1,11 +1,13 @@
 // What EncryptAESProcessor and DecryptAESProcessor share: BSPump's CommonAESMixin.
-import { ConfigError, type ConfigSpec, type ResolvedConfig } from "../core/index.js";
+import { ConfigError, type ConfigSpec, type TypedConfig } from "../core/index.js";
 
 /** BSPump's keys and defaults: hex strings, 16 zero bytes each (AES-128, a zero IV). */
-export const AES_CONFIG: ConfigSpec = {
+export const AES_CONFIG = {
   key: { type: "string", default: "00000000000000000000000000000000", doc: "The key in hex: 16, 24 or 32 bytes (AES-128, -192, -256)" },
   iv: { type: "string", default: "00000000000000000000000000000000", doc: "The CBC initialisation vector in hex: 16 bytes" },
-};
+} satisfies ConfigSpec;
+
+export type AESConfig = TypedConfig<typeof AES_CONFIG>;
 
 export interface AESParams {
   cipher: "aes-128-cbc" | "aes-192-cbc" | "aes-256-cbc";
@@ -13,7 +15,7 @@ export interface AESParams {
   iv: Buffer;
 }
 
-function hexBytes(config: ResolvedConfig, name: string): Buffer {
+function hexBytes(config: AESConfig, name: "key" | "iv"): Buffer {
   const hex = config.getString(name).trim();
   // Buffer.from(hex, "hex") stops silently at the first bad digit: a typo would shorten the key.
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new ConfigError(`[${config.section}] key '${name}': expected hexadecimal digits (an even number of them)`);
@@ -21,7 +23,7 @@ function hexBytes(config: ResolvedConfig, name: string): Buffer {
 }
 
 /** Reads and checks `key` and `iv`: a wrong length is a ConfigError at construction. */
-export function aesParams(config: ResolvedConfig): AESParams {
+export function aesParams(config: AESConfig): AESParams {
   const key = hexBytes(config, "key");
   const iv = hexBytes(config, "iv");
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {

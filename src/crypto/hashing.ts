@@ -1,15 +1,17 @@
 // What HashingProcessor and CoHashingProcessor share: BSPump's HashingBaseProcessor.
 import { createHash } from "node:crypto";
-import { ConfigError, type ConfigSpec, type ResolvedConfig } from "../core/index.js";
+import { ConfigError, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { blake2b, blake2s } from "./blake2.js";
 
 export const HASHING_ALGORITHMS = ["SHA224", "SHA256", "SHA384", "SHA512", "SHA1", "MD5", "BLAKE2B", "BLAKE2S"] as const;
 
-export const HASHING_CONFIG: ConfigSpec = {
+export const HASHING_CONFIG = {
   // Case-insensitive as in BSPump ("sha256", "SHA256"), so checked by `hasher()` rather than `choices`.
   algorithm: { type: "string", default: "sha256", doc: `One of ${HASHING_ALGORITHMS.join(", ")} (any case)` },
   digest_size: { type: "int", default: 64, doc: "BLAKE2 only: digest bytes (BLAKE2B 1–64; BLAKE2S 1–32, its default 32)" },
-};
+} satisfies ConfigSpec;
+
+export type HashingConfig = TypedConfig<typeof HASHING_CONFIG>;
 
 /** bytes → digest bytes. */
 export type Hasher = (data: Uint8Array) => Buffer;
@@ -17,7 +19,7 @@ export type Hasher = (data: Uint8Array) => Buffer;
 const NODE_NAMES: Readonly<Record<string, string>> = { SHA224: "sha224", SHA256: "sha256", SHA384: "sha384", SHA512: "sha512", SHA1: "sha1", MD5: "md5" };
 
 /** The hash function the config names; an unknown algorithm or digest size is a ConfigError. */
-export function hasher(config: ResolvedConfig): Hasher {
+export function hasher(config: HashingConfig): Hasher {
   const given = config.getString("algorithm");
   const algorithm = given.trim().toUpperCase();
   const node = NODE_NAMES[algorithm];

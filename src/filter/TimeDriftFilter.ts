@@ -1,4 +1,8 @@
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type Counter, type EventContext, type Pipeline } from "../core/index.js";
+import { Processor, type Application, type ComponentOptions, type ConfigSpec, type Counter, type EventContext, type Pipeline, type TypedConfig } from "../core/index.js";
+
+const CONFIG = {
+  max_time_drift: { type: "float", default: 60, doc: "Seconds an event may lag behind now before it is dropped" },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's TimeDriftFilter: drops events whose `@timestamp` (seconds) lags more than
@@ -8,9 +12,8 @@ import { Processor, type Application, type ComponentOptions, type ConfigSpec, ty
  * (tag `pipeline`): `event.in`, `event.out`, `event.drop`, `timestamp.error`.
  */
 export class TimeDriftFilter extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    max_time_drift: { type: "float", default: 60, doc: "Seconds an event may lag behind now before it is dropped" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly counter: Counter;
   private readonly maxDrift: number;
