@@ -28,3 +28,5 @@ export * as influxdb from "./influxdb/index.js";
 export * as subprocess from "./subprocess/index.js";
 export * as mail from "./mail/index.js";
 export * as anomaly from "./anomaly/index.js";
+export * as filter from "./filter/index.js";
+export * as crypto from "./crypto/index.js";

@@ -32,3 +32,4 @@ export * from "./TeeProcessor.js";
 export * from "./TeeSource.js";
 export * from "./TimeZoneNormalizer.js";
 export * from "./Router.js";
+export * from "./query.js";

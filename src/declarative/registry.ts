@@ -19,6 +19,8 @@ import * as influxdb from "../influxdb/index.js";
 import * as subprocess from "../subprocess/index.js";
 import * as mail from "../mail/index.js";
 import * as matrix from "../matrix/index.js";
+import * as filter from "../filter/index.js";
+import * as crypto from "../crypto/index.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -31,7 +33,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {
