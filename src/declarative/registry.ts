@@ -15,6 +15,7 @@ import * as kafka from "../kafka/index.js";
 import * as amqp from "../amqp/index.js";
 import * as mysql from "../mysql/index.js";
 import * as influxdb from "../influxdb/index.js";
+import * as declarative from "./components.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -27,7 +28,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, declarative };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {
