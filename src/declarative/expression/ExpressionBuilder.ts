@@ -109,7 +109,10 @@ export class ExpressionBuilder {
       out.push(new Expression(compiler.compileRoot(node), node));
     }
     errors.push(...compiler.errors);
-    if (errors.length > 0) throw DeclarationError.of(errors);
+    if (errors.length > 0) {
+      const order = (e: DeclarationError): string => `${e.loc.source}\0${String(e.loc.line).padStart(9)}${String(e.loc.column).padStart(9)}`;
+      throw DeclarationError.of(errors.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)));
+    }
     return out;
   }
 

@@ -92,7 +92,8 @@ export class ExpressionOptimizer {
 
   private fold(node: ExprNode): Node | null {
     const spec = this.tags.get(node.tag);
-    if (!spec?.pure || spec.input) return null;
+    // A regex on a literal could backtrack for long: not run at load time.
+    if (!spec?.pure || spec.input || node.tag.startsWith("REGEX")) return null;
     if (node.shape === "scalar" && node.tag !== "VALUE" && !node.tag.startsWith("!")) return null;
     const children = [...(node.items ?? []), ...(node.args?.values() ?? [])];
     if (!children.every(literalTree)) return null;

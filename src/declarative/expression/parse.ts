@@ -9,6 +9,7 @@ const CORE = "tag:yaml.org,2002:";
 export const TYPED = /^(ui|si)(1|8|16|32|64|128|256)$|^fp(16|32|64|128)$/;
 // Anchors and aliases could nest without bound (a "billion laughs"); a declaration never needs this.
 const MAX_DEPTH = 200;
+const MAX_NODES = 200_000;
 
 /**
  * YAML 1.1 text → one AST per document (`---`). Never throws: syntax errors and shape problems
@@ -36,10 +37,12 @@ export function parseDeclaration(text: string, source: string): { docs: Node[]; 
       continue;
     }
     if (doc.contents === null) continue;
+    let nodes = 0;
     const convert = (n: unknown, depth: number): Node => {
       const start = (n as { range?: [number, number, number] } | null)?.range?.[0];
-      const loc = locOf(start);
+      let loc = locOf(start);
       if (depth > MAX_DEPTH) throw new DeclarationError(loc, null, `nested deeper than ${MAX_DEPTH} levels`);
+      if (++nodes > MAX_NODES) throw new DeclarationError(loc, null, `more than ${MAX_NODES} nodes (aliases expanding?)`);
       if (n === null || n === undefined) return { kind: "value", value: null, loc };
       if (Y.isAlias(n)) return convert(n.resolve(doc), depth + 1);
       const node = n as YNode;
@@ -53,6 +56,12 @@ export function parseDeclaration(text: string, source: string): { docs: Node[]; 
         }
       } else if (rawTag?.startsWith("!")) tag = rawTag.slice(1);
       else if (rawTag) throw new DeclarationError(loc, null, `Unknown declarative expression '${rawTag}'`);
+      // A tagged node's range starts at its value; errors point at the tag, just before it.
+      if (tag && start !== undefined) {
+        const written = tag.startsWith("!") ? `!${tag}` : `!${tag}`;
+        const at = text.lastIndexOf(written, start);
+        if (at >= 0 && /^\s*$/.test(text.slice(at + written.length, start))) loc = locOf(at);
+      }
       if (Y.isScalar(node)) {
         if (tag) return { kind: "expr", tag, shape: "scalar", scalar: node.value == null ? "" : String(node.value), loc };
         let value = node.value;

@@ -109,9 +109,12 @@ export function sub(a: unknown, b: unknown): unknown {
 
 export function mul(a: unknown, b: unknown): unknown {
   if (typeof a === "number" && typeof b === "number") return a * b;
-  // Python repeats a string or list by an int.
-  if (typeof a === "string" && Number.isInteger(b)) return a.repeat(Math.max(0, b as number));
-  if (Array.isArray(a) && Number.isInteger(b)) return Array.from({ length: Math.max(0, b as number) }, () => a).flat();
+  // Python repeats a string or list by an int; a result beyond 2^27 items is refused (Python's MemoryError).
+  if ((typeof a === "string" || Array.isArray(a)) && Number.isInteger(b)) {
+    const n = Math.max(0, b as number);
+    if (n * a.length > 2 ** 27) throw new PyTypeError(`repeating ${typeName(a)} of ${a.length} by ${n}: result too large`);
+    return typeof a === "string" ? a.repeat(n) : Array.from({ length: n }, () => a).flat();
+  }
   return arith(a, b, "*", (x, y) => x * y, (x, y) => x * y);
 }
 
