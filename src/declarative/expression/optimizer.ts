@@ -1,7 +1,7 @@
 import type { ExprNode, MapEntry, Node, Scope } from "./ast.js";
 import { Compiler, type TagSpec } from "./compiler.js";
 import { sameNode } from "./format.js";
-import { truthy } from "./py.js";
+import { hashKey, truthy } from "./py.js";
 
 // Tags whose result depends only on their inputs and that change nothing: a WHEN may evaluate
 // its subject once instead of once per test.
@@ -109,7 +109,8 @@ export class ExpressionOptimizer {
       return null;
     }
     if (value !== null && value !== undefined && typeof value === "object") return null;
-    if (typeof value === "function" || typeof value === "symbol") return null;
+    // A bigint (HASH, IP.PARSE) would print as a number that YAML reads back as a float.
+    if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") return null;
     return { kind: "value", value: value === undefined ? null : value, loc: node.loc };
   }
 
@@ -136,7 +137,8 @@ export class ExpressionOptimizer {
         if (!this.sideEffectFree(x)) return null;
         subject = x;
       } else if (!sameNode(subject, x)) return null;
-      entries.push({ key: lit.value, value: then, loc: item.loc });
+      // A later test of the same value can never win (and would be a duplicate key).
+      if (!entries.some((e) => hashKey(e.key) === hashKey(lit.value))) entries.push({ key: lit.value, value: then, loc: item.loc });
     }
     if (subject === null || entries.length < 2) return null;
     const args = new Map<string, Node>([
