@@ -139,6 +139,12 @@ export class Compiler {
     return n === undefined ? constant(dflt) : this.compile(n);
   }
 
+  /** True when the argument is `!ARG`: a transform's own input, read without a call. */
+  isArg(node: ExprNode, name: string): boolean {
+    const n = node.args?.get(name);
+    return n !== undefined && n.kind === "expr" && n.tag === "ARG" && n.shape === "scalar";
+  }
+
   /** The argument as a literal known at load time (a regex, a format, a type name). */
   literal<T>(node: ExprNode, name: string, dflt: T, check: (v: unknown) => v is T, expected: string): T {
     const n = node.args?.get(name);

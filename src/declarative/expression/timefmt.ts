@@ -42,85 +42,127 @@ export function localToUtc(localMs: number, zone: string | null): number {
   return localMs - zoneOffset(zone, first) * 1000;
 }
 
-export interface Fields {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
+export interface Parsed {
+  ms: number;
   micro: number;
   offset: number | null;
-  pm: boolean | null;
-  yday: number | null;
 }
 
-type Setter = (f: Fields, text: string) => void;
-
-const DIRECTIVES: Record<string, [string, Setter | null]> = {
-  Y: ["(\\d{4})", (f, t) => (f.year = Number(t))],
-  y: ["(\\d{2})", (f, t) => (f.year = Number(t) + (Number(t) < 69 ? 2000 : 1900))],
-  m: ["(\\d{1,2})", (f, t) => (f.month = Number(t))],
-  d: ["(\\d{1,2})", (f, t) => (f.day = Number(t))],
-  H: ["(\\d{1,2})", (f, t) => (f.hour = Number(t))],
-  I: ["(\\d{1,2})", (f, t) => (f.hour = Number(t) % 12)],
-  M: ["(\\d{1,2})", (f, t) => (f.minute = Number(t))],
-  S: ["(\\d{1,2})", (f, t) => (f.second = Number(t))],
-  f: ["(\\d{1,6})", (f, t) => (f.micro = Number(t.padEnd(6, "0")))],
-  j: ["(\\d{1,3})", (f, t) => (f.yday = Number(t))],
-  p: ["(am|pm)", (f, t) => (f.pm = t.toLowerCase() === "pm")],
-  b: [`(${MONTHS.map((m) => m.slice(0, 3)).join("|")})`, (f, t) => (f.month = MONTHS.findIndex((m) => m.startsWith(t.toLowerCase())) + 1)],
-  B: [`(${MONTHS.join("|")})`, (f, t) => (f.month = MONTHS.indexOf(t.toLowerCase()) + 1)],
-  a: [`(?:${DAYS.map((d) => d.slice(0, 3)).join("|")})`, null],
-  A: [`(?:${DAYS.join("|")})`, null],
-  Z: ["(?:UTC|GMT|[A-Z]{2,5})", null],
-  z: ["(Z|[+-]\\d{2}:?\\d{2}(?::?\\d{2})?)", (f, t) => {
-    if (t === "Z") f.offset = 0;
-    else {
-      const d = t.replace(/:/g, "");
-      f.offset = (t[0] === "-" ? -1 : 1) * (Number(d.slice(1, 3)) * 3600 + Number(d.slice(3, 5)) * 60 + Number(d.slice(5, 7) || 0));
-    }
-  }],
-};
-DIRECTIVES["h"] = DIRECTIVES["b"]!;
-
 export interface Parser {
-  (text: string, defaultYear: number | null): { ms: number; micro: number; offset: number | null } | null;
+  (text: string, defaultYear: number | null): Parsed | null;
+}
+
+// Directive → the regex of its text; the parser reads the groups into locals (no intermediate
+// object): it runs per event in parsers.
+const PATTERNS: Record<string, string> = {
+  Y: "(\\d{4})",
+  y: "(\\d{2})",
+  m: "(\\d{1,2})",
+  d: "(\\d{1,2})",
+  H: "(\\d{1,2})",
+  I: "(\\d{1,2})",
+  M: "(\\d{1,2})",
+  S: "(\\d{1,2})",
+  f: "(\\d{1,6})",
+  j: "(\\d{1,3})",
+  p: "([AaPp][Mm])",
+  b: "([A-Za-z]{3})",
+  h: "([A-Za-z]{3})",
+  B: "([A-Za-z]{3,9})",
+  a: "(?:[A-Za-z]{3})",
+  A: "(?:[A-Za-z]{6,9})",
+  Z: "(?:UTC|GMT|[A-Z]{2,5})",
+  z: "(Z|[+-]\\d{2}:?\\d{2}(?::?\\d{2})?)",
+};
+
+const MONTH_OF = new Map<string, number>();
+MONTHS.forEach((m, i) => {
+  for (const name of [m, m.slice(0, 3)]) for (const v of [name, cap(name), name.toUpperCase()]) MONTH_OF.set(v, i + 1);
+});
+
+/** A string of ASCII digits (the regex made sure) as a number. */
+const digits = (s: string): number => +s;
+
+function daysIn(year: number, month: number): number {
+  return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /** Compiles a strptime format; throws for an unknown directive. */
 export function strptime(format: string): Parser {
   let pattern = "^";
-  const setters: (Setter | null)[] = [];
+  const fields: string[] = [];
   for (let i = 0; i < format.length; i++) {
     const ch = format[i]!;
     if (ch === "%") {
       const d = format[++i];
       if (d === "%") pattern += "%";
-      else if (d !== undefined && DIRECTIVES[d]) {
-        const [re, set] = DIRECTIVES[d]!;
-        pattern += re;
-        if (set) setters.push(set);
+      else if (d !== undefined && PATTERNS[d]) {
+        pattern += PATTERNS[d];
+        if (PATTERNS[d]!.startsWith("(") && !PATTERNS[d]!.startsWith("(?:")) fields.push(d);
       } else throw new Error(`unsupported directive '%${d ?? ""}' in '${format}'`);
     } else if (/\s/.test(ch)) {
       pattern += "\\s+";
       while (i + 1 < format.length && /\s/.test(format[i + 1]!)) i++;
     } else pattern += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
-  const re = new RegExp(pattern + "$", "i");
+  const re = new RegExp(pattern + "$");
+  const codes = fields.map((f) => f.charCodeAt(0));
+  // One result object per parser, overwritten by each call (callers read it at once): no allocation per event.
+  const out: Parsed = { ms: 0, micro: 0, offset: null };
   return (text, defaultYear) => {
     const m = re.exec(text);
     if (m === null) return null;
-    const f: Fields = { year: defaultYear ?? 1900, month: 1, day: 1, hour: 0, minute: 0, second: 0, micro: 0, offset: null, pm: null, yday: null };
-    for (let i = 0; i < setters.length; i++) setters[i]!(f, m[i + 1]!);
-    if (f.pm !== null) f.hour = (f.hour % 12) + (f.pm ? 12 : 0);
-    if (f.month < 1 || f.month > 12 || f.day < 1 || f.day > 31 || f.hour > 23 || f.minute > 59 || f.second > 61) return null;
-    let ms = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, Math.min(f.second, 59));
-    if (f.yday !== null) ms = Date.UTC(f.year, 0, 1, f.hour, f.minute, f.second) + (f.yday - 1) * 86400000;
-    // Date.UTC rolls 31 February over into March; Python refuses it.
-    else if (new Date(ms).getUTCDate() !== f.day) return null;
-    if (f.year < 100) ms = new Date(ms).setUTCFullYear(f.year);
-    return { ms, micro: f.micro, offset: f.offset };
+    let year = defaultYear ?? 1900;
+    let month = 1;
+    let day = 1;
+    let hour = 0;
+    let minute = 0;
+    let second = 0;
+    let micro = 0;
+    let offset: number | null = null;
+    let pm = -1;
+    let yday = -1;
+    for (let i = 0; i < codes.length; i++) {
+      const t = m[i + 1]!;
+      switch (codes[i]) {
+        case 89: year = digits(t); break; // Y
+        case 121: year = digits(t) + (digits(t) < 69 ? 2000 : 1900); break; // y
+        case 109: month = digits(t); break; // m
+        case 100: day = digits(t); break; // d
+        case 72: hour = digits(t); break; // H
+        case 73: hour = digits(t) % 12; break; // I
+        case 77: minute = digits(t); break; // M
+        case 83: second = digits(t); break; // S
+        case 102: micro = digits(t) * 10 ** (6 - t.length); break; // f
+        case 106: yday = digits(t); break; // j
+        case 112: pm = t[0] === "p" || t[0] === "P" ? 1 : 0; break; // p
+        case 98: case 104: case 66: { // b h B
+          const mo = MONTH_OF.get(t);
+          if (mo === undefined || (codes[i] === 66 && t.length === 3)) return null;
+          month = mo;
+          break;
+        }
+        case 122: { // z
+          if (t === "Z") offset = 0;
+          else {
+            const c = t.charCodeAt(3) === 58 ? 1 : 0;
+            const h = digits(t.slice(1, 3));
+            const mi = digits(t.slice(3 + c, 5 + c));
+            const se = t.length > 5 + c ? digits(t.slice(t.length - 2)) : 0;
+            offset = (t[0] === "-" ? -1 : 1) * (h * 3600 + mi * 60 + se);
+          }
+          break;
+        }
+      }
+    }
+    if (pm >= 0) hour = (hour % 12) + (pm === 1 ? 12 : 0);
+    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 61) return null;
+    let ms = yday >= 0 ? Date.UTC(year, 0, 1, hour, minute, second) + (yday - 1) * 86400000 : Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+    if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+    out.ms = ms;
+    out.micro = micro;
+    out.offset = offset;
+    return out;
   };
 }
 

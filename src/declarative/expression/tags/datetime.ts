@@ -47,8 +47,9 @@ export const datetimeTags: Record<string, TagSpec> = {
       const zone = zoneArg(n, c);
       const flags = c.literal(n, "flags", "", (v): v is string => typeof v === "string", "a string of flags (Y)");
       const currentYear = flags.includes("Y");
+      const isArg = c.isArg(n, "what");
       return (s, e, a) => {
-        const v = what(s, e, a);
+        const v = isArg ? a : what(s, e, a);
         if (typeof v !== "string") return null;
         const r = parse(v, currentYear ? new Date(clock.now() * 1000).getUTCFullYear() : null);
         if (r === null) return null;

@@ -1,17 +1,21 @@
 import type { ExprNode, Fn, Node, Scope } from "../ast.js";
+import { nonNullSetter, type Setter } from "../codegen.js";
 import type { Compiler, TagSpec } from "../compiler.js";
 import { add, isDict, PyTypeError, truthy } from "../py.js";
 
 interface Keyed {
   keys: string[];
   fns: Fn[];
+  /** Writes the non-None values (generated code: see codegen.ts). */
+  setter: Setter;
 }
 
 function keyed(n: ExprNode, c: Compiler, name: string): Keyed | null {
   const node = c.argNode(n, name);
   if (node === undefined) return null;
   if (node.kind !== "map") return c.fail(node, `'${name}' must be a mapping of keys to values`, n.tag);
-  return { keys: node.entries.map((e) => String(e.key)), fns: node.entries.map((e) => c.compile(e.value)) };
+  const keys = node.entries.map((e) => String(e.key));
+  return { keys, fns: node.entries.map((e) => c.compile(e.value)), setter: nonNullSetter(keys) };
 }
 
 function keyList(n: ExprNode, c: Compiler, name: string): string[] | null {
@@ -29,10 +33,7 @@ export function finisher(n: ExprNode, c: Compiler): (s: Scope, e: unknown, d: Re
   const update = updateNode === undefined ? null : c.compile(updateNode);
   const unset = keyList(n, c, "unset");
   return (s, e, d) => {
-    if (set) for (let i = 0; i < set.keys.length; i++) {
-      const v = set.fns[i]!(s, e, d);
-      if (v != null) d[set.keys[i]!] = v;
-    }
+    if (set) set.setter(d, set.fns, s, e, d);
     if (update) {
       const u = update(s, e, d);
       if (u != null && u !== false) {
@@ -63,10 +64,7 @@ function compileDict(n: ExprNode, c: Compiler): Fn {
       if (!isDict(w)) throw c.runtime(n, "'with' must give a dict");
       d = w;
     } else d = {};
-    if (set) for (let i = 0; i < set.keys.length; i++) {
-      const v = set.fns[i]!(s, e, a);
-      if (v != null) d[set.keys[i]!] = v;
-    }
+    if (set) set.setter(d, set.fns, s, e, a);
     if (flatten) for (let i = 0; i < flatten.keys.length; i++) {
       const list = flatten.fns[i]!(s, e, a);
       if (!Array.isArray(list)) continue;

@@ -1,4 +1,5 @@
 import { ipv4ToInt, ipv6ToBigInt } from "../../../lookup/ipaddress.js";
+import type { PumpService } from "../../../core/index.js";
 import type { ExprNode, Fn } from "../ast.js";
 import type { Compiler, TagSpec } from "../compiler.js";
 import { isDict, str, truthy } from "../py.js";
@@ -14,6 +15,7 @@ export function cast(v: unknown, type: string): unknown {
       if (typeof v === "boolean") return v ? 1 : 0;
       if (typeof v === "number") return Number.isFinite(v) ? Math.trunc(v) : NOT_CAST;
       if (typeof v === "bigint") return v;
+      if (typeof v === "string" && v.length > 0 && v.length < 16 && isDigits(v)) return Number(v);
       if (typeof v === "string" && /^\s*[+-]?\d+(_\d+)*\s*$/.test(v)) {
         const n = Number(v.replace(/_/g, ""));
         return Number.isSafeInteger(n) ? n : BigInt(v.trim().replace(/_/g, ""));
@@ -51,6 +53,14 @@ export function cast(v: unknown, type: string): unknown {
   }
 }
 
+function isDigits(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** BSPump's type names: si8…si256 and ui8…ui256 are ints, fp16…fp128 floats, ui1/si1 bools. */
 export function baseType(type: string): string | null {
   if (["int", "float", "str", "bool", "list", "dict"].includes(type)) return type;
@@ -64,6 +74,22 @@ function compileCast(n: ExprNode, c: Compiler, type: string, what: Fn): Fn {
   const base = baseType(type);
   if (base === null) return c.fail(n, `unknown type '${type}' (int, float, str, bool, list, dict, si8…si256, ui8…ui256, fp16…fp128, ui1, si1)`);
   const dflt = c.arg(n, "default");
+  if (base === "int" && n.shape === "map" && c.isArg(n, "what")) {
+    // The parser's common case, `!CAST {what: !ARG, type: int}` on a string of digits.
+    return (s, e, a) => {
+      if (typeof a === "string" && a.length > 0 && a.length < 16 && isDigits(a)) return Number(a);
+      const r = cast(a === undefined ? null : a, "int");
+      return r === NOT_CAST ? dflt(s, e, a) : r;
+    };
+  }
+  if (base === "int") {
+    return (s, e, a) => {
+      const v = what(s, e, a);
+      if (typeof v === "string" && v.length > 0 && v.length < 16 && isDigits(v)) return Number(v);
+      const r = cast(v, "int");
+      return r === NOT_CAST ? dflt(s, e, a) : r;
+    };
+  }
   return (s, e, a) => {
     const r = cast(what(s, e, a), base);
     return r === NOT_CAST ? dflt(s, e, a) : r;
@@ -129,15 +155,16 @@ function subnet(text: string): [bigint, bigint] | null {
   return [ip & mask, mask];
 }
 
-function lookupFn(n: ExprNode, c: Compiler): (s: import("../ast.js").Scope, e: unknown, a: unknown) => { value: unknown } {
+/** The value of a key in a lookup located per call (factories may pick one by the context), or None. */
+function lookupFn(n: ExprNode, c: Compiler): Fn {
   const id = c.literal(n, "in", "", (v): v is string => typeof v === "string" && v.length > 0, "a lookup id");
   if (!id) return c.fail(n, "missing argument 'in'");
-  const whatNode = c.argNode(n, "what")!;
   // A list of keys is a compound key (a tuple in BSPump; a list here).
-  const key: Fn = c.compile(whatNode);
+  const key: Fn = c.compile(c.argNode(n, "what")!);
   const app = c.app;
+  let service: PumpService | null = null;
   return (s, e, a) => {
-    const service = app?.pumpServiceOrNull();
+    service ??= app?.pumpServiceOrNull() ?? null;
     if (!service) throw c.runtime(n, "no lookups: the application has no PumpService");
     let lookup;
     try {
@@ -146,7 +173,7 @@ function lookupFn(n: ExprNode, c: Compiler): (s: import("../ast.js").Scope, e: u
       throw c.runtime(n, (err as Error).message);
     }
     const v = lookup.get(key(s, e, a));
-    return { value: v === undefined ? null : v };
+    return v === undefined ? null : v;
   };
 }
 
@@ -189,8 +216,7 @@ export const miscTags: Record<string, TagSpec> = {
     input: true,
     doc: "The value of the key `what` in the lookup `in` (None when missing).",
     compile: (n, c) => {
-      const get = lookupFn(n, c);
-      return (s, e, a) => get(s, e, a).value;
+      return lookupFn(n, c);
     },
   },
   "LOOKUP.CONTAINS": {
@@ -201,7 +227,7 @@ export const miscTags: Record<string, TagSpec> = {
     doc: "True when the lookup `in` has a value for `what`.",
     compile: (n, c) => {
       const get = lookupFn(n, c);
-      return (s, e, a) => get(s, e, a).value != null;
+      return (s, e, a) => get(s, e, a) != null;
     },
   },
   "IP.PARSE": {

@@ -1,5 +1,6 @@
 import type { ExprNode, Fn } from "../ast.js";
 import type { Compiler, TagSpec } from "../compiler.js";
+import { groupWriter, type GroupItem } from "../codegen.js";
 import { finisher } from "./dict.js";
 
 /**
@@ -40,8 +41,6 @@ function regexArg(n: ExprNode, c: Compiler, global = false): RegExp {
   }
 }
 
-type Item = { kind: "name"; key: string } | { kind: "expr"; key: string; fns: Fn[] } | { kind: "keyexpr"; fn: Fn };
-
 function compileParse(n: ExprNode, c: Compiler): Fn {
   const what = c.arg(n, "what");
   const re = regexArg(n, c);
@@ -56,42 +55,28 @@ function compileParse(n: ExprNode, c: Compiler): Fn {
     };
   }
   if (itemsNode.kind !== "list") return c.fail(itemsNode, "'items' must be a list", n.tag);
-  const items: Item[] = itemsNode.items.map((i): Item => {
+  const fns: Fn[] = [];
+  const items: GroupItem[] = itemsNode.items.map((i): GroupItem => {
     if (i.kind === "value" && typeof i.value === "string") return { kind: "name", key: i.value };
     if (i.kind === "map" && i.entries.length === 1) {
       const entry = i.entries[0]!;
-      const fns = entry.value.kind === "list" ? entry.value.items.map((x) => c.compile(x)) : [c.compile(entry.value)];
-      return { kind: "expr", key: String(entry.key), fns };
+      const list = entry.value.kind === "list" ? entry.value.items : [entry.value];
+      for (const x of list) fns.push(c.compile(x));
+      return { kind: "expr", key: String(entry.key), count: list.length };
     }
-    if (i.kind === "expr") return { kind: "keyexpr", fn: c.compile(i) };
+    if (i.kind === "expr") {
+      fns.push(c.compile(i));
+      return { kind: "keyexpr" };
+    }
     return c.fail(i, "an item is a key, `{key: expression}`, `{key: [expressions]}` or an expression giving the key", n.tag);
   });
+  const write = groupWriter(items);
   return (s, e, a) => {
     const v = what(s, e, a);
     const m = typeof v === "string" ? re.exec(v) : null;
     if (m === null) return miss(s, e, a);
-    const d: Record<string, unknown> = {};
-    const n2 = Math.min(items.length, m.length - 1);
-    for (let i = 0; i < n2; i++) {
-      const item = items[i]!;
-      const g = m[i + 1];
-      const group = g === undefined ? null : g;
-      if (item.kind === "name") d[item.key] = group;
-      else if (item.kind === "expr") {
-        if (group === null) continue;
-        for (const f of item.fns) {
-          const r = f(s, e, group);
-          if (r != null) {
-            d[item.key] = r;
-            break;
-          }
-        }
-      } else {
-        const key = item.fn(s, e, group);
-        if (key == null) return miss(s, e, a);
-        d[String(key)] = group;
-      }
-    }
+    const d = write(m, fns, s, e);
+    if (d === null) return miss(s, e, a);
     finish(s, e, d);
     return d;
   };

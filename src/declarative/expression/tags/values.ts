@@ -1,4 +1,5 @@
 import type { ExprNode, Fn, Node } from "../ast.js";
+import { itemGetter } from "../codegen.js";
 import { isString, type Compiler, type TagSpec } from "../compiler.js";
 import { isDict, PyTypeError, typeName } from "../py.js";
 
@@ -56,25 +57,21 @@ function compileItem(node: ExprNode, c: Compiler): Fn {
     const d = c.argNode(node, "default");
     if (d) dflt = c.compile(d);
   }
-  // A literal key on the event or context is the common case: one property read, no subscript().
-  if (item.kind === "value" && typeof item.value === "string" && (wth === "EVENT" || (typeof wth === "object" && wth.kind === "expr" && wth.tag === "EVENT"))) {
+  // A literal key on the event (or ARG, KWARGS) is the common case: one property read, no subscript().
+  const base = typeof wth === "string" ? wth : wth.kind === "expr" && wth.shape === "scalar" ? wth.tag : null;
+  if (item.kind === "value" && typeof item.value === "string" && (base === "EVENT" || base === "ARG" || base === "KWARGS")) {
     const key = item.value;
     const d = dflt;
-    return (s, e, a) => {
-      if (isDict(e)) {
-        const v = e[key];
-        if (v !== undefined || Object.hasOwn(e, key)) return v;
-        return d === null ? null : d(s, e, a);
-      }
+    return itemGetter(base, key, d, (obj, s, e, a) => {
       let v;
       try {
-        v = subscript(e, key);
+        v = subscript(obj === undefined ? null : obj, key);
       } catch (err) {
         if (err instanceof PyTypeError) throw c.runtime(node, err.message);
         throw err;
       }
       return v !== undefined ? v : d === null ? null : d(s, e, a);
-    };
+    });
   }
   if (item.kind === "value" && typeof item.value === "string" && (wth === "CONTEXT" || (typeof wth === "object" && wth.kind === "expr" && wth.tag === "CONTEXT"))) {
     const key = item.value;
