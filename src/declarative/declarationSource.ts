@@ -20,14 +20,14 @@ export const DECLARATION_CONFIG: ConfigSpec = {
 };
 
 /** The text of a declaration and the name its errors are reported under. */
-export function declarationText(declaration: string): { text: string; source: string } {
+export function declarationText(declaration: string, inlineName = "<declaration>"): { text: string; source: string } {
   const t = declaration.trim();
   const inline = t.startsWith("---") || t.startsWith("!") || t.includes("\n");
   if (!inline && /\.ya?ml$/i.test(t)) {
     if (!existsSync(t)) throw new ConfigError(`declaration file '${t}' not found`);
     return { text: readFileSync(t, "utf8"), source: t };
   }
-  return { text: declaration, source: "<declaration>" };
+  return { text: declaration, source: inlineName };
 }
 
 /** Parses and compiles a component's declaration, from its options or its config. */
@@ -36,6 +36,7 @@ export function loadDeclaration(app: Application, config: ResolvedConfig, option
   if (!declaration.trim()) throw new ConfigError(`[${where}] declaration: required (YAML text, a file or a library identifier)`);
   const libraryDir = config.getString("library");
   const builder = options.builder ?? new ExpressionBuilder(app, options.library ?? (libraryDir || null), config.getList("include_paths"));
-  const { text, source } = declarationText(declaration);
+  // An inline declaration's errors name the definition that holds it (`app.yaml:12: declaration:3:5`).
+  const { text, source } = declarationText(declaration, options.configOrigin ? `${options.configOrigin}: declaration` : "<declaration>");
   return builder.parse(text, source, { optimize: config.getBool("optimize") });
 }

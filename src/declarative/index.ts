@@ -4,3 +4,4 @@ export { DeclarativeProcessor } from "./DeclarativeProcessor.js";
 export { DeclarativeGenerator } from "./DeclarativeGenerator.js";
 export { declarationText, type DeclarativeOptions } from "./declarationSource.js";
 export * from "./expression/index.js";
+export { SegmentBuilder } from "./SegmentBuilder.js";
