@@ -5,3 +5,4 @@ export { DeclarativeGenerator } from "./DeclarativeGenerator.js";
 export { declarationText, type DeclarativeOptions } from "./declarationSource.js";
 export * from "./expression/index.js";
 export { SegmentBuilder } from "./SegmentBuilder.js";
+export { DeclarativeTimeWindowAnalyzer, type DeclarativeTimeWindowAnalyzerOptions } from "./DeclarativeTimeWindowAnalyzer.js";

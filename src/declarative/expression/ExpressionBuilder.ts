@@ -116,6 +116,15 @@ export class ExpressionBuilder {
     return out;
   }
 
+  /** Compiles one node of a loaded AST (a part of a declaration that is a plain mapping, e.g. an analyzer's `predicate`). */
+  compileNode(node: Node, optimize = true): Expression {
+    const ast = optimize ? new ExpressionOptimizer(this.tags).optimize(node) : node;
+    const compiler = this.compiler();
+    const fn = compiler.compileRoot(ast);
+    if (compiler.errors.length > 0) throw DeclarationError.of(compiler.errors);
+    return new Expression(fn, ast);
+  }
+
   /** Every error of a declaration (empty when it compiles): what `bspump check` reports. */
   check(declaration: string, sourceName?: string): DeclarationError[] {
     try {
