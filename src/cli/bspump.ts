@@ -36,6 +36,15 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/** A readable file whose first node is a `!TAG` (unreadable ones go to PumpBuilder, which says why). */
+function isDeclarationFile(path: string): boolean {
+  try {
+    return looksLikeDeclaration(readFileSync(path, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const program = new Command()
@@ -63,7 +72,7 @@ program
   .option("-c, --config <file>", "INI configuration (repeatable)", collect)
   .option("-l, --library <dir>", "declaration library folder (for a declaration's !INCLUDE)")
   .action(async (definition: string, flags: AppFlags & { library?: string }) => {
-    if (looksLikeDeclaration(readFileSync(definition, "utf8"))) {
+    if (isDeclarationFile(definition)) {
       process.exitCode = checkDeclaration(definition, flags);
       return;
     }
