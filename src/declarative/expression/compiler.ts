@@ -139,6 +139,12 @@ export class Compiler {
     return n === undefined ? constant(dflt) : this.compile(n);
   }
 
+  /** True when the argument is `!EVENT`: read without a call. */
+  isEvent(node: ExprNode, name: string): boolean {
+    const n = node.args?.get(name);
+    return n !== undefined && n.kind === "expr" && n.tag === "EVENT" && n.shape === "scalar";
+  }
+
   /** True when the argument is `!ARG`: a transform's own input, read without a call. */
   isArg(node: ExprNode, name: string): boolean {
     const n = node.args?.get(name);

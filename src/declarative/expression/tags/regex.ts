@@ -71,8 +71,9 @@ function compileParse(n: ExprNode, c: Compiler): Fn {
     return c.fail(i, "an item is a key, `{key: expression}`, `{key: [expressions]}` or an expression giving the key", n.tag);
   });
   const write = groupWriter(items);
+  const onEvent = c.isEvent(n, "what");
   return (s, e, a) => {
-    const v = what(s, e, a);
+    const v = onEvent ? e : what(s, e, a);
     const m = typeof v === "string" ? re.exec(v) : null;
     if (m === null) return miss(s, e, a);
     const d = write(m, fns, s, e);
