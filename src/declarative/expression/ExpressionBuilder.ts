@@ -164,7 +164,7 @@ export class ExpressionBuilder {
   private readIdentifier(id: string): [string, string] | null {
     if (!this.library) return null;
     const name = id.trim();
-    const candidates = [...this.includePaths.map((p) => `${p.replace(/\/$/, "")}/${name}.yaml`), ...this.includePaths.map((p) => `${p.replace(/\/$/, "")}/${name}.yml`), name];
+    const candidates = [...this.includePaths.map((p) => `${p.replace(/\/$/, "")}/${name}.yaml`), ...this.includePaths.map((p) => `${p.replace(/\/$/, "")}/${name}.yml`), `${name}.yaml`, `${name}.yml`, name];
     for (const path of candidates) {
       const text = this.library.read(path);
       if (text !== null) return [text, path];
