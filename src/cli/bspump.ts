@@ -4,11 +4,12 @@
  * list the components and their configuration, or run the demo.
  */
 import { Command } from "commander";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { BSPumpApplication, bspumpVersion, ConfigError, ConfigErrors } from "../index.js";
 import { components, componentsMarkdown, configOf, PumpBuilder } from "../declarative/index.js";
 import { runDemo } from "./demo.js";
 import { runTop } from "./top.js";
+import { checkDeclaration, exprCommand, looksLikeDeclaration } from "./expr.js";
 
 interface AppFlags {
   config?: string[];
@@ -36,6 +37,15 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/** A readable file whose first node is a `!TAG` (unreadable ones go to PumpBuilder, which says why). */
+function isDeclarationFile(path: string): boolean {
+  try {
+    return looksLikeDeclaration(readFileSync(path, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const program = new Command()
@@ -58,16 +68,34 @@ program
 
 program
   .command("check")
-  .description("validate a definition and its configuration without starting anything")
-  .argument("<definition>", "pipeline definition (.yaml, .yml or .json)")
+  .description("validate a definition and its configuration (or a declaration file) without starting anything")
+  .argument("<definition>", "pipeline definition (.yaml, .yml or .json), or a declaration (a YAML file of !TAG expressions)")
   .option("-c, --config <file>", "INI configuration (repeatable)", collect)
-  .action(async (definition: string, flags: AppFlags) => {
+  .option("-l, --library <dir>", "declaration library folder (for a declaration's !INCLUDE)")
+  .action(async (definition: string, flags: AppFlags & { library?: string }) => {
+    if (isDeclarationFile(definition)) {
+      process.exitCode = checkDeclaration(definition, flags);
+      return;
+    }
     const app = await build(definition, flags);
     // What run() would refuse before starting (a section for a pipeline that does not exist).
     const problems = app.configProblems();
     if (problems.length > 0) throw new ConfigErrors(problems);
     const pipelines = [...app.pumpService.pipelines.values()];
     process.stdout.write(`${definition}: OK (${pipelines.length} pipelines: ${pipelines.map((p) => p.id).join(", ")})\n`);
+  });
+
+program
+  .command("expr")
+  .description("evaluate a declaration on a JSON event (--event, or stdin: one JSON document or JSON lines); prints the optimized form and the results")
+  .argument("<declaration>", "declaration text (starting with --- or !) or a .yaml/.yml file")
+  .option("-e, --event <json>", "the event (default: stdin, or {} on a terminal)")
+  .option("--context <json>", "the context dict", "{}")
+  .option("-l, --library <dir>", "declaration library folder (!INCLUDE)")
+  .option("-c, --config <file>", "INI configuration (repeatable; [declarations] timezone)", collect)
+  .option("--no-optimize", "show and run the unoptimized form")
+  .action(async (declaration: string, flags: { event?: string; context: string; library?: string; optimize: boolean; config?: string[] }) => {
+    process.exitCode = await exprCommand(declaration, flags);
   });
 
 program

@@ -21,6 +21,7 @@ import {
   type ConfigInput,
   type Trigger,
 } from "../core/index.js";
+import { DeclarationError } from "./expression/ast.js";
 import { families, findComponent } from "./registry.js";
 
 const yaml = dependency<typeof import("yaml")>("yaml");
@@ -188,6 +189,8 @@ export class PumpBuilder {
       return make(ctor, def);
     } catch (e) {
       if (e instanceof ConfigErrors) throw new ConfigErrors(e.errors.map((x) => this.located(path, x)));
+      // A declaration's errors each name their own file, line and column: all of them are reported.
+      if (e instanceof DeclarationError && e.errors.length > 1) throw new ConfigErrors(e.errors.map((x) => this.located(path, x)));
       if (e instanceof ConfigError) throw this.located(path, e);
       return this.fail(path, `cannot build ${String(entry.class)}: ${(e as Error).message}`);
     }
