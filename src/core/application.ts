@@ -118,6 +118,7 @@ export class Application {
   private readonly handleSignals: boolean;
   private readonly stopTimeoutSeconds: number;
   private readonly metricsIntervalSeconds: number;
+  private gaveUpStopping = false;
 
   constructor(options: ApplicationOptions = {}) {
     const parsed = parseApplicationArgs(options.args ?? process.argv.slice(2));
@@ -164,6 +165,15 @@ export class Application {
       if (!name || !lvl || !isLogLevel(lvl)) throw new ConfigError(`[logging] levels: expected 'logger.name = level', got '${item.trim()}'`);
       this.logs.setLevel(name, lvl);
     }
+  }
+
+  /**
+   * True when the last `run()` gave up waiting for services to stop (`[general] stop_timeout`).
+   * What did not stop may still hold the event loop (a read, a timer): a process that owns the
+   * application (the CLI) exits then instead of running on.
+   */
+  get stopTimedOut(): boolean {
+    return this.gaveUpStopping;
   }
 
   get isRunning(): boolean {
@@ -228,6 +238,7 @@ export class Application {
     this.log.info("Stopping");
     await this.pubsub.publishAndWait("Application.stop!", 1);
     const timeout = this.stopTimeout();
+    this.gaveUpStopping = false;
     let timer: NodeJS.Timeout | undefined;
     const finalized = await Promise.race([
       this.finalizeServices().then(() => true),
@@ -235,6 +246,7 @@ export class Application {
     ]);
     clearTimeout(timer);
     if (!finalized) {
+      this.gaveUpStopping = true;
       this.log.error(`Graceful stop did not finish within ${timeout} s ([general] stop_timeout); some events may not be acknowledged`);
       exitCode = exitCode || 1;
     }
