@@ -270,10 +270,16 @@ export class Application {
   /** Override for work that runs once everything started. */
   async main(): Promise<void> {}
 
-  /** Requests a graceful stop; `run()` then resolves with `exitCode`. */
+  /**
+   * Requests a graceful stop; `run()` then resolves with `exitCode`. Publishes
+   * `Application.stopRequested!` at once (synchronously), before `Application.stop!`, which comes
+   * only after the services finished starting: a component waiting on something slow while the
+   * application starts (a slave lookup asking its master) gives up on it there.
+   */
   stop(exitCode = 0): void {
     if (this.stopRequested) this.stopRequested(exitCode);
     else this.pendingStopCode = exitCode;
+    this.pubsub.publish("Application.stopRequested!");
   }
 
   private async finalizeServices(): Promise<void> {
