@@ -29,6 +29,8 @@ export class FileJSONSource extends FileLineSource {
     this.format = this.config.getString("format") as "document" | "lines";
     this.maxSize = this.config.getInt("max_size");
     if (this.mode === "rb" && this.format === "lines") throw new ConfigError(`${this.config.where("format")}: format 'lines' needs mode 'r'`);
+    // Skipped empty lines are seen by operators too (metric `bspump.file.json`, field `empty_lines`).
+    app.metrics.addCollector(() => [{ name: "bspump.file.json", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { empty_lines: this.emptyLines } }]);
   }
 
   protected override async read(file: FileEntry): Promise<void> {
