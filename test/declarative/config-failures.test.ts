@@ -123,5 +123,8 @@ test("duplicate pipeline ids, bad trigger arguments, [logging] values, keys that
   const sink = conf("sink.yaml", "pipelines:\n  - id: P\n    sources: [{class: random.RandomSource}]\n    sink: {class: file.FileLineSink, config: {path: /tmp/never-written.log}}\n");
   oneError(await cli(["check", sink, "-c", conf("bs.conf", "[pipeline:P:FileLineSink]\nbuffer_size = 0\n")]), /bs\.conf:2: .*key 'buffer_size'/, />= 1/);
   oneError(await cli(["run", sink, "-c", conf("fp.conf", "[pipeline:P:FileLineSink]\nflush_period = -1\n")]), /fp\.conf:2: .*key 'flush_period'/, />= 0/);
+  const random = conf("random.yaml", "pipelines:\n  - id: P\n    sources: [{class: random.RandomSource}]\n    processors: [{class: random.RandomDrop}]\n    sink: {class: common.NullSink}\n");
+  oneError(await cli(["check", random, "-c", conf("rn.conf", "[pipeline:P:RandomSource]\nnumber = -4\n")]), /rn\.conf:2: \[pipeline:P:RandomSource\] key 'number'/, />= 0/);
+  oneError(await cli(["check", random, "-c", conf("rd.conf", "[pipeline:P:RandomDrop]\nthreshold = 2\n")]), /rd\.conf:2: \[pipeline:P:RandomDrop\] key 'threshold'/, /from 0 to 1/);
   oneError(await cli(["check", GOOD, "-c", conf("acl.conf", "[pipeline:P]\nasync_concurency_limit = 0\n")]), /acl\.conf:2: \[pipeline:P\] key 'async_concurency_limit'/, />= 1/);
 });
