@@ -9,8 +9,8 @@ interface Waiting {
 
 const CONFIG = {
   schema_file: { type: "string", default: "", doc: "Writer schema (.avsc)", required: true },
-  max_block_size: { type: "int", default: 10, doc: "Records per container" },
-  flush_period: { type: "float", default: 1, doc: "Seconds after which a partial container is flushed" },
+  max_block_size: { type: "int", default: 10, doc: "Records per container", min: 1 },
+  flush_period: { type: "float", default: 1, doc: "Seconds after which a partial container is flushed", min: 0 },
   codec: { type: "string", default: "null", choices: ["null", "deflate"], doc: "Block compression" },
 } satisfies ConfigSpec;
 
@@ -39,7 +39,7 @@ export class AvroSerializer extends Generator {
     const type = loadAvroSchema(this.config.getString("schema_file"), `[${this.config.section}] schema_file`);
     if (type === null) throw new ConfigError(`[${this.config.section}] AvroSerializer needs 'schema_file'`);
     this.type = type;
-    this.maxBlock = Math.max(1, this.config.getInt("max_block_size"));
+    this.maxBlock = this.config.getInt("max_block_size");
     this.flushPeriod = this.config.getFloat("flush_period");
     this.codec = this.config.getString("codec");
     // The pipeline waits for in-flight generators before stopping processors: flush at once from then on.

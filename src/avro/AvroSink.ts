@@ -7,10 +7,10 @@ import { loadAvroSchema } from "./schema.js";
 const CONFIG = {
   schema_file: { type: "string", default: "", doc: "Writer schema (.avsc)", required: true },
   file_name_template: { type: "string", default: "./sink{index}.avro", doc: "Output file name; {index} counts files" },
-  events_per_file: { type: "int", default: 1000, doc: "Records per file before rotating (0 = no limit)" },
-  events_per_chunk: { type: "int", default: 100, doc: "Records per Avro block" },
+  events_per_file: { type: "int", default: 1000, doc: "Records per file before rotating (0 = no limit)", min: 0 },
+  events_per_chunk: { type: "int", default: 100, doc: "Records per Avro block", min: 1 },
   rollover_mechanism: { type: "string", default: "none", choices: ["none", "chunks"], doc: "Accepted for compatibility; files rotate by events_per_file" },
-  rotate_period: { type: "float", default: 0, doc: "Close the current file after this many seconds (0 = never)" },
+  rotate_period: { type: "float", default: 0, doc: "Close the current file after this many seconds (0 = never)", min: 0 },
   codec: { type: "string", default: "null", choices: ["null", "deflate"], doc: "Block compression" },
 } satisfies ConfigSpec;
 
@@ -51,7 +51,7 @@ export class AvroSink extends Sink {
     this.type = type;
     this.template = this.config.getString("file_name_template");
     this.perFile = this.config.getInt("events_per_file");
-    this.perChunk = Math.max(1, this.config.getInt("events_per_chunk"));
+    this.perChunk = this.config.getInt("events_per_chunk");
     this.rotatePeriod = this.config.getFloat("rotate_period");
     this.codec = this.config.getString("codec");
   }

@@ -63,7 +63,11 @@ program
   .option("-v, --verbose", "debug logging")
   .action(async (definition: string, flags: AppFlags) => {
     const app = await build(definition, flags);
-    process.exitCode = await app.run();
+    const code = await app.run();
+    process.exitCode = code;
+    // A component that did not stop within stop_timeout may still be running (a read, a timer):
+    // the process would go on without a pump, maybe at full CPU, until killed. Exit instead.
+    if (app.stopTimedOut) process.exit(code);
   });
 
 program

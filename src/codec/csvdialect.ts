@@ -13,7 +13,7 @@ export const CSV_DIALECT_CONFIG = {
   escapechar: { type: "string", default: "\\", doc: "Escape character, used when doublequote is false or quoting is 3 (none); empty: none" },
   lineterminator: { type: "string", default: "\n", doc: "Row terminator written; readers end rows at \\n or \\r\\n" },
   quotechar: { type: "string", default: '"', doc: "Quote character" },
-  quoting: { type: "int", default: 0, doc: "Python csv quoting: 0 minimal, 1 all, 2 non-numeric, 3 none (readers: 3 turns quoting off)" },
+  quoting: { type: "int", default: 0, doc: "Python csv quoting: 0 minimal, 1 all, 2 non-numeric, 3 none (readers: 3 turns quoting off)", min: 0, max: 3 },
   skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
   strict: { type: "bool", default: false, doc: "Readers: rows whose field count differs from the header, and text right after a closing quote, are bad input" },
 } satisfies ConfigSpec;
@@ -35,7 +35,6 @@ export function csvDialect(config: ResolvedConfig): CSVDialect {
   let delimiter = config.getString("delimiter");
   if (config.getString("dialect") === "excel-tab" && delimiter === ",") delimiter = "\t";
   const quoting = config.getInt("quoting");
-  if (quoting < 0 || quoting > 3) throw new ConfigError(`[${config.section}] key 'quoting': expected 0..3, got ${quoting}`);
   const dialect: CSVDialect = {
     delimiter,
     quotechar: config.getString("quotechar"),
@@ -49,7 +48,9 @@ export function csvDialect(config: ResolvedConfig): CSVDialect {
   try {
     dialectCodes(readerOptions(dialect));
   } catch (e) {
-    throw new ConfigError(`[${config.section}] ${toError(e).message}`);
+    // Named after the first dialect key that was set (the default dialect is readable).
+    const key = (Object.keys(CSV_DIALECT_CONFIG) as (keyof typeof CSV_DIALECT_CONFIG)[]).find((k) => !config.isDefault(k)) ?? "delimiter";
+    throw new ConfigError(`${config.where(key)}: ${toError(e).message}`);
   }
   return dialect;
 }

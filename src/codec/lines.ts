@@ -270,7 +270,7 @@ export class LineFramer<C> {
  * differs by transport: a socket server holds one line per client, a file source one in all.
  */
 export function maxLineLengthKey(defaultBytes: number): ConfigKey & { readonly type: "int" } {
-  return { type: "int", default: defaultBytes, doc: "Longest line in bytes (its \\n not counted); a longer line is bad input (a warning, the dead-letter target), dropped up to its end" };
+  return { type: "int", default: defaultBytes, doc: "Longest line in bytes (its \\n not counted); a longer line is bad input (a warning, the dead-letter target), dropped up to its end", min: 1, max: 1073741824 };
 }
 
 /**

@@ -16,9 +16,9 @@ export interface AggregatorOptions extends ComponentOptions {
 }
 
 const CONFIG = {
-  completion_size: { type: "int", default: 10, doc: "Flush when this many events are collected" },
-  completion_timeout: { type: "float", default: 0, doc: "Flush when this many seconds passed since the last flush (0 = off)" },
-  completion_interval: { type: "float", default: 0, doc: "Flush every this many seconds (0 = off)" },
+  completion_size: { type: "int", default: 10, doc: "Flush when this many events are collected", min: 1 },
+  completion_timeout: { type: "float", default: 0, doc: "Flush when this many seconds passed since the last flush (0 = off)", min: 0 },
+  completion_interval: { type: "float", default: 0, doc: "Flush every this many seconds (0 = off)", min: 0 },
 } satisfies ConfigSpec;
 
 /**
@@ -48,7 +48,7 @@ export class Aggregator extends Generator {
     this.completionTimeout = this.config.getFloat("completion_timeout");
     this.completionInterval = this.config.getFloat("completion_interval");
     if (this.completionTimeout > 0 && this.completionInterval > 0) {
-      throw new ConfigError(`[pipeline:${pipeline.id}:${this.id}] set completion_timeout or completion_interval, not both`);
+      throw new ConfigError(`${this.config.where("completion_interval")}: set completion_timeout or completion_interval, not both`);
     }
     this.lastFlushTime = app.time();
     app.pubsub.subscribe("Application.tick!", this.onTick);

@@ -1,8 +1,8 @@
-import { Source, ConfigError, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { Source, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
 
 const CONFIG = {
-  queue_max_size: { type: "int", default: 10, doc: "Queue capacity (0 = unlimited)" },
-  backpressure: { type: "float", default: 0.8, doc: "Share of the capacity at which routers are throttled" },
+  queue_max_size: { type: "int", default: 10, doc: "Queue capacity (0 = unlimited)", min: 0 },
+  backpressure: { type: "float", default: 0.8, doc: "Share of the capacity at which routers are throttled (above 0, at most 1)", min: 0.000001, max: 1 },
 } satisfies ConfigSpec;
 
 /**
@@ -27,8 +27,6 @@ export class InternalSource extends Source {
     super(app, pipeline, options);
     this.maxSize = this.config.getInt("queue_max_size");
     const ratio = this.config.getFloat("backpressure");
-    if (this.maxSize < 0) throw new ConfigError(`[pipeline:${pipeline.id}:${this.id}] queue_max_size must be >= 0`);
-    if (!(ratio > 0 && ratio <= 1)) throw new ConfigError(`[pipeline:${pipeline.id}:${this.id}] backpressure must be in (0, 1]`);
     const size = this.maxSize === 1 ? 2 : this.maxSize;
     let limit = Math.floor(size * ratio);
     if (limit >= size) limit = size - 1;

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { Config, type ConfigSpec } from "./config.js";
 import { checkSection } from "./resolve.js";
 import { ConfigError, ConfigErrors, toError } from "./errors.js";
-import { isLogLevel, LogManager, type Logger } from "./logging.js";
+import { isLogLevel, LogManager, type Logger, type LogLevel } from "./logging.js";
 import { MetricsService } from "./metrics.js";
 import { PubSub } from "./pubsub.js";
 import { PumpService } from "./service.js";
@@ -91,6 +91,11 @@ export function parseApplicationArgs(args: string[]): ParsedArgs & { help: boole
 const GENERAL_KEYS: ConfigSpec = {
   stop_timeout: { type: "float", default: 30, doc: "Seconds a graceful stop may take", min: 0.001, max: 86400 },
 };
+const LOGGING_KEYS = {
+  format: { type: "string", default: "", choices: ["json", "human"], doc: "Log line format; default: human on a terminal, else json" },
+  level: { type: "string", default: "", choices: ["debug", "info", "warn", "error"], doc: "Default level (default info; -v: debug)" },
+  levels: { type: "string", default: "", doc: "Per-logger levels: 'logger.name = level', one per line or comma-separated" },
+} satisfies ConfigSpec;
 const METRICS_KEYS: ConfigSpec = {
   interval: { type: "float", default: 60, doc: "Seconds between Metrics.flush! messages", min: 1, max: 86400 },
 };
@@ -118,6 +123,7 @@ export class Application {
   private readonly handleSignals: boolean;
   private readonly stopTimeoutSeconds: number;
   private readonly metricsIntervalSeconds: number;
+  private gaveUpStopping = false;
 
   constructor(options: ApplicationOptions = {}) {
     const parsed = parseApplicationArgs(options.args ?? process.argv.slice(2));
@@ -143,27 +149,35 @@ export class Application {
     this.stopTimeoutSeconds = checkSection(this.config, "general", GENERAL_KEYS).stop_timeout as number;
     this.metricsIntervalSeconds = Math.round(checkSection(this.config, "metrics", METRICS_KEYS).interval as number);
 
-    const format = this.config.get("logging", "format");
-    if (format !== undefined && format !== "json" && format !== "human") {
-      throw new ConfigError(`[logging] format must be 'json' or 'human', got '${format}'`);
-    }
-    this.logs = new LogManager(format);
-    this.configureLogLevels(parsed.verbose);
+    const logging = checkSection(this.config, "logging", LOGGING_KEYS);
+    this.logs = new LogManager(logging.format === "" ? undefined : (logging.format as "json" | "human"));
+    this.configureLogLevels(parsed.verbose, logging.level as string, logging.levels as string);
     this.log = this.logs.logger("bspump.application");
     this.pubsub = new PubSub((message, error) => this.log.error(`Subscriber of '${message}' failed`, { error: toError(error) }));
   }
 
-  private configureLogLevels(verbose: boolean): void {
-    const level = this.config.get("logging", "level") ?? (verbose ? "debug" : "info");
-    if (!isLogLevel(level)) throw new ConfigError(`[logging] level must be debug, info, warn or error, got '${level}'`);
-    this.logs.defaultLevel = verbose ? "debug" : level;
+  /** `level` and `levels` as checked by LOGGING_KEYS ("" when not set). */
+  private configureLogLevels(verbose: boolean, level: string, levels: string): void {
+    this.logs.defaultLevel = verbose ? "debug" : ((level || "info") as LogLevel);
     // `levels` lines: `logger.name = level`, one per line or comma-separated.
-    for (const item of (this.config.get("logging", "levels") ?? "").split(/[\n,]/)) {
+    for (const item of levels.split(/[\n,]/)) {
       if (item.trim() === "") continue;
       const [name, lvl] = item.split("=").map((s) => s.trim());
-      if (!name || !lvl || !isLogLevel(lvl)) throw new ConfigError(`[logging] levels: expected 'logger.name = level', got '${item.trim()}'`);
+      if (!name || !lvl || !isLogLevel(lvl)) {
+        const entry = this.config.entries("logging").get("levels");
+        throw new ConfigError(`${entry ? `${entry.file}:${entry.line}: ` : ""}[logging] key 'levels': expected 'logger.name = level', got '${item.trim().slice(0, 100)}'`);
+      }
       this.logs.setLevel(name, lvl);
     }
+  }
+
+  /**
+   * True when the last `run()` gave up waiting for services to stop (`[general] stop_timeout`).
+   * What did not stop may still hold the event loop (a read, a timer): a process that owns the
+   * application (the CLI) exits then instead of running on.
+   */
+  get stopTimedOut(): boolean {
+    return this.gaveUpStopping;
   }
 
   get isRunning(): boolean {
@@ -228,6 +242,7 @@ export class Application {
     this.log.info("Stopping");
     await this.pubsub.publishAndWait("Application.stop!", 1);
     const timeout = this.stopTimeout();
+    this.gaveUpStopping = false;
     let timer: NodeJS.Timeout | undefined;
     const finalized = await Promise.race([
       this.finalizeServices().then(() => true),
@@ -235,6 +250,7 @@ export class Application {
     ]);
     clearTimeout(timer);
     if (!finalized) {
+      this.gaveUpStopping = true;
       this.log.error(`Graceful stop did not finish within ${timeout} s ([general] stop_timeout); some events may not be acknowledged`);
       exitCode = exitCode || 1;
     }
@@ -258,10 +274,16 @@ export class Application {
   /** Override for work that runs once everything started. */
   async main(): Promise<void> {}
 
-  /** Requests a graceful stop; `run()` then resolves with `exitCode`. */
+  /**
+   * Requests a graceful stop; `run()` then resolves with `exitCode`. Publishes
+   * `Application.stopRequested!` at once (synchronously), before `Application.stop!`, which comes
+   * only after the services finished starting: a component waiting on something slow while the
+   * application starts (a slave lookup asking its master) gives up on it there.
+   */
   stop(exitCode = 0): void {
     if (this.stopRequested) this.stopRequested(exitCode);
     else this.pendingStopCode = exitCode;
+    this.pubsub.publish("Application.stopRequested!");
   }
 
   private async finalizeServices(): Promise<void> {

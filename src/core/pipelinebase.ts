@@ -16,10 +16,10 @@ import { InFlight, ReadyGate } from "./readiness.js";
 import type { Source } from "./source.js";
 
 const CONFIG = {
-  async_concurency_limit: { type: "int", default: 1000, doc: "Events awaiting async processors or generators before the pipeline throttles (name as in BSPump)" },
+  async_concurency_limit: { type: "int", default: 1000, doc: "Events awaiting async processors or generators before the pipeline throttles (name as in BSPump)", min: 1 },
   chillout: { type: "int", default: 10000, doc: "Yield to the event loop after this many ready() calls, so timers and I/O run", min: 1 },
   dead_letter: { type: "string", default: "", doc: "Pipeline id that receives failed events instead of the pipeline stopping" },
-  log_records: { type: "int", default: 50, doc: "Recent log records kept for the web API" },
+  log_records: { type: "int", default: 50, doc: "Recent log records kept for the web API", min: 0, max: 100000 },
 } satisfies ConfigSpec;
 
 /**

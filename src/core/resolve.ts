@@ -132,7 +132,16 @@ export class ResolvedConfig<K extends ConfigKeyNames = ConfigKeyNames> {
     /** Undeclared keys of a class with `ConfigPassThrough`, as given. */
     readonly passThrough: Readonly<Record<string, string>> = {},
     private readonly given: ReadonlySet<string> = new Set(),
+    private readonly origins: ReadonlyMap<string, () => string> = new Map(),
   ) {}
+
+  /**
+   * Where a key's value came from, for an error about it that only a component can find (two keys
+   * that do not fit together): `file:line: [section] key 'k'`, or `[section] key 'k'` for a default.
+   */
+  where(key: K["any"]): string {
+    return this.origins.get(key)?.() ?? `[${this.section}] key '${key}'`;
+  }
 
   /** True when no config file, section or option set this key (its value is the declared default). */
   isDefault(key: K["any"]): boolean {
@@ -192,6 +201,7 @@ export function resolveConfig(
   const passes = (ctor as PassesConfigThrough).ConfigPassThrough !== undefined;
   const passThrough: Record<string, string> = {};
   const given = new Set<string>();
+  const origins = new Map<string, () => string>();
   const allowed = () => {
     const keys = Object.keys(spec);
     return keys.length ? `allowed keys: ${keys.join(", ")}` : "this component takes no configuration";
@@ -204,6 +214,7 @@ export function resolveConfig(
   const errors: ConfigError[] = [];
   const take = (key: string, value: ConfigValue, keySpec: ConfigKey, where: () => string) => {
     given.add(key);
+    origins.set(key, where);
     try {
       values[key] = convert(value, keySpec, where);
       if (keySpec.secret && typeof values[key] === "string") rememberSecret(values[key]);
@@ -240,5 +251,5 @@ export function resolveConfig(
   }
   if (errors.length === 1) throw errors[0]!;
   if (errors.length > 1) throw new ConfigErrors(errors);
-  return new ResolvedConfig(values, spec, section, passThrough, given);
+  return new ResolvedConfig(values, spec, section, passThrough, given, origins);
 }

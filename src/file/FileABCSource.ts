@@ -1,4 +1,5 @@
-import { open, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, lstat, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import {
   Receipt,
@@ -55,11 +56,12 @@ const CONFIG = {
   exclude: { type: "string", default: "", doc: "fnmatch pattern on the full path; matching files are skipped (wins over include)" },
   include: { type: "string", default: "", doc: "fnmatch pattern on the full path; when set, only matching files are read" },
   move_destination: { type: "string", default: "", doc: "Folder for post=move (created at start; must lie outside the glob); empty: rename in place" },
-  lines_per_event: { type: "int", default: 10000, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
-  event_idle_time: { type: "float", default: 0.01, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)" },
+  lines_per_event: { type: "int", default: 10000, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)", min: 0 },
+  event_idle_time: { type: "float", default: 0.01, doc: "Accepted for compatibility (yielding is done by the pipeline's chillout)", min: 0 },
   read_size: { type: "int", default: 1048576, doc: "Bytes per read (and per decompressed chunk)", min: 1, max: 1073741824 },
   read_ahead: { type: "int", default: 3, doc: "Reads of a plain file kept in flight while earlier chunks are processed", min: 1, max: 1024 },
-  files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there" },
+  files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there", min: 0 },
+  follow_symlinks: { type: "bool", default: true, doc: "Read files that `path` reaches through a symbolic link (BSPump does; the target may lie outside the folder); false: skip them" },
   check_open: { type: "bool", default: true, doc: "Skip files a process has open for writing (Linux: a file lease test, or a walk of /proc), so a file being written is not read half-way" },
 } satisfies ConfigSpec;
 
@@ -91,6 +93,7 @@ export abstract class FileABCSource extends TriggerSource {
   private readonly include: RegExp | null;
   private readonly exclude: RegExp | null;
   private readonly checkOpen: boolean;
+  private readonly followSymlinks: boolean;
   private recovered = false;
   private readonly inflight = new Set<FileEntry>();
   /** The file being read (one at a time): what a readiness check during an error gives up. */
@@ -126,6 +129,7 @@ export abstract class FileABCSource extends TriggerSource {
     this.readSize = Math.max(4096, this.config.getInt("read_size"));
     this.readAhead = Math.max(1, this.config.getInt("read_ahead"));
     this.filesPerCycle = this.config.getInt("files_per_cycle");
+    this.followSymlinks = this.config.getBool("follow_symlinks");
     const include = this.config.getString("include");
     const exclude = this.config.getString("exclude");
     this.include = include === "" ? null : fnmatchRegExp(include);
@@ -199,7 +203,8 @@ export abstract class FileABCSource extends TriggerSource {
     // stat() in batches: awaited one by one, each waits its own turn on the thread pool (~30 µs).
     for (let from = 0; from < candidates.length; from += STAT_BATCH) {
       const batch = candidates.slice(from, from + STAT_BATCH);
-      const stats = await Promise.all(batch.map((path) => stat(path).catch(() => null)));
+      // Without following links, a link is not a regular file to lstat(): skipped.
+      const stats = await Promise.all(batch.map((path) => (this.followSymlinks ? stat : lstat)(path).catch(() => null)));
       for (let i = 0; i < batch.length; i++) {
         const st = stats[i];
         if (!st?.isFile()) continue;
@@ -248,7 +253,8 @@ export abstract class FileABCSource extends TriggerSource {
     }
     let handle: FileHandle;
     try {
-      handle = await open(locked, "r");
+      // O_NOFOLLOW: a file replaced by a link after the scan is not followed either.
+      handle = await open(locked, this.followSymlinks ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
       await rename(locked, path).catch(() => {});
       // The rename back changed the ctime: remember the file as it is now.

@@ -4,7 +4,7 @@ import { readWhole } from "./FileJSONSource.js";
 
 const CONFIG = {
   mode: { type: "string", default: "rb", choices: ["r", "rb", "rt"], doc: "'rb': the event is a Buffer; 'r': a string decoded with `encoding`" },
-  max_size: { type: "int", default: 268435456, doc: "Largest file read (bytes, after decompression)" },
+  max_size: { type: "int", default: 268435456, doc: "Largest file read (bytes, after decompression)", min: 1 },
 } satisfies ConfigSpec;
 
 /**

@@ -15,11 +15,11 @@ const CONFIG = {
   path: { type: "string", default: "", doc: "Output file; may contain {index} and {timestamp} (used on rotation)", required: true },
   mode: { type: "string", default: "a", choices: ["a", "ab", "w", "wb"], doc: "a: append to an existing file; w: truncate it when first opened" },
   encoding: { type: "string", default: "utf-8", doc: "Text encoding of string output" },
-  buffer_size: { type: "int", default: 1048576, doc: "Bytes buffered before a write" },
-  flush_period: { type: "float", default: 1, doc: "Seconds after which a partly filled buffer is written (0 = only on size and stop)" },
-  max_pending: { type: "int", default: 16777216, doc: "Bytes waiting to be written above which the pipeline is throttled" },
-  rotate_size: { type: "int", default: 0, doc: "Rotate after the file reaches this many bytes (0 = never)" },
-  rotate_period: { type: "float", default: 0, doc: "Rotate a file after it was open this many seconds (0 = never)" },
+  buffer_size: { type: "int", default: 1048576, doc: "Bytes buffered before a write", min: 1 },
+  flush_period: { type: "float", default: 1, doc: "Seconds after which a partly filled buffer is written (0 = only on size and stop)", min: 0 },
+  max_pending: { type: "int", default: 16777216, doc: "Bytes waiting to be written above which the pipeline is throttled", min: 1 },
+  rotate_size: { type: "int", default: 0, doc: "Rotate after the file reaches this many bytes (0 = never)", min: 0 },
+  rotate_period: { type: "float", default: 0, doc: "Rotate a file after it was open this many seconds (0 = never)", min: 0 },
   fsync: { type: "bool", default: false, doc: "fsync after each write, before settling receipts" },
 } satisfies ConfigSpec;
 
@@ -63,10 +63,10 @@ export abstract class FileBufferedSink extends BatchingSink<Buffer[]> {
     super(app, pipeline, options);
     this.pathTemplate = this.config.getString("path");
     const encoding = this.config.getString("encoding");
-    if (!Buffer.isEncoding(encoding)) throw new ConfigError(`[${this.config.section}] key 'encoding': unknown encoding '${encoding}'`);
+    if (!Buffer.isEncoding(encoding)) throw new ConfigError(`${this.config.where("encoding")}: unknown encoding '${encoding.slice(0, 100)}'`);
     this.encoding = encoding;
     this.truncate = this.config.getString("mode").startsWith("w");
-    const bufferSize = Math.max(1, this.config.getInt("buffer_size"));
+    const bufferSize = this.config.getInt("buffer_size");
     const flushPeriod = this.config.getFloat("flush_period");
     this.rotateSize = this.config.getInt("rotate_size");
     this.rotatePeriod = this.config.getFloat("rotate_period");

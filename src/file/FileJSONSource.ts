@@ -6,7 +6,7 @@ import { NO_VALUE, parseJSONLine } from "../codec/json.js";
 
 const CONFIG = {
   format: { type: "string", default: "document", choices: ["document", "lines"], doc: "document: the file is one JSON value; lines: one JSON value per line" },
-  max_size: { type: "int", default: 268435456, doc: "Largest document read (bytes, after decompression) in document mode" },
+  max_size: { type: "int", default: 268435456, doc: "Largest document read (bytes, after decompression) in document mode", min: 1 },
 } satisfies ConfigSpec;
 
 /**
@@ -28,7 +28,9 @@ export class FileJSONSource extends FileLineSource {
     super(app, pipeline, options);
     this.format = this.config.getString("format") as "document" | "lines";
     this.maxSize = this.config.getInt("max_size");
-    if (this.mode === "rb" && this.format === "lines") throw new ConfigError(`[${this.config.section}] format 'lines' needs mode 'r'`);
+    if (this.mode === "rb" && this.format === "lines") throw new ConfigError(`${this.config.where("format")}: format 'lines' needs mode 'r'`);
+    // Skipped empty lines are seen by operators too (metric `bspump.file.json`, field `empty_lines`).
+    app.metrics.addCollector(() => [{ name: "bspump.file.json", type: "counter", tags: { pipeline: pipeline.id, source: this.id }, fields: { empty_lines: this.emptyLines } }]);
   }
 
   protected override async read(file: FileEntry): Promise<void> {

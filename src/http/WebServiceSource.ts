@@ -14,11 +14,11 @@ const CONFIG = {
   path: { type: "string", default: "/", doc: "URL path that takes events; other paths get 404" },
   method: { type: "list", default: ["POST", "PUT"], doc: "Accepted methods" },
   format: { type: "string", default: "bytes", choices: ["bytes", "text", "lines", "json", "ndjson"], doc: "How a body becomes events" },
-  max_body: { type: "int", default: 10485760, doc: "Largest accepted body in bytes (413 above)" },
-  max_in_flight: { type: "int", default: 67108864, doc: "Bytes of request bodies held at once, over all requests (read or waiting to be settled); beyond: not_ready_status with Retry-After" },
-  response_timeout: { type: "float", default: 60, doc: "Seconds to wait for the events to be settled before answering 504" },
-  not_ready_status: { type: "int", default: 503, doc: "Status while the pipeline is not ready (503 or 429)" },
-  retry_after: { type: "int", default: 1, doc: "Retry-After seconds sent with not_ready_status" },
+  max_body: { type: "int", default: 10485760, doc: "Largest accepted body in bytes (413 above)", min: 1 },
+  max_in_flight: { type: "int", default: 67108864, doc: "Bytes of request bodies held at once, over all requests (read or waiting to be settled); beyond: not_ready_status with Retry-After", min: 1 },
+  response_timeout: { type: "float", default: 60, doc: "Seconds to wait for the events to be settled before answering 504", min: 0.001, max: 86400 },
+  not_ready_status: { type: "int", default: 503, doc: "Status while the pipeline is not ready (503 or 429; an HTTP status)", min: 400, max: 599 },
+  retry_after: { type: "int", default: 1, doc: "Retry-After seconds sent with not_ready_status", min: 0, max: 86400 },
   token: { type: "string", default: "", doc: "When set, requests need 'Authorization: Bearer <token>'", secret: true },
 } satisfies ConfigSpec;
 

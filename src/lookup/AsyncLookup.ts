@@ -1,8 +1,8 @@
 import { Lookup, type Application, type ConfigSpec, type TypedConfig, type LookupOptions } from "../core/index.js";
 
 const CONFIG = {
-  cache_size: { type: "int", default: 1000, doc: "Entries kept in the cache (least recently used dropped)" },
-  cache_ttl: { type: "float", default: 0, doc: "Seconds an entry stays valid; 0: until dropped" },
+  cache_size: { type: "int", default: 1000, doc: "Entries kept in the cache (least recently used dropped)", min: 1 },
+  cache_ttl: { type: "float", default: 0, doc: "Seconds an entry stays valid; 0: until dropped", min: 0 },
 } satisfies ConfigSpec;
 
 /**
@@ -23,7 +23,7 @@ export abstract class AsyncLookup extends Lookup {
 
   constructor(app: Application, id?: string, options: LookupOptions = {}) {
     super(app, id, options);
-    this.cacheSize = Math.max(1, this.config.getInt("cache_size"));
+    this.cacheSize = this.config.getInt("cache_size");
     this.cacheTtl = this.config.getFloat("cache_ttl");
     app.metrics.addCollector(() => [
       { name: "bspump.lookup.cache", type: "counter", tags: { lookup: this.id }, fields: { ...this.counts, size: this.cache.size } },

@@ -13,7 +13,7 @@ const CONFIG = {
   master_max_size: { type: "int", default: 134217728, doc: "Largest answer taken from the master, in bytes (a larger one is refused and the lookup keeps its data)", min: 1 },
   master_token: { type: "string", default: "", doc: "Shared token sent to the master as 'Authorization: Bearer'", secret: true },
   master_ca_file: { type: "string", default: "", doc: "PEM file of an extra CA trusted for an https master (self-signed)" },
-  update_period: { type: "float", default: 10, doc: "Seconds between reloads from the source (slaves poll the master); 0: load only at start" },
+  update_period: { type: "float", default: 10, doc: "Seconds between reloads from the source (slaves poll the master); 0: load only at start", min: 0, max: 86400 },
   use_cache: { type: "bool", default: true, doc: "Persist the content to its own file after each change and use it when the source is unreachable" },
   cache_dir: { type: "string", default: "", doc: "Folder of the persisted copy (default: [general] var_dir; neither set: no persistence)" },
 } satisfies ConfigSpec;
@@ -58,6 +58,9 @@ export abstract class MappingLookup extends Lookup {
     const url = this.sourceURL();
     if (url !== "") this.provider = this.createProvider(url);
     app.pubsub.subscribe("Application.run!", () => this.startPolling());
+    // A request to the master must not hold a stop, also while the application is still starting
+    // (the first load of a slave without a persisted copy; finalize() comes only after it).
+    app.pubsub.subscribe("Application.stopRequested!", () => this.provider?.abort());
     app.metrics.addCollector((): MetricSample[] => [
       { name: "bspump.lookup", type: "gauge", tags: { lookup: this.id }, fields: { size: this.size, master: this.isMaster() ? 1 : 0 } },
       {

@@ -49,16 +49,16 @@ export function parsePeriod(text: string, where: string): number {
 }
 
 const CONFIG = {
-  rows_in_chunk: { type: "int", default: 1000, doc: "Rows per row group (a write)" },
+  rows_in_chunk: { type: "int", default: 1000, doc: "Rows per row group (a write)", min: 1 },
   rollover_mechanism: { type: "string", default: "rows", doc: "'rows': a new file every rows_per_file rows; 'time': every writing_period; anything else: one file until stop" },
-  rows_per_file: { type: "int", default: 10000, doc: "Rows per file with rollover_mechanism = rows" },
+  rows_per_file: { type: "int", default: 10000, doc: "Rows per file with rollover_mechanism = rows", min: 1 },
   writing_period: { type: "string", default: "1d", doc: "File period with rollover_mechanism = time (units s, m, h, d, w)" },
   file_name_template: { type: "string", default: "./sink{index}.parquet", doc: "Output file; {index} becomes a 4-digit file number" },
   schema_file: { type: "string", default: "", doc: "JSON schema file {\"column\": {\"type\": \"int\"}}; empty: inferred from the first events" },
   schema: { type: "string", default: "", doc: "The same JSON schema given inline" },
-  flush_period: { type: "float", default: 10, doc: "Seconds after which buffered rows are written as a (smaller) row group; 0: never" },
+  flush_period: { type: "float", default: 10, doc: "Seconds after which buffered rows are written as a (smaller) row group; 0: never", min: 0 },
   codec: { type: "string", default: "SNAPPY", choices: ["SNAPPY", "UNCOMPRESSED"], doc: "Compression" },
-  max_pending_rows: { type: "int", default: 0, doc: "Rows waiting to be written above which the pipeline is throttled (0: 4 × rows_in_chunk)" },
+  max_pending_rows: { type: "int", default: 0, doc: "Rows waiting to be written above which the pipeline is throttled (0: 4 × rows_in_chunk)", min: 0 },
 } satisfies ConfigSpec;
 
 /**
@@ -114,13 +114,10 @@ export class ParquetSink extends BatchingSink<ColumnSource[]> {
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    const section = `[${this.config.section}]`;
     this.rowsInChunk = this.config.getInt("rows_in_chunk");
-    if (this.rowsInChunk < 1) throw new ConfigError(`${section} rows_in_chunk must be at least 1`);
     this.rowsPerFile = this.config.getInt("rows_per_file");
     this.rollover = this.config.getString("rollover_mechanism");
-    if (this.rollover === "rows" && this.rowsPerFile < 1) throw new ConfigError(`${section} rows_per_file must be at least 1`);
-    this.period = parsePeriod(this.config.getString("writing_period"), `${section} writing_period`);
+    this.period = parsePeriod(this.config.getString("writing_period"), this.config.where("writing_period"));
     this.template = this.config.getString("file_name_template");
     this.codec = this.config.getString("codec") as "SNAPPY" | "UNCOMPRESSED";
     const maxPending = this.config.getInt("max_pending_rows");
@@ -139,11 +136,11 @@ export class ParquetSink extends BatchingSink<ColumnSource[]> {
       try {
         text = readFileSync(schemaFile, "utf8");
       } catch (e) {
-        throw new ConfigError(`${section} schema_file: cannot read '${schemaFile}': ${(e as Error).message}`);
+        throw new ConfigError(`${this.config.where("schema_file")}: cannot read '${schemaFile}': ${(e as Error).message}`);
       }
-      this.setSchema(parseSchema(text, `${section} schema_file '${schemaFile}'`));
+      this.setSchema(parseSchema(text, `${this.config.where("schema_file")} '${schemaFile}'`));
     } else if (schemaText !== "") {
-      this.setSchema(parseSchema(schemaText, `${section} schema`));
+      this.setSchema(parseSchema(schemaText, this.config.where("schema")));
     }
     app.metrics.addCollector(() => [{ name: "bspump.parquet", type: "counter", tags: { pipeline: pipeline.id, sink: this.id }, fields: { ...this.stats, buffered: this.bufferedEvents } }]);
   }

@@ -2,7 +2,7 @@ import { Processor, type EventContext, type ConfigSpec, type TypedConfig, type A
 import { makeRandom } from "./prng.js";
 
 const CONFIG = {
-  threshold: { type: "float", default: 0.5, doc: "Probability of dropping an event" },
+  threshold: { type: "float", default: 0.5, doc: "Probability of dropping an event", min: 0, max: 1 },
   seed: { type: "int", default: 0, doc: "Seed for repeatable drops (0 = random)" },
 } satisfies ConfigSpec;
 

@@ -8,11 +8,11 @@ export interface RandomSourceOptions extends ComponentOptions {
 
 const CONFIG = {
   field: { type: "string", default: "", doc: "Wrap each value as {field: value}" },
-  number: { type: "int", default: 1000, doc: "Events per cycle" },
+  number: { type: "int", default: 1000, doc: "Events per cycle", min: 0 },
   lower_bound: { type: "int", default: 0, doc: "Smallest random integer" },
   upper_bound: { type: "int", default: 1000, doc: "Largest random integer (inclusive)" },
-  event_idle_time: { type: "float", default: 0.01, doc: "Seconds to pause after every events_till_idle events" },
-  events_till_idle: { type: "int", default: 10000, doc: "Events between pauses" },
+  event_idle_time: { type: "float", default: 0.01, doc: "Seconds to pause after every events_till_idle events", min: 0 },
+  events_till_idle: { type: "int", default: 10000, doc: "Events between pauses", min: 1 },
   seed: { type: "int", default: 0, doc: "Seed for repeatable values (0 = random)" },
 } satisfies ConfigSpec;
 
@@ -34,7 +34,7 @@ export class RandomSource extends TriggerSource {
     const field = this.config.getString("field");
     const lower = this.config.getInt("lower_bound");
     const upper = this.config.getInt("upper_bound");
-    const idleEvery = Math.max(1, this.config.getInt("events_till_idle"));
+    const idleEvery = this.config.getInt("events_till_idle");
     const idle = this.config.getFloat("event_idle_time");
     const number = this.config.getInt("number");
     for (let i = 0; i < number; i++) {

@@ -7,10 +7,10 @@ interface Queued {
 
 const CONFIG = {
   hook_url: { type: "string", default: "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", doc: "The incoming-webhook URL", secret: true },
-  output_queue_max_size: { type: "int", default: 10, doc: "Messages waiting above which the pipelines are throttled" },
-  timeout: { type: "float", default: 30, doc: "Seconds per request" },
-  retry_delay: { type: "float", default: 5, doc: "Seconds before retrying after a 5xx, a network error, or a 429 without Retry-After" },
-  max_retries: { type: "int", default: 10, doc: "Retries of one message (-1: unlimited)" },
+  output_queue_max_size: { type: "int", default: 10, doc: "Messages waiting above which the pipelines are throttled", min: 1 },
+  timeout: { type: "float", default: 30, doc: "Seconds per request", min: 0.001, max: 86400 },
+  retry_delay: { type: "float", default: 5, doc: "Seconds before retrying after a 5xx, a network error, or a 429 without Retry-After", min: 0 },
+  max_retries: { type: "int", default: 10, doc: "Retries of one message (-1: unlimited)", min: -1 },
 } satisfies ConfigSpec;
 
 /**

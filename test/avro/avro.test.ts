@@ -30,6 +30,9 @@ test("AvroSink writes container files that AvroSource reads back, with timestamp
     await writeFile(schemaFile, JSON.stringify(SCHEMA));
     const app = makeApp();
     const pipeline = new Pipeline(app, "W");
+    // Ranges are declared: a block of no records was silently 1.
+    assert.throws(() => new AvroSink(app, pipeline, { config: { schema_file: schemaFile, events_per_chunk: 0 } }), /key 'events_per_chunk': expected a number >= 1/);
+    assert.throws(() => new AvroSerializer(app, pipeline, { config: { schema_file: schemaFile, max_block_size: 0 } }), /key 'max_block_size': expected a number >= 1/);
     const sink = new AvroSink(app, pipeline, { config: { schema_file: schemaFile, file_name_template: join(dir, "out{index}.avro"), events_per_file: 40 } });
     await runOnce(app, pipeline, new IteratorSource(app, pipeline, rows(100)), [sink]);
     assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith(".avro")).sort(), ["out0.avro", "out1.avro", "out2.avro"]);

@@ -104,6 +104,8 @@ test("FileLineSource: an over-long line is bad input naming file and line (warni
     await runOnce(app, pipeline, source, [sink]);
     assert.deepEqual(sink.events, [{ a: 1 }, { a: 2 }]);
     assert.equal(source.emptyLines, 2);
+    const metric = app.metrics.collect().find((m) => m.name === "bspump.file.json");
+    assert.deepEqual(metric?.fields, { empty_lines: 2 }, "the skipped empty lines are a metric");
     assert.equal(pipeline.warnings, 0);
   });
 });

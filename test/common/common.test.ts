@@ -143,7 +143,13 @@ test("Aggregator with completion_timeout flushes on the tick; StringAggregationS
   assert.deepEqual(sink.events, ["one;two;three"]);
   app.stop();
   await running;
-  assert.throws(() => new common.Aggregator(app, p, { config: { completion_timeout: 1, completion_interval: 1 } }), /not both/);
+  assert.throws(() => new common.Aggregator(app, p, { config: { completion_timeout: 1, completion_interval: 1 } }), /\[pipeline:\w+:Aggregator\] key 'completion_interval': set completion_timeout or completion_interval, not both/);
+  // Ranges are declared on the keys (the config error names the key and the range).
+  assert.throws(() => new common.Aggregator(app, p, { config: { completion_size: 0 } }), /key 'completion_size': expected a number >= 1/);
+  assert.throws(() => new common.Aggregator(app, p, { config: { completion_timeout: -1 } }), /key 'completion_timeout': expected a number >= 0/);
+  assert.throws(() => new common.InternalSource(app, p, { config: { queue_max_size: -1 } }), /key 'queue_max_size': expected a number >= 0/);
+  assert.throws(() => new common.InternalSource(app, p, { config: { backpressure: 1.5 } }), /key 'backpressure': expected a number from 0\.000001 to 1/);
+  assert.throws(() => new common.InternalSource(app, p, { config: { backpressure: 0 } }), /key 'backpressure'/);
 });
 
 class ByParity extends common.RouterSink {

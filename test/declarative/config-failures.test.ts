@@ -97,3 +97,34 @@ test("an include cycle, a missing or directory config, a missing or directory de
   oneError(await cli(["run", join(dir, "nope.yaml")]), /nope\.yaml: /, /no such file/);
   oneError(await cli(["check", conf("bad.yaml", "pipelines:\n  - id: P\n    sources:\n      - class: random.RandomSource\n        trigger: {class: PubSubTrigger, args: {message_types: [1]}}\n    sink: {class: common.NullSink}\n")]), /bad\.yaml:5: /, /trigger argument 'message_types'/);
 });
+
+test("duplicate pipeline ids, bad trigger arguments, [logging] values, keys that do not fit together, out-of-range file keys: one file:line message each, for check and run", async () => {
+  const dup = conf("dup.yaml", "pipelines:\n  - id: P\n    sources: [{class: random.RandomSource}]\n    sink: {class: common.NullSink}\n  - id: P\n    sources: [{class: random.RandomSource}]\n    sink: {class: common.NullSink}\n");
+  for (const command of ["check", "run"]) oneError(await cli([command, dup]), /dup\.yaml:5: /, /pipeline 'P' is defined twice/);
+  const trig = conf("trig.yaml", "pipelines:\n  - id: P\n    sources:\n      - class: random.RandomSource\n        trigger: {class: PeriodicTrigger, args: {interval: -1}}\n    sink: {class: common.NullSink}\n");
+  for (const command of ["check", "run"]) oneError(await cli([command, trig]), /trig\.yaml:5: /, /trigger argument 'interval'/);
+  // [logging] keys are declared (choices), not checked by hand: the message names file and line.
+  for (const command of ["check", "run"]) oneError(await cli([command, GOOD, "-c", conf("lv.conf", "[logging]\nlevel = loud\n")]), /lv\.conf:2: \[logging\] key 'level'/, /'debug', 'info', 'warn', 'error'/);
+  oneError(await cli(["check", GOOD, "-c", conf("lf.conf", "[logging]\n\nformat = xml\n")]), /lf\.conf:3: \[logging\] key 'format'/, /'json', 'human'/);
+  oneError(await cli(["check", GOOD, "-c", conf("ls.conf", "[logging]\nlevels = bspump.x\n")]), /ls\.conf:2: \[logging\] key 'levels'/, /logger\.name = level/);
+  // A CSV dialect no parser can read, set in an INI file: its line there, not the definition's.
+  const csv = conf("csv.yaml", "pipelines:\n  - id: P\n    sources: [{class: file.FileCSVSource, config: {path: /nonexistent/*.csv}}]\n    sink: {class: common.NullSink}\n");
+  for (const command of ["check", "run"]) oneError(await cli([command, csv, "-c", conf("dl.conf", "[pipeline:P:FileCSVSource]\n\ndelimiter = ab\n")]), /dl\.conf:3: \[pipeline:P:FileCSVSource\] key 'delimiter'/, /one ASCII character/);
+  oneError(await cli(["check", csv, "-c", conf("qt.conf", "[pipeline:P:FileCSVSource]\nquoting = 7\n")]), /qt\.conf:2: .*key 'quoting'/, /from 0 to 3/);
+  const bounds: [string, string, RegExp][] = [
+    ["max_line_length", "0", /from 1 to 1073741824/],
+    ["files_per_cycle", "-1", />= 0/],
+    ["event_idle_time", "-1", />= 0/],
+    ["follow_symlinks", "maybe", /boolean/],
+  ];
+  for (const [key, value, what] of bounds) {
+    oneError(await cli(["check", GOOD, "-c", conf(`${key}.conf`, `[pipeline:P:FileLineSource]\n${key} = ${value}\n`)]), new RegExp(`^bspump: configuration error: \\S*/${key}\\.conf:2: \\[pipeline:P:FileLineSource\\] key '${key}': `), what);
+  }
+  const sink = conf("sink.yaml", "pipelines:\n  - id: P\n    sources: [{class: random.RandomSource}]\n    sink: {class: file.FileLineSink, config: {path: /tmp/never-written.log}}\n");
+  oneError(await cli(["check", sink, "-c", conf("bs.conf", "[pipeline:P:FileLineSink]\nbuffer_size = 0\n")]), /bs\.conf:2: .*key 'buffer_size'/, />= 1/);
+  oneError(await cli(["run", sink, "-c", conf("fp.conf", "[pipeline:P:FileLineSink]\nflush_period = -1\n")]), /fp\.conf:2: .*key 'flush_period'/, />= 0/);
+  const random = conf("random.yaml", "pipelines:\n  - id: P\n    sources: [{class: random.RandomSource}]\n    processors: [{class: random.RandomDrop}]\n    sink: {class: common.NullSink}\n");
+  oneError(await cli(["check", random, "-c", conf("rn.conf", "[pipeline:P:RandomSource]\nnumber = -4\n")]), /rn\.conf:2: \[pipeline:P:RandomSource\] key 'number'/, />= 0/);
+  oneError(await cli(["check", random, "-c", conf("rd.conf", "[pipeline:P:RandomDrop]\nthreshold = 2\n")]), /rd\.conf:2: \[pipeline:P:RandomDrop\] key 'threshold'/, /from 0 to 1/);
+  oneError(await cli(["check", GOOD, "-c", conf("acl.conf", "[pipeline:P]\nasync_concurency_limit = 0\n")]), /acl\.conf:2: \[pipeline:P\] key 'async_concurency_limit'/, />= 1/);
+});

@@ -136,6 +136,9 @@ class SlowSquares extends AsyncLookup {
 
 test("AsyncLookup: bounded LRU cache, shared in-flight fetches", async () => {
   const app = makeApp();
+  // A cache of no entries or a negative lifetime is a config error, not silently 1 entry.
+  assert.throws(() => new SlowSquares(app, "Zero", { config: { cache_size: 0 } }), /key 'cache_size': expected a number >= 1/);
+  assert.throws(() => new SlowSquares(app, "Neg", { config: { cache_ttl: -1 } }), /key 'cache_ttl': expected a number >= 0/);
   const sq = new SlowSquares(app, "Sq", { config: { cache_size: 2 } });
   const [a, b] = await Promise.all([sq.lookup(3), sq.lookup("3")]);
   assert.equal(a, 9);

@@ -187,5 +187,8 @@ test("ParquetSink: config errors", () => {
   const app = testApp();
   const pipeline = new Pipeline(app, "P");
   assert.throws(() => new ParquetSink(app, pipeline, { config: { schema: '{"a": {"type": "money"}}' } }), /type must be one of/);
-  assert.throws(() => new ParquetSink(app, pipeline, { config: { rows_in_chunk: 0 } }), ConfigError);
+  assert.throws(() => new ParquetSink(app, pipeline, { config: { rows_in_chunk: 0 } }), /key 'rows_in_chunk': expected a number >= 1/);
+  assert.throws(() => new ParquetSink(app, pipeline, { config: { rows_per_file: 0 } }), /key 'rows_per_file': expected a number >= 1/);
+  assert.throws(() => new ParquetSink(app, pipeline, { config: { flush_period: -1 } }), /key 'flush_period': expected a number >= 0/);
+  assert.throws(() => new ParquetSink(app, pipeline, { config: { writing_period: "1y" } }), /\[pipeline:P:ParquetSink\] key 'writing_period': expected a period/);
 });

@@ -163,3 +163,10 @@ test("SlackConnection throttles the pipeline while output_queue_max_size message
     await slack.close();
   }
 });
+
+test("SlackConnection's limits are declared ranges: max_retries below -1, a zero timeout, an empty queue are config errors", () => {
+  const app = testApp();
+  for (const [key, value, range] of [["max_retries", -2, ">= -1"], ["timeout", 0, "from 0.001 to 86400"], ["output_queue_max_size", 0, ">= 1"], ["retry_delay", -1, ">= 0"]] as const) {
+    assert.throws(() => new SlackConnection(app, `S${key}`, { config: { hook_url: "http://127.0.0.1:9/", [key]: value } }), (e: Error) => e.message.includes(`key '${key}': expected a number ${range}`), key);
+  }
+});
