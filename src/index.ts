@@ -24,4 +24,5 @@ export * as slack from "./slack/index.js";
 export * as kibana from "./kibana/index.js";
 export * as amqp from "./amqp/index.js";
 export * as mysql from "./mysql/index.js";
+export * as postgresql from "./postgresql/index.js";
 export * as influxdb from "./influxdb/index.js";

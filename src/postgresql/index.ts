@@ -1,0 +1,5 @@
+export { PostgreSQLConnection, isRetryable, describeError, parseInt8 } from "./PostgreSQLConnection.js";
+export { PostgreSQLSink } from "./PostgreSQLSink.js";
+export { PostgreSQLSource } from "./PostgreSQLSource.js";
+export { PostgreSQLLookup } from "./PostgreSQLLookup.js";
+export { planWrite, copyField, sqlValue, type WritePlan } from "./pgWrite.js";
