@@ -3,3 +3,4 @@ export { PostgreSQLSink } from "./PostgreSQLSink.js";
 export { PostgreSQLSource } from "./PostgreSQLSource.js";
 export { PostgreSQLLookup } from "./PostgreSQLLookup.js";
 export { planWrite, copyField, sqlValue, type WritePlan } from "./pgWrite.js";
+export { PostgreSQLLogicalReplicationSource, type ChangeEvent } from "./PostgreSQLLogicalReplicationSource.js";
