@@ -68,8 +68,9 @@ export class PostgreSQLSink extends BatchingSink<Bulk> {
     this.batching({
       count: Math.max(1, cfg.getInt("max_bulk_size") || c.getInt("max_bulk_size")),
       period: period < 0 ? Infinity : period,
-      // In order: an upsert of the same key in two bulks must land in event order.
-      concurrency: 1,
+      // COPY bulks (plain inserts) go two at a time, one formatted while the other is written;
+      // statements one at a time, in order: an upsert of the same key in two bulks must land in event order.
+      concurrency: this.plan.copy !== null ? 2 : 1,
       maxPending: Math.max(1, cfg.getInt("output_queue_max_size") || c.getInt("output_queue_max_size")),
       retries: Infinity,
       retryDelay: 0.1,

@@ -165,8 +165,8 @@ test("a transient error (pg_terminate_backend of the sink's connection mid-write
     pipeline.build(source, new PostgreSQLSink(app, pipeline, "PostgreSQLConnection", { config: { table: t, data: "id,name" } }));
     app.pumpService.addPipeline(pipeline);
     const running = app.run();
-    // The first COPY waits for the lock; kill its backend.
-    await until(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName])).rowCount === 1, 20_000, "sink waiting on the lock");
+    // The first COPYs wait for the lock; kill their backends.
+    await until(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName])).rowCount! >= 1, 20_000, "sink waiting on the lock");
     const killed = await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [appName]);
     assert.ok(killed.rowCount! >= 1);
     await until(() => connection.retries >= 1, 20_000, "a retry");
