@@ -123,7 +123,9 @@ export class PostgreSQLLogicalReplicationSource extends Source {
         await this.stream();
       } catch (e) {
         if (this.stopping) return;
-        if (!isRetryable(e)) throw e instanceof ReplicationSetupError ? e : new ReplicationSetupError(`Replication from slot ${this.slot}: ${describeError(e)}`);
+        // 55006: the slot is still held by a walsender (ours, exiting after a lost connection, or
+        // another pump's): wait for it, as a standby.
+        if (!isRetryable(e) && (e as { code?: string }).code !== "55006") throw e instanceof ReplicationSetupError ? e : new ReplicationSetupError(`Replication from slot ${this.slot}: ${describeError(e)}`);
         this.counts.reconnects++;
         if (!(await this.sleep(this.connection.transient(e, attempt++)))) return;
       }

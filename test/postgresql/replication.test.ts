@@ -162,3 +162,28 @@ test("CDC bad setup: a missing publication (creation off), a missing slot (creat
     await running;
   }
 });
+
+test("CDC: the walsender terminated mid-stream (pg_terminate_backend): the source reconnects and resumes from the slot, nothing lost", async () => {
+  const { t, slot } = await setup("rec", "id INT PRIMARY KEY, v INT");
+  const { app, connection } = makeApp();
+  const pipeline = new Pipeline(app, "CDC");
+  const source = new PostgreSQLLogicalReplicationSource(app, pipeline, "PostgreSQLConnection", { config: { slot_name: slot, publication_tables: t, status_interval: 0.2 } });
+  const sink = new CollectSink(app, pipeline);
+  pipeline.build(source, sink);
+  app.pumpService.addPipeline(pipeline);
+  const running = app.run();
+  try {
+    await until(() => psql(`SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slot}' AND active`)[0] === "1", 20_000, "streaming");
+    for (let k = 0; k < 10; k++) await db.query(`INSERT INTO ${t} SELECT i, 0 FROM generate_series(${k * 100 + 1}, ${k * 100 + 100}) AS i`);
+    await until(() => sink.events.length >= 300, 20_000, "some changes");
+    await db.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+    for (let k = 10; k < 20; k++) await db.query(`INSERT INTO ${t} SELECT i, 0 FROM generate_series(${k * 100 + 1}, ${k * 100 + 100}) AS i`);
+    await until(() => new Set((sink.events as ChangeEvent[]).map((e) => e.after!.id)).size === 2000, 30_000, "all 2000 after the reconnect");
+    assert.ok(source.counts.reconnects >= 1, "reconnected");
+    assert.equal(pipeline.isError(), false);
+    assert.ok(connection.retries >= 1);
+  } finally {
+    app.stop();
+    await running;
+  }
+});
