@@ -32,3 +32,22 @@ export function psql(sql: string, database = DB.database): string[] {
   if (r.status !== 0) throw new Error(`psql failed (${r.status}): ${r.stderr}`);
   return r.stdout.split("\n").filter((l) => l !== "");
 }
+
+/** The server's TLS certificate (PEM), read from the handshake: SSLRequest, then TLS without verification. */
+export async function serverCertificate(): Promise<string> {
+  const { connect: netConnect } = await import("node:net");
+  const { connect: tlsConnect } = await import("node:tls");
+  const socket = netConnect(DB.port, DB.host);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  const request = Buffer.alloc(8);
+  request.writeInt32BE(8, 0);
+  request.writeInt32BE(80877103, 4); // SSLRequest
+  socket.write(request);
+  const answer = await new Promise<Buffer>((resolve) => socket.once("data", resolve));
+  if (answer.toString("latin1", 0, 1) !== "S") throw new Error("the server does not speak TLS");
+  const tls = tlsConnect({ socket, rejectUnauthorized: false });
+  await new Promise<void>((resolve, reject) => tls.once("secureConnect", resolve).once("error", reject));
+  const der = tls.getPeerCertificate().raw;
+  tls.destroy();
+  return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`.replace("\n\n", "\n");
+}

@@ -1,13 +1,17 @@
 // @services postgres
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type pg from "pg";
 import { BatchSource, CollectSink, sleep, stopApps, until } from "../helpers/components.js";
 import { ConfigError, Pipeline, PubSubTrigger, RunOnceTrigger, Sink, type EventContext } from "../../src/core/index.js";
 import { PostgreSQLLookup, PostgreSQLSink, PostgreSQLSource } from "../../src/postgresql/index.js";
 import { peakGrowthMB } from "../helpers/memory.js";
 import { uniqueName } from "../helpers/services.js";
-import { client, makeApp, psql } from "./helpers.js";
+import { client, makeApp, psql, serverCertificate } from "./helpers.js";
 
 let db: pg.Client;
 const tables: string[] = [];
@@ -255,4 +259,32 @@ test("bad config is a ConfigError naming the key; a failing source query is an e
   // The connection was given back: the pool still answers.
   assert.deepEqual(await (source.connection.query("SELECT 1 AS one")), [{ one: 1 }]);
   await source.connection.finalize();
+});
+
+test("TLS: sslmode require encrypts; verify-full checks the server's certificate against sslrootcert (the right CA connects, another is refused)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bspump-pg-tls-"));
+  try {
+    const ca = join(dir, "server.crt");
+    writeFileSync(ca, await serverCertificate());
+    const sslOf = async (config: Record<string, string>): Promise<unknown> => {
+      const { connection } = makeApp(config);
+      try {
+        return (await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))[0]?.ssl;
+      } finally {
+        await connection.finalize();
+      }
+    };
+    assert.equal(await sslOf({ sslmode: "disable" }), false);
+    assert.equal(await sslOf({ sslmode: "require" }), true);
+    assert.equal(await sslOf({ sslmode: "verify-full", sslrootcert: ca }), true);
+    assert.equal(await sslOf({ sslmode: "verify-ca", sslrootcert: ca }), true);
+    // Another CA (a fresh self-signed certificate): refused.
+    const other = join(dir, "other.crt");
+    execFileSync("openssl", ["req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=other", "-keyout", join(dir, "other.key"), "-out", other], { stdio: "ignore" });
+    await assert.rejects(sslOf({ sslmode: "verify-full", sslrootcert: other }), /self[- ]signed certificate|unable to verify/i);
+    // A CA file that cannot be read: a ConfigError naming the key.
+    assert.throws(() => makeApp({ sslmode: "verify-full", sslrootcert: join(dir, "missing.crt") }), (e: unknown) => e instanceof ConfigError && /sslrootcert: cannot read/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # PostgreSQL (Debian postgresql, 15 on Debian 12): 127.0.0.1:5432, runs as user postgres, data in
 # .services/postgres/run/data (initdb on first start), unix socket in .services/postgres/run.
-# wal_level=logical with room for 20 replication slots and WAL senders (logical-replication tests).
+# wal_level=logical with room for 20 replication slots and WAL senders (logical-replication tests);
+# TLS on (a self-signed certificate for 127.0.0.1 in the data folder), plain TCP allowed too.
 # Database `bspump`; user bspump/bspump with LOGIN, REPLICATION and CREATEDB (tests create their own
 # databases named bspump_*). The superuser postgres only through the unix socket (peer auth).
 
@@ -9,8 +10,8 @@ _postgres_bin() {
   local d
   for d in /usr/lib/postgresql/*/bin; do [[ -x $d/postgres ]] && echo "$d"; done | sort -V | tail -n 1
 }
-postgres_packages() { echo postgresql; }
-postgres_installed() { [[ -n $(_postgres_bin) ]] && command -v psql >/dev/null; }
+postgres_packages() { echo postgresql openssl; }
+postgres_installed() { [[ -n $(_postgres_bin) ]] && command -v psql >/dev/null && command -v openssl >/dev/null; }
 postgres_ports() { echo "127.0.0.1:5432"; }
 postgres_log() { echo "$SERVICES_DIR/postgres/postgres.log"; }
 postgres_proc() { echo 'postgres .*-p 5432'; }
@@ -40,11 +41,19 @@ HBA
     chown postgres:postgres "$r/data/pg_hba.conf"
     log postgres "initialised $r/data"
   fi
+  # TLS for the sslmode tests: a self-signed certificate for 127.0.0.1/localhost (plain TCP still works).
+  if [[ ! -f $r/data/server.crt ]]; then
+    openssl req -new -x509 -days 3650 -nodes -subj "/CN=127.0.0.1" \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+      -keyout "$r/data/server.key" -out "$r/data/server.crt" >>"$d/postgres.log" 2>&1 || return 1
+    chown postgres:postgres "$r/data/server.key" "$r/data/server.crt"
+    chmod 600 "$r/data/server.key"
+  fi
   spawn "$d/postgres.log" "$d/postgres.pid" setpriv --reuid=postgres --regid=postgres --init-groups \
     "$bin/postgres" -D "$r/data" -p 5432 -k "$r" -c listen_addresses=127.0.0.1 \
     -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 \
     -c max_connections=200 -c shared_buffers=128MB -c fsync=off -c synchronous_commit=off \
-    -c full_page_writes=off -c wal_sender_timeout=60s -c logging_collector=off
+    -c full_page_writes=off -c wal_sender_timeout=60s -c logging_collector=off -c ssl=on
 }
 
 _postgres_psql() { setpriv --reuid=postgres --regid=postgres --init-groups psql -X -q -v ON_ERROR_STOP=1 -h "$(_postgres_rundir)" -p 5432 -U postgres "$@"; }
