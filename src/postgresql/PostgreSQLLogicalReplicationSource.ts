@@ -121,6 +121,11 @@ export class PostgreSQLLogicalReplicationSource extends Source {
         await this.ensureSlot();
         attempt = 0;
         await this.stream();
+        // The server ended the stream (CopyDone, a shutdown): reconnect, but not in a tight loop.
+        if (this.stopping) return;
+        this.counts.reconnects++;
+        this.log.warn(`The server ended the replication stream of slot ${this.slot}; reconnecting`);
+        if (!(await this.sleep(this.connection.reconnectDelay))) return;
       } catch (e) {
         if (this.stopping) return;
         // 55006: the slot is still held by a walsender (ours, exiting after a lost connection, or

@@ -46,6 +46,7 @@ export class PostgreSQLSink extends BatchingSink<Bulk> {
     max_bulk_size: { type: "int", default: 0, doc: "Rows per bulk; 0: the connection's max_bulk_size" },
     flush_period: { type: "float", default: -1, doc: "Seconds before a partly filled bulk is written; negative: the connection's flush_period" },
     output_queue_max_size: { type: "int", default: 0, doc: "Bulks waiting above which the pipeline is throttled; 0: the connection's value" },
+    max_retries: { type: "int", default: -1, doc: "Retries of a bulk after transient errors before it fails (to the error rules); -1: until it succeeds" },
   };
 
   static override ConnectionClass = PostgreSQLConnection;
@@ -72,7 +73,7 @@ export class PostgreSQLSink extends BatchingSink<Bulk> {
       // statements one at a time, in order: an upsert of the same key in two bulks must land in event order.
       concurrency: this.plan.copy !== null ? 2 : 1,
       maxPending: Math.max(1, cfg.getInt("output_queue_max_size") || c.getInt("output_queue_max_size")),
-      retries: Infinity,
+      retries: cfg.getInt("max_retries") < 0 ? Infinity : cfg.getInt("max_retries"),
       retryDelay: 0.1,
       maxRetryDelay: this.connection.reconnectDelay,
     });
