@@ -75,12 +75,14 @@ export function sqlValue(v: unknown): unknown {
   return JSON.stringify(v);
 }
 
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
 /** One field in COPY's text format (tab-separated, `\N` for NULL, backslash escapes). */
 export function copyField(v: unknown): string {
   if (v === null || v === undefined) return "\\N";
   switch (typeof v) {
     case "string":
-      return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r")) : v;
+      return NEEDS_ESCAPE.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r")) : v;
     case "number":
     case "bigint":
       return String(v);
@@ -108,15 +110,15 @@ function lastPerKey(rows: unknown[][], keyIndexes: number[]): unknown[][] {
  */
 export async function writeRows(client: PoolClient, plan: WritePlan, rows: unknown[][]): Promise<void> {
   if (plan.copy !== null) {
-    const lines = new Array<string>(rows.length);
+    let text = "";
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      let line = copyField(row[0]);
-      for (let j = 1; j < row.length; j++) line += "\t" + copyField(row[j]);
-      lines[i] = line + "\n";
+      text += copyField(row[0]);
+      for (let j = 1; j < row.length; j++) text += "\t" + copyField(row[j]);
+      text += "\n";
     }
     // A COPY statement is its own transaction: all rows or none.
-    await streamPipeline(Readable.from([lines.join("")]), client.query(copyStreams().from(plan.copy)));
+    await streamPipeline(Readable.from([text]), client.query(copyStreams().from(plan.copy)));
     return;
   }
   await client.query("BEGIN");
