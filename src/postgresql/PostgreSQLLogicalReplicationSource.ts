@@ -15,7 +15,8 @@ import {
   type Pipeline,
 } from "../core/index.js";
 import { PostgreSQLConnection, describeError, isRetryable, parseInt8 } from "./PostgreSQLConnection.js";
-import { formatLsn, parseLsn, quoteIdent, readStreamMessage, statusUpdate } from "./replication.js";
+import { quoteIdent, quoteName } from "./pgWrite.js";
+import { formatLsn, parseLsn, readStreamMessage, statusUpdate } from "./replication.js";
 
 const pg = dependency<typeof import("pg")>("pg");
 const replication = dependency<typeof import("pg-logical-replication")>("pg-logical-replication");
@@ -145,7 +146,7 @@ export class PostgreSQLLogicalReplicationSource extends Source {
       if ((await c.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [pub])).length > 0) continue;
       if (!this.config.getBool("create_publication")) throw new ReplicationSetupError(`[${section}] publication ${pub} does not exist (create_publication is off): CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE …`);
       const tables = this.config.getList("publication_tables");
-      const what = tables.length > 0 ? `TABLE ${tables.map((t) => t.split(".").map(quoteIdent).join(".")).join(", ")}` : "ALL TABLES";
+      const what = tables.length > 0 ? `TABLE ${tables.map(quoteName).join(", ")}` : "ALL TABLES";
       await c.query(`CREATE PUBLICATION ${quoteIdent(pub)} FOR ${what}`).catch((e: unknown) => {
         // Two sources starting at once: the other one created it.
         if ((e as { code?: string }).code !== "42710") throw e;

@@ -22,7 +22,14 @@ export interface WritePlan {
   keyIndexes: number[];
 }
 
-const ident = (name: string): string => name.split(".").map((p) => (/^[a-z_][a-z0-9_$]*$/.test(p) ? p : `"${p.replace(/"/g, '""')}"`)).join(".");
+/** An identifier quoted for SQL when it needs to be (`"My Table"`), as it is otherwise. */
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A possibly schema-qualified name (`sales.orders`), each part quoted when it needs to be. */
+export const quoteName = (name: string): string => name.split(".").map(quoteIdent).join(".");
+const ident = quoteName;
 
 /**
  * From BSPump's `query` (with `%s` placeholders) or from `table` and the columns (`data`, with an

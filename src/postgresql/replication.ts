@@ -39,8 +39,3 @@ export function readStreamMessage(chunk: Buffer): StreamMessage {
   if (tag === 0x6b) return { kind: "keepalive", walEnd: chunk.readBigUInt64BE(1), replyRequested: chunk[17] === 1 };
   return { kind: "unknown", tag };
 }
-
-/** An identifier quoted for SQL when it needs to be (`"My Table"`), as is otherwise. */
-export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
