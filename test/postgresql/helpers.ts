@@ -51,3 +51,20 @@ export async function serverCertificate(): Promise<string> {
   tls.destroy();
   return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`.replace("\n\n", "\n");
 }
+
+/**
+ * Drops a replication slot once its walsender let go of it (a stopped pump's walsender exits a moment
+ * later): a slot left behind would keep WAL on the shared server forever.
+ */
+export async function dropSlot(db: pg.Client, slot: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await db.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+    if (r.rowCount === 0) return;
+    if (r.rows[0].active === false) {
+      const dropped = await db.query("SELECT pg_drop_replication_slot($1)", [slot]).then(() => true, () => false);
+      if (dropped) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`replication slot ${slot} is still active after 10 s`);
+}

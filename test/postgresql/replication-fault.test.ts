@@ -10,15 +10,17 @@ import { join } from "node:path";
 import type pg from "pg";
 import { until } from "../helpers/components.js";
 import { uniqueName } from "../helpers/services.js";
-import { client } from "./helpers.js";
+import { client, dropSlot } from "./helpers.js";
 
 const WORKER = join(import.meta.dirname, "cdc-worker.ts");
 let db: pg.Client;
 const cleanup: string[] = [];
+const slots: string[] = [];
 before(async () => {
   db = await client();
 });
 after(async () => {
+  for (const slot of slots) await dropSlot(db, slot);
   for (const sql of cleanup.reverse()) await db.query(sql).catch(() => {});
   await db.end();
 });
@@ -75,7 +77,8 @@ test("CDC fault: 100,000 changes, the pump SIGKILLed mid-stream and restarted: e
   }
   await db.query(`CREATE PUBLICATION ${slot} FOR TABLE ${A}, ${B}`);
   await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-  cleanup.push(`DROP PUBLICATION IF EXISTS ${slot}`, `SELECT pg_drop_replication_slot('${slot}') FROM pg_replication_slots WHERE slot_name = '${slot}' AND NOT active`);
+  cleanup.push(`DROP PUBLICATION IF EXISTS ${slot}`);
+  slots.push(slot);
 
   // The workload, written before the pump starts (the slot keeps it): 100,000 row changes.
   const expected = new Set<string>();

@@ -6,15 +6,17 @@ import { CollectSink, sleep, stopApps, until } from "../helpers/components.js";
 import { Pipeline } from "../../src/core/index.js";
 import { PostgreSQLLogicalReplicationSource, type ChangeEvent } from "../../src/postgresql/index.js";
 import { uniqueName } from "../helpers/services.js";
-import { client, makeApp, psql } from "./helpers.js";
+import { client, dropSlot, makeApp, psql } from "./helpers.js";
 
 let db: pg.Client;
 const cleanup: string[] = [];
+const slots: string[] = [];
 before(async () => {
   db = await client();
 });
 after(async () => {
   stopApps();
+  for (const slot of slots) await dropSlot(db, slot);
   for (const sql of cleanup.reverse()) await db.query(sql).catch(() => {});
   await db.end();
 });
@@ -23,7 +25,8 @@ async function setup(prefix: string, columns: string): Promise<{ t: string; slot
   const t = uniqueName(`bspump_${prefix}`);
   const slot = uniqueName(prefix);
   await db.query(`CREATE TABLE ${t} (${columns})`);
-  cleanup.push(`DROP TABLE IF EXISTS ${t}`, `DROP PUBLICATION IF EXISTS ${slot}`, `SELECT pg_drop_replication_slot('${slot}') FROM pg_replication_slots WHERE slot_name = '${slot}' AND NOT active`);
+  cleanup.push(`DROP TABLE IF EXISTS ${t}`, `DROP PUBLICATION IF EXISTS ${slot}`);
+  slots.push(slot);
   return { t, slot };
 }
 
