@@ -75,6 +75,7 @@ export class PostgreSQLLogicalReplicationSource extends Source {
     create_publication: { type: "bool", default: true, doc: "Create the publication when it does not exist" },
     status_interval: { type: "float", default: 10, doc: "Seconds between status updates to the server (keepalive; below wal_sender_timeout)" },
     max_unsettled: { type: "int", default: 20000, doc: "Events handed over but not settled above which reading pauses" },
+    wal_sender_timeout: { type: "float", default: 0, doc: "Seconds the server waits for a status update before it drops the connection; 0: the server's setting" },
   };
 
   static override ConnectionClass = PostgreSQLConnection;
@@ -153,10 +154,15 @@ export class PostgreSQLLogicalReplicationSource extends Source {
       });
       this.log.info(`Created publication ${pub} for ${what}`);
     }
-    const slots = await c.query("SELECT plugin, database = current_database() AS here FROM pg_replication_slots WHERE slot_name = $1", [this.slot]);
+    const slots = await c.query("SELECT plugin, database = current_database() AS here, confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1", [this.slot]);
     const found = slots[0];
     if (found !== undefined) {
       if (found.plugin !== "pgoutput" || found.here !== true) throw new ReplicationSetupError(`[${section}] slot ${this.slot} exists but is not a pgoutput slot of this database (plugin ${String(found.plugin)})`);
+      // Where the slot stands: what status updates (keepalive answers) say until a transaction settles.
+      if (typeof found.lsn === "string") {
+        const at = parseLsn(found.lsn);
+        if (at > this.confirmed) this.confirmed = this.sent = at;
+      }
       return;
     }
     if (this.streamed) throw new ReplicationSetupError(`replication slot ${this.slot} was dropped while streaming from it: changes after ${formatLsn(this.confirmed)} may be lost; recreate it deliberately (restart with create_slot on)`);
@@ -165,11 +171,14 @@ export class PostgreSQLLogicalReplicationSource extends Source {
       if ((e as { code?: string }).code !== "42710") throw e;
     });
     this.log.info(`Created replication slot ${this.slot} (pgoutput)`);
+    return this.ensureSlot();
   }
 
   /** One replication connection, until it ends, fails or the source stops. */
   private async stream(): Promise<void> {
-    const client = new (pg().Client)({ ...this.connection.clientConfig(), replication: "database" } as ConstructorParameters<typeof Client>[0]);
+    const timeout = this.config.getFloat("wal_sender_timeout");
+    const options = timeout > 0 ? `-c wal_sender_timeout=${Math.round(timeout * 1000)}` : undefined;
+    const client = new (pg().Client)({ ...this.connection.clientConfig(), replication: "database", options } as ConstructorParameters<typeof Client>[0]);
     client.on("error", (e) => this.log.warn(`Replication connection: ${describeError(e)}`));
     await client.connect();
     if (this.stopping) return void (await client.end().catch(() => {}));
@@ -177,7 +186,11 @@ export class PostgreSQLLogicalReplicationSource extends Source {
     this.plugin = new (replication().PgoutputPlugin)({ protoVersion: 1, publicationNames: this.publications });
     this.inbox = [];
     this.inboxHead = 0;
-    this.txn = null;
+    if (this.txn !== null) {
+      // A transaction cut by the lost connection: the slot sends it again, whole; this copy never completes.
+      this.unsettled -= this.txn.events;
+      this.txn = null;
+    }
     this.paused = false;
     const conn = (client as unknown as { connection: { on(event: "copyData", f: (m: { chunk: Buffer }) => void): void } }).connection;
     conn.on("copyData", ({ chunk }) => this.onCopyData(chunk));
@@ -254,6 +267,8 @@ export class PostgreSQLLogicalReplicationSource extends Source {
     } finally {
       this.draining = false;
     }
+    // Messages of a new connection that came while this loop still waited for the old one.
+    if (this.client !== null && this.client !== client && this.inboxHead < this.inbox.length && !this.stopping) void this.drain();
   }
 
   /** Events handed over and not settled yet, as their receipts count them. */

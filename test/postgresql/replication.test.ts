@@ -80,12 +80,13 @@ test("CDC: inserts, updates, deletes and truncates as typed events, whole transa
   }
 });
 
-test("CDC: a throttled pipeline pauses reading but status updates keep going; on release every change arrives; a restart resumes from the slot", async () => {
+test("CDC: a throttled pipeline pauses reading but status updates keep going (the server, with wal_sender_timeout 2 s, keeps the connection for 5 s); on release every change arrives; a restart resumes from the slot", async () => {
   const { t, slot } = await setup("thr", "id INT PRIMARY KEY, v INT");
   const start = () => {
     const { app } = makeApp();
     const pipeline = new Pipeline(app, "CDC");
-    const source = new PostgreSQLLogicalReplicationSource(app, pipeline, "PostgreSQLConnection", { config: { slot_name: slot, publication_tables: t, status_interval: 0.2, max_unsettled: 500 } });
+    // The server drops a consumer silent for 2 s: the throttled pause below lasts longer.
+    const source = new PostgreSQLLogicalReplicationSource(app, pipeline, "PostgreSQLConnection", { config: { slot_name: slot, publication_tables: t, status_interval: 0.5, max_unsettled: 500, wal_sender_timeout: 2 } });
     const sink = new CollectSink(app, pipeline);
     pipeline.build(source, sink);
     app.pumpService.addPipeline(pipeline);
@@ -96,9 +97,10 @@ test("CDC: a throttled pipeline pauses reading but status updates keep going; on
   a.pipeline.throttle("test", true);
   await db.query(`INSERT INTO ${t} SELECT i, 0 FROM generate_series(1, 5000) AS i`);
   const updates = a.source.counts.statusUpdates;
-  await sleep(1000);
+  await sleep(5000);
   assert.equal(a.sink.events.length, 0, "nothing while throttled");
-  assert.ok(a.source.counts.statusUpdates >= updates + 3, `status updates while throttled: ${a.source.counts.statusUpdates - updates}`);
+  assert.ok(a.source.counts.statusUpdates >= updates + 5, `status updates while throttled: ${a.source.counts.statusUpdates - updates}`);
+  assert.equal(a.source.counts.reconnects, 0, "the server kept the throttled connection (wal_sender_timeout 2 s)");
   a.pipeline.throttle("test", false);
   await until(() => a.sink.events.length === 5000, 20_000, "all 5000");
   a.app.stop();
