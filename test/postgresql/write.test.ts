@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { ConfigError } from "../../src/core/index.js";
 import { copyField, planWrite, quoteName, sqlValue } from "../../src/postgresql/index.js";
 import { formatLsn, parseLsn, readStreamMessage, statusUpdate } from "../../src/postgresql/replication.js";
@@ -69,4 +70,19 @@ test("replication framing: LSNs, XLogData and keepalive messages, standby status
   assert.equal(r.readBigUInt64BE(1), 0x300n);
   assert.equal(r.readBigUInt64BE(9), 0x300n);
   assert.equal(r[33], 0);
+});
+
+test("importing bspump loads none of the PostgreSQL client libraries; a connection loads pg when it is made", () => {
+  const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `
+    import { createRequire } from "node:module";
+    const loaded = () => [...new Set(Object.keys(createRequire(import.meta.url).cache).map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]).filter(Boolean))].sort();
+    const bspump = await import("./src/index.ts");
+    const before = loaded();
+    const app = new bspump.BSPumpApplication({ args: [], handleSignals: false });
+    new bspump.postgresql.PostgreSQLConnection(app, "PG");
+    console.log(JSON.stringify({ before, after: loaded() }));
+  `], { cwd: new URL("../..", import.meta.url), encoding: "utf8" });
+  const { before, after } = JSON.parse(out.trim().split("\n").pop()!) as { before: string[]; after: string[] };
+  for (const name of ["pg", "pg-cursor", "pg-copy-streams", "pg-logical-replication"]) assert.ok(!before.includes(name), `${name} loaded by the import (${before.join(", ")})`);
+  assert.ok(after.includes("pg"), `pg not loaded by PostgreSQLConnection (${after.join(", ")})`);
 });
