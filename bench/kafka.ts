@@ -7,6 +7,7 @@
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { BSPumpApplication, Config, Pipeline, Processor, type EventContext } from "../src/core/index.js";
 import { DictToJsonBytesParser, StdJsonToDictParser } from "../src/common/index.js";
+import { pythonJsonDumps } from "../src/codec/index.js";
 import { KafkaConnection, KafkaSink, KafkaSource } from "../src/kafka/index.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -57,7 +58,7 @@ async function plainLoop(input: string): Promise<number> {
           const m = batch.messages[i]!;
           const event = JSON.parse(m.value!.toString("utf8")) as Record<string, unknown>;
           event.processed = true;
-          messages[i] = { key: m.key, value: JSON.stringify(event) };
+          messages[i] = { key: m.key, value: pythonJsonDumps(event)! };
         }
         // Produce requests below the broker's message size limit.
         for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic: output, messages: messages.slice(i, i + 5000), acks: -1 });

@@ -4,6 +4,7 @@
 //   variant "nocheck": the same with check_open = false (a diagnostic: what the open-file check costs).
 //   variant "procwalk": check_open answered by walking /proc, as without the native lease check.
 //   variant "files": <data-file> is a glob; every file it matches is read in one cycle (files_per_cycle = 0).
+//   variant "if" (C1 only): a hand-written `if` Processor instead of the ContentFilter.
 //   variant "core": a minimal line source written here (1 MiB reads, byte search, one Buffer per
 //   line, whenReady() per line) — a diagnostic that isolates the core engine from the file source.
 import { closeSync, openSync, readSync } from "node:fs";
@@ -16,7 +17,7 @@ if (process.argv[4] === "procwalk") process.env.BSPUMP_NO_NATIVE = "1";
 const fileFamily = await import("../dist/src/file/index.js");
 
 const bspump = { ...core, common, file: fileFamily, analyzer: process.argv.includes("W2") ? await import("../dist/src/analyzer/index.js") : undefined };
-import { enrich } from "./work.mjs";
+import { C1_QUERY, c1Keep, enrich } from "./work.mjs";
 
 const [workload, file, variant = "file"] = process.argv.slice(2);
 
@@ -36,6 +37,13 @@ class CountingSink extends bspump.Sink {
 class Enrich extends bspump.Processor {
   process(_context, event) {
     return enrich(event);
+  }
+}
+
+/** C1's hand-written `if`, as a user would write it instead of a ContentFilter. */
+class KeepIf extends bspump.Processor {
+  process(_context, event) {
+    return c1Keep(event) ? event : null;
   }
 }
 
@@ -93,7 +101,7 @@ if (variant === "core") {
   source = new HarnessLineSource(app, pipeline, file);
 } else {
   const family = bspump.file;
-  if (workload === "W1" || workload === "W3") {
+  if (workload === "W1" || workload === "W3" || workload === "C1") {
     if (!family?.FileLineSource) pending("bspump.file.FileLineSource is not on main yet");
     source = new family.FileLineSource(app, pipeline, { config: fileConfig });
   } else {
@@ -106,6 +114,11 @@ if (variant === "core") {
 let analyzer = null;
 const chain = [];
 if (workload === "W1") chain.push(new bspump.common.StdJsonToDictParser(app, pipeline), new Enrich(app, pipeline));
+if (workload === "C1") {
+  const { ContentFilter } = await import("../dist/src/filter/index.js");
+  chain.push(new bspump.common.StdJsonToDictParser(app, pipeline));
+  chain.push(variant === "if" ? new KeepIf(app, pipeline) : new ContentFilter(app, pipeline, { query: C1_QUERY, onMiss: "drop" }));
+}
 if (workload === "W2") {
   if (!bspump.analyzer?.TimeWindowAnalyzer) pending("bspump.analyzer.TimeWindowAnalyzer is not on main yet");
   const { makeWindowAnalyzer } = await import("./pump-w2.mjs");

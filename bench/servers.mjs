@@ -159,7 +159,10 @@ async function runFilePump(core, app, pipeline, file, stages, acked, n, mode = "
 }
 
 // ------------------------------------------------------------------ K1 kafka-enrich
+// The floors write what the pump's DictToJsonBytesParser writes by default, and the original's
+// json.dumps: BSPump's JSON form (`{"a": 1}`), with the same function.
 async function k1Floor(broker, input, output, group, n) {
+  const { pythonJsonDumps } = await import("../dist/src/codec/index.js");
   const [consumer, out] = await Promise.all([nativeConsumer(broker, input, group), nativeProducer(broker)]);
   let t0 = 0;
   let done = 0;
@@ -168,7 +171,7 @@ async function k1Floor(broker, input, output, group, n) {
     for (const m of messages) {
       const event = JSON.parse(m.value.toString("utf8"));
       event.processed = true;
-      const full = out.produce(output, Buffer.from(JSON.stringify(event)), m.key);
+      const full = out.produce(output, Buffer.from(pythonJsonDumps(event)), m.key);
       if (full) await full;
     }
     return (done += messages.length) >= n;
@@ -182,6 +185,7 @@ async function k1Floor(broker, input, output, group, n) {
 /** The old client's plain loop (kafkajs `eachBatch`, as in bench/kafka.ts): informational. */
 async function k1FloorKafkajs(broker, input, output, group, n) {
   const { Kafka, logLevel, Partitioners } = await import("kafkajs");
+  const { pythonJsonDumps } = await import("../dist/src/codec/index.js");
   const kafka = new Kafka({ clientId: "bench-floor", brokers: [broker], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: group });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
@@ -199,7 +203,7 @@ async function k1FloorKafkajs(broker, input, output, group, n) {
             const m = batch.messages[i];
             const event = JSON.parse(m.value.toString("utf8"));
             event.processed = true;
-            messages[i] = { key: m.key, value: JSON.stringify(event) };
+            messages[i] = { key: m.key, value: pythonJsonDumps(event) };
           }
           // Produce requests below the broker's message size limit.
           for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic: output, messages: messages.slice(i, i + 5000), acks: -1 });

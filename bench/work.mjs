@@ -8,6 +8,16 @@ export function enrich(event) {
 }
 
 /**
+ * C1: the query ContentFilter runs (BSPump's Mongo syntax), and the same test as a hand-written
+ * `if` — what the floor and the pump's "hand-written if" row run instead.
+ */
+export const C1_QUERY = { action: { $in: ["purchase", "login", "click"] }, bytes: { $gte: 100000 } };
+export function c1Keep(event) {
+  const a = event.action;
+  return (a === "purchase" || a === "login" || a === "click") && event.bytes >= 100000;
+}
+
+/**
  * W2 for the floor: count and sum(bytes) per user per tumbling window of event time.
  * A window closes when an event arrives `lateness` seconds after its end; totals of closed
  * windows are the check value (windows, count, sum), compared across systems.

@@ -26,3 +26,8 @@ export * as amqp from "./amqp/index.js";
 export * as mysql from "./mysql/index.js";
 export * as postgresql from "./postgresql/index.js";
 export * as influxdb from "./influxdb/index.js";
+export * as subprocess from "./subprocess/index.js";
+export * as mail from "./mail/index.js";
+export * as anomaly from "./anomaly/index.js";
+export * as filter from "./filter/index.js";
+export * as crypto from "./crypto/index.js";

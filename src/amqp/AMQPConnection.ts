@@ -1,7 +1,14 @@
 import type { ChannelModel } from "amqplib";
-import { Connection, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, dependency } from "../core/index.js";
+import { Connection, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, dependency } from "../core/index.js";
 
 const amqplib = dependency<typeof import("amqplib")>("amqplib");
+
+const CONFIG = {
+  url: { type: "string", default: "amqp://localhost/", doc: "Broker URL, amqp://user:password@host:port/vhost (options such as ?heartbeat=30 go in the query)" },
+  appname: { type: "string", default: "bspump.ts", doc: "Sent to the broker as the client property 'application' (BSPump: bspump.py)" },
+  reconnect_delay: { type: "float", default: 10.0, doc: "Longest wait between reconnect attempts, seconds" },
+  reconnect_delay_min: { type: "float", default: 0.25, doc: "First wait before a reconnect attempt, seconds (doubles up to reconnect_delay)" },
+} satisfies ConfigSpec;
 
 /**
  * A connection to a RabbitMQ (AMQP 0-9-1) broker, shared by AMQP sources and sinks.
@@ -12,12 +19,8 @@ const amqplib = dependency<typeof import("amqplib")>("amqplib");
  * in BSPump; components wait for `whenOpen()` and open their own channels.
  */
 export class AMQPConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    url: { type: "string", default: "amqp://localhost/", doc: "Broker URL, amqp://user:password@host:port/vhost (options such as ?heartbeat=30 go in the query)" },
-    appname: { type: "string", default: "bspump.ts", doc: "Sent to the broker as the client property 'application' (BSPump: bspump.py)" },
-    reconnect_delay: { type: "float", default: 10.0, doc: "Longest wait between reconnect attempts, seconds" },
-    reconnect_delay_min: { type: "float", default: 0.25, doc: "First wait before a reconnect attempt, seconds (doubles up to reconnect_delay)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly pubsub: PubSub;
   readonly url: string;

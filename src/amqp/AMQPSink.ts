@@ -10,10 +10,18 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
 } from "../core/index.js";
 import { AMQPConnection } from "./AMQPConnection.js";
 import { ConfirmQueue } from "./ConfirmQueue.js";
+
+const CONFIG = {
+  exchange: { type: "string", default: "amq.direct", doc: "Exchange to publish to; '!context' reads context['amqp.exchange']" },
+  routing_key: { type: "string", default: "", doc: "Routing key; '!context' reads context['amqp.routing_key']" },
+  content_type: { type: "string", default: "text/plain", doc: "The content_type property of published messages" },
+  delivery_mode: { type: "int", default: 2, doc: "2: persistent (survives a broker restart on a durable queue); 1: transient, as BSPump" },
+  max_unconfirmed: { type: "int", default: 1000, doc: "Messages awaiting a broker confirm above which the pipeline is throttled" },
+} satisfies ConfigSpec;
 
 /**
  * Publishes events to a RabbitMQ exchange on a confirm channel. A Buffer is sent as is, a string as
@@ -26,13 +34,8 @@ import { ConfirmQueue } from "./ConfirmQueue.js";
  * the channel's write buffer is full (until its `drain`).
  */
 export class AMQPSink extends Sink {
-  static override ConfigDefaults: ConfigSpec = {
-    exchange: { type: "string", default: "amq.direct", doc: "Exchange to publish to; '!context' reads context['amqp.exchange']" },
-    routing_key: { type: "string", default: "", doc: "Routing key; '!context' reads context['amqp.routing_key']" },
-    content_type: { type: "string", default: "text/plain", doc: "The content_type property of published messages" },
-    delivery_mode: { type: "int", default: 2, doc: "2: persistent (survives a broker restart on a durable queue); 1: transient, as BSPump" },
-    max_unconfirmed: { type: "int", default: 1000, doc: "Messages awaiting a broker confirm above which the pipeline is throttled" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   override readonly settlesReceipts = true;
   readonly connection: AMQPConnection;

@@ -8,7 +8,7 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
 } from "../core/index.js";
 import { AMQPConnection } from "./AMQPConnection.js";
 
@@ -30,6 +30,14 @@ interface ChannelState {
   closed: Promise<void>;
 }
 
+const CONFIG = {
+  queue: { type: "string", default: "q", doc: "Queue to consume" },
+  error_exchange: { type: "string", default: "error", doc: "Unused (kept for BSPump compatibility)" },
+  prefetch_count: { type: "int", default: 1000, doc: "Unacknowledged messages the broker sends ahead (QoS); bounds the memory used" },
+  receipt_messages: { type: "int", default: 1000, doc: "Messages handed over under one delivery receipt (acknowledged together), at most" },
+  requeue_failed: { type: "bool", default: true, doc: "Nack with requeue when delivery failed (false: the broker drops or dead-letters them)" },
+} satisfies ConfigSpec;
+
 /**
  * Consumes a RabbitMQ queue with manual acknowledgement. Each message body (a Buffer) becomes an
  * event, with the context keys `amqp:method` (exchange, routingKey, deliveryTag, redelivered,
@@ -44,13 +52,8 @@ interface ChannelState {
  * the pipeline is ready again. After a connection loss it consumes again once reconnected.
  */
 export class AMQPSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    queue: { type: "string", default: "q", doc: "Queue to consume" },
-    error_exchange: { type: "string", default: "error", doc: "Unused (kept for BSPump compatibility)" },
-    prefetch_count: { type: "int", default: 1000, doc: "Unacknowledged messages the broker sends ahead (QoS); bounds the memory used" },
-    receipt_messages: { type: "int", default: 1000, doc: "Messages handed over under one delivery receipt (acknowledged together), at most" },
-    requeue_failed: { type: "bool", default: true, doc: "Nack with requeue when delivery failed (false: the broker drops or dead-letters them)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: AMQPConnection;
   readonly queue: string;

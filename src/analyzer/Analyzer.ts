@@ -5,7 +5,7 @@ import {
   toError,
   type Application,
   type ComponentOptions,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type Counter,
   type EventContext,
   type Pipeline,
@@ -25,6 +25,13 @@ export interface AnalyzerOptions extends ComponentOptions {
 /** Lines of the same kind of bad input logged in full before the rest are only counted. */
 const BAD_INPUT_LOG_LIMIT = 10;
 
+const CONFIG = {
+  analyze_period: { type: "float", default: 60, doc: "Seconds between analyze() calls when analyzing on the clock" },
+  analyze_on_clock: { type: "bool", default: false, doc: "Call analyze() every analyze_period seconds" },
+  analyze_on: { type: "string", default: "", doc: "PubSub message (on the application) that triggers analyze()" },
+  target: { type: "string", default: "", doc: "Address of an InternalSource ('Pipeline.*SourceId') that receives the results" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's Analyzer: a processor that observes events without changing them. For each event,
  * `evaluate(context, event)` runs when `predicate(context, event)` is true; the event then goes on
@@ -39,12 +46,8 @@ const BAD_INPUT_LOG_LIMIT = 10;
  * and the event goes on. When the pipeline has a dead-letter target, the event is dead-lettered.
  */
 export class Analyzer extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    analyze_period: { type: "float", default: 60, doc: "Seconds between analyze() calls when analyzing on the clock" },
-    analyze_on_clock: { type: "bool", default: false, doc: "Call analyze() every analyze_period seconds" },
-    analyze_on: { type: "string", default: "", doc: "PubSub message (on the application) that triggers analyze()" },
-    target: { type: "string", default: "", doc: "Address of an InternalSource ('Pipeline.*SourceId') that receives the results" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly analyzeOnClock: boolean;
   readonly analyzePeriod: number;

@@ -1,6 +1,18 @@
-import type { Application, ConfigSpec, EventContext, Pipeline } from "../core/index.js";
+import type { Application, ConfigSpec, TypedConfig, EventContext, Pipeline } from "../core/index.js";
 import { GeoMatrix } from "../matrix/GeoMatrix.js";
 import { Analyzer, toNumber, type AnalyzerOptions } from "./Analyzer.js";
+
+const CONFIG = {
+  lat_attr: { type: "string", default: "lat", doc: "Event field with the latitude" },
+  lon_attr: { type: "string", default: "lon", doc: "Event field with the longitude" },
+  max_lat: { type: "float", default: 71.26, doc: "Bounding box: north" },
+  min_lat: { type: "float", default: 23.33, doc: "Bounding box: south" },
+  min_lon: { type: "float", default: -10.1, doc: "Bounding box: west" },
+  max_lon: { type: "float", default: 40.6, doc: "Bounding box: east" },
+  resolution: { type: "float", default: 5, doc: "Cell size in km" },
+  top: { type: "int", default: 10, doc: "Cells reported by analyze()" },
+  clear_on_analyze: { type: "bool", default: false, doc: "Zero the map after each analyze()" },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's GeoAnalyzer: counts events per cell of a GeoMatrix (`resolution` km over a bounding box,
@@ -8,17 +20,8 @@ import { Analyzer, toNumber, type AnalyzerOptions } from "./Analyzer.js";
  * busiest cells with their centres, and clears the map when `clear_on_analyze` is set.
  */
 export class GeoAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    lat_attr: { type: "string", default: "lat", doc: "Event field with the latitude" },
-    lon_attr: { type: "string", default: "lon", doc: "Event field with the longitude" },
-    max_lat: { type: "float", default: 71.26, doc: "Bounding box: north" },
-    min_lat: { type: "float", default: 23.33, doc: "Bounding box: south" },
-    min_lon: { type: "float", default: -10.1, doc: "Bounding box: west" },
-    max_lon: { type: "float", default: 40.6, doc: "Bounding box: east" },
-    resolution: { type: "float", default: 5, doc: "Cell size in km" },
-    top: { type: "int", default: 10, doc: "Cells reported by analyze()" },
-    clear_on_analyze: { type: "bool", default: false, doc: "Zero the map after each analyze()" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   readonly matrix: GeoMatrix;
   get GeoMatrix(): GeoMatrix {

@@ -1,10 +1,26 @@
-import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { SessionMatrix } from "../matrix/SessionMatrix.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 
 export interface SessionAnalyzerOptions extends AnalyzerOptions {
   matrix?: SessionMatrix;
 }
+
+const CONFIG = {
+  analyze_period: { type: "float", default: 10, doc: "Seconds between expiry checks on the clock (time_source = clock)" },
+  session_attr: { type: "string", default: "session_id", doc: "Event field with the session id" },
+  time_source: { type: "string", default: "event", doc: "'event' or 'clock'", choices: ["event", "clock"] },
+  timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
+  timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
+  idle_timeout: { type: "float", default: 1800, doc: "A session closes after this many seconds without events" },
+  max_length: { type: "float", default: 86400, doc: "A session closes once it is this many seconds long" },
+  sum_fields: { type: "list", default: [], doc: "Numeric event fields summed over the session" },
+  last_fields: { type: "list", default: [], doc: "Event fields whose last value is kept (as strings)" },
+  scan_period: { type: "float", default: 10, doc: "Seconds of event time between expiry checks" },
+  flush_on_stop: { type: "bool", default: true, doc: "Emit open sessions (reason 'stop') when the pipeline stops" },
+  persistent: { type: "bool", default: false, doc: "Keep sessions in files under 'path' across restarts" },
+  path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
+} satisfies ConfigSpec;
 
 /**
  * Session windows (BSPump's SessionAnalyzer, with the seed's "Session Window Analyzer"): one
@@ -16,21 +32,8 @@ export interface SessionAnalyzerOptions extends AnalyzerOptions {
  * time) or the clock (checked every `analyze_period` seconds).
  */
 export class SessionAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    analyze_period: { type: "float", default: 10, doc: "Seconds between expiry checks on the clock (time_source = clock)" },
-    session_attr: { type: "string", default: "session_id", doc: "Event field with the session id" },
-    time_source: { type: "string", default: "event", doc: "'event' or 'clock'", choices: ["event", "clock"] },
-    timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
-    timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
-    idle_timeout: { type: "float", default: 1800, doc: "A session closes after this many seconds without events" },
-    max_length: { type: "float", default: 86400, doc: "A session closes once it is this many seconds long" },
-    sum_fields: { type: "list", default: [], doc: "Numeric event fields summed over the session" },
-    last_fields: { type: "list", default: [], doc: "Event fields whose last value is kept (as strings)" },
-    scan_period: { type: "float", default: 10, doc: "Seconds of event time between expiry checks" },
-    flush_on_stop: { type: "bool", default: true, doc: "Emit open sessions (reason 'stop') when the pipeline stops" },
-    persistent: { type: "bool", default: false, doc: "Keep sessions in files under 'path' across restarts" },
-    path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   readonly matrix: SessionMatrix;
   get Sessions(): SessionMatrix {

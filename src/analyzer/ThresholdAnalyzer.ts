@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 
@@ -11,6 +11,18 @@ function parseBound(raw: string, key: string, where: string): number {
   return n;
 }
 
+const CONFIG = {
+  analyze_period: { type: "float", default: 300, doc: "Seconds between checks" },
+  event_attribute: { type: "string", default: "", doc: "Event field naming the row (e.g. a server)", required: true },
+  event_value: { type: "string", default: "", doc: "Event field with the value", required: true },
+  timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
+  lower_bound: { type: "string", default: "-inf", doc: "Lower bound ('-inf': none)" },
+  upper_bound: { type: "string", default: "inf", doc: "Upper bound ('inf': none)" },
+  anomaly_occurrence: { type: "int", default: 1, doc: "Violating cells in a row that raise an alarm" },
+  resolution: { type: "float", default: 60, doc: "Seconds per column" },
+  columns: { type: "int", default: 15, doc: "Columns kept" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's ThresholdAnalyzer: the cell `[event_attribute, column(@timestamp)]` of a clock-driven
  * TimeWindowMatrix is set to `event_value` (events outside the window are ignored). Every
@@ -21,17 +33,8 @@ function parseBound(raw: string, key: string, where: string): number {
  * (BSPump read `symptom_occurrence` by mistake and mis-built the warm-up mask: both fixed.)
  */
 export class ThresholdAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    analyze_period: { type: "float", default: 300, doc: "Seconds between checks" },
-    event_attribute: { type: "string", default: "", doc: "Event field naming the row (e.g. a server)", required: true },
-    event_value: { type: "string", default: "", doc: "Event field with the value", required: true },
-    timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
-    lower_bound: { type: "string", default: "-inf", doc: "Lower bound ('-inf': none)" },
-    upper_bound: { type: "string", default: "inf", doc: "Upper bound ('inf': none)" },
-    anomaly_occurrence: { type: "int", default: 1, doc: "Violating cells in a row that raise an alarm" },
-    resolution: { type: "float", default: 60, doc: "Seconds per column" },
-    columns: { type: "int", default: 15, doc: "Columns kept" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   readonly matrix: TimeWindowMatrix;
   readonly lower: number;

@@ -1,5 +1,13 @@
-import type { Application, ConfigSpec, EventContext, Gauge, Pipeline } from "../core/index.js";
+import type { Application, ConfigSpec, TypedConfig, EventContext, Gauge, Pipeline } from "../core/index.js";
 import { Analyzer, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
+
+const CONFIG = {
+  analyze_period: { type: "float", default: 300, doc: "Seconds between analyses" },
+  history_size: { type: "int", default: 100, doc: "Differences kept (the oldest are dropped)" },
+  sparse_count: { type: "int", default: 1, doc: "Take every Nth event with a time" },
+  timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
+  timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's TimeDriftAnalyzer: how far event time lags behind now. Every `sparse_count`-th event
@@ -9,13 +17,8 @@ import { Analyzer, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
  * history (zeros when empty), emits the same as an event, and clears the history.
  */
 export class TimeDriftAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    analyze_period: { type: "float", default: 300, doc: "Seconds between analyses" },
-    history_size: { type: "int", default: 100, doc: "Differences kept (the oldest are dropped)" },
-    sparse_count: { type: "int", default: 1, doc: "Take every Nth event with a time" },
-    timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
-    timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   readonly gauge: Gauge;
   private readonly history: Float64Array;

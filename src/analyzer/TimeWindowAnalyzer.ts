@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import type { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
@@ -10,6 +10,38 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
   /** Use an existing TimeWindowMatrix instead of creating `<id>Matrix`. */
   matrix?: TimeWindowMatrix;
 }
+
+const CONFIG = {
+  matrix_id: { type: "string", default: "", doc: "Id of an existing TimeWindowMatrix (registered with addMatrix) to use" },
+  resolution: { type: "float", default: 60, doc: "Seconds per time column (the tumbling window length; the slide of a sliding window)" },
+  columns: { type: "int", default: 15, doc: "Time columns kept in the matrix" },
+  time_source: { type: "string", default: "event", doc: "'event': the time field of the event; 'clock': the application clock", choices: ["event", "clock"] },
+  timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
+  timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
+  dimension_attr: { type: "string", default: "dimension", doc: "Event field naming the dimension (row)" },
+  value_attr: { type: "string", default: "", doc: "Event field summed (empty: only count)" },
+  aggregations: { type: "list", default: ["count", "sum", "min", "max"], doc: "Kept per cell: count, sum, min, max (avg = sum/count)" },
+  window_type: { type: "string", default: "tumbling", doc: "'tumbling' or 'sliding'", choices: ["tumbling", "sliding"] },
+  window_columns: { type: "int", default: 1, doc: "Columns per sliding window" },
+  lateness: { type: "float", default: 0, doc: "Seconds a window stays open after its end, for out-of-order events" },
+  max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
+  emit: {
+    type: "string",
+    default: "columns",
+    doc: "'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest, with fixed keys; 'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}} (a key per dimension: slow to build for many, and a field per name in Elasticsearch); 'dimension': one event per dimension and window; 'none'",
+    choices: ["window", "columns", "dimension", "none"],
+  },
+  emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
+  idle_timeout: {
+    type: "float",
+    default: 900,
+    doc: "Seconds (of the analyzer's time) without events after which a dimension is closed: its row is zeroed and reused by the next new dimension, and it is forgotten; only once every window holding its data was emitted. 0: never",
+  },
+  flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
+  late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
+  persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
+  path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's TimeWindowAnalyzer with a ready-made evaluation: events are counted (and a value field
@@ -26,43 +58,14 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  *
- * (~450 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
+ * (~470 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
  * every event — watermark, trigger, the cached column — stay fields of this one class, because
  * moving the window bookkeeping to another object would add an indirection to W2's hot path.
  * What does not touch that state is in ClosedWindow.ts and windowParts.ts.)
  */
 export class TimeWindowAnalyzer extends Analyzer {
-  static override ConfigDefaults: ConfigSpec = {
-    matrix_id: { type: "string", default: "", doc: "Id of an existing TimeWindowMatrix (registered with addMatrix) to use" },
-    resolution: { type: "float", default: 60, doc: "Seconds per time column (the tumbling window length; the slide of a sliding window)" },
-    columns: { type: "int", default: 15, doc: "Time columns kept in the matrix" },
-    time_source: { type: "string", default: "event", doc: "'event': the time field of the event; 'clock': the application clock", choices: ["event", "clock"] },
-    timestamp_attr: { type: "string", default: "@timestamp", doc: "Event field with the event time" },
-    timestamp_unit: { type: "string", default: "s", doc: "Unit of numeric timestamps", choices: ["s", "ms"] },
-    dimension_attr: { type: "string", default: "dimension", doc: "Event field naming the dimension (row)" },
-    value_attr: { type: "string", default: "", doc: "Event field summed (empty: only count)" },
-    aggregations: { type: "list", default: ["count", "sum", "min", "max"], doc: "Kept per cell: count, sum, min, max (avg = sum/count)" },
-    window_type: { type: "string", default: "tumbling", doc: "'tumbling' or 'sliding'", choices: ["tumbling", "sliding"] },
-    window_columns: { type: "int", default: 1, doc: "Columns per sliding window" },
-    lateness: { type: "float", default: 0, doc: "Seconds a window stays open after its end, for out-of-order events" },
-    max_future: { type: "float", default: 300, doc: "Events this many seconds ahead of the newest time seen are counted as 'future' and not stored" },
-    emit: {
-      type: "string",
-      default: "columns",
-      doc: "'columns': one event per closed window with arrays (`dimensions` = names, `count`, `sum`, `avg`, `min`, `max`: one value per name), the cheapest, with fixed keys; 'window': one event per closed window, `dimensions` = {name: {count, sum, avg, min, max}} (a key per dimension: slow to build for many, and a field per name in Elasticsearch); 'dimension': one event per dimension and window; 'none'",
-      choices: ["window", "columns", "dimension", "none"],
-    },
-    emit_empty: { type: "bool", default: false, doc: "Emit windows that had no events" },
-    idle_timeout: {
-      type: "float",
-      default: 900,
-      doc: "Seconds (of the analyzer's time) without events after which a dimension is closed: its row is zeroed and reused by the next new dimension, and it is forgotten; only once every window holding its data was emitted. 0: never",
-    },
-    flush_on_stop: { type: "bool", default: true, doc: "When the pipeline stops, close and emit the open windows" },
-    late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
-    persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
-    path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Analyzer["config"];
 
   readonly matrix: TimeWindowMatrix;
   /** BSPump's name for the matrix. */
@@ -174,6 +177,14 @@ export class TimeWindowAnalyzer extends Analyzer {
   }
 
   private readonly hasPredicate = Object.getPrototypeOf(this).predicate !== TimeWindowAnalyzer.prototype.predicate;
+  private readonly hasCellHook = Object.getPrototypeOf(this).onCell !== TimeWindowAnalyzer.prototype.onCell;
+
+  /**
+   * Hook for subclasses that keep more per cell (CardinalityAnalyzer: a HyperLogLog sketch): called
+   * for every stored event with its row and physical column, before the count is added. Only
+   * called when a subclass overrides it (one boolean test on the hot path otherwise).
+   */
+  protected onCell(_event: Record<string, unknown>, _row: number, _pc: number): void {}
 
   override evaluate(_context: EventContext, event: unknown): void {
     // The hot path: property reads, one Map get, compares and typed-array adds. Everything rare
@@ -215,6 +226,7 @@ export class TimeWindowAnalyzer extends Analyzer {
     }
     let row = this.index.get(key);
     if (row === undefined) row = this.newRow(key, ts);
+    if (this.hasCellHook) this.onCell(e, row, pc);
     const c = this.cnt[pc]!;
     const n = c[row]!;
     c[row] = n + 1;
@@ -293,8 +305,8 @@ export class TimeWindowAnalyzer extends Analyzer {
     return pc;
   }
 
-  /** Adds the row of a new dimension. */
-  private newRow(key: string, ts: number): number {
+  /** Adds the row of a new dimension (a subclass resets what it keeps per row). */
+  protected newRow(key: string, ts: number): number {
     const m = this.matrix;
     const row = m.addRow(key);
     m.lastActive[row] = Math.max(ts, this.closedUpTo);
@@ -410,6 +422,9 @@ export class TimeWindowAnalyzer extends Analyzer {
     return out;
   }
 
+  /** Hook for subclasses: adds arrays to an `emit = columns` event (one value per name in `out.dimensions`, in order). */
+  protected extendColumnsEvent(_out: Record<string, unknown>, _view: ClosedWindow): void {}
+
   /** Emits a closed window (override to shape the result differently). */
   protected emitWindow(view: ClosedWindow): void {
     if (this.emitMode === "none") return;
@@ -417,7 +432,10 @@ export class TimeWindowAnalyzer extends Analyzer {
     const base = { "@timestamp": view.end, analyzer: this.id, window_start: view.start, window_end: view.end };
     if (this.emitMode === "columns") {
       const out = columnsEvent(view, m, base, this.emitEmpty);
-      if (out !== null) this.emit(out);
+      if (out !== null) {
+        this.extendColumnsEvent(out, view);
+        this.emit(out);
+      }
       return;
     }
     if (this.emitMode === "dimension") return dimensionEvents(view, m, base, this.valuesBound, this.emitBound);

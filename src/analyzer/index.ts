@@ -9,3 +9,4 @@ export * from "./SessionAnalyzer.js";
 export * from "./ThresholdAnalyzer.js";
 export * from "./LatchAnalyzer.js";
 export * from "./GeoAnalyzer.js";
+export * from "./CardinalityAnalyzer.js";

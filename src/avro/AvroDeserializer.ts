@@ -1,6 +1,11 @@
 import type avro from "avsc";
-import { Generator, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Generator, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { MAX_BLOCK_BYTES_KEY, decodeContainer, loadAvroSchema } from "./schema.js";
+
+const CONFIG = {
+  schema_file: { type: "string", default: "", doc: "Reader schema (.avsc); empty: the writer's schema from the container" },
+  max_block_bytes: MAX_BLOCK_BYTES_KEY,
+} satisfies ConfigSpec;
 
 /**
  * An Avro container (bytes) in, one event per record out (BSPump's AvroDeserializer). With
@@ -10,10 +15,8 @@ import { MAX_BLOCK_BYTES_KEY, decodeContainer, loadAvroSchema } from "./schema.j
  * decide); records decoded before the corruption are not emitted.
  */
 export class AvroDeserializer extends Generator {
-  static override ConfigDefaults: ConfigSpec = {
-    schema_file: { type: "string", default: "", doc: "Reader schema (.avsc); empty: the writer's schema from the container" },
-    max_block_bytes: MAX_BLOCK_BYTES_KEY,
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
   readonly readerType: avro.Type | null;
   readonly maxBlockBytes: number;
 

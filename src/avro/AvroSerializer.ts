@@ -1,11 +1,18 @@
 import type avro from "avsc";
-import { ConfigError, Generator, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Generator, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { encodeContainer, loadAvroSchema } from "./schema.js";
 
 interface Waiting {
   resolve: () => void;
   reject: (e: Error) => void;
 }
+
+const CONFIG = {
+  schema_file: { type: "string", default: "", doc: "Writer schema (.avsc)", required: true },
+  max_block_size: { type: "int", default: 10, doc: "Records per container" },
+  flush_period: { type: "float", default: 1, doc: "Seconds after which a partial container is flushed" },
+  codec: { type: "string", default: "null", choices: ["null", "deflate"], doc: "Block compression" },
+} satisfies ConfigSpec;
 
 /**
  * Collects records and, once it has `max_block_size` of them (or `flush_period` seconds passed),
@@ -15,12 +22,8 @@ interface Waiting {
  * BSPump re-appended the last event on each tick [BUG]; here a timed flush only flushes.
  */
 export class AvroSerializer extends Generator {
-  static override ConfigDefaults: ConfigSpec = {
-    schema_file: { type: "string", default: "", doc: "Writer schema (.avsc)", required: true },
-    max_block_size: { type: "int", default: 10, doc: "Records per container" },
-    flush_period: { type: "float", default: 1, doc: "Seconds after which a partial container is flushed" },
-    codec: { type: "string", default: "null", choices: ["null", "deflate"], doc: "Block compression" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
   readonly type: avro.Type;
   private readonly maxBlock: number;
   private readonly flushPeriod: number;

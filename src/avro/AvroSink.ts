@@ -1,8 +1,18 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { rename } from "node:fs/promises";
 import avro from "avsc";
-import { ConfigError, ReceiptTally, Sink, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, ReceiptTally, Sink, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { loadAvroSchema } from "./schema.js";
+
+const CONFIG = {
+  schema_file: { type: "string", default: "", doc: "Writer schema (.avsc)", required: true },
+  file_name_template: { type: "string", default: "./sink{index}.avro", doc: "Output file name; {index} counts files" },
+  events_per_file: { type: "int", default: 1000, doc: "Records per file before rotating (0 = no limit)" },
+  events_per_chunk: { type: "int", default: 100, doc: "Records per Avro block" },
+  rollover_mechanism: { type: "string", default: "none", choices: ["none", "chunks"], doc: "Accepted for compatibility; files rotate by events_per_file" },
+  rotate_period: { type: "float", default: 0, doc: "Close the current file after this many seconds (0 = never)" },
+  codec: { type: "string", default: "null", choices: ["null", "deflate"], doc: "Block compression" },
+} satisfies ConfigSpec;
 
 /**
  * Writes events as records of Avro container files (BSPump's AvroSink). A file is written as
@@ -13,15 +23,8 @@ import { loadAvroSchema } from "./schema.js";
  * BSPump flushed after every event, so its rotation never triggered [BUG].
  */
 export class AvroSink extends Sink {
-  static override ConfigDefaults: ConfigSpec = {
-    schema_file: { type: "string", default: "", doc: "Writer schema (.avsc)", required: true },
-    file_name_template: { type: "string", default: "./sink{index}.avro", doc: "Output file name; {index} counts files" },
-    events_per_file: { type: "int", default: 1000, doc: "Records per file before rotating (0 = no limit)" },
-    events_per_chunk: { type: "int", default: 100, doc: "Records per Avro block" },
-    rollover_mechanism: { type: "string", default: "none", choices: ["none", "chunks"], doc: "Accepted for compatibility; files rotate by events_per_file" },
-    rotate_period: { type: "float", default: 0, doc: "Close the current file after this many seconds (0 = never)" },
-    codec: { type: "string", default: "null", choices: ["null", "deflate"], doc: "Block compression" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
   override readonly settlesReceipts = true;
   readonly type: avro.Type;
   private readonly template: string;

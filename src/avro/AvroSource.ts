@@ -1,9 +1,16 @@
 import { Readable } from "node:stream";
 import avro from "avsc";
-import { toError, type Application, type ComponentOptions, type ConfigSpec, type Pipeline } from "../core/index.js";
+import { toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Pipeline } from "../core/index.js";
 import { FileABCSource, type FileEntry } from "../file/FileABCSource.js";
 import { ContainerGuard } from "./ContainerGuard.js";
 import { MAX_BLOCK_BYTES_KEY, avroError, decoderOptions, loadAvroSchema } from "./schema.js";
+
+const CONFIG = {
+  path: { type: "string", default: "./*.avro", doc: "Glob pattern(s) of the Avro files" },
+  post: { type: "string", default: "noop", choices: ["move", "delete", "noop"], doc: "After a file is settled: move, delete or noop" },
+  schema_file: { type: "string", default: "", doc: "Reader schema (.avsc); empty: each file's own schema" },
+  max_block_bytes: MAX_BLOCK_BYTES_KEY,
+} satisfies ConfigSpec;
 
 /**
  * Reads Avro container files, one event per record, streaming (BSPump's AvroSource; its record loop
@@ -13,12 +20,8 @@ import { MAX_BLOCK_BYTES_KEY, avroError, decoderOptions, loadAvroSchema } from "
  * over `max_block_bytes` (compressed, or once inflated) is such a corruption.
  */
 export class AvroSource extends FileABCSource {
-  static override ConfigDefaults: ConfigSpec = {
-    path: { type: "string", default: "./*.avro", doc: "Glob pattern(s) of the Avro files" },
-    post: { type: "string", default: "noop", choices: ["move", "delete", "noop"], doc: "After a file is settled: move, delete or noop" },
-    schema_file: { type: "string", default: "", doc: "Reader schema (.avsc); empty: each file's own schema" },
-    max_block_bytes: MAX_BLOCK_BYTES_KEY,
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & FileABCSource["config"];
   readonly readerType: avro.Type | null;
   readonly maxBlockBytes: number;
 

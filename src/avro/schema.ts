@@ -10,12 +10,12 @@ import { ConfigError, type ConfigKey } from "../core/index.js";
  * Buffer and checks nothing: a 1 MB container with a deflate block of 1 GB of zeros took 3.3 GB. 64
  * MiB is far above what writers produce (avsc, Java and Python flush blocks at 16-64 KiB).
  */
-export const MAX_BLOCK_BYTES_KEY: ConfigKey = {
+export const MAX_BLOCK_BYTES_KEY = {
   type: "int",
   default: 64 * 1048576,
   min: 1,
   doc: "Largest Avro block in bytes, compressed and decompressed; a larger one makes the container corrupt (bad input), and is never inflated beyond this",
-};
+} satisfies ConfigKey;
 
 type Codec = (data: Buffer, callback: (error: Error | null, data?: Buffer) => void) => void;
 

@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { BSPumpApplication, bspumpVersion, ConfigError, ConfigErrors } from "../index.js";
 import { components, componentsMarkdown, configOf, PumpBuilder } from "../declarative/index.js";
 import { runDemo } from "./demo.js";
+import { runTop } from "./top.js";
 
 interface AppFlags {
   config?: string[];
@@ -94,6 +95,19 @@ program
   .option("-o, --output <dir>", "folder for the demo's output (default: a new temp folder)")
   .action(async (flags: { serve?: boolean; webApi: string; output?: string }) => {
     process.exitCode = await runDemo({ serve: flags.serve ?? false, listen: flags.webApi, outputDir: flags.output });
+  });
+
+program
+  .command("top")
+  .description("watch a running pump's pipelines (rates, states, errors) over its web API; q quits")
+  .argument("[url]", "the pump's web API", "http://127.0.0.1:8080")
+  .option("-i, --interval <seconds>", "refresh period", "1")
+  .option("--token <token>", "web API token (default: env BSPUMP_WEB_TOKEN)")
+  .action(async (url: string, flags: { interval: string; token?: string }) => {
+    const intervalSeconds = Number(flags.interval);
+    if (!(intervalSeconds >= 0.1)) throw new ConfigError(`--interval: '${flags.interval}' is not a number of seconds ≥ 0.1`);
+    const token = flags.token ?? process.env.BSPUMP_WEB_TOKEN;
+    process.exitCode = await runTop({ url, token, intervalSeconds, output: process.stdout, input: process.stdin });
   });
 
 try {

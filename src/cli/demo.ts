@@ -20,6 +20,7 @@ import {
   type ComponentOptions,
   type EventContext,
   type ConfigSpec,
+  type TypedConfig,
 } from "../core/index.js";
 import { Aggregator, InternalSource, ListEventAggregationStrategy, RouterProcessor, StdJsonToDictParser } from "../common/index.js";
 import { FileJSONSink } from "../file/index.js";
@@ -30,16 +31,24 @@ import type { WebService } from "../web/index.js";
 const ACTIONS = ["view", "click", "search", "buy", "login", "logout", "share", "noop"];
 const TEAMS = ["red", "green", "blue", "gold"];
 
+const CONFIG = {
+  events_per_cycle: { type: "int", default: 100000, doc: "Lines generated per trigger cycle" },
+  users: { type: "int", default: 1000, doc: "Distinct users" },
+  seed: { type: "int", default: 42, doc: "Seed of the generator" },
+} satisfies ConfigSpec;
+
 /** Synthetic access-log lines (JSON text, as a log shipper would send them), repeatable by seed. */
 class AccessLogSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    events_per_cycle: { type: "int", default: 100000, doc: "Lines generated per trigger cycle" },
-    users: { type: "int", default: 1000, doc: "Distinct users" },
-    seed: { type: "int", default: 42, doc: "Seed of the generator" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
-  private readonly random = makeRandom(this.config.getInt("seed"));
+  private readonly random: () => number;
   private clock = Date.UTC(2026, 10, 29, 12, 0, 0);
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    this.random = makeRandom(this.config.getInt("seed"));
+  }
 
   async cycle(): Promise<void> {
     const users = this.config.getInt("users");

@@ -6,7 +6,7 @@ import { textCodec, type TextStream } from "./text.js";
  * ConfigDefaults of every CSV component: readers (FileCSVSource, HTTPClientCSVSource,
  * CSVParserProcessor, CSVGenerator, DictionaryLookup, IPGeoLookup) and the writer (FileCSVSink).
  */
-export const CSV_DIALECT_CONFIG: ConfigSpec = {
+export const CSV_DIALECT_CONFIG = {
   dialect: { type: "string", default: "excel", choices: ["excel", "excel-tab", "unix"], doc: "Python csv dialect: excel (',' and CRLF), excel-tab (TAB), unix" },
   delimiter: { type: "string", default: ",", doc: "Field delimiter (excel-tab dialect: TAB)" },
   doublequote: { type: "bool", default: true, doc: "A quote inside a quoted field is written as two quotes" },
@@ -16,7 +16,7 @@ export const CSV_DIALECT_CONFIG: ConfigSpec = {
   quoting: { type: "int", default: 0, doc: "Python csv quoting: 0 minimal, 1 all, 2 non-numeric, 3 none (readers: 3 turns quoting off)" },
   skipinitialspace: { type: "bool", default: false, doc: "Ignore spaces right after a delimiter" },
   strict: { type: "bool", default: false, doc: "Readers: rows whose field count differs from the header, and text right after a closing quote, are bad input" },
-};
+} satisfies ConfigSpec;
 
 /** A component's dialect, read from the keys of CSV_DIALECT_CONFIG. */
 export interface CSVDialect {

@@ -269,7 +269,7 @@ export class LineFramer<C> {
  * The one declaration of the line-length key (`max_line_length`) for every line source; the default
  * differs by transport: a socket server holds one line per client, a file source one in all.
  */
-export function maxLineLengthKey(defaultBytes: number): ConfigKey {
+export function maxLineLengthKey(defaultBytes: number): ConfigKey & { readonly type: "int" } {
   return { type: "int", default: defaultBytes, doc: "Longest line in bytes (its \\n not counted); a longer line is bad input (a warning, the dead-letter target), dropped up to its end" };
 }
 

@@ -7,13 +7,19 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
 } from "../core/index.js";
 import { ListAggregationStrategy, type AggregationStrategy } from "./AggregationStrategy.js";
 
 export interface AggregatorOptions extends ComponentOptions {
   aggregationStrategy?: AggregationStrategy;
 }
+
+const CONFIG = {
+  completion_size: { type: "int", default: 10, doc: "Flush when this many events are collected" },
+  completion_timeout: { type: "float", default: 0, doc: "Flush when this many seconds passed since the last flush (0 = off)" },
+  completion_interval: { type: "float", default: 0, doc: "Flush every this many seconds (0 = off)" },
+} satisfies ConfigSpec;
 
 /**
  * Collects events and injects one aggregate into the next depth when `completion_size` events
@@ -22,11 +28,8 @@ export interface AggregatorOptions extends ComponentOptions {
  * pending) until the aggregate is delivered.
  */
 export class Aggregator extends Generator {
-  static override ConfigDefaults: ConfigSpec = {
-    completion_size: { type: "int", default: 10, doc: "Flush when this many events are collected" },
-    completion_timeout: { type: "float", default: 0, doc: "Flush when this many seconds passed since the last flush (0 = off)" },
-    completion_interval: { type: "float", default: 0, doc: "Flush every this many seconds (0 = off)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   // BSPump shared one default strategy between all aggregators [QUIRK]; each gets its own here.
   readonly strategy: AggregationStrategy;

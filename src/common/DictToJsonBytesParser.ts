@@ -1,18 +1,26 @@
-import { Processor, type EventContext, type ConfigSpec } from "../core/index.js";
+import type { Application, ComponentOptions, ConfigSpec, EventContext, Pipeline, TypedConfig } from "../core/index.js";
+import { BufferEncodingProcessor } from "./BufferEncodingProcessor.js";
+import { JSON_FORMAT_CONFIG, jsonWriter, type JsonWriter } from "./jsonFormat.js";
 import { describeType } from "./StdJsonToDictParser.js";
 
-/** Object → JSON bytes (a Buffer). */
-export class DictToJsonBytesParser extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "utf-8", doc: "Text encoding of the output", choices: ["utf-8", "utf8", "latin1", "ascii", "utf16le"] },
-  };
+const CONFIG = { ...JSON_FORMAT_CONFIG } satisfies ConfigSpec;
 
-  private readonly encoding = this.config.getString("encoding").replace("utf-8", "utf8") as BufferEncoding;
+/** Object → JSON bytes (a Buffer), in BSPump's `json.dumps` form unless `json_format = compact`. */
+export class DictToJsonBytesParser extends BufferEncodingProcessor {
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & BufferEncodingProcessor["config"];
+
+  private readonly write: JsonWriter;
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    this.write = jsonWriter(this.config.getString("json_format"));
+  }
 
   process(_context: EventContext, event: unknown): unknown {
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
       throw new TypeError(`DictToJsonBytesParser expects an object, got ${describeType(event)}`);
     }
-    return Buffer.from(JSON.stringify(event), this.encoding);
+    return Buffer.from(this.write(event)!, this.encoding);
   }
 }

@@ -1,15 +1,23 @@
-import { Processor, type EventContext, type ConfigSpec } from "../core/index.js";
+import { Processor, type EventContext, type ConfigSpec, type TypedConfig, type Application, type ComponentOptions, type Pipeline } from "../core/index.js";
+
+const CONFIG = {
+  separator: { type: "string", default: ".", doc: "Joins the keys of nested objects" },
+} satisfies ConfigSpec;
 
 /**
  * Flattens nested objects: `{a: {b: 1}}` → `{"a.b": 1}`. Arrays are kept as values; an empty nested
  * object is kept as is under its key.
  */
 export class FlattenDictProcessor extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    separator: { type: "string", default: ".", doc: "Joins the keys of nested objects" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
-  private readonly separator = this.config.getString("separator");
+  private readonly separator: string;
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    this.separator = this.config.getString("separator");
+  }
 
   process(_context: EventContext, event: unknown): unknown {
     if (!isPlainObject(event)) return event;

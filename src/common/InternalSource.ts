@@ -1,4 +1,9 @@
-import { Source, ConfigError, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { Source, ConfigError, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
+
+const CONFIG = {
+  queue_max_size: { type: "int", default: 10, doc: "Queue capacity (0 = unlimited)" },
+  backpressure: { type: "float", default: 0.8, doc: "Share of the capacity at which routers are throttled" },
+} satisfies ConfigSpec;
 
 /**
  * Receives events routed from other pipelines (RouterSink, RouterProcessor, TeeProcessor) through
@@ -6,10 +11,8 @@ import { Source, ConfigError, Waiters, type Application, type ComponentOptions, 
  * (and `_off!` below it) on its pipeline's PubSub; routers throttle their pipeline on it.
  */
 export class InternalSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    queue_max_size: { type: "int", default: 10, doc: "Queue capacity (0 = unlimited)" },
-    backpressure: { type: "float", default: 0.8, doc: "Share of the capacity at which routers are throttled" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private queue: [EventContext, unknown][] = [];
   private head = 0;

@@ -1,14 +1,9 @@
-import { Processor, type EventContext, type ConfigSpec } from "../core/index.js";
+import type { EventContext } from "../core/index.js";
+import { BufferEncodingProcessor } from "./BufferEncodingProcessor.js";
 import { describeType } from "./StdJsonToDictParser.js";
 
 /** String → bytes (a Buffer). */
-export class StringToBytesParser extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "string", default: "utf-8", doc: "Text encoding", choices: ["utf-8", "utf8", "latin1", "ascii", "utf16le"] },
-  };
-
-  private readonly encoding = this.config.getString("encoding").replace("utf-8", "utf8") as BufferEncoding;
-
+export class StringToBytesParser extends BufferEncodingProcessor {
   process(_context: EventContext, event: unknown): unknown {
     if (typeof event !== "string") throw new TypeError(`StringToBytesParser expects a string, got ${describeType(event)}`);
     return Buffer.from(event, this.encoding);

@@ -1,13 +1,16 @@
-import { Processor, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { Processor, ConfigError, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
+
+const CONFIG = {
+  timezone: { type: "string", default: "CET", doc: "IANA time zone of naive timestamps (e.g. Europe/Prague, CET, UTC)" },
+} satisfies ConfigSpec;
 
 /**
  * Interprets naive local date-times in a configured IANA time zone and gives UTC. `normalize()`
  * does the work; subclasses implement `process()` to apply it to their fields.
  */
 export abstract class TimeZoneNormalizer extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    timezone: { type: "string", default: "CET", doc: "IANA time zone of naive timestamps (e.g. Europe/Prague, CET, UTC)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly timezone: string;
   private readonly format: Intl.DateTimeFormat;

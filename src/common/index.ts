@@ -1,3 +1,4 @@
+export * from "./BufferEncodingProcessor.js";
 export * from "./AggregationStrategy.js";
 export * from "./Aggregator.js";
 export * from "./BytesToStringParser.js";
@@ -31,3 +32,4 @@ export * from "./TeeProcessor.js";
 export * from "./TeeSource.js";
 export * from "./TimeZoneNormalizer.js";
 export * from "./Router.js";
+export * from "./query.js";

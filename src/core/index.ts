@@ -20,3 +20,4 @@ export * from "./trigger.js";
 export * from "./throttleswitch.js";
 export * from "./waiters.js";
 export * from "./dependency.js";
+export { eventPreview } from "./preview.js";

@@ -2,6 +2,7 @@ import type { Application } from "./application.js";
 import { ProcessorChain } from "./chain.js";
 import { ConfigObject, type ComponentOptions } from "./component.js";
 import type { ConfigSpec } from "./config.js";
+import type { TypedConfig } from "./resolve.js";
 import type { EventContext } from "./context.js";
 import { ProcessingError, toError } from "./errors.js";
 import { PipelineFailures, type DeadLetterTarget, type ErrorState, type FailureOptions, type FailureOrigin } from "./failures.js";
@@ -14,18 +15,21 @@ import { PubSub } from "./pubsub.js";
 import { InFlight, ReadyGate } from "./readiness.js";
 import type { Source } from "./source.js";
 
+const CONFIG = {
+  async_concurency_limit: { type: "int", default: 1000, doc: "Events awaiting async processors or generators before the pipeline throttles (name as in BSPump)" },
+  chillout: { type: "int", default: 10000, doc: "Yield to the event loop after this many ready() calls, so timers and I/O run", min: 1 },
+  dead_letter: { type: "string", default: "", doc: "Pipeline id that receives failed events instead of the pipeline stopping" },
+  log_records: { type: "int", default: 50, doc: "Recent log records kept for the web API" },
+} satisfies ConfigSpec;
+
 /**
  * Everything a Pipeline is besides its hot path (which is in pipeline.ts, the class to extend):
  * configuration, the chain of processors, readiness and throttles, the failure path, the lifecycle
  * and what it reports. A separate class only so that each file stays readable.
  */
 export abstract class PipelineBase extends ConfigObject {
-  static override ConfigDefaults: ConfigSpec = {
-    async_concurency_limit: { type: "int", default: 1000, doc: "Events awaiting async processors or generators before the pipeline throttles (name as in BSPump)" },
-    chillout: { type: "int", default: 10000, doc: "Yield to the event loop after this many ready() calls, so timers and I/O run", min: 1 },
-    dead_letter: { type: "string", default: "", doc: "Pipeline id that receives failed events instead of the pipeline stopping" },
-    log_records: { type: "int", default: 50, doc: "Recent log records kept for the web API" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly pubsub: PubSub;
   readonly log: Logger;

@@ -1,6 +1,7 @@
 import type { MetricSample } from "./metrics.js";
 import type { PipelineBase } from "./pipelinebase.js";
 import type { ProcessorBase } from "./processor.js";
+import { eventPreview } from "./preview.js";
 
 /**
  * One processor's place in a depth, with what the hot path reads of it: one object per step,
@@ -106,11 +107,13 @@ export class PipelineStats {
       Metrics: this.metrics(),
       Profile: p.profile(),
       Log: p.recentLogs,
+      Downstream: [...p.downstream].map((d) => d.id),
     };
     const error = p.error;
     if (error) {
       view.Error = error.error.message || error.error.name;
       view.ErrorTimestamp = error.time;
+      if (error.event !== null && error.event !== undefined) view.ErrorEvent = eventPreview(error.event);
     }
     return view;
   }

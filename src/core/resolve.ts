@@ -1,5 +1,6 @@
 import { ConfigError, ConfigErrors } from "./errors.js";
-import { boolWord, splitList, textEncodingName, type Config, type ConfigInput, type ConfigKey, type ConfigSpec, type ConfigValue, type PassesConfigThrough } from "./config.js";
+import { rememberSecret } from "./preview.js";
+import { boolWord, splitList, textEncodingName, type Config, type ConfigInput, type ConfigKey, type ConfigSpec, type ConfigType, type ConfigValue, type PassesConfigThrough } from "./config.js";
 
 /*
  * From declared keys and given values to a component's validated configuration: the one place
@@ -89,8 +90,41 @@ export function mergedSpec(ctor: Function): Record<string, ConfigKey> {
   return merged;
 }
 
-/** A component's configuration after merging and validation: every value has its declared type. */
-export class ResolvedConfig {
+/** The key names a component's config answers to, per getter: what typed access is checked against. */
+export interface ConfigKeyNames {
+  string: string;
+  int: string;
+  float: string;
+  bool: string;
+  list: string;
+  any: string;
+}
+
+type KeyOfType<S extends ConfigSpec, T extends ConfigType> = { [K in keyof S]: S[K] extends { readonly type: T } ? K : never }[keyof S] & string;
+
+/**
+ * The key names of a declaration written as a literal (`const CONFIG = {...} satisfies
+ * ConfigSpec`), per getter: with `declare readonly config: TypedConfig<typeof CONFIG>`,
+ * `getInt("bufer_size")`, or `getInt` of a string key, does not compile. Types only.
+ */
+export type KeyNamesOf<S extends ConfigSpec> = {
+  string: KeyOfType<S, "string" | "encoding">;
+  int: KeyOfType<S, "int">;
+  float: KeyOfType<S, "float" | "int">;
+  bool: KeyOfType<S, "bool">;
+  list: KeyOfType<S, "list">;
+  any: keyof S & string;
+};
+
+/** A component's config, typed by its declaration (see KeyNamesOf). */
+export type TypedConfig<S extends ConfigSpec> = ResolvedConfig<KeyNamesOf<S>>;
+
+/**
+ * A component's configuration after merging and validation: every value has its declared type.
+ * `K` says which keys each getter accepts (any key, unless the component declares
+ * `config: TypedConfig<typeof CONFIG>`).
+ */
+export class ResolvedConfig<K extends ConfigKeyNames = ConfigKeyNames> {
   constructor(
     private readonly values: Record<string, ConfigValue>,
     private readonly spec: Record<string, ConfigKey>,
@@ -101,7 +135,7 @@ export class ResolvedConfig {
   ) {}
 
   /** True when no config file, section or option set this key (its value is the declared default). */
-  isDefault(key: string): boolean {
+  isDefault(key: K["any"]): boolean {
     return !this.given.has(key);
   }
 
@@ -114,23 +148,23 @@ export class ResolvedConfig {
     return key in this.values;
   }
 
-  getString(key: string): string {
+  getString(key: K["string"]): string {
     return String(this.value(key));
   }
 
-  getInt(key: string): number {
+  getInt(key: K["int"]): number {
     return this.value(key) as number;
   }
 
-  getFloat(key: string): number {
+  getFloat(key: K["float"]): number {
     return this.value(key) as number;
   }
 
-  getBool(key: string): boolean {
+  getBool(key: K["bool"]): boolean {
     return this.value(key) as boolean;
   }
 
-  getList(key: string): string[] {
+  getList(key: K["list"]): string[] {
     return [...(this.value(key) as string[])];
   }
 
@@ -172,6 +206,7 @@ export function resolveConfig(
     given.add(key);
     try {
       values[key] = convert(value, keySpec, where);
+      if (keySpec.secret && typeof values[key] === "string") rememberSecret(values[key]);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       errors.push(e);

@@ -7,6 +7,7 @@ import * as lookup from "../lookup/index.js";
 import * as random from "../random/index.js";
 import * as elasticsearch from "../elasticsearch/index.js";
 import * as analyzer from "../analyzer/index.js";
+import * as anomaly from "../anomaly/index.js";
 import * as socket from "../socket/index.js";
 import * as http from "../http/index.js";
 import * as parquet from "../parquet/index.js";
@@ -16,6 +17,11 @@ import * as amqp from "../amqp/index.js";
 import * as mysql from "../mysql/index.js";
 import * as postgresql from "../postgresql/index.js";
 import * as influxdb from "../influxdb/index.js";
+import * as subprocess from "../subprocess/index.js";
+import * as mail from "../mail/index.js";
+import * as matrix from "../matrix/index.js";
+import * as filter from "../filter/index.js";
+import * as crypto from "../crypto/index.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
 
@@ -28,7 +34,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, postgresql };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto, postgresql };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {

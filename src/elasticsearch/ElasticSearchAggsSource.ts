@@ -1,8 +1,13 @@
-import { locateConnection, TriggerSource, type Application, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { locateConnection, TriggerSource, type Application, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 import { parseRequestBody, type ElasticSearchSourceOptions } from "./ElasticSearchSource.js";
 
 type Agg = Record<string, unknown>;
+
+const CONFIG = {
+  index: { type: "string", default: "index-*", doc: "Index (or pattern) to search" },
+  request_body: { type: "string", default: "", doc: "Search body with aggregations, as JSON" },
+} satisfies ConfigSpec;
 
 /**
  * Runs an aggregation query each cycle and emits one flat event per leaf of the first top-level
@@ -10,10 +15,8 @@ type Agg = Record<string, unknown>;
  * `{<metric name>: <value>}` (BSPump). A bucket without sub-aggregations emits its `doc_count`.
  */
 export class ElasticSearchAggsSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    index: { type: "string", default: "index-*", doc: "Index (or pattern) to search" },
-    request_body: { type: "string", default: "", doc: "Search body with aggregations, as JSON" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: ElasticSearchConnection;
   readonly requestBody: Record<string, unknown>;

@@ -1,8 +1,30 @@
 import { readFileSync } from "node:fs";
-import { Connection, ConfigError, toError, type Application, type ComponentOptions, type Counter, type Receipt, type ConfigSpec } from "../core/index.js";
+import { Connection, ConfigError, toError, type Application, type ComponentOptions, type Counter, type Receipt, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { ElasticSearchBulk, type BulkItemFailure, type BulkOwner } from "./ElasticSearchBulk.js";
 import { bulkFailures, classifyItems, failedItems, retriable, type BulkResponse, type BulkResponseItem } from "./bulkResponse.js";
 import { ElasticSearchClient, ElasticSearchNetworkError, parseUrls, type ElasticSearchResponse } from "./ElasticSearchClient.js";
+
+const CONFIG = {
+  url: { type: "string", default: "", doc: "Node URLs, separated by whitespace or ';' (http://h1:9200;h2:9200). Empty: [elasticsearch] url" },
+  username: { type: "string", default: "", doc: "Basic auth user (empty: [elasticsearch] username)" },
+  password: { type: "string", default: "", doc: "Basic auth password", secret: true },
+  api_key: { type: "string", default: "", doc: "API key, sent as 'Authorization: ApiKey <key>'", secret: true },
+  cafile: { type: "string", default: "", doc: "PEM file of the CA(s) to trust for https:// nodes" },
+  verify: { type: "bool", default: true, doc: "Verify the server certificate of https:// nodes" },
+  loader_per_url: { type: "int", default: 4, doc: "Concurrent bulk uploaders per node URL" },
+  output_queue_max_size: { type: "int", default: 10, doc: "Bulks waiting to be sent before the sinks' pipelines are throttled" },
+  bulk_out_max_size: { type: "int", default: 12 * 1024 * 1024, doc: "Bytes per bulk before it is sent" },
+  timeout: { type: "float", default: 300, doc: "Seconds per request" },
+  fail_log_max_size: { type: "int", default: 20, doc: "Failed items logged one by one before only a summary is logged" },
+  precise_error_handling: { type: "bool", default: false, doc: "Kept for BSPump configs: item ids are always read" },
+  log_failed_documents: { type: "bool", default: true, doc: "Include the failed document in the log of a failed item" },
+  bulk_lifespan: { type: "float", default: 30, doc: "Seconds after which an open bulk is sent whatever its size" },
+  max_bulk_age: { type: "int", default: 2, doc: "Ticks (seconds) without new data after which an open bulk is sent" },
+  retry_max: { type: "int", default: 0, doc: "Attempts per bulk on network errors, 429 and 5xx before it fails (0: until it succeeds)" },
+  retry_backoff: { type: "float", default: 0.5, doc: "Seconds before the first retry; doubles up to retry_backoff_max" },
+  retry_backoff_max: { type: "float", default: 10, doc: "Longest wait between retries, seconds" },
+  dead_node_retry: { type: "float", default: 5, doc: "Seconds a node that failed at the network level is skipped" },
+} satisfies ConfigSpec;
 
 /**
  * A connection to an Elasticsearch or OpenSearch cluster (tested: OpenSearch 2.19; see
@@ -15,27 +37,8 @@ import { ElasticSearchClient, ElasticSearchNetworkError, parseUrls, type Elastic
  * failed and handed back to their sink, never counted as written.
  */
 export class ElasticSearchConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    url: { type: "string", default: "", doc: "Node URLs, separated by whitespace or ';' (http://h1:9200;h2:9200). Empty: [elasticsearch] url" },
-    username: { type: "string", default: "", doc: "Basic auth user (empty: [elasticsearch] username)" },
-    password: { type: "string", default: "", doc: "Basic auth password", secret: true },
-    api_key: { type: "string", default: "", doc: "API key, sent as 'Authorization: ApiKey <key>'", secret: true },
-    cafile: { type: "string", default: "", doc: "PEM file of the CA(s) to trust for https:// nodes" },
-    verify: { type: "bool", default: true, doc: "Verify the server certificate of https:// nodes" },
-    loader_per_url: { type: "int", default: 4, doc: "Concurrent bulk uploaders per node URL" },
-    output_queue_max_size: { type: "int", default: 10, doc: "Bulks waiting to be sent before the sinks' pipelines are throttled" },
-    bulk_out_max_size: { type: "int", default: 12 * 1024 * 1024, doc: "Bytes per bulk before it is sent" },
-    timeout: { type: "float", default: 300, doc: "Seconds per request" },
-    fail_log_max_size: { type: "int", default: 20, doc: "Failed items logged one by one before only a summary is logged" },
-    precise_error_handling: { type: "bool", default: false, doc: "Kept for BSPump configs: item ids are always read" },
-    log_failed_documents: { type: "bool", default: true, doc: "Include the failed document in the log of a failed item" },
-    bulk_lifespan: { type: "float", default: 30, doc: "Seconds after which an open bulk is sent whatever its size" },
-    max_bulk_age: { type: "int", default: 2, doc: "Ticks (seconds) without new data after which an open bulk is sent" },
-    retry_max: { type: "int", default: 0, doc: "Attempts per bulk on network errors, 429 and 5xx before it fails (0: until it succeeds)" },
-    retry_backoff: { type: "float", default: 0.5, doc: "Seconds before the first retry; doubles up to retry_backoff_max" },
-    retry_backoff_max: { type: "float", default: 10, doc: "Longest wait between retries, seconds" },
-    dead_node_retry: { type: "float", default: 5, doc: "Seconds a node that failed at the network level is skipped" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly client: ElasticSearchClient;
   readonly bulkMaxSize: number;

@@ -1,7 +1,15 @@
-import { locateConnection, Lookup, type Application, type Counter, type LookupOptions, type ConfigSpec } from "../core/index.js";
+import { locateConnection, Lookup, type Application, type Counter, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 
 type Doc = Record<string, unknown>;
+
+const CONFIG = {
+  index: { type: "string", default: "", doc: "Index to search", required: true },
+  key: { type: "string", default: "", doc: "Field matched against the key", required: true },
+  scroll_timeout: { type: "string", default: "1m", doc: "Scroll keep-alive when the whole index is read (preload, iterate)" },
+  cache_size: { type: "int", default: 10000, doc: "Documents kept in the LRU cache" },
+  preload: { type: "bool", default: false, doc: "Read the whole index into the cache on load (up to cache_size)" },
+} satisfies ConfigSpec;
 
 /**
  * Key → document from an Elasticsearch index: `await lookup.get(key)` searches `index` for a
@@ -10,13 +18,8 @@ type Doc = Record<string, unknown>;
  * Concurrent gets of one key share one request.
  */
 export class ElasticSearchLookup extends Lookup {
-  static override ConfigDefaults: ConfigSpec = {
-    index: { type: "string", default: "", doc: "Index to search", required: true },
-    key: { type: "string", default: "", doc: "Field matched against the key", required: true },
-    scroll_timeout: { type: "string", default: "1m", doc: "Scroll keep-alive when the whole index is read (preload, iterate)" },
-    cache_size: { type: "int", default: 10000, doc: "Documents kept in the LRU cache" },
-    preload: { type: "bool", default: false, doc: "Read the whole index into the cache on load (up to cache_size)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: ElasticSearchConnection;
   readonly index: string;

@@ -7,7 +7,7 @@ import {
   type ComponentOptions,
   type DeadLetterEvent,
   type EventContext,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type Pipeline,
 } from "../core/index.js";
 import type { BulkItemFailure, BulkOwner } from "./ElasticSearchBulk.js";
@@ -22,6 +22,15 @@ export interface ElasticSearchDeadLetter extends DeadLetterEvent {
   elasticsearch: { index: string; action: string; id: string | undefined; status: number; type: string; reason: string };
 }
 
+const CONFIG = {
+  index: { type: "string", default: "bspump_", doc: "Target index; may hold UTC date fields, e.g. events-%Y.%m.%d. The context key es_index overrides it" },
+  index_prefix: { type: "string", default: "bspump_", doc: "Obsolete (BSPump): used only when index is left at its default" },
+  time_field: { type: "string", default: "", doc: "Event field with the event time for date fields in index (seconds, ms or ISO-8601); empty: the current time" },
+  id_field: { type: "string", default: "_id", doc: "Event field with the document id; a field whose name starts with '_' is removed from the document" },
+  action: { type: "string", default: "create_or_index", doc: "Bulk action; create_or_index: create without an id, index with one; update: with doc_as_upsert", choices: ACTIONS },
+  dead_letter: { type: "string", default: "", doc: "Pipeline id that receives refused items; empty: the pipeline's dead_letter, if any" },
+} satisfies ConfigSpec;
+
 /**
  * Writes events (objects) to Elasticsearch/OpenSearch through the connection's bulks. The index
  * comes from the context (`es_index`) or from `index`, which may hold date fields
@@ -30,14 +39,8 @@ export interface ElasticSearchDeadLetter extends DeadLetterEvent {
  * refused fails its receipt and is handled as a pipeline error, or goes to the dead-letter target.
  */
 export class ElasticSearchSink extends Sink implements BulkOwner {
-  static override ConfigDefaults: ConfigSpec = {
-    index: { type: "string", default: "bspump_", doc: "Target index; may hold UTC date fields, e.g. events-%Y.%m.%d. The context key es_index overrides it" },
-    index_prefix: { type: "string", default: "bspump_", doc: "Obsolete (BSPump): used only when index is left at its default" },
-    time_field: { type: "string", default: "", doc: "Event field with the event time for date fields in index (seconds, ms or ISO-8601); empty: the current time" },
-    id_field: { type: "string", default: "_id", doc: "Event field with the document id; a field whose name starts with '_' is removed from the document" },
-    action: { type: "string", default: "create_or_index", doc: "Bulk action; create_or_index: create without an id, index with one; update: with doc_as_upsert", choices: ACTIONS },
-    dead_letter: { type: "string", default: "", doc: "Pipeline id that receives refused items; empty: the pipeline's dead_letter, if any" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   override readonly settlesReceipts = true;
   readonly connection: ElasticSearchConnection;

@@ -5,7 +5,7 @@ import {
   type Application,
   type ComponentOptions,
   type Pipeline,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
 } from "../core/index.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 
@@ -44,6 +44,17 @@ export function parseRequestBody(text: string, section: string): Record<string, 
   }
 }
 
+const CONFIG = {
+  index: { type: "string", default: "index-*", doc: "Index (or pattern) to search" },
+  source: { type: "string", default: "_source", doc: "Field of each hit to emit" },
+  sort_by: { type: "string", default: "_id", doc: "Field to sort by (ascending) when the body has no sort; must be unique per document for search_after" },
+  timestamp: { type: "string", default: "@timestamp", doc: "Time field of the default query (a range from start_from); empty: match_all" },
+  start_from: { type: "string", default: "now-1h", doc: "Lower bound of the default query's time range" },
+  request_body: { type: "string", default: "", doc: "Search body as JSON (overrides the default query)" },
+  size: { type: "int", default: 1000, doc: "Hits per page" },
+  scroll: { type: "string", default: "", doc: "Scroll keep-alive (e.g. 1m) to page with the scroll API; empty: search_after" },
+} satisfies ConfigSpec;
+
 /**
  * Emits the documents matching a query, paging through all hits each cycle with `search_after`
  * (default; the last hit's sort values are kept across cycles, so later cycles continue after the
@@ -51,16 +62,8 @@ export function parseRequestBody(text: string, section: string): Record<string, 
  * result again). Each event is the hit's `source` field (`_source`), with inner hits merged in.
  */
 export class ElasticSearchSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    index: { type: "string", default: "index-*", doc: "Index (or pattern) to search" },
-    source: { type: "string", default: "_source", doc: "Field of each hit to emit" },
-    sort_by: { type: "string", default: "_id", doc: "Field to sort by (ascending) when the body has no sort; must be unique per document for search_after" },
-    timestamp: { type: "string", default: "@timestamp", doc: "Time field of the default query (a range from start_from); empty: match_all" },
-    start_from: { type: "string", default: "now-1h", doc: "Lower bound of the default query's time range" },
-    request_body: { type: "string", default: "", doc: "Search body as JSON (overrides the default query)" },
-    size: { type: "int", default: 1000, doc: "Hits per page" },
-    scroll: { type: "string", default: "", doc: "Scroll keep-alive (e.g. 1m) to page with the scroll API; empty: search_after" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: ElasticSearchConnection;
   readonly requestBody: Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { Generator, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Generator, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type TypedConfig, type Pipeline } from "../core/index.js";
 import type { CSVRowParser } from "../codec/CSVRowParser.js";
 import { csvDialect } from "../codec/csvdialect.js";
 import { badInput } from "../codec/badInput.js";
@@ -13,6 +13,7 @@ import { CSV_PROCESSOR_CONFIG, csvParsers } from "./CSVParserProcessor.js";
  */
 export class CSVGenerator extends Generator {
   static override ConfigDefaults: ConfigSpec = CSV_PROCESSOR_CONFIG;
+  declare readonly config: TypedConfig<typeof CSV_PROCESSOR_CONFIG>;
   readonly fieldnames: string[] | null;
   private readonly parsers: { text: CSVRowParser; bytes: CSVRowParser };
   private readonly strict: boolean;

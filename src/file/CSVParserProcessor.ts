@@ -1,14 +1,14 @@
-import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type TypedConfig, type Pipeline } from "../core/index.js";
 import { CSVRowParser } from "../codec/CSVRowParser.js";
 import { CSV_DIALECT_CONFIG, csvDialect, readerOptions, type CSVDialect } from "../codec/csvdialect.js";
 import { textCodec } from "../codec/text.js";
 
 /** The config of the CSV processors: the dialect, `fieldnames` and the encoding of Buffer input. */
-export const CSV_PROCESSOR_CONFIG: ConfigSpec = {
+export const CSV_PROCESSOR_CONFIG = {
   fieldnames: { type: "list", default: [] as string[], doc: "Column names; CSVGenerator: empty = the block's first row is the header" },
   ...CSV_DIALECT_CONFIG,
   encoding: { type: "encoding", default: "utf-8", doc: "Encoding of Buffer input" },
-};
+} satisfies ConfigSpec;
 
 /**
  * Parsers for the CSV processors: strings are parsed as their UTF-8 bytes, Buffers in `encoding`.
@@ -32,6 +32,7 @@ export function csvParsers(
  */
 export class CSVParserProcessor extends Processor {
   static override ConfigDefaults: ConfigSpec = CSV_PROCESSOR_CONFIG;
+  declare readonly config: TypedConfig<typeof CSV_PROCESSOR_CONFIG>;
   readonly fieldnames: string[];
   private readonly parsers: { text: CSVRowParser; bytes: CSVRowParser };
   private row: string[] | null = null;

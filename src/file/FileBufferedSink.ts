@@ -4,12 +4,24 @@ import {
   ConfigError,
   type Application,
   type ComponentOptions,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type EventContext,
   type Pipeline,
   type SentBatch,
 } from "../core/index.js";
 import { exists } from "./glob.js";
+
+const CONFIG = {
+  path: { type: "string", default: "", doc: "Output file; may contain {index} and {timestamp} (used on rotation)", required: true },
+  mode: { type: "string", default: "a", choices: ["a", "ab", "w", "wb"], doc: "a: append to an existing file; w: truncate it when first opened" },
+  encoding: { type: "string", default: "utf-8", doc: "Text encoding of string output" },
+  buffer_size: { type: "int", default: 1048576, doc: "Bytes buffered before a write" },
+  flush_period: { type: "float", default: 1, doc: "Seconds after which a partly filled buffer is written (0 = only on size and stop)" },
+  max_pending: { type: "int", default: 16777216, doc: "Bytes waiting to be written above which the pipeline is throttled" },
+  rotate_size: { type: "int", default: 0, doc: "Rotate after the file reaches this many bytes (0 = never)" },
+  rotate_period: { type: "float", default: 0, doc: "Rotate a file after it was open this many seconds (0 = never)" },
+  fsync: { type: "bool", default: false, doc: "fsync after each write, before settling receipts" },
+} satisfies ConfigSpec;
 
 /**
  * Base of the file sinks: events are serialized (`serialize()`) into an in-memory buffer that is
@@ -23,17 +35,8 @@ import { exists } from "./glob.js";
  * name, otherwise the finished file is renamed to `<path>.<index>` and `path` starts afresh.
  */
 export abstract class FileBufferedSink extends BatchingSink<Buffer[]> {
-  static override ConfigDefaults: ConfigSpec = {
-    path: { type: "string", default: "", doc: "Output file; may contain {index} and {timestamp} (used on rotation)", required: true },
-    mode: { type: "string", default: "a", choices: ["a", "ab", "w", "wb"], doc: "a: append to an existing file; w: truncate it when first opened" },
-    encoding: { type: "string", default: "utf-8", doc: "Text encoding of string output" },
-    buffer_size: { type: "int", default: 1048576, doc: "Bytes buffered before a write" },
-    flush_period: { type: "float", default: 1, doc: "Seconds after which a partly filled buffer is written (0 = only on size and stop)" },
-    max_pending: { type: "int", default: 16777216, doc: "Bytes waiting to be written above which the pipeline is throttled" },
-    rotate_size: { type: "int", default: 0, doc: "Rotate after the file reaches this many bytes (0 = never)" },
-    rotate_period: { type: "float", default: 0, doc: "Rotate a file after it was open this many seconds (0 = never)" },
-    fsync: { type: "bool", default: false, doc: "fsync after each write, before settling receipts" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly pathTemplate: string;
   readonly encoding: BufferEncoding;

@@ -1,7 +1,14 @@
-import type { Application, ComponentOptions, ConfigSpec, EventContext, Pipeline } from "../core/index.js";
+import type { Application, ComponentOptions, ConfigSpec, TypedConfig, EventContext, Pipeline } from "../core/index.js";
 import { CSV_DIALECT_CONFIG, csvDialect } from "../codec/csvdialect.js";
 import { FileBufferedSink } from "./FileBufferedSink.js";
 import { formatRow, type CsvFormat } from "../codec/csvformat.js";
+
+const CONFIG = {
+  mode: { type: "string", default: "w", choices: ["a", "ab", "w", "wb"], doc: "w: truncate the file when first opened (BSPump); a: append" },
+  fieldnames: { type: "list", default: [] as string[], doc: "Column names; empty: the first event's keys" },
+  header: { type: "bool", default: true, doc: "Write a header row at the start of each file" },
+  ...CSV_DIALECT_CONFIG,
+} satisfies ConfigSpec;
 
 /**
  * Writes each event (an object) as a CSV row, quoted per RFC 4180 (Python csv's quoting modes).
@@ -10,12 +17,8 @@ import { formatRow, type CsvFormat } from "../codec/csvformat.js";
  * ValueError [BUG]). Buffered, flushed on a timer and on stop (BSPump never flushed [BUG]).
  */
 export class FileCSVSink extends FileBufferedSink {
-  static override ConfigDefaults: ConfigSpec = {
-    mode: { type: "string", default: "w", choices: ["a", "ab", "w", "wb"], doc: "w: truncate the file when first opened (BSPump); a: append" },
-    fieldnames: { type: "list", default: [] as string[], doc: "Column names; empty: the first event's keys" },
-    header: { type: "bool", default: true, doc: "Write a header row at the start of each file" },
-    ...CSV_DIALECT_CONFIG,
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & FileBufferedSink["config"];
 
   private fields: string[] | null;
   private readonly format: CsvFormat;

@@ -1,10 +1,16 @@
-import type { Application, ComponentOptions, Pipeline, ConfigSpec } from "../core/index.js";
+import type { Application, ComponentOptions, Pipeline, ConfigSpec, TypedConfig } from "../core/index.js";
 import { CSVRowParser } from "../codec/CSVRowParser.js";
 import { CSV_DIALECT_CONFIG, csvDialect, readerOptions } from "../codec/csvdialect.js";
 import { maxLineLengthKey } from "../codec/lines.js";
 import { badInput } from "../codec/badInput.js";
 import { csvRecordBuilder, type CSVRecordBuilder } from "../codec/csvrecord.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
+
+const CONFIG = {
+  fieldnames: { type: "list", default: [] as string[], doc: "Column names (comma-separated); empty: the first row is the header" },
+  ...CSV_DIALECT_CONFIG,
+  max_line_length: maxLineLengthKey(16 * 1048576),
+} satisfies ConfigSpec;
 
 /**
  * One object per CSV row (BSPump's FileCSVSource, csv.DictReader): keys from the header row, or
@@ -16,11 +22,8 @@ import { FileABCSource, type FileEntry } from "./FileABCSource.js";
  * a warning naming file and line (and goes to the dead-letter target, if any); the other rows go on.
  */
 export class FileCSVSource extends FileABCSource {
-  static override ConfigDefaults: ConfigSpec = {
-    fieldnames: { type: "list", default: [] as string[], doc: "Column names (comma-separated); empty: the first row is the header" },
-    ...CSV_DIALECT_CONFIG,
-    max_line_length: maxLineLengthKey(16 * 1048576),
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & FileABCSource["config"];
 
   private readonly parserOptions: ReturnType<typeof readerOptions>;
   private readonly fieldnames: string[] | null;

@@ -1,8 +1,13 @@
-import { ConfigError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { ConfigError, type Application, type ComponentOptions, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
 import { badInput } from "../codec/badInput.js";
 import { NO_VALUE, parseJSONLine } from "../codec/json.js";
+
+const CONFIG = {
+  format: { type: "string", default: "document", choices: ["document", "lines"], doc: "document: the file is one JSON value; lines: one JSON value per line" },
+  max_size: { type: "int", default: 268435456, doc: "Largest document read (bytes, after decompression) in document mode" },
+} satisfies ConfigSpec;
 
 /**
  * JSON files. `format: document` (BSPump): the whole file is one JSON document and one event (up to
@@ -11,10 +16,8 @@ import { NO_VALUE, parseJSONLine } from "../codec/json.js";
  * the dead-letter target if any; a malformed document also leaves the file as `-failed`.
  */
 export class FileJSONSource extends FileLineSource {
-  static override ConfigDefaults: ConfigSpec = {
-    format: { type: "string", default: "document", choices: ["document", "lines"], doc: "document: the file is one JSON value; lines: one JSON value per line" },
-    max_size: { type: "int", default: 268435456, doc: "Largest document read (bytes, after decompression) in document mode" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & FileLineSource["config"];
 
   readonly format: "document" | "lines";
   readonly maxSize: number;

@@ -1,10 +1,14 @@
-import type { Application, ComponentOptions, ConfigSpec, EventContext, Pipeline } from "../core/index.js";
+import type { Application, ComponentOptions, ConfigSpec, TypedConfig, EventContext, Pipeline } from "../core/index.js";
 import { LineFramer, maxLineLengthKey, type LineTarget } from "../codec/lines.js";
 import { badInput } from "../codec/badInput.js";
 import { FileABCSource, type FileEntry } from "./FileABCSource.js";
 
 /** Default longest line of a file: large (a JSON line may be big), yet bounded (a file with no newline). */
 const MAX_LINE_LENGTH = 16 * 1048576;
+
+const CONFIG = {
+  max_line_length: maxLineLengthKey(MAX_LINE_LENGTH),
+} satisfies ConfigSpec;
 
 /**
  * One event per line (BSPump's FileLineSource), without the line terminator (`\n` or `\r\n`).
@@ -16,9 +20,8 @@ const MAX_LINE_LENGTH = 16 * 1048576;
  * Framed by the codec layer's LineFramer (src/codec/lines.ts), reading large Buffers (several in flight).
  */
 export class FileLineSource extends FileABCSource implements LineTarget<FileEntry> {
-  static override ConfigDefaults: ConfigSpec = {
-    max_line_length: maxLineLengthKey(MAX_LINE_LENGTH),
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & FileABCSource["config"];
 
   private readonly framer: LineFramer<FileEntry>;
 

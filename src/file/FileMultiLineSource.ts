@@ -1,4 +1,4 @@
-import type { Application, ComponentOptions, Pipeline, ConfigSpec } from "../core/index.js";
+import type { Application, ComponentOptions, Pipeline, ConfigSpec, TypedConfig } from "../core/index.js";
 import { FileLineSource } from "./FileLineSource.js";
 import type { FileEntry } from "./FileABCSource.js";
 import type { Receipt } from "../core/index.js";
@@ -7,15 +7,18 @@ export interface FileMultiLineSourceOptions extends ComponentOptions {
   separator?: string;
 }
 
+const CONFIG = {
+  separator: { type: "string", default: "", doc: "Prefix of the first line of each event" },
+} satisfies ConfigSpec;
+
 /**
  * Joins continuation lines (BSPump's FileMultiLineSource): a line that starts with `separator`
  * begins a new event; other lines are appended with "\n". Every event carries `{filename, line}`
  * (`line` of its first line) — BSPump left the context off all but the last event [BUG].
  */
 export class FileMultiLineSource extends FileLineSource {
-  static override ConfigDefaults: ConfigSpec = {
-    separator: { type: "string", default: "", doc: "Prefix of the first line of each event" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & FileLineSource["config"];
 
   readonly separator: string;
   private readonly separatorBytes: Buffer;

@@ -1,4 +1,4 @@
-import { TriggerSource, toError, type Application, type ComponentOptions, type ConfigSpec, type Pipeline } from "../core/index.js";
+import { TriggerSource, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Pipeline } from "../core/index.js";
 import { parseResponseCodes } from "./util.js";
 
 /** A response status outside `response_code`. */
@@ -19,6 +19,16 @@ export interface HTTPClientSourceOptions extends ComponentOptions {
   headers?: Record<string, string>;
 }
 
+const CONFIG = {
+  method: { type: "string", default: "GET", doc: "HTTP method" },
+  url: { type: "string", default: "http://example.com/", doc: "The URL to fetch" },
+  response_code: { type: "string", default: "200", doc: "Accepted status codes: every integer in the value ('200, 203 204')" },
+  max_failed_retries: { type: "int", default: 3, doc: "Failures in a row after which the pipeline goes to its error state" },
+  fail_chilldown: { type: "float", default: 30, doc: "Seconds to wait after a failure before retrying" },
+  timeout: { type: "float", default: 60, doc: "Seconds for the whole request, body included (0: none)" },
+  body: { type: "string", default: "", doc: "Request body (for POST/PUT)" },
+} satisfies ConfigSpec;
+
 /**
  * Base of the HTTP client sources (TriggerSource): each trigger cycle makes one request to `url`
  * and hands the response to `read()`. A failure (connection error, timeout, or a status not in
@@ -27,15 +37,8 @@ export interface HTTPClientSourceOptions extends ComponentOptions {
  * (BSPump slept and ended the cycle instead of retrying, and counted failures as `event.in` [QUIRK].)
  */
 export abstract class HTTPABCClientSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    method: { type: "string", default: "GET", doc: "HTTP method" },
-    url: { type: "string", default: "http://example.com/", doc: "The URL to fetch" },
-    response_code: { type: "string", default: "200", doc: "Accepted status codes: every integer in the value ('200, 203 204')" },
-    max_failed_retries: { type: "int", default: 3, doc: "Failures in a row after which the pipeline goes to its error state" },
-    fail_chilldown: { type: "float", default: 30, doc: "Seconds to wait after a failure before retrying" },
-    timeout: { type: "float", default: 60, doc: "Seconds for the whole request, body included (0: none)" },
-    body: { type: "string", default: "", doc: "Request body (for POST/PUT)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly headers: Record<string, string>;
   readonly url: string;

@@ -5,7 +5,7 @@ import {
   toError,
   type Application,
   type ComponentOptions,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type EventContext,
   type Pipeline,
   type SentBatch,
@@ -15,6 +15,19 @@ import { parseResponseCodes, retryAfterSeconds } from "./util.js";
 export interface HTTPClientSinkOptions extends ComponentOptions {
   headers?: Record<string, string>;
 }
+
+const CONFIG = {
+  url: { type: "string", default: "http://localhost:8080/", doc: "Where to send the events" },
+  method: { type: "string", default: "POST", doc: "HTTP method" },
+  format: { type: "string", default: "json", choices: ["json", "ndjson"], doc: "json: a JSON array per request; ndjson: one JSON document per line" },
+  batch_size: { type: "int", default: 1000, doc: "Events per request" },
+  flush_period: { type: "float", default: 1, doc: "Seconds after which a partial batch is sent (0: only on size and stop)" },
+  response_code: { type: "string", default: "200 201 202 204", doc: "Accepted status codes" },
+  max_retries: { type: "int", default: 5, doc: "Retries of a failed request before the batch fails" },
+  retry_delay: { type: "float", default: 1, doc: "Seconds before the first retry (doubling, at most 30)" },
+  timeout: { type: "float", default: 30, doc: "Seconds per request" },
+  max_pending_batches: { type: "int", default: 4, doc: "Batches waiting to be sent above which the pipeline is throttled" },
+} satisfies ConfigSpec;
 
 /**
  * Posts events to an HTTP endpoint in batches: a JSON array (`format = json`) or JSON lines
@@ -29,18 +42,8 @@ export interface HTTPClientSinkOptions extends ComponentOptions {
  * Buffers are taken as already-serialized JSON; other values are JSON-encoded.
  */
 export class HTTPClientSink extends BatchingSink<string> {
-  static override ConfigDefaults: ConfigSpec = {
-    url: { type: "string", default: "http://localhost:8080/", doc: "Where to send the events" },
-    method: { type: "string", default: "POST", doc: "HTTP method" },
-    format: { type: "string", default: "json", choices: ["json", "ndjson"], doc: "json: a JSON array per request; ndjson: one JSON document per line" },
-    batch_size: { type: "int", default: 1000, doc: "Events per request" },
-    flush_period: { type: "float", default: 1, doc: "Seconds after which a partial batch is sent (0: only on size and stop)" },
-    response_code: { type: "string", default: "200 201 202 204", doc: "Accepted status codes" },
-    max_retries: { type: "int", default: 5, doc: "Retries of a failed request before the batch fails" },
-    retry_delay: { type: "float", default: 1, doc: "Seconds before the first retry (doubling, at most 30)" },
-    timeout: { type: "float", default: 30, doc: "Seconds per request" },
-    max_pending_batches: { type: "int", default: 4, doc: "Batches waiting to be sent above which the pipeline is throttled" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly url: string;
   private readonly method: string;

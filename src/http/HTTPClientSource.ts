@@ -1,4 +1,4 @@
-import type { Application, ConfigSpec, Pipeline } from "../core/index.js";
+import type { Application, ConfigSpec, Pipeline, TypedConfig } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { CSVRowParser } from "../codec/CSVRowParser.js";
 import { CSV_DIALECT_CONFIG, csvDialect, readerOptions, type CSVDialect } from "../codec/csvdialect.js";
@@ -19,11 +19,14 @@ export class HTTPClientSource extends HTTPABCClientSource {
   }
 }
 
+const HTTP_CLIENT_TEXT_SOURCE_CONFIG = {
+  encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+} satisfies ConfigSpec;
+
 /** Emits the whole body as one string, decoded with `encoding` (empty: the response charset, else UTF-8). */
 export class HTTPClientTextSource extends HTTPABCClientSource {
-  static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
-  };
+  static override ConfigDefaults: ConfigSpec = HTTP_CLIENT_TEXT_SOURCE_CONFIG;
+  declare readonly config: TypedConfig<typeof HTTP_CLIENT_TEXT_SOURCE_CONFIG> & HTTPABCClientSource["config"];
 
   protected async read(response: Response): Promise<void> {
     const codec = bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
@@ -38,6 +41,11 @@ export class HTTPClientTextSource extends HTTPABCClientSource {
 /** What a line of a response needs: the codec that decodes it when the framer does not. */
 type Body = { codec: TextCodec | null };
 
+const HTTP_CLIENT_LINE_SOURCE_CONFIG = {
+  encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+  max_line_length: maxLineLengthKey(16 * 1048576),
+} satisfies ConfigSpec;
+
 /**
  * Emits one event per `\n`-separated line, right-stripped, read as the body streams in (a slow
  * pipeline slows the download). Framed by the codec layer (src/codec/lines.ts): empty lines are
@@ -45,10 +53,8 @@ type Body = { codec: TextCodec | null };
  * `max_line_length` bytes is bad input.
  */
 export class HTTPClientLineSource extends HTTPABCClientSource implements LineTarget<Body> {
-  static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
-    max_line_length: maxLineLengthKey(16 * 1048576),
-  };
+  static override ConfigDefaults: ConfigSpec = HTTP_CLIENT_LINE_SOURCE_CONFIG;
+  declare readonly config: TypedConfig<typeof HTTP_CLIENT_LINE_SOURCE_CONFIG> & HTTPABCClientSource["config"];
 
   protected async read(response: Response): Promise<void> {
     const codec = bodyCodec(this.config.getString("encoding"), response.headers.get("content-type"), `[${this.config.section}] encoding`);
@@ -74,17 +80,20 @@ export class HTTPClientLineSource extends HTTPABCClientSource implements LineTar
   }
 }
 
+const HTTP_CLIENT_CSV_SOURCE_CONFIG = {
+  encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
+  fieldnames: { type: "list", default: [], doc: "Column names (comma-separated); empty: the first row is the header" },
+  ...CSV_DIALECT_CONFIG,
+} satisfies ConfigSpec;
+
 /**
  * Emits one object per CSV row (the header row names the fields unless `fieldnames` is given),
  * parsed by CSVRowParser as the body streams in, like every CSV component. A malformed row is bad
  * input (a warning, the dead-letter target); the other rows go on.
  */
 export class HTTPClientCSVSource extends HTTPABCClientSource {
-  static override ConfigDefaults: ConfigSpec = {
-    encoding: { type: "encoding", default: "", doc: "Text encoding; empty: from the response's charset, else utf-8" },
-    fieldnames: { type: "list", default: [], doc: "Column names (comma-separated); empty: the first row is the header" },
-    ...CSV_DIALECT_CONFIG,
-  };
+  static override ConfigDefaults: ConfigSpec = HTTP_CLIENT_CSV_SOURCE_CONFIG;
+  declare readonly config: TypedConfig<typeof HTTP_CLIENT_CSV_SOURCE_CONFIG> & HTTPABCClientSource["config"];
 
   private readonly dialect: CSVDialect;
 

@@ -1,5 +1,9 @@
-import { Sink, type ConfigSpec, type EventContext } from "../core/index.js";
+import { Sink, type ConfigSpec, type TypedConfig, type EventContext, type Application, type ComponentOptions, type Pipeline } from "../core/index.js";
 import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
+
+const CONFIG = {
+  content_type: { type: "string", default: "application/octet-stream", doc: "Content-Type of the response" },
+} satisfies ConfigSpec;
 
 /**
  * Writes events into the HTTP response of the request they came from (a WebServiceSource request,
@@ -9,11 +13,16 @@ import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
  */
 export class WebServiceSink extends Sink {
   static readonly CONTEXT_RESPONSE_ID = CONTEXT_RESPONSE_ID;
-  static override ConfigDefaults: ConfigSpec = {
-    content_type: { type: "string", default: "application/octet-stream", doc: "Content-Type of the response" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
-  private readonly contentType = this.config.getString("content_type");
+  private readonly contentType: string;
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    this.contentType = this.config.getString("content_type");
+  }
+
   missing = 0;
 
   process(context: EventContext, event: unknown): null {

@@ -1,13 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import { Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
 import { bodyCodec, charsetOf, parseListen } from "./util.js";
 import { splitLines } from "../codec/lines.js";
 import { NO_VALUE, parseJSONLine } from "../codec/json.js";
 
 type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
+
+const CONFIG = {
+  listen: { type: "string", default: "127.0.0.1 8080", doc: "Address of the source's own HTTP server ('host port'; port 0: any free port); empty: no server, mount handle() yourself" },
+  path: { type: "string", default: "/", doc: "URL path that takes events; other paths get 404" },
+  method: { type: "list", default: ["POST", "PUT"], doc: "Accepted methods" },
+  format: { type: "string", default: "bytes", choices: ["bytes", "text", "lines", "json", "ndjson"], doc: "How a body becomes events" },
+  max_body: { type: "int", default: 10485760, doc: "Largest accepted body in bytes (413 above)" },
+  max_in_flight: { type: "int", default: 67108864, doc: "Bytes of request bodies held at once, over all requests (read or waiting to be settled); beyond: not_ready_status with Retry-After" },
+  response_timeout: { type: "float", default: 60, doc: "Seconds to wait for the events to be settled before answering 504" },
+  not_ready_status: { type: "int", default: 503, doc: "Status while the pipeline is not ready (503 or 429)" },
+  retry_after: { type: "int", default: 1, doc: "Retry-After seconds sent with not_ready_status" },
+  token: { type: "string", default: "", doc: "When set, requests need 'Authorization: Bearer <token>'", secret: true },
+} satisfies ConfigSpec;
 
 /**
  * An HTTP endpoint whose request bodies become events (BSPump's `WebServiceSource`, with its own
@@ -33,18 +46,8 @@ type Format = "bytes" | "text" | "lines" | "json" | "ndjson";
  * `handle(req, res)` can also be mounted in a server of your own (`listen` empty).
  */
 export class WebServiceSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    listen: { type: "string", default: "127.0.0.1 8080", doc: "Address of the source's own HTTP server ('host port'; port 0: any free port); empty: no server, mount handle() yourself" },
-    path: { type: "string", default: "/", doc: "URL path that takes events; other paths get 404" },
-    method: { type: "list", default: ["POST", "PUT"], doc: "Accepted methods" },
-    format: { type: "string", default: "bytes", choices: ["bytes", "text", "lines", "json", "ndjson"], doc: "How a body becomes events" },
-    max_body: { type: "int", default: 10485760, doc: "Largest accepted body in bytes (413 above)" },
-    max_in_flight: { type: "int", default: 67108864, doc: "Bytes of request bodies held at once, over all requests (read or waiting to be settled); beyond: not_ready_status with Retry-After" },
-    response_timeout: { type: "float", default: 60, doc: "Seconds to wait for the events to be settled before answering 504" },
-    not_ready_status: { type: "int", default: 503, doc: "Status while the pipeline is not ready (503 or 429)" },
-    retry_after: { type: "int", default: 1, doc: "Retry-After seconds sent with not_ready_status" },
-    token: { type: "string", default: "", doc: "When set, requests need 'Authorization: Bearer <token>'", secret: true },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly host: string | null;
   private readonly requestedPort: number;

@@ -5,3 +5,5 @@ export { WebServiceSink } from "./WebServiceSink.js";
 export { CONTEXT_RESPONSE_ID, WebServiceResponses, type CollectedResponse } from "./responses.js";
 export { HTTPClientSink, type HTTPClientSinkOptions } from "./HTTPClientSink.js";
 export { parseResponseCodes, retryAfterSeconds } from "./util.js";
+export { WebSocketSource, type WebSocketContext } from "./WebSocketSource.js";
+export { HTTPClientWebSocketSink } from "./HTTPClientWebSocketSink.js";

@@ -46,3 +46,15 @@ export function parseListen(text: string, where: string): { host: string; port: 
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new ConfigError(`${where}: expected 'host port', 'host:port' or 'port', got '${text}'`);
   return { host, port: Number(portText) };
 }
+
+/** A WebSocket URL (`ws:`, `wss:`, or `http:`/`https:`, which `ws` maps to them), checked at start. */
+export function webSocketUrl(text: string, where: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${where}: not a URL: '${text}'`);
+  }
+  if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) throw new ConfigError(`${where}: expected a ws://, wss://, http:// or https:// URL, got '${text}'`);
+  return text;
+}

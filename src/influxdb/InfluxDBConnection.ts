@@ -1,4 +1,4 @@
-import { ConfigError, Connection, type Application, type ComponentOptions, type ConfigSpec } from "../core/index.js";
+import { ConfigError, Connection, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { PRECISIONS, type Precision } from "./lineprotocol.js";
 
 /** The outcome of one POST /write. */
@@ -12,6 +12,22 @@ export interface WriteResult {
   retry: boolean;
 }
 
+const CONFIG = {
+  url: { type: "string", default: "http://localhost:8086/", doc: "InfluxDB base URL" },
+  db: { type: "string", default: "mydb", doc: "Database written to" },
+  precision: { type: "string", default: "ns", doc: "Timestamp precision: ns, u, ms, s, m or h (sinks write timestamps in it)" },
+  username: { type: "string", default: "", doc: "User (basic auth), if the server requires one" },
+  password: { type: "string", default: "", doc: "Password (basic auth)" },
+  retention_policy: { type: "string", default: "", doc: "Retention policy (rp=); empty: the database's default" },
+  output_queue_max_size: { type: "int", default: 10, doc: "Buckets waiting to be sent above which a sink throttles its pipeline" },
+  output_bucket_max_size: { type: "int", default: 1000000, doc: "Characters of line protocol per request" },
+  flush_period: { type: "float", default: 1.0, doc: "Seconds after which a partly filled bucket is sent (BSPump: every tick)" },
+  timeout: { type: "float", default: 30, doc: "Seconds to wait for an answer" },
+  retry_enabled: { type: "bool", default: true, doc: "Retry network errors and retryable codes with backoff (BSPump default: False, which loses data)" },
+  response_codes_to_retry: { type: "string", default: "429,500,502,503,504", doc: "HTTP codes retried (every 5xx is retried as well; BSPump: 404,502,503,504)" },
+  max_retry_delay: { type: "float", default: 30, doc: "Longest wait between retries, seconds" },
+} satisfies ConfigSpec;
+
 /**
  * An InfluxDB 1.x HTTP endpoint (`POST <url>/write?db=<db>&precision=<precision>`). Sinks batch the
  * line protocol; the connection sends it and classifies the answer: 2xx is success, a network error,
@@ -19,21 +35,8 @@ export interface WriteResult {
  * a failure carrying the server's message (BSPump ignored non-2xx answers [BUG]).
  */
 export class InfluxDBConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    url: { type: "string", default: "http://localhost:8086/", doc: "InfluxDB base URL" },
-    db: { type: "string", default: "mydb", doc: "Database written to" },
-    precision: { type: "string", default: "ns", doc: "Timestamp precision: ns, u, ms, s, m or h (sinks write timestamps in it)" },
-    username: { type: "string", default: "", doc: "User (basic auth), if the server requires one" },
-    password: { type: "string", default: "", doc: "Password (basic auth)" },
-    retention_policy: { type: "string", default: "", doc: "Retention policy (rp=); empty: the database's default" },
-    output_queue_max_size: { type: "int", default: 10, doc: "Buckets waiting to be sent above which a sink throttles its pipeline" },
-    output_bucket_max_size: { type: "int", default: 1000000, doc: "Characters of line protocol per request" },
-    flush_period: { type: "float", default: 1.0, doc: "Seconds after which a partly filled bucket is sent (BSPump: every tick)" },
-    timeout: { type: "float", default: 30, doc: "Seconds to wait for an answer" },
-    retry_enabled: { type: "bool", default: true, doc: "Retry network errors and retryable codes with backoff (BSPump default: False, which loses data)" },
-    response_codes_to_retry: { type: "string", default: "429,500,502,503,504", doc: "HTTP codes retried (every 5xx is retried as well; BSPump: 404,502,503,504)" },
-    max_retry_delay: { type: "float", default: 30, doc: "Longest wait between retries, seconds" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly writeURL: string;
   readonly precision: Precision;

@@ -6,13 +6,17 @@ import {
   toError,
   type Application,
   type ComponentOptions,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type EventContext,
   type Pipeline,
   type SentBatch,
 } from "../core/index.js";
 import { InfluxDBConnection } from "./InfluxDBConnection.js";
 import { pointLine, timestamp, type IntegerMode, type InfluxPoint } from "./lineprotocol.js";
+
+const CONFIG = {
+  integers: { type: "string", default: "bigint", choices: ["bigint", "auto"], doc: "Which point-object numbers get the integer 'i' suffix: bigint (only BigInt values) or auto (every integral number)" },
+} satisfies ConfigSpec;
 
 /**
  * Writes events to InfluxDB 1.x as line protocol. An event is one of:
@@ -32,9 +36,8 @@ import { pointLine, timestamp, type IntegerMode, type InfluxPoint } from "./line
  * buckets wait.
  */
 export class InfluxDBSink extends BatchingSink<Buffer> {
-  static override ConfigDefaults: ConfigSpec = {
-    integers: { type: "string", default: "bigint", choices: ["bigint", "auto"], doc: "Which point-object numbers get the integer 'i' suffix: bigint (only BigInt values) or auto (every integral number)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: InfluxDBConnection;
   private readonly integers: IntegerMode;

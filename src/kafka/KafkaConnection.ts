@@ -1,4 +1,4 @@
-import { ConfigError, Connection, resolveConfig, type Application, type ComponentOptions, type ConfigSpec, type ResolvedConfig } from "../core/index.js";
+import { ConfigError, Connection, resolveConfig, type Application, type ComponentOptions, type ConfigSpec, type ResolvedConfig, type TypedConfig } from "../core/index.js";
 import { KAFKA_COMPRESSIONS, type KafkaAdminClient, type KafkaConsumerClient, type KafkaConsumerOptions, type KafkaProducerClient, type KafkaProducerOptions, type KafkaProperties } from "./client.js";
 import { RdKafkaAdmin, RdKafkaConsumer, RdKafkaProducer } from "./rdkafka.js";
 
@@ -22,6 +22,23 @@ export function passThroughProperties(config: ResolvedConfig): KafkaProperties {
   return out;
 }
 
+const CONFIG = {
+  bootstrap_servers: { type: "string", default: "", doc: "Brokers, host:port, one per line or comma-separated (falls back to the [kafka] section)" },
+  client_id: { type: "string", default: "bspump", doc: "Client id sent to the brokers" },
+  security_protocol: { type: "string", default: "PLAINTEXT", doc: "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", choices: ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", "plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] },
+  sasl_mechanisms: { type: "string", default: "PLAIN", doc: "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (or another mechanism librdkafka knows)" },
+  sasl_username: { type: "string", default: "", doc: "SASL user name" },
+  sasl_password: { type: "string", default: "", doc: "SASL password", secret: true },
+  ssl_ca_location: { type: "string", default: "", doc: "CA certificate file (PEM) to verify the brokers" },
+  ssl_certificate_location: { type: "string", default: "", doc: "Client certificate file (PEM)" },
+  ssl_key_location: { type: "string", default: "", doc: "Client private key file (PEM)" },
+  ssl_key_password: { type: "string", default: "", doc: "Password of the client private key", secret: true },
+  ssl_check_hostname: { type: "bool", default: true, doc: "Verify the brokers' certificates and host names" },
+  compression_type: { type: "string", default: "none", doc: "Producer compression: none, gzip, snappy, lz4 or zstd", choices: KAFKA_COMPRESSIONS },
+  connection_timeout_ms: { type: "int", default: 30000, doc: "How long a connect may take (socket.connection.setup.timeout.ms)" },
+  request_timeout_ms: { type: "int", default: 60000, doc: "Network request timeout (socket.timeout.ms)" },
+} satisfies ConfigSpec;
+
 /**
  * Configuration of a Kafka cluster, shared by sources, sinks and the topic initializer, each of
  * which builds its own client from it (as in BSPump). Section `[connection:<id>]`; when
@@ -30,26 +47,12 @@ export function passThroughProperties(config: ResolvedConfig): KafkaProperties {
  * property can be set on the connection, a source or a sink.
  */
 export class KafkaConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    bootstrap_servers: { type: "string", default: "", doc: "Brokers, host:port, one per line or comma-separated (falls back to the [kafka] section)" },
-    client_id: { type: "string", default: "bspump", doc: "Client id sent to the brokers" },
-    security_protocol: { type: "string", default: "PLAINTEXT", doc: "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", choices: ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", "plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] },
-    sasl_mechanisms: { type: "string", default: "PLAIN", doc: "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (or another mechanism librdkafka knows)" },
-    sasl_username: { type: "string", default: "", doc: "SASL user name" },
-    sasl_password: { type: "string", default: "", doc: "SASL password", secret: true },
-    ssl_ca_location: { type: "string", default: "", doc: "CA certificate file (PEM) to verify the brokers" },
-    ssl_certificate_location: { type: "string", default: "", doc: "Client certificate file (PEM)" },
-    ssl_key_location: { type: "string", default: "", doc: "Client private key file (PEM)" },
-    ssl_key_password: { type: "string", default: "", doc: "Password of the client private key", secret: true },
-    ssl_check_hostname: { type: "bool", default: true, doc: "Verify the brokers' certificates and host names" },
-    compression_type: { type: "string", default: "none", doc: "Producer compression: none, gzip, snappy, lz4 or zstd", choices: KAFKA_COMPRESSIONS },
-    connection_timeout_ms: { type: "int", default: 30000, doc: "How long a connect may take (socket.connection.setup.timeout.ms)" },
-    request_timeout_ms: { type: "int", default: 60000, doc: "Network request timeout (socket.timeout.ms)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
   static ConfigPassThrough = "librdkafka, with `_` read as `.` (e.g. `socket_keepalive_enable`, `statistics.interval.ms`)";
 
   /** The effective settings: this section's, or `[kafka]`'s when it has no bootstrap servers. */
-  readonly settings: ResolvedConfig;
+  readonly settings: TypedConfig<typeof CONFIG>;
   readonly bootstrapServers: string[];
   private readonly quiet = new Map<string, { until: number; suppressed: number }>();
 
@@ -86,7 +89,7 @@ export class KafkaConnection extends Connection {
       out["sasl.password"] = s.getString("sasl_password");
     }
     if (protocol === "SSL" || protocol === "SASL_SSL") {
-      for (const key of ["ssl_ca_location", "ssl_certificate_location", "ssl_key_location", "ssl_key_password"]) {
+      for (const key of ["ssl_ca_location", "ssl_certificate_location", "ssl_key_location", "ssl_key_password"] as const) {
         if (s.getString(key) !== "") out[librdkafkaName(key)] = s.getString(key);
       }
       if (!s.getBool("ssl_check_hostname")) {

@@ -1,4 +1,4 @@
-import { ConfigError, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
+import { ConfigError, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
 import { DeliveryLedger } from "./DeliveryLedger.js";
 import { noteIgnoredKeys } from "./settings.js";
@@ -19,6 +19,21 @@ interface Backlogged {
   receipt: Receipt | undefined;
 }
 
+const CONFIG = {
+  topic: { type: "string", default: "unconfigured", doc: "Topic, unless the context has kafka_topic" },
+  "watermark.low": { type: "int", default: 10000, doc: "Un-throttle the pipeline when queued records drop to this" },
+  "watermark.high": { type: "int", default: 20000, doc: "Throttle the pipeline when queued (not yet acknowledged) records exceed this" },
+  "queue.buffering.max.messages": { type: "int", default: 30000, doc: "Most records librdkafka queues (above the high watermark, so throttling comes first)" },
+  "queue.buffering.max.kbytes": { type: "int", default: 2561024, doc: "Most kilobytes librdkafka queues" },
+  "batch.num.messages": { type: "int", default: 10000, doc: "Most records per batch" },
+  "batch.size": { type: "int", default: 1000000, doc: "Most bytes per batch" },
+  "linger.ms": { type: "int", default: 500, doc: "Longest wait for a batch to fill before it is sent" },
+  "enable.idempotence": { type: "bool", default: true, doc: "Idempotent producer: retries neither duplicate nor reorder records" },
+  acks: { type: "string", default: "all", doc: "all (or -1): every in-sync replica; 1: the leader; 0: none (not with idempotence)", choices: ["all", "-1", "1", "0"] },
+  "compression.type": { type: "string", default: "", doc: "none, gzip, snappy, lz4 or zstd; empty: the connection's compression_type" },
+  "poll.timeout": { type: "float", default: 0.1, doc: "BSPump: seconds per producer poll. Deliveries are reported by librdkafka's thread here" },
+} satisfies ConfigSpec;
+
 /**
  * Produces each event (bytes or a string) to Kafka. The topic is the context's `kafka_topic`, or
  * `topic`; the key and headers come from the context's `kafka_key` and `kafka_headers` (so records
@@ -30,20 +45,8 @@ interface Backlogged {
  * pipeline is throttled, until they drop to `watermark.low`.
  */
 export class KafkaSink extends Sink {
-  static override ConfigDefaults: ConfigSpec = {
-    topic: { type: "string", default: "unconfigured", doc: "Topic, unless the context has kafka_topic" },
-    "watermark.low": { type: "int", default: 10000, doc: "Un-throttle the pipeline when queued records drop to this" },
-    "watermark.high": { type: "int", default: 20000, doc: "Throttle the pipeline when queued (not yet acknowledged) records exceed this" },
-    "queue.buffering.max.messages": { type: "int", default: 30000, doc: "Most records librdkafka queues (above the high watermark, so throttling comes first)" },
-    "queue.buffering.max.kbytes": { type: "int", default: 2561024, doc: "Most kilobytes librdkafka queues" },
-    "batch.num.messages": { type: "int", default: 10000, doc: "Most records per batch" },
-    "batch.size": { type: "int", default: 1000000, doc: "Most bytes per batch" },
-    "linger.ms": { type: "int", default: 500, doc: "Longest wait for a batch to fill before it is sent" },
-    "enable.idempotence": { type: "bool", default: true, doc: "Idempotent producer: retries neither duplicate nor reorder records" },
-    acks: { type: "string", default: "all", doc: "all (or -1): every in-sync replica; 1: the leader; 0: none (not with idempotence)", choices: ["all", "-1", "1", "0"] },
-    "compression.type": { type: "string", default: "", doc: "none, gzip, snappy, lz4 or zstd; empty: the connection's compression_type" },
-    "poll.timeout": { type: "float", default: 0.1, doc: "BSPump: seconds per producer poll. Deliveries are reported by librdkafka's thread here" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
   static ConfigPassThrough = "the librdkafka producer, with `_` read as `.` (e.g. `message.timeout.ms`, `partitioner`)";
 
   override readonly settlesReceipts = true;
@@ -99,7 +102,7 @@ export class KafkaSink extends Sink {
       "enable.idempotence": c.getBool("enable.idempotence"),
       acks: c.getString("acks") === "all" ? -1 : Number(c.getString("acks")),
     };
-    for (const key of ["queue.buffering.max.messages", "queue.buffering.max.kbytes", "batch.num.messages", "batch.size", "linger.ms"]) props[key] = c.getInt(key);
+    for (const key of ["queue.buffering.max.messages", "queue.buffering.max.kbytes", "batch.num.messages", "batch.size", "linger.ms"] as const) props[key] = c.getInt(key);
     return { ...props, ...passThroughProperties(c) };
   }
 

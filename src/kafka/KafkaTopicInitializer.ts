@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, ConfigObject, locateConnection, toError, type Application, type ComponentOptions, type Logger, type Pipeline, type ConfigSpec, dependency } from "../core/index.js";
+import { ConfigError, ConfigObject, locateConnection, toError, type Application, type ComponentOptions, type Logger, type Pipeline, type ConfigSpec, type TypedConfig, dependency } from "../core/index.js";
 import { KafkaConnection, type KafkaTopicSpec } from "./KafkaConnection.js";
 import { KafkaSink } from "./KafkaSink.js";
 import { KafkaSource } from "./KafkaSource.js";
@@ -16,6 +16,13 @@ export interface KafkaTopicDefinition {
   topic_configs?: Record<string, string | number | boolean>;
 }
 
+const CONFIG = {
+  client_id: { type: "string", default: "bspump-topic-initializer", doc: "Client id of the admin client" },
+  topics_file: { type: "string", default: "", doc: "JSON or YAML file with a list of topics (topic, num_partitions, replication_factor, config)" },
+  num_partitions_default: { type: "int", default: 1, doc: "Partitions of a topic that does not say" },
+  replication_factor_default: { type: "int", default: 1, doc: "Replication factor of a topic that does not say" },
+} satisfies ConfigSpec;
+
 /**
  * Creates the Kafka topics a pump needs when they are missing, with partitions, replication and
  * topic configs from a topics file (`.json`, `.yml`, `.yaml`), from explicit definitions, or from
@@ -23,12 +30,8 @@ export interface KafkaTopicDefinition {
  * by default `[KafkaTopicInitializer]`, as in BSPump.
  */
 export class KafkaTopicInitializer extends ConfigObject {
-  static override ConfigDefaults: ConfigSpec = {
-    client_id: { type: "string", default: "bspump-topic-initializer", doc: "Client id of the admin client" },
-    topics_file: { type: "string", default: "", doc: "JSON or YAML file with a list of topics (topic, num_partitions, replication_factor, config)" },
-    num_partitions_default: { type: "int", default: 1, doc: "Partitions of a topic that does not say" },
-    replication_factor_default: { type: "int", default: 1, doc: "Replication factor of a topic that does not say" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: KafkaConnection;
   readonly log: Logger;

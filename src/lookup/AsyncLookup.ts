@@ -1,4 +1,9 @@
-import { Lookup, type Application, type ConfigSpec, type LookupOptions } from "../core/index.js";
+import { Lookup, type Application, type ConfigSpec, type TypedConfig, type LookupOptions } from "../core/index.js";
+
+const CONFIG = {
+  cache_size: { type: "int", default: 1000, doc: "Entries kept in the cache (least recently used dropped)" },
+  cache_ttl: { type: "float", default: 0, doc: "Seconds an entry stays valid; 0: until dropped" },
+} satisfies ConfigSpec;
 
 /**
  * A lookup backed by an external store (BSPump's AsyncLookupMixin): `lookup(key)` answers from a
@@ -7,10 +12,8 @@ import { Lookup, type Application, type ConfigSpec, type LookupOptions } from ".
  * Elasticsearch and MySQL families' lookups) implement `fetch`.
  */
 export abstract class AsyncLookup extends Lookup {
-  static override ConfigDefaults: ConfigSpec = {
-    cache_size: { type: "int", default: 1000, doc: "Entries kept in the cache (least recently used dropped)" },
-    cache_ttl: { type: "float", default: 0, doc: "Seconds an entry stays valid; 0: until dropped" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly cache = new Map<string, { value: unknown; at: number }>();
   private readonly pending = new Map<string, Promise<unknown>>();

@@ -1,7 +1,14 @@
-import type { Application, LookupOptions, ConfigSpec } from "../core/index.js";
+import type { Application, LookupOptions, ConfigSpec, TypedConfig } from "../core/index.js";
 import { MappingLookup } from "./MappingLookup.js";
 import { CSV_DIALECT_CONFIG, csvDialect, readerOptions } from "../codec/csvdialect.js";
 import { csvRecordBuilder, csvRows } from "../codec/csvrecord.js";
+
+const CONFIG = {
+  format: { type: "string", default: "", doc: "Format of a file source: json or csv (default: by the file extension, else json)", choices: ["", "json", "csv"] },
+  key_column: { type: "string", default: "", doc: "CSV: the key column (default: the first)" },
+  value_column: { type: "string", default: "", doc: "CSV: the value column (default: the row without the key, as an object)" },
+  ...CSV_DIALECT_CONFIG,
+} satisfies ConfigSpec;
 
 /**
  * Key → value from a JSON object or a CSV file, a master pump, or set while the pump runs
@@ -9,12 +16,8 @@ import { csvRecordBuilder, csvRows } from "../codec/csvrecord.js";
  * (BSPump merged, which kept keys deleted on the master).
  */
 export class DictionaryLookup extends MappingLookup {
-  static override ConfigDefaults: ConfigSpec = {
-    format: { type: "string", default: "", doc: "Format of a file source: json or csv (default: by the file extension, else json)", choices: ["", "json", "csv"] },
-    key_column: { type: "string", default: "", doc: "CSV: the key column (default: the first)" },
-    value_column: { type: "string", default: "", doc: "CSV: the value column (default: the row without the key, as an object)" },
-    ...CSV_DIALECT_CONFIG,
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & MappingLookup["config"];
 
   readonly dictionary = new Map<string, unknown>();
 

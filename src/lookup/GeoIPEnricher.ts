@@ -1,11 +1,25 @@
 import { readFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
 import type { AsnResponse, CityResponse, Reader } from "maxmind";
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type MetricSample, type Pipeline, dependency } from "../core/index.js";
+import { Processor, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type MetricSample, type Pipeline, dependency } from "../core/index.js";
 import { compilePath, getField, setField, type FieldPath } from "./fieldpath.js";
 import { ipv4ToInt, ipv6ToBigInt, isPrivateIPv4, isPrivateIPv6 } from "./ipaddress.js";
 
 const maxmind = dependency<typeof import("maxmind")>("maxmind");
+
+const CONFIG = {
+  db_path: { type: "string", default: "", doc: "GeoIP2/GeoLite2 City or Country .mmdb" },
+  asn_db_path: { type: "string", default: "", doc: "GeoLite2 ASN .mmdb (optional)" },
+  ip_field: { type: "string", default: "ip", doc: "Field with the address (dots for nested fields)" },
+  target_field: { type: "string", default: "geo", doc: "Object the results go into; empty: into the event itself" },
+  country_field: { type: "string", default: "country_code", doc: "ISO country code; empty: skip" },
+  country_name_field: { type: "string", default: "", doc: "Country name; empty: skip" },
+  city_field: { type: "string", default: "city_name", doc: "City name; empty: skip" },
+  location_field: { type: "string", default: "location", doc: "{lat, lon}; empty: skip" },
+  asn_field: { type: "string", default: "asn", doc: "Autonomous system number; empty: skip" },
+  as_org_field: { type: "string", default: "as_org", doc: "Autonomous system organisation; empty: skip" },
+  language: { type: "string", default: "en", doc: "Language of the names" },
+} satisfies ConfigSpec;
 
 /**
  * Adds country, city, location and ASN of an IP address field from MaxMind `.mmdb` databases
@@ -15,19 +29,8 @@ const maxmind = dependency<typeof import("maxmind")>("maxmind");
  * pipeline warning, never an error.
  */
 export class GeoIPEnricher extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    db_path: { type: "string", default: "", doc: "GeoIP2/GeoLite2 City or Country .mmdb" },
-    asn_db_path: { type: "string", default: "", doc: "GeoLite2 ASN .mmdb (optional)" },
-    ip_field: { type: "string", default: "ip", doc: "Field with the address (dots for nested fields)" },
-    target_field: { type: "string", default: "geo", doc: "Object the results go into; empty: into the event itself" },
-    country_field: { type: "string", default: "country_code", doc: "ISO country code; empty: skip" },
-    country_name_field: { type: "string", default: "", doc: "Country name; empty: skip" },
-    city_field: { type: "string", default: "city_name", doc: "City name; empty: skip" },
-    location_field: { type: "string", default: "location", doc: "{lat, lon}; empty: skip" },
-    asn_field: { type: "string", default: "asn", doc: "Autonomous system number; empty: skip" },
-    as_org_field: { type: "string", default: "as_org", doc: "Autonomous system organisation; empty: skip" },
-    language: { type: "string", default: "en", doc: "Language of the names" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly cityReader: Reader<CityResponse> | null;
   readonly asnReader: Reader<AsnResponse> | null;
@@ -46,7 +49,7 @@ export class GeoIPEnricher extends Processor {
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
-    const open = <T extends CityResponse | AsnResponse>(key: string): Reader<T> | null => {
+    const open = <T extends CityResponse | AsnResponse>(key: "db_path" | "asn_db_path"): Reader<T> | null => {
       const path = this.config.getString(key);
       return path === "" ? null : new (maxmind().Reader)<T>(readFileSync(path));
     };

@@ -1,4 +1,4 @@
-import type { Application, ConfigSpec, LookupOptions } from "../core/index.js";
+import type { Application, ConfigSpec, TypedConfig, LookupOptions } from "../core/index.js";
 import { ipv4ToInt, ipv6ToBigInt } from "./ipaddress.js";
 import { MappingLookup } from "./MappingLookup.js";
 import { csvRows } from "../codec/csvrecord.js";
@@ -14,6 +14,11 @@ export interface GeoLocation {
 
 const IPV4_MAPPED_BASE = 281470681743360n;
 
+const CONFIG = {
+  path: { type: "string", default: "", doc: "ip2location CSV (e.g. IP2LOCATION-LITE-DB5.IPV4.CSV); same as source_url" },
+  ipv4mapped: { type: "bool", default: false, doc: "The CSV is in IPv6 space with IPv4 mapped into ::ffff:0:0/96" },
+} satisfies ConfigSpec;
+
 /**
  * IP ranges → location, from an ip2location-style CSV (`ip_from, ip_to, country_code,
  * country_name, region, city, lat, lon`; the range ends as integers or as addresses). Unlike
@@ -21,10 +26,8 @@ const IPV4_MAPPED_BASE = 281470681743360n;
  * range check); addresses outside every range give undefined.
  */
 export class IPGeoLookup extends MappingLookup {
-  static override ConfigDefaults: ConfigSpec = {
-    path: { type: "string", default: "", doc: "ip2location CSV (e.g. IP2LOCATION-LITE-DB5.IPV4.CSV); same as source_url" },
-    ipv4mapped: { type: "bool", default: false, doc: "The CSV is in IPv6 space with IPv4 mapped into ::ffff:0:0/96" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & MappingLookup["config"];
 
   private v4Start: number[] = [];
   private v4End: number[] = [];

@@ -1,6 +1,13 @@
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Lookup, type Pipeline, type PumpService } from "../core/index.js";
+import { Processor, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Lookup, type Pipeline, type PumpService } from "../core/index.js";
 import { AsyncLookup } from "./AsyncLookup.js";
 import { compilePath, getField, setField, type FieldPath } from "./fieldpath.js";
+
+const CONFIG = {
+  lookup: { type: "string", default: "", doc: "Id of the lookup", required: true },
+  key_field: { type: "string", default: "key", doc: "Field whose value is the key (dots for nested fields)" },
+  target_field: { type: "string", default: "value", doc: "Field the found value goes into" },
+  missing: { type: "string", default: "skip", doc: "When the key is not in the lookup: skip (leave the event), null (set null), drop (consume the event)", choices: ["skip", "null", "drop"] },
+} satisfies ConfigSpec;
 
 /**
  * Maps a field through a lookup: `target_field = lookup[key_field]`. Works with any lookup; with
@@ -8,12 +15,8 @@ import { compilePath, getField, setField, type FieldPath } from "./fieldpath.js"
  * registered (per-tenant lookups).
  */
 export class LookupEnricher extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    lookup: { type: "string", default: "", doc: "Id of the lookup", required: true },
-    key_field: { type: "string", default: "key", doc: "Field whose value is the key (dots for nested fields)" },
-    target_field: { type: "string", default: "value", doc: "Field the found value goes into" },
-    missing: { type: "string", default: "skip", doc: "When the key is not in the lookup: skip (leave the event), null (set null), drop (consume the event)", choices: ["skip", "null", "drop"] },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly keyPath: FieldPath;
   private readonly targetPath: FieldPath;

@@ -1,16 +1,16 @@
-import { Processor, Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Processor, Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type TypedConfig, type Pipeline } from "../core/index.js";
 import { DictionaryLookup } from "./DictionaryLookup.js";
 import { compilePath, getField, type FieldPath } from "./fieldpath.js";
 
 type UpdateOptions = ComponentOptions & { lookup?: string | DictionaryLookup };
 
-const UPDATE_DEFAULTS: ConfigSpec = {
+const UPDATE_CONFIG = {
   lookup: { type: "string", default: "", doc: "Id of the DictionaryLookup to update", required: true },
   key_field: { type: "string", default: "key", doc: "Field with the key" },
   value_field: { type: "string", default: "value", doc: "Field with the value; empty: the whole event" },
   action_field: { type: "string", default: "", doc: "Field saying 'set' or 'delete' (empty: always set)" },
   delete_on_null: { type: "bool", default: true, doc: "A null or missing value deletes the key" },
-};
+} satisfies ConfigSpec;
 
 /** Shared by the processor and the sink: applies one event to the lookup. */
 class LookupUpdater {
@@ -69,7 +69,8 @@ class LookupUpdater {
  * `{key, value: null}` or an action field 'delete' deletes); the event passes on.
  */
 export class LookupUpdateProcessor extends Processor {
-  static override ConfigDefaults: ConfigSpec = UPDATE_DEFAULTS;
+  static override ConfigDefaults: ConfigSpec = UPDATE_CONFIG;
+  declare readonly config: TypedConfig<typeof UPDATE_CONFIG>;
   private readonly updater: LookupUpdater;
 
   constructor(app: Application, pipeline: Pipeline, options: UpdateOptions = {}) {
@@ -89,7 +90,8 @@ export class LookupUpdateProcessor extends Processor {
 
 /** As LookupUpdateProcessor, as the pipeline's sink (the event is consumed). */
 export class LookupUpdateSink extends Sink {
-  static override ConfigDefaults: ConfigSpec = UPDATE_DEFAULTS;
+  static override ConfigDefaults: ConfigSpec = UPDATE_CONFIG;
+  declare readonly config: TypedConfig<typeof UPDATE_CONFIG>;
   private readonly updater: LookupUpdater;
 
   constructor(app: Application, pipeline: Pipeline, options: UpdateOptions = {}) {

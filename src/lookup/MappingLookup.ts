@@ -1,8 +1,22 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Lookup, toError, type Application, type ConfigSpec, type LookupOptions, type MetricSample } from "../core/index.js";
+import { Lookup, toError, type Application, type ConfigSpec, type TypedConfig, type LookupOptions, type MetricSample } from "../core/index.js";
 import { buildMasterURL, FileLookupProvider, HTTPLookupProvider, type LookupProvider } from "./LookupProvider.js";
+
+const CONFIG = {
+  source_url: { type: "string", default: "", doc: "Where to load from: a file path, file:/path, or http(s)://… (a master pump or any URL)" },
+  master_url: { type: "string", default: "", doc: "Master pump URL (http(s)://host:port); empty: not a slave. Used when source_url is empty" },
+  master_url_endpoint: { type: "string", default: "/bspump/v1/lookup/", doc: "Path of the lookup endpoint on the master" },
+  master_lookup_id: { type: "string", default: "", doc: "Id of the lookup on the master (default: this lookup's id)" },
+  master_timeout: { type: "float", default: 30, doc: "Seconds for a whole request to the master, answer included", min: 0.001, max: 86400 },
+  master_max_size: { type: "int", default: 134217728, doc: "Largest answer taken from the master, in bytes (a larger one is refused and the lookup keeps its data)", min: 1 },
+  master_token: { type: "string", default: "", doc: "Shared token sent to the master as 'Authorization: Bearer'", secret: true },
+  master_ca_file: { type: "string", default: "", doc: "PEM file of an extra CA trusted for an https master (self-signed)" },
+  update_period: { type: "float", default: 10, doc: "Seconds between reloads from the source (slaves poll the master); 0: load only at start" },
+  use_cache: { type: "bool", default: true, doc: "Persist the content to its own file after each change and use it when the source is unreachable" },
+  cache_dir: { type: "string", default: "", doc: "Folder of the persisted copy (default: [general] var_dir; neither set: no persistence)" },
+} satisfies ConfigSpec;
 
 /**
  * A lookup with dict-like access, loaded through a provider (file or HTTP(S) master), persisted
@@ -15,19 +29,8 @@ import { buildMasterURL, FileLookupProvider, HTTPLookupProvider, type LookupProv
  * master in the background, so a slow master does not hold the pipelines back.
  */
 export abstract class MappingLookup extends Lookup {
-  static override ConfigDefaults: ConfigSpec = {
-    source_url: { type: "string", default: "", doc: "Where to load from: a file path, file:/path, or http(s)://… (a master pump or any URL)" },
-    master_url: { type: "string", default: "", doc: "Master pump URL (http(s)://host:port); empty: not a slave. Used when source_url is empty" },
-    master_url_endpoint: { type: "string", default: "/bspump/v1/lookup/", doc: "Path of the lookup endpoint on the master" },
-    master_lookup_id: { type: "string", default: "", doc: "Id of the lookup on the master (default: this lookup's id)" },
-    master_timeout: { type: "float", default: 30, doc: "Seconds for a whole request to the master, answer included", min: 0.001, max: 86400 },
-    master_max_size: { type: "int", default: 134217728, doc: "Largest answer taken from the master, in bytes (a larger one is refused and the lookup keeps its data)", min: 1 },
-    master_token: { type: "string", default: "", doc: "Shared token sent to the master as 'Authorization: Bearer'", secret: true },
-    master_ca_file: { type: "string", default: "", doc: "PEM file of an extra CA trusted for an https master (self-signed)" },
-    update_period: { type: "float", default: 10, doc: "Seconds between reloads from the source (slaves poll the master); 0: load only at start" },
-    use_cache: { type: "bool", default: true, doc: "Persist the content to its own file after each change and use it when the source is unreachable" },
-    cache_dir: { type: "string", default: "", doc: "Folder of the persisted copy (default: [general] var_dir; neither set: no persistence)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   provider: LookupProvider | null = null;
   /** Set once content was loaded (from the source, the persisted copy or by hand). */

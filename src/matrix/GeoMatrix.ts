@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type ConfigSpec } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { Matrix, type MatrixOptions } from "./Matrix.js";
 
 export interface BBox {
@@ -22,18 +22,21 @@ export function haversine(lat1: number, lon1: number, lat2: number, lon2: number
   return 2 * R_EARTH_KM * Math.asin(Math.sqrt(a));
 }
 
+const CONFIG = {
+  max_lat: { type: "float", default: 71.26, doc: "Northern edge of the bounding box (Europe by default)" },
+  min_lat: { type: "float", default: 23.33, doc: "Southern edge" },
+  min_lon: { type: "float", default: -10.1, doc: "Western edge" },
+  max_lon: { type: "float", default: 40.6, doc: "Eastern edge" },
+  resolution: { type: "float", default: 5, doc: "Cell size in km" },
+} satisfies ConfigSpec;
+
 /**
  * A map grid over a bounding box (BSPump's GeoMatrix): `MapHeight` rows × `MapWidth` cells of
  * `resolution` km, with an equirectangular projection. Row 0 is the northern edge.
  */
 export class GeoMatrix extends Matrix {
-  static override ConfigDefaults: ConfigSpec = {
-    max_lat: { type: "float", default: 71.26, doc: "Northern edge of the bounding box (Europe by default)" },
-    min_lat: { type: "float", default: 23.33, doc: "Southern edge" },
-    min_lon: { type: "float", default: -10.1, doc: "Western edge" },
-    max_lon: { type: "float", default: 40.6, doc: "Eastern edge" },
-    resolution: { type: "float", default: 5, doc: "Cell size in km" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & Matrix["config"];
 
   readonly bbox: BBox;
   readonly resolution: number;
@@ -72,6 +75,12 @@ export class GeoMatrix extends Matrix {
     const sizeWidth = haversine(bbox.min_lat, bbox.min_lon, bbox.min_lat, bbox.max_lon);
     const sizeHeight = haversine(bbox.min_lat, bbox.min_lon, bbox.max_lat, bbox.min_lon);
     return { bbox, resolution, mapWidth: Math.ceil(sizeWidth / resolution), mapHeight: Math.ceil(sizeHeight / resolution) };
+  }
+
+  /** Zeroes the map and keeps its grid (BSPump's GeoMatrix.build_shape ignores `rows`): every row stays in use. */
+  override zeros(): void {
+    super.zeros(this.mapHeight);
+    for (let r = 0; r < this.mapHeight; r++) this.addRow();
   }
 
   /** Strictly inside the bounding box. */

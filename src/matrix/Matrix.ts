@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, ConfigObject, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, type Gauge } from "../core/index.js";
+import { ConfigError, ConfigObject, PubSub, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Gauge } from "../core/index.js";
 import { parseDType, type Column, type DType, type FieldDef } from "./dtype.js";
 import { FreeRows } from "./FreeRows.js";
 
@@ -30,6 +30,12 @@ interface PersistedMeta {
   extra: Record<string, unknown>;
 }
 
+const CONFIG = {
+  max_closed_rows_capacity: { type: "float", default: 0.2, doc: "Compact (flush) when closed rows reach this share of the rows" },
+  path: { type: "string", default: "", doc: "Directory for the persistent state (with persistent=true)" },
+  persist_period: { type: "float", default: 60, doc: "Seconds between saves of a persistent matrix (it is also saved when the application exits)" },
+} satisfies ConfigSpec;
+
 /**
  * BSPump's Matrix: rows of typed cells with free-row reuse, kept as struct-of-arrays
  * (one Float64Array per field and cell column, indexed by row) rather than objects per cell.
@@ -39,11 +45,8 @@ interface PersistedMeta {
  * where a 1-D matrix could not grow. Section `[matrix:<id>]`.
  */
 export class Matrix extends ConfigObject {
-  static override ConfigDefaults: ConfigSpec = {
-    max_closed_rows_capacity: { type: "float", default: 0.2, doc: "Compact (flush) when closed rows reach this share of the rows" },
-    path: { type: "string", default: "", doc: "Directory for the persistent state (with persistent=true)" },
-    persist_period: { type: "float", default: 60, doc: "Seconds between saves of a persistent matrix (it is also saved when the application exits)" },
-  } as const;
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly fields: FieldDef[];
   readonly persistent: boolean;
@@ -147,6 +150,21 @@ export class Matrix extends ConfigObject {
     }
   }
 
+  /**
+   * BSPump's zeros(): drops every row and value, leaving `rows` (1) zeroed free rows; the next
+   * addRow() returns 0. Subclasses drop their per-row state (names, warm-up) through onFlush.
+   */
+  zeros(rows = 1): void {
+    for (const cols of this.data.values()) for (let c = 0; c < cols.length; c++) cols[c] = cols[c] instanceof Float64Array ? new Float64Array(0) : [];
+    this.openFlags = new Uint8Array(0);
+    this.free.clear();
+    this.capacity = 0;
+    this.closedSinceFlush = 0;
+    this.onFlush(new Map(), 0);
+    this.grow(Math.max(1, rows));
+    this.updateGauge();
+  }
+
   /** Grows by `n` zero-filled rows, marked free. Column arrays are replaced in place in their lists. */
   protected grow(n: number): void {
     const next = this.capacity + n;
@@ -206,6 +224,8 @@ export class Matrix extends ConfigObject {
     this.capacity = k;
     this.closedSinceFlush = 0;
     this.onFlush(saved, k);
+    // For holders of per-row state outside the matrix (CardinalityAnalyzer's sketches).
+    if (this.pubsub.hasSubscribers("Matrix flushed!")) this.pubsub.publish("Matrix flushed!", saved, k);
     this.updateGauge();
     return { closed, saved };
   }

@@ -1,15 +1,18 @@
-import type { Application, ConfigSpec } from "../core/index.js";
+import type { Application, ConfigSpec, TypedConfig } from "../core/index.js";
 import type { MatrixOptions } from "./Matrix.js";
 import { NamedMatrix } from "./NamedMatrix.js";
+
+const CONFIG = {
+  primary_name: { type: "string", default: "id", doc: "Key of the row name in decoded rows" },
+} satisfies ConfigSpec;
 
 /**
  * One row per session (BSPump's SessionMatrix): a NamedMatrix, usually with a list dtype such as
  * `[["start", "f8"], ["count", "i8"], ["user", "U30"]]`, whose row name is the session id.
  */
 export class SessionMatrix extends NamedMatrix {
-  static override ConfigDefaults: ConfigSpec = {
-    primary_name: { type: "string", default: "id", doc: "Key of the row name in decoded rows" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & NamedMatrix["config"];
 
   readonly primaryName: string;
 

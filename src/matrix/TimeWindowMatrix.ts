@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type Counter, type ConfigSpec } from "../core/index.js";
+import { ConfigError, type Application, type Counter, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import type { MatrixOptions } from "./Matrix.js";
 import { NamedMatrix } from "./NamedMatrix.js";
 
@@ -7,6 +7,12 @@ export interface TimeWindowMatrixOptions extends MatrixOptions {
   startTime?: number;
 }
 
+const CONFIG = {
+  resolution: { type: "float", default: 60, doc: "Width of one time column, in seconds" },
+  columns: { type: "int", default: 15, doc: "Number of time columns kept" },
+  clock_driven: { type: "bool", default: false, doc: "Advance the window with the application clock (every resolution/4 seconds)" },
+} satisfies ConfigSpec;
+
 /**
  * Dimensions (named rows) × time columns (BSPump's TimeWindowMatrix). Logical column 0 is the
  * oldest slot, `columns − 1` the newest; each column is `resolution` seconds wide. The window
@@ -14,11 +20,8 @@ export interface TimeWindowMatrixOptions extends MatrixOptions {
  * column instead of shifting the whole array (new columns are 0, not NaN: BSPump [BUG]).
  */
 export class TimeWindowMatrix extends NamedMatrix {
-  static override ConfigDefaults: ConfigSpec = {
-    resolution: { type: "float", default: 60, doc: "Width of one time column, in seconds" },
-    columns: { type: "int", default: 15, doc: "Number of time columns kept" },
-    clock_driven: { type: "bool", default: false, doc: "Advance the window with the application clock (every resolution/4 seconds)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & NamedMatrix["config"];
 
   readonly resolution: number;
   readonly columns: number;

@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection } from "mysql2/promise";
-import { Connection, toError, type Application, type ComponentOptions, type ConfigSpec, dependency } from "../core/index.js";
+import { Connection, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, dependency } from "../core/index.js";
 
 const mysql2 = dependency<typeof import("mysql2/promise")>("mysql2/promise");
 
@@ -43,27 +43,30 @@ export function prepareWrite(query: string): PreparedWrite {
   return { perRow, bulk, arity };
 }
 
+const CONFIG = {
+  host: { type: "string", default: "localhost", doc: "Server host" },
+  port: { type: "int", default: 3306, doc: "Server port" },
+  user: { type: "string", default: "", doc: "User name" },
+  password: { type: "string", default: "", doc: "Password" },
+  db: { type: "string", default: "", doc: "Database (schema)" },
+  connect_timeout: { type: "int", default: 10, doc: "Seconds to wait for a connection" },
+  reconnect_delay: { type: "float", default: 5.0, doc: "Longest wait between retries of a statement that failed transiently, seconds" },
+  output_queue_max_size: { type: "int", default: 100, doc: "Bulks waiting to be written above which a sink throttles its pipeline" },
+  max_bulk_size: { type: "int", default: 5, doc: "Rows per bulk INSERT" },
+  flush_period: { type: "float", default: 1.0, doc: "Seconds after which a partly filled bulk is written (BSPump had no timed flush [BUG])" },
+  autocommit: { type: "bool", default: true, doc: "Autocommit mode of pooled connections (writes are committed explicitly either way)" },
+  connection_pool_minsize: { type: "int", default: 1, doc: "Idle connections kept in the pool" },
+  connection_pool_maxsize: { type: "int", default: 10, doc: "Connections in the pool, at most" },
+} satisfies ConfigSpec;
+
 /**
  * A pool of connections to MySQL or MariaDB (mysql2), shared by MySQL sources, sinks and lookups.
  * Configured from `[connection:<id>]` with BSPump's keys; the write keys (`max_bulk_size`,
  * `output_queue_max_size`, `flush_period`) are the defaults of the sinks that use it.
  */
 export class MySQLConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    host: { type: "string", default: "localhost", doc: "Server host" },
-    port: { type: "int", default: 3306, doc: "Server port" },
-    user: { type: "string", default: "", doc: "User name" },
-    password: { type: "string", default: "", doc: "Password" },
-    db: { type: "string", default: "", doc: "Database (schema)" },
-    connect_timeout: { type: "int", default: 10, doc: "Seconds to wait for a connection" },
-    reconnect_delay: { type: "float", default: 5.0, doc: "Longest wait between retries of a statement that failed transiently, seconds" },
-    output_queue_max_size: { type: "int", default: 100, doc: "Bulks waiting to be written above which a sink throttles its pipeline" },
-    max_bulk_size: { type: "int", default: 5, doc: "Rows per bulk INSERT" },
-    flush_period: { type: "float", default: 1.0, doc: "Seconds after which a partly filled bulk is written (BSPump had no timed flush [BUG])" },
-    autocommit: { type: "bool", default: true, doc: "Autocommit mode of pooled connections (writes are committed explicitly either way)" },
-    connection_pool_minsize: { type: "int", default: 1, doc: "Idle connections kept in the pool" },
-    connection_pool_maxsize: { type: "int", default: 10, doc: "Connections in the pool, at most" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly pool: Pool;
   readonly autocommit: boolean;
@@ -91,6 +94,17 @@ export class MySQLConnection extends Connection {
     this.pool.pool.on("connection", (c) => {
       if (!this.autocommit) c.query("SET autocommit=0");
     });
+  }
+
+  /** Where and as whom to connect, for a client that opens its own connections (the binlog reader). */
+  clientOptions(): { host: string; port: number; user?: string; password?: string; connectTimeout: number } {
+    return {
+      host: this.config.getString("host"),
+      port: this.config.getInt("port"),
+      user: this.config.getString("user") || undefined,
+      password: this.config.getString("password") || undefined,
+      connectTimeout: this.config.getInt("connect_timeout") * 1000,
+    };
   }
 
   /** A pooled connection; call `release()` when done (or `destroy()` after an interrupted query). */

@@ -1,6 +1,16 @@
-import { locateConnection, type Application, type LookupOptions, type ConfigSpec } from "../core/index.js";
+import { locateConnection, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
 import { MySQLConnection } from "./MySQLConnection.js";
+
+const CONFIG = {
+  ...AsyncLookup.ConfigDefaults,
+  statement: { type: "string", default: "*", doc: "Columns to select" },
+  from: { type: "string", default: "", required: true, doc: "Table or join expression" },
+  key: { type: "string", default: "", required: true, doc: "Key column" },
+  query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
+  query_count: { type: "string", default: "SELECT COUNT(*) as 'count' FROM {};", doc: "Statement that counts the rows" },
+  query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
+} satisfies ConfigSpec;
 
 /**
  * Key → row from a MySQL table (BSPump's MySQLLookup): `lookup(key)` answers from a bounded LRU
@@ -10,15 +20,8 @@ import { MySQLConnection } from "./MySQLConnection.js";
  * iter: statement, from), and `%s` by the key.
  */
 export class MySQLLookup extends AsyncLookup {
-  static override ConfigDefaults: ConfigSpec = {
-    ...AsyncLookup.ConfigDefaults,
-    statement: { type: "string", default: "*", doc: "Columns to select" },
-    from: { type: "string", default: "", required: true, doc: "Table or join expression" },
-    key: { type: "string", default: "", required: true, doc: "Key column" },
-    query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
-    query_count: { type: "string", default: "SELECT COUNT(*) as 'count' FROM {};", doc: "Statement that counts the rows" },
-    query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & AsyncLookup["config"];
 
   readonly connection: MySQLConnection;
   readonly findOne: string;

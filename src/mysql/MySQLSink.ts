@@ -9,7 +9,7 @@ import {
   type EventContext,
   type Pipeline,
   type Receipt,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type SentBatch,
 } from "../core/index.js";
 import { MySQLConnection, isRetryable, prepareWrite, type PreparedWrite } from "./MySQLConnection.js";
@@ -20,6 +20,14 @@ interface Bulk {
   /** Per row, for settling row by row when the server refused the bulk. */
   receipts: (Receipt | undefined)[];
 }
+
+const CONFIG = {
+  query: { type: "string", default: "", required: true, doc: "Statement with %s placeholders, e.g. INSERT INTO t (a, b) VALUES (%s, %s)" },
+  data: { type: "list", required: true, doc: "Event fields that fill the placeholders, in order (comma- or space-separated)" },
+  max_bulk_size: { type: "int", default: 0, doc: "Rows per bulk; 0: the connection's max_bulk_size" },
+  flush_period: { type: "float", default: -1, doc: "Seconds before a partly filled bulk is written; negative: the connection's flush_period" },
+  output_queue_max_size: { type: "int", default: 0, doc: "Bulks waiting above which the pipeline is throttled; 0: the connection's value" },
+} satisfies ConfigSpec;
 
 /**
  * Writes events to MySQL/MariaDB: `query` is BSPump's statement with `%s` placeholders, filled from
@@ -34,13 +42,8 @@ interface Bulk {
  * state with the receipt failed). The pipeline is throttled while `output_queue_max_size` bulks wait.
  */
 export class MySQLSink extends BatchingSink<Bulk> {
-  static override ConfigDefaults: ConfigSpec = {
-    query: { type: "string", default: "", required: true, doc: "Statement with %s placeholders, e.g. INSERT INTO t (a, b) VALUES (%s, %s)" },
-    data: { type: "list", required: true, doc: "Event fields that fill the placeholders, in order (comma- or space-separated)" },
-    max_bulk_size: { type: "int", default: 0, doc: "Rows per bulk; 0: the connection's max_bulk_size" },
-    flush_period: { type: "float", default: -1, doc: "Seconds before a partly filled bulk is written; negative: the connection's flush_period" },
-    output_queue_max_size: { type: "int", default: 0, doc: "Bulks waiting above which the pipeline is throttled; 0: the connection's value" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: MySQLConnection;
   readonly fields: string[];

@@ -6,9 +6,14 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
 } from "../core/index.js";
 import { MySQLConnection } from "./MySQLConnection.js";
+
+const CONFIG = {
+  query: { type: "string", default: "", required: true, doc: "SELECT statement run in each cycle" },
+  stream_buffer: { type: "int", default: 1000, doc: "Rows read ahead of the pipeline, at most" },
+} satisfies ConfigSpec;
 
 /**
  * Runs `query` at each trigger and emits each result row as an object (column → value). Rows are
@@ -17,10 +22,8 @@ import { MySQLConnection } from "./MySQLConnection.js";
  * every row [BUG]). The context carries `mysql:query` and `mysql:row` (the row's number in the cycle).
  */
 export class MySQLSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    query: { type: "string", default: "", required: true, doc: "SELECT statement run in each cycle" },
-    stream_buffer: { type: "int", default: 1000, doc: "Rows read ahead of the pipeline, at most" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly connection: MySQLConnection;
   readonly query: string;

@@ -8,7 +8,7 @@ import {
   type Application,
   type ReceiptTally,
   type ComponentOptions,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type EventContext,
   type Pipeline,
   type SentBatch,
@@ -48,6 +48,19 @@ export function parsePeriod(text: string, where: string): number {
   return seconds;
 }
 
+const CONFIG = {
+  rows_in_chunk: { type: "int", default: 1000, doc: "Rows per row group (a write)" },
+  rollover_mechanism: { type: "string", default: "rows", doc: "'rows': a new file every rows_per_file rows; 'time': every writing_period; anything else: one file until stop" },
+  rows_per_file: { type: "int", default: 10000, doc: "Rows per file with rollover_mechanism = rows" },
+  writing_period: { type: "string", default: "1d", doc: "File period with rollover_mechanism = time (units s, m, h, d, w)" },
+  file_name_template: { type: "string", default: "./sink{index}.parquet", doc: "Output file; {index} becomes a 4-digit file number" },
+  schema_file: { type: "string", default: "", doc: "JSON schema file {\"column\": {\"type\": \"int\"}}; empty: inferred from the first events" },
+  schema: { type: "string", default: "", doc: "The same JSON schema given inline" },
+  flush_period: { type: "float", default: 10, doc: "Seconds after which buffered rows are written as a (smaller) row group; 0: never" },
+  codec: { type: "string", default: "SNAPPY", choices: ["SNAPPY", "UNCOMPRESSED"], doc: "Compression" },
+  max_pending_rows: { type: "int", default: 0, doc: "Rows waiting to be written above which the pipeline is throttled (0: 4 × rows_in_chunk)" },
+} satisfies ConfigSpec;
+
 /**
  * Writes events (flat objects) to Apache Parquet files with hyparquet-writer. Rows are buffered per
  * column and written as a row group every `rows_in_chunk` rows (or `flush_period` seconds after the first);
@@ -69,18 +82,8 @@ export function parsePeriod(text: string, where: string): number {
  * every key is typed).
  */
 export class ParquetSink extends BatchingSink<ColumnSource[]> {
-  static override ConfigDefaults: ConfigSpec = {
-    rows_in_chunk: { type: "int", default: 1000, doc: "Rows per row group (a write)" },
-    rollover_mechanism: { type: "string", default: "rows", doc: "'rows': a new file every rows_per_file rows; 'time': every writing_period; anything else: one file until stop" },
-    rows_per_file: { type: "int", default: 10000, doc: "Rows per file with rollover_mechanism = rows" },
-    writing_period: { type: "string", default: "1d", doc: "File period with rollover_mechanism = time (units s, m, h, d, w)" },
-    file_name_template: { type: "string", default: "./sink{index}.parquet", doc: "Output file; {index} becomes a 4-digit file number" },
-    schema_file: { type: "string", default: "", doc: "JSON schema file {\"column\": {\"type\": \"int\"}}; empty: inferred from the first events" },
-    schema: { type: "string", default: "", doc: "The same JSON schema given inline" },
-    flush_period: { type: "float", default: 10, doc: "Seconds after which buffered rows are written as a (smaller) row group; 0: never" },
-    codec: { type: "string", default: "SNAPPY", choices: ["SNAPPY", "UNCOMPRESSED"], doc: "Compression" },
-    max_pending_rows: { type: "int", default: 0, doc: "Rows waiting to be written above which the pipeline is throttled (0: 4 × rows_in_chunk)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private columns: ParquetColumn[] | null;
   private columnIndex = new Map<string, number>();

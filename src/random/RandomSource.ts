@@ -1,4 +1,4 @@
-import { TriggerSource, type Application, type ComponentOptions, type Pipeline, type ConfigSpec } from "../core/index.js";
+import { TriggerSource, type Application, type ComponentOptions, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { makeRandom, randint } from "./prng.js";
 
 export interface RandomSourceOptions extends ComponentOptions {
@@ -6,17 +6,20 @@ export interface RandomSourceOptions extends ComponentOptions {
   choice?: readonly unknown[];
 }
 
+const CONFIG = {
+  field: { type: "string", default: "", doc: "Wrap each value as {field: value}" },
+  number: { type: "int", default: 1000, doc: "Events per cycle" },
+  lower_bound: { type: "int", default: 0, doc: "Smallest random integer" },
+  upper_bound: { type: "int", default: 1000, doc: "Largest random integer (inclusive)" },
+  event_idle_time: { type: "float", default: 0.01, doc: "Seconds to pause after every events_till_idle events" },
+  events_till_idle: { type: "int", default: 10000, doc: "Events between pauses" },
+  seed: { type: "int", default: 0, doc: "Seed for repeatable values (0 = random)" },
+} satisfies ConfigSpec;
+
 /** Emits `number` random values per trigger cycle (wrapped as `{field: value}` when `field` is set). */
 export class RandomSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    field: { type: "string", default: "", doc: "Wrap each value as {field: value}" },
-    number: { type: "int", default: 1000, doc: "Events per cycle" },
-    lower_bound: { type: "int", default: 0, doc: "Smallest random integer" },
-    upper_bound: { type: "int", default: 1000, doc: "Largest random integer (inclusive)" },
-    event_idle_time: { type: "float", default: 0.01, doc: "Seconds to pause after every events_till_idle events" },
-    events_till_idle: { type: "int", default: 10000, doc: "Events between pauses" },
-    seed: { type: "int", default: 0, doc: "Seed for repeatable values (0 = random)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly choice: readonly unknown[] | undefined;
   private readonly random: () => number;

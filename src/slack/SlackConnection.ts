@@ -1,9 +1,17 @@
-import { Connection, toError, Waiters, type Application, type ComponentOptions, type ConfigSpec, type Pipeline, type Receipt } from "../core/index.js";
+import { Connection, toError, Waiters, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type Pipeline, type Receipt } from "../core/index.js";
 
 interface Queued {
   body: string;
   receipt: Receipt | undefined;
 }
+
+const CONFIG = {
+  hook_url: { type: "string", default: "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", doc: "The incoming-webhook URL", secret: true },
+  output_queue_max_size: { type: "int", default: 10, doc: "Messages waiting above which the pipelines are throttled" },
+  timeout: { type: "float", default: 30, doc: "Seconds per request" },
+  retry_delay: { type: "float", default: 5, doc: "Seconds before retrying after a 5xx, a network error, or a 429 without Retry-After" },
+  max_retries: { type: "int", default: 10, doc: "Retries of one message (-1: unlimited)" },
+} satisfies ConfigSpec;
 
 /**
  * Posts messages to a Slack incoming webhook (`hook_url`), one at a time and in order. Slack's rate
@@ -16,13 +24,8 @@ interface Queued {
  * are throttled (and `SlackConnection.pause!` / `unpause!` are published, as in BSPump).
  */
 export class SlackConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    hook_url: { type: "string", default: "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", doc: "The incoming-webhook URL", secret: true },
-    output_queue_max_size: { type: "int", default: 10, doc: "Messages waiting above which the pipelines are throttled" },
-    timeout: { type: "float", default: 30, doc: "Seconds per request" },
-    retry_delay: { type: "float", default: 5, doc: "Seconds before retrying after a 5xx, a network error, or a 429 without Retry-After" },
-    max_retries: { type: "int", default: 10, doc: "Retries of one message (-1: unlimited)" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly hookUrl: string;
   private readonly maxQueue: number;

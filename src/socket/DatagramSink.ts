@@ -1,7 +1,11 @@
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { ConfigError, Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Sink, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { parseAddress, type SocketAddress } from "./address.js";
+
+const CONFIG = {
+  address: { type: "string", default: "127.0.0.1 8888", doc: "Destination 'host port' or 'host:port'" },
+} satisfies ConfigSpec;
 
 /**
  * Sends each event (Buffer or string) as one UDP datagram to `address`. UDP gives no delivery
@@ -10,9 +14,8 @@ import { parseAddress, type SocketAddress } from "./address.js";
  * BSPump: `bspump.ipc.DatagramSink`.
  */
 export class DatagramSink extends Sink {
-  static override ConfigDefaults: ConfigSpec = {
-    address: { type: "string", default: "127.0.0.1 8888", doc: "Destination 'host port' or 'host:port'" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly address: SocketAddress & { kind: "inet" };
   private readonly host: string;

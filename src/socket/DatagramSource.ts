@@ -1,12 +1,19 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { describeAddress, formatPeer, parseAddresses, type SocketAddress } from "./address.js";
 
 export interface DatagramContext extends EventContext {
   /** The sender, `"host port"`. */
   datagram: string;
 }
+
+const CONFIG = {
+  address: { type: "string", default: "127.0.0.1 8888", doc: "Listen address(es), one per line: 'host port', 'host:port' or 'port'" },
+  max_packet_size: { type: "int", default: 65536, doc: "Datagrams larger than this are dropped (counted)" },
+  receiver_buffer_size: { type: "int", default: 0, doc: "SO_RCVBUF in bytes (0: the OS default)" },
+  max_queue: { type: "int", default: 10000, doc: "Datagrams kept while the pipeline is not ready; more are dropped" },
+} satisfies ConfigSpec;
 
 /**
  * Receives UDP datagrams; each one becomes one event (a Buffer) with the sender in `context.datagram`.
@@ -17,12 +24,8 @@ export interface DatagramContext extends EventContext {
  * BSPump: `bspump.ipc.DatagramSource`, also `bspump.socket.UDPSource`.
  */
 export class DatagramSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    address: { type: "string", default: "127.0.0.1 8888", doc: "Listen address(es), one per line: 'host port', 'host:port' or 'port'" },
-    max_packet_size: { type: "int", default: 65536, doc: "Datagrams larger than this are dropped (counted)" },
-    receiver_buffer_size: { type: "int", default: 0, doc: "SO_RCVBUF in bytes (0: the OS default)" },
-    max_queue: { type: "int", default: 10000, doc: "Datagrams kept while the pipeline is not ready; more are dropped" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly addresses: SocketAddress[];
   private readonly maxPacket: number;

@@ -1,8 +1,15 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { ThrottleSwitch, Sink, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
+import { ThrottleSwitch, Sink, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { describeAddress, parseAddress, type SocketAddress } from "./address.js";
 import { clientTlsOptions, TLS_CONFIG } from "./tls.js";
+
+const CONFIG = {
+  address: { type: "string", default: "127.0.0.1 8888", doc: "Server address: 'host port', 'host:port' or a UNIX socket path" },
+  outbound_queue_max_size: { type: "int", default: 100, doc: "Events queued while disconnected (or while the socket's buffer is full) before the pipeline is throttled" },
+  reconnect_delay: { type: "float", default: 1, doc: "Seconds between reconnection attempts" },
+  ...TLS_CONFIG,
+} satisfies ConfigSpec;
 
 /**
  * Writes each event (Buffer or string; other values are an error) to a TCP, TLS or UNIX stream
@@ -18,12 +25,8 @@ import { clientTlsOptions, TLS_CONFIG } from "./tls.js";
  * BSPump: `bspump.ipc.StreamClientSink` (`StreamSink`); UNIX sockets and TLS were TODO there.
  */
 export class StreamClientSink extends Sink {
-  static override ConfigDefaults: ConfigSpec = {
-    address: { type: "string", default: "127.0.0.1 8888", doc: "Server address: 'host port', 'host:port' or a UNIX socket path" },
-    outbound_queue_max_size: { type: "int", default: 100, doc: "Events queued while disconnected (or while the socket's buffer is full) before the pipeline is throttled" },
-    reconnect_delay: { type: "float", default: 1, doc: "Seconds between reconnection attempts" },
-    ...TLS_CONFIG,
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   override readonly settlesReceipts = true;
   readonly address: SocketAddress;

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { LineFramer, framingEncoding, maxLineLengthKey, type LineFramingOptions, type LineTarget } from "../codec/lines.js";
 import { isBytes, textCodec, type TextCodec } from "../codec/text.js";
@@ -44,6 +44,14 @@ interface Connection {
   readonly me: string;
 }
 
+const CONFIG = {
+  address: { type: "string", default: "127.0.0.1 8888", doc: "Listen address(es), one per line: 'host port', 'host:port', 'port', or a UNIX socket path" },
+  backlog: { type: "string", default: "", doc: "Listen backlog (empty: the OS default)" },
+  decode: { type: "encoding", default: "utf-8", doc: "Codec of the lines; 'bytes' (or empty) emits Buffers" },
+  max_line_length: maxLineLengthKey(1048576),
+  ...TLS_CONFIG,
+} satisfies ConfigSpec;
+
 /**
  * A line server on TCP (optionally TLS) and UNIX sockets: every `\n`-terminated line of every client
  * becomes one event, in order per connection, with the connection's context. Reading stops (the
@@ -56,13 +64,8 @@ interface Connection {
  * BSPump: `bspump.ipc.StreamServerSource`, also `bspump.socket.TCPStreamSource` / `TCPSource`.
  */
 export class StreamServerSource extends Source implements LineTarget<Connection> {
-  static override ConfigDefaults: ConfigSpec = {
-    address: { type: "string", default: "127.0.0.1 8888", doc: "Listen address(es), one per line: 'host port', 'host:port', 'port', or a UNIX socket path" },
-    backlog: { type: "string", default: "", doc: "Listen backlog (empty: the OS default)" },
-    decode: { type: "encoding", default: "utf-8", doc: "Codec of the lines; 'bytes' (or empty) emits Buffers" },
-    max_line_length: maxLineLengthKey(1048576),
-    ...TLS_CONFIG,
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly addresses: SocketAddress[];
   /** How lines are framed: as text when Node decodes the encoding and a 0x0a byte is always a line end. */

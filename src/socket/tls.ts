@@ -3,7 +3,7 @@ import type { ConnectionOptions, TlsOptions } from "node:tls";
 import { ConfigError, type ConfigSpec, type ResolvedConfig } from "../core/index.js";
 
 /** TLS keys (ASAB's SSLContextBuilder names), read from the component's own section. */
-export const TLS_CONFIG: ConfigSpec = {
+export const TLS_CONFIG = {
   cert: { type: "string", default: "", doc: "PEM certificate file; with `key`, a server listens with TLS (a client presents it)" },
   key: { type: "string", default: "", doc: "PEM private key file" },
   password: { type: "string", default: "", doc: "Passphrase of the key", secret: true },
@@ -11,7 +11,7 @@ export const TLS_CONFIG: ConfigSpec = {
   verify_mode: { type: "string", default: "", choices: ["", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED"], doc: "Peer verification; empty: servers do not ask for client certificates, clients verify the server" },
   ssl: { type: "bool", default: false, doc: "Client sinks: connect with TLS even without a client certificate" },
   server_hostname: { type: "string", default: "", doc: "Client sinks: the name to verify the server certificate against (default: the host)" },
-};
+} satisfies ConfigSpec;
 
 function read(config: ResolvedConfig, key: string): Buffer | undefined {
   const path = config.getString(key);

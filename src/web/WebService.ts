@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { bspumpVersion, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
+import { appSnapshot, LiveStream } from "./stream.js";
 
 /** `"8080"`, `":8080"` → 127.0.0.1:8080; `"0.0.0.0:8080"`, `"[::1]:8080"` as given. */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -63,6 +64,8 @@ export class WebService implements Service {
   readonly counts = { requests: 0, "status.2xx": 0, "status.3xx": 0, "status.4xx": 0, "status.5xx": 0 };
   /** Per lookup: full answers and 304s served to slaves. */
   readonly lookupCounts = new Map<string, { served: number; not_modified: number }>();
+  /** `GET /bspump/v1/stream`: what the dashboard listens to. */
+  private readonly live: LiveStream;
 
   constructor(
     readonly app: BSPumpApplication,
@@ -82,6 +85,8 @@ export class WebService implements Service {
     const key = cfg("tls_key");
     this.tls = cert && key ? { cert: readPem(cert, "tls_cert"), key: readPem(key, "tls_key") } : null;
     this.log = app.logs.logger("bspump.web");
+    const lookups = () => [...app.pumpService.lookups.values()].map((l) => safeDescribe(l));
+    this.live = new LiveStream(appSnapshot(app, () => this.lookupToken === "", lookups));
     app.metrics.addCollector((): MetricSample[] => {
       const out: MetricSample[] = [{ name: "bspump.web", type: "counter", tags: {}, fields: this.counts }];
       for (const [lookup, c] of this.lookupCounts) out.push({ name: "bspump.web.lookup", type: "counter", tags: { lookup }, fields: c });
@@ -131,6 +136,7 @@ export class WebService implements Service {
     const server = this.server;
     if (!server) return;
     this.server = null;
+    this.live.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -218,6 +224,9 @@ export class WebService implements Service {
           return this.serveLookup(req, res, lookup);
         });
       }
+      case "stream":
+        if (id !== undefined) throw new HttpError(404, `no such endpoint: ${path}`);
+        return get(() => this.live.attach(req, res, SECURITY_HEADERS));
       case "manifest":
         if (id !== undefined) throw new HttpError(404, `no such endpoint: ${path}`);
         return get(() => this.sendJson(res, 200, this.manifest()));

@@ -1,7 +1,18 @@
 import type { XMLParser } from "fast-xml-parser";
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline, dependency } from "../core/index.js";
+import { Processor, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, dependency } from "../core/index.js";
 
 const fastXmlParser = dependency<typeof import("fast-xml-parser")>("fast-xml-parser");
+
+const CONFIG = {
+  attribute_prefix: { type: "string", default: "@", doc: "Prefix of attribute keys" },
+  text_key: { type: "string", default: "#text", doc: "Key of an element's text when it also has attributes or children" },
+  ignore_attributes: { type: "bool", default: false, doc: "Drop attributes" },
+  remove_ns_prefix: { type: "bool", default: false, doc: "Strip namespace prefixes from element and attribute names" },
+  parse_values: { type: "bool", default: false, doc: "Turn numeric and boolean text into numbers and booleans" },
+  always_array: { type: "list", default: [] as string[], doc: "Element names always returned as arrays, even when they occur once" },
+  validate: { type: "bool", default: true, doc: "Check well-formedness first (malformed XML is an error, not a partial object)" },
+  encoding: { type: "string", default: "utf-8", doc: "Encoding of Buffer input" },
+} satisfies ConfigSpec;
 
 /**
  * An XML document (string or Buffer) in, an object out (fast-xml-parser): attributes as
@@ -12,16 +23,8 @@ const fastXmlParser = dependency<typeof import("fast-xml-parser")>("fast-xml-par
  * error state).
  */
 export class XMLParserProcessor extends Processor {
-  static override ConfigDefaults: ConfigSpec = {
-    attribute_prefix: { type: "string", default: "@", doc: "Prefix of attribute keys" },
-    text_key: { type: "string", default: "#text", doc: "Key of an element's text when it also has attributes or children" },
-    ignore_attributes: { type: "bool", default: false, doc: "Drop attributes" },
-    remove_ns_prefix: { type: "bool", default: false, doc: "Strip namespace prefixes from element and attribute names" },
-    parse_values: { type: "bool", default: false, doc: "Turn numeric and boolean text into numbers and booleans" },
-    always_array: { type: "list", default: [] as string[], doc: "Element names always returned as arrays, even when they occur once" },
-    validate: { type: "bool", default: true, doc: "Check well-formedness first (malformed XML is an error, not a partial object)" },
-    encoding: { type: "string", default: "utf-8", doc: "Encoding of Buffer input" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly parser: XMLParser;
   private readonly validate: boolean;

@@ -24,9 +24,13 @@ test("JSON parsers: text or bytes in, objects out; bad input is a pipeline error
 });
 
 test("serializers and byte/string conversions", async () => {
-  assert.deepEqual((await runProcessor(common.StdDictToJsonParser, [[null, { foo: "bar" }]])).events, ['{"foo":"bar"}']);
-  const bytes = (await runProcessor(common.DictToJsonBytesParser, [[null, { a: 1 }]])).events[0] as Buffer;
-  assert.equal(bytes.toString(), '{"a":1}');
+  // BSPump's json.dumps form by default; JSON.stringify's with json_format = compact.
+  assert.deepEqual((await runProcessor(common.StdDictToJsonParser, [[null, { foo: "bar", "é": [1, 2] }]])).events, ['{"foo": "bar", "\\u00e9": [1, 2]}']);
+  assert.deepEqual((await runProcessor(common.DictToJsonParser, [[null, { foo: "bar" }]], { config: { json_format: "compact" } })).events, ['{"foo":"bar"}']);
+  const bytes = (await runProcessor(common.DictToJsonBytesParser, [[null, { a: 1, b: "ž" }]])).events[0] as Buffer;
+  assert.equal(bytes.toString(), '{"a": 1, "b": "\\u017e"}');
+  const compact = (await runProcessor(common.DictToJsonBytesParser, [[null, { a: 1, b: "ž" }]], { config: { json_format: "compact" } })).events[0] as Buffer;
+  assert.equal(compact.toString(), '{"a":1,"b":"ž"}');
   assert.equal(((await runProcessor(common.StringToBytesParser, [[null, "žluť"]])).events[0] as Buffer).toString("utf8"), "žluť");
   assert.equal((await runProcessor(common.BytesToStringParser, [[null, Buffer.from("abc")]])).events[0], "abc");
   assert.equal(((await runProcessor(common.HexlifyProcessor, [[null, Buffer.from([0x12, 0x34, 0x56, 0x78])]])).events[0] as Buffer).toString(), "12345678");

@@ -105,7 +105,15 @@ test("the CLI runs a pump and stops gracefully on SIGTERM with exit 0, losing no
   const child = spawn(process.execPath, [CLI, "run", def, "-w", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  await new Promise((r) => setTimeout(r, 1500));
+  // SIGTERM once a whole cycle went in (read over the web API), however slow the machine is.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const url = /Web API listening on (http:\/\/[0-9.:]+)/.exec(stderr)?.[1];
+    const eventIn = url ? await fetch(`${url}/bspump/v1/pipelines/P`).then((r) => r.json() as Promise<{ Metrics: Record<string, number> }>).then((p) => p.Metrics["event.in"]!, () => 0) : 0;
+    if (eventIn >= 100) break;
+    assert.ok(Date.now() < deadline, `the pump did not process a cycle in 60 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   child.kill("SIGTERM");
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   assert.equal(code, 0, stderr);

@@ -2,6 +2,9 @@
 # MariaDB (Debian mariadb-server): 127.0.0.1:3306, runs as user mysql, data in .services/mariadb/run/data.
 # Database `bspump`; user bspump/bspump (@127.0.0.1 and @localhost) with all rights on bspump.* and
 # on databases named bspump_* (tests create their own). root only through the unix socket.
+# The binary log is on (row-based, full row images) for MySQLBinaryLogSource; bspump may read it
+# (REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR) and, for tests, switch its settings (BINLOG ADMIN)
+# and rotate it (RELOAD: FLUSH BINARY LOGS).
 
 mariadb_packages() { echo mariadb-server; }
 mariadb_installed() { command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null && command -v mariadb >/dev/null; }
@@ -28,7 +31,9 @@ mariadb_start() {
     --socket="$r/mysqld.sock" --pid-file="$r/mariadbd.pid" \
     --bind-address=127.0.0.1 --port=3306 --skip-name-resolve \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --max-connections=300
+    --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --max-connections=300 \
+    --server-id=1 --log-bin=mariadb-bin --binlog-format=ROW --binlog-row-image=FULL \
+    --binlog-annotate-row-events=ON --binlog-row-metadata=FULL --expire-logs-days=1 --max-binlog-size=64M --sync-binlog=0
 }
 
 # shellcheck disable=SC2120 # arguments are optional
@@ -54,6 +59,8 @@ CREATE USER IF NOT EXISTS 'bspump'@'127.0.0.1' IDENTIFIED BY 'bspump';
 CREATE USER IF NOT EXISTS 'bspump'@'localhost' IDENTIFIED BY 'bspump';
 GRANT ALL PRIVILEGES ON `bspump`.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
 GRANT ALL PRIVILEGES ON `bspump\_%`.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR, BINLOG ADMIN, SLAVE MONITOR, RELOAD ON *.* TO 'bspump'@'127.0.0.1', 'bspump'@'localhost';
+SET GLOBAL binlog_row_metadata = FULL;
 SQL
 }
 

@@ -1,0 +1,3 @@
+export * from "./ContentFilter.js";
+export * from "./AttributeFilter.js";
+export * from "./TimeDriftFilter.js";

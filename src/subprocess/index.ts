@@ -1,0 +1,1 @@
+export { SubProcessSource } from "./SubProcessSource.js";
