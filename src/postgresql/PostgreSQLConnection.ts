@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ClientConfig, Pool, PoolClient } from "pg";
 import type { ConnectionOptions } from "node:tls";
-import { Connection, ConfigError, toError, type Application, type ComponentOptions, type ConfigSpec, dependency } from "../core/index.js";
+import { Connection, ConfigError, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, dependency } from "../core/index.js";
 
 const pg = dependency<typeof import("pg")>("pg");
 
@@ -41,6 +41,26 @@ export function parseInt8(text: string): number | string {
   return Number.isSafeInteger(n) ? n : text;
 }
 
+const CONFIG = {
+  host: { type: "string", default: "127.0.0.1", doc: "Server host" },
+  port: { type: "int", default: 5432, doc: "Server port" },
+  user: { type: "string", default: "", doc: "User name" },
+  password: { type: "string", default: "", doc: "Password", secret: true },
+  db: { type: "string", default: "", doc: "Database" },
+  connect_timeout: { type: "int", default: 60, doc: "Seconds to wait for a connection" },
+  reconnect_delay: { type: "float", default: 5.0, doc: "Longest wait between retries after a transient error, seconds" },
+  output_queue_max_size: { type: "int", default: 10, doc: "Bulks waiting to be written above which a sink throttles its pipeline" },
+  max_bulk_size: { type: "int", default: 1000, doc: "Rows per bulk (BSPump: 1, as aiopg had no executemany; here bulks are COPY or multi-row INSERT)" },
+  flush_period: { type: "float", default: 1.0, doc: "Seconds after which a partly filled bulk is written (BSPump had no timed flush [BUG])" },
+  connection_pool_maxsize: { type: "int", default: 10, doc: "Connections in the pool, at most" },
+  idle_timeout: { type: "float", default: 30, doc: "Seconds an idle pooled connection is kept" },
+  sslmode: { type: "string", default: "disable", choices: ["disable", "require", "verify-ca", "verify-full"], doc: "TLS: none; encrypted without checking the server; CA checked; CA and host name checked" },
+  sslrootcert: { type: "string", default: "", doc: "CA certificate file (PEM) for verify-ca / verify-full" },
+  sslcert: { type: "string", default: "", doc: "Client certificate file (PEM)" },
+  sslkey: { type: "string", default: "", doc: "Client key file (PEM)" },
+  application_name: { type: "string", default: "bspump", doc: "Shown in pg_stat_activity" },
+} satisfies ConfigSpec;
+
 /**
  * A pool of connections to PostgreSQL (pg), shared by the PostgreSQL sources, sinks and lookups,
  * from `[connection:<id>]` with BSPump's keys; the write keys (`max_bulk_size`,
@@ -48,25 +68,8 @@ export function parseInt8(text: string): number | string {
  * `sslmode` (libpq's names) and files for the CA, certificate and key.
  */
 export class PostgreSQLConnection extends Connection {
-  static override ConfigDefaults: ConfigSpec = {
-    host: { type: "string", default: "127.0.0.1", doc: "Server host" },
-    port: { type: "int", default: 5432, doc: "Server port" },
-    user: { type: "string", default: "", doc: "User name" },
-    password: { type: "string", default: "", doc: "Password", secret: true },
-    db: { type: "string", default: "", doc: "Database" },
-    connect_timeout: { type: "int", default: 60, doc: "Seconds to wait for a connection" },
-    reconnect_delay: { type: "float", default: 5.0, doc: "Longest wait between retries after a transient error, seconds" },
-    output_queue_max_size: { type: "int", default: 10, doc: "Bulks waiting to be written above which a sink throttles its pipeline" },
-    max_bulk_size: { type: "int", default: 1000, doc: "Rows per bulk (BSPump: 1, as aiopg had no executemany; here bulks are COPY or multi-row INSERT)" },
-    flush_period: { type: "float", default: 1.0, doc: "Seconds after which a partly filled bulk is written (BSPump had no timed flush [BUG])" },
-    connection_pool_maxsize: { type: "int", default: 10, doc: "Connections in the pool, at most" },
-    idle_timeout: { type: "float", default: 30, doc: "Seconds an idle pooled connection is kept" },
-    sslmode: { type: "string", default: "disable", choices: ["disable", "require", "verify-ca", "verify-full"], doc: "TLS: none; encrypted without checking the server; CA checked; CA and host name checked" },
-    sslrootcert: { type: "string", default: "", doc: "CA certificate file (PEM) for verify-ca / verify-full" },
-    sslcert: { type: "string", default: "", doc: "Client certificate file (PEM)" },
-    sslkey: { type: "string", default: "", doc: "Client key file (PEM)" },
-    application_name: { type: "string", default: "bspump", doc: "Shown in pg_stat_activity" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   readonly pool: Pool;
   readonly reconnectDelay: number;
@@ -106,7 +109,7 @@ export class PostgreSQLConnection extends Connection {
     const c = this.config;
     const mode = c.getString("sslmode");
     if (mode === "disable") return false;
-    const read = (key: string): string | undefined => {
+    const read = (key: "sslrootcert" | "sslcert" | "sslkey"): string | undefined => {
       const path = c.getString(key);
       if (!path) return undefined;
       try {

@@ -10,7 +10,7 @@ import {
   Waiters,
   type Application,
   type ComponentOptions,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type EventContext,
   type Pipeline,
 } from "../core/index.js";
@@ -53,6 +53,18 @@ class ReplicationSetupError extends Error {
   override name = "ReplicationSetupError";
 }
 
+const CONFIG = {
+  slot_name: { type: "string", default: "", required: true, doc: "Replication slot (created when missing and create_slot is on)" },
+  output_plugin: { type: "string", default: "pgoutput", choices: ["pgoutput"], doc: "Logical decoding plugin (BSPump: wal2json; pgoutput is built into PostgreSQL ≥ 10)" },
+  publication_names: { type: "list", default: "", doc: "Publications to stream; empty: one named like the slot" },
+  publication_tables: { type: "list", default: "", doc: "Tables of a publication created here; empty: FOR ALL TABLES (needs a superuser)" },
+  create_slot: { type: "bool", default: true, doc: "Create the slot when it does not exist" },
+  create_publication: { type: "bool", default: true, doc: "Create the publication when it does not exist" },
+  status_interval: { type: "float", default: 10, doc: "Seconds between status updates to the server (keepalive; below wal_sender_timeout)" },
+  max_unsettled: { type: "int", default: 20000, doc: "Events handed over but not settled above which reading pauses" },
+  wal_sender_timeout: { type: "float", default: 0, doc: "Seconds the server waits for a status update before it drops the connection; 0: the server's setting" },
+} satisfies ConfigSpec;
+
 /**
  * Change data capture from PostgreSQL's logical replication (BSPump's
  * PostgreSQLLogicalReplicationSource, with the `pgoutput` plugin built into PostgreSQL instead of
@@ -66,17 +78,8 @@ class ReplicationSetupError extends Error {
  * to the server every `status_interval` seconds meanwhile, so the server does not drop the connection.
  */
 export class PostgreSQLLogicalReplicationSource extends Source {
-  static override ConfigDefaults: ConfigSpec = {
-    slot_name: { type: "string", default: "", required: true, doc: "Replication slot (created when missing and create_slot is on)" },
-    output_plugin: { type: "string", default: "pgoutput", choices: ["pgoutput"], doc: "Logical decoding plugin (BSPump: wal2json; pgoutput is built into PostgreSQL ≥ 10)" },
-    publication_names: { type: "list", default: "", doc: "Publications to stream; empty: one named like the slot" },
-    publication_tables: { type: "list", default: "", doc: "Tables of a publication created here; empty: FOR ALL TABLES (needs a superuser)" },
-    create_slot: { type: "bool", default: true, doc: "Create the slot when it does not exist" },
-    create_publication: { type: "bool", default: true, doc: "Create the publication when it does not exist" },
-    status_interval: { type: "float", default: 10, doc: "Seconds between status updates to the server (keepalive; below wal_sender_timeout)" },
-    max_unsettled: { type: "int", default: 20000, doc: "Events handed over but not settled above which reading pauses" },
-    wal_sender_timeout: { type: "float", default: 0, doc: "Seconds the server waits for a status update before it drops the connection; 0: the server's setting" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   static override ConnectionClass = PostgreSQLConnection;
 

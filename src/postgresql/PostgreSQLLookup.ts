@@ -1,9 +1,19 @@
-import { locateConnection, dependency, type Application, type LookupOptions, type ConfigSpec } from "../core/index.js";
+import { locateConnection, dependency, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import type Cursor from "pg-cursor";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
 import { PostgreSQLConnection } from "./PostgreSQLConnection.js";
 
 const PgCursor = dependency<typeof Cursor>("pg-cursor");
+
+const CONFIG = {
+  ...AsyncLookup.ConfigDefaults,
+  statement: { type: "string", default: "*", doc: "Columns to select" },
+  from: { type: "string", default: "", required: true, doc: "Table or join expression" },
+  key: { type: "string", default: "", required: true, doc: "Key column" },
+  query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
+  query_count: { type: "string", default: 'SELECT COUNT(*) as "count" FROM {};', doc: "Statement that counts the rows" },
+  query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
+} satisfies ConfigSpec;
 
 /**
  * Key → row from a PostgreSQL table (BSPump's PostgreSQLLookup). The bounded LRU cache, shared
@@ -13,15 +23,8 @@ const PgCursor = dependency<typeof Cursor>("pg-cursor");
  * count: from; iter: statement, from), and `%s` by the key.
  */
 export class PostgreSQLLookup extends AsyncLookup {
-  static override ConfigDefaults: ConfigSpec = {
-    ...AsyncLookup.ConfigDefaults,
-    statement: { type: "string", default: "*", doc: "Columns to select" },
-    from: { type: "string", default: "", required: true, doc: "Table or join expression" },
-    key: { type: "string", default: "", required: true, doc: "Key column" },
-    query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
-    query_count: { type: "string", default: 'SELECT COUNT(*) as "count" FROM {};', doc: "Statement that counts the rows" },
-    query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & AsyncLookup["config"];
 
   static override ConnectionClass = PostgreSQLConnection;
 

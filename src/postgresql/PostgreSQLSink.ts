@@ -8,7 +8,7 @@ import {
   type EventContext,
   type Pipeline,
   type Receipt,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type SentBatch,
 } from "../core/index.js";
 import { PostgreSQLConnection, describeError, isRetryable } from "./PostgreSQLConnection.js";
@@ -22,6 +22,18 @@ interface Bulk {
   /** Rows already committed or refused (a retry after a transient error skips them). */
   done: Uint8Array | null;
 }
+
+const CONFIG = {
+  query: { type: "string", default: "", doc: "Statement with %s placeholders, e.g. INSERT INTO t (a, b) VALUES (%s, %s); or use table" },
+  table: { type: "string", default: "", doc: "Table to insert into (instead of query); its columns are the data fields" },
+  data: { type: "list", required: true, doc: "Event fields that fill the placeholders (or the table's columns), in order" },
+  upsert_key: { type: "list", default: "", doc: "With table: key columns; rows with an existing key update it (INSERT … ON CONFLICT DO UPDATE)" },
+  method: { type: "string", default: "auto", choices: ["auto", "copy", "insert"], doc: "auto: COPY for a plain INSERT, multi-row INSERT otherwise; copy or insert to force one" },
+  max_bulk_size: { type: "int", default: 0, doc: "Rows per bulk; 0: the connection's max_bulk_size" },
+  flush_period: { type: "float", default: -1, doc: "Seconds before a partly filled bulk is written; negative: the connection's flush_period" },
+  output_queue_max_size: { type: "int", default: 0, doc: "Bulks waiting above which the pipeline is throttled; 0: the connection's value" },
+  max_retries: { type: "int", default: -1, doc: "Retries of a bulk after transient errors before it fails (to the error rules); -1: until it succeeds" },
+} satisfies ConfigSpec;
 
 /**
  * Writes events to PostgreSQL. The statement is BSPump's `query` with `%s` placeholders filled
@@ -37,17 +49,8 @@ interface Bulk {
  * error rules with the database's message (warning, dead letter, or error state with its receipt failed).
  */
 export class PostgreSQLSink extends BatchingSink<Bulk> {
-  static override ConfigDefaults: ConfigSpec = {
-    query: { type: "string", default: "", doc: "Statement with %s placeholders, e.g. INSERT INTO t (a, b) VALUES (%s, %s); or use table" },
-    table: { type: "string", default: "", doc: "Table to insert into (instead of query); its columns are the data fields" },
-    data: { type: "list", required: true, doc: "Event fields that fill the placeholders (or the table's columns), in order" },
-    upsert_key: { type: "list", default: "", doc: "With table: key columns; rows with an existing key update it (INSERT … ON CONFLICT DO UPDATE)" },
-    method: { type: "string", default: "auto", choices: ["auto", "copy", "insert"], doc: "auto: COPY for a plain INSERT, multi-row INSERT otherwise; copy or insert to force one" },
-    max_bulk_size: { type: "int", default: 0, doc: "Rows per bulk; 0: the connection's max_bulk_size" },
-    flush_period: { type: "float", default: -1, doc: "Seconds before a partly filled bulk is written; negative: the connection's flush_period" },
-    output_queue_max_size: { type: "int", default: 0, doc: "Bulks waiting above which the pipeline is throttled; 0: the connection's value" },
-    max_retries: { type: "int", default: -1, doc: "Retries of a bulk after transient errors before it fails (to the error rules); -1: until it succeeds" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   static override ConnectionClass = PostgreSQLConnection;
 

@@ -7,11 +7,16 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
 } from "../core/index.js";
 import { PostgreSQLConnection, isRetryable } from "./PostgreSQLConnection.js";
 
 const PgCursor = dependency<typeof Cursor>("pg-cursor");
+
+const CONFIG = {
+  query: { type: "string", default: "", required: true, doc: "SELECT statement run in each cycle" },
+  stream_buffer: { type: "int", default: 1000, doc: "Rows fetched from the cursor at a time" },
+} satisfies ConfigSpec;
 
 /**
  * Runs `query` at each trigger and emits each result row as an object (column → value). Rows are
@@ -21,10 +26,8 @@ const PgCursor = dependency<typeof Cursor>("pg-cursor");
  * in the cycle). A cycle that fails (query error, lost connection) is logged and the next trigger runs again.
  */
 export class PostgreSQLSource extends TriggerSource {
-  static override ConfigDefaults: ConfigSpec = {
-    query: { type: "string", default: "", required: true, doc: "SELECT statement run in each cycle" },
-    stream_buffer: { type: "int", default: 1000, doc: "Rows fetched from the cursor at a time" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   static override ConnectionClass = PostgreSQLConnection;
 
