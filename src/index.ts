@@ -24,6 +24,7 @@ export * as slack from "./slack/index.js";
 export * as kibana from "./kibana/index.js";
 export * as amqp from "./amqp/index.js";
 export * as mysql from "./mysql/index.js";
+export * as postgresql from "./postgresql/index.js";
 export * as influxdb from "./influxdb/index.js";
 export * as subprocess from "./subprocess/index.js";
 export * as mail from "./mail/index.js";

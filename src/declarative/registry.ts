@@ -15,6 +15,7 @@ import * as slack from "../slack/index.js";
 import * as kafka from "../kafka/index.js";
 import * as amqp from "../amqp/index.js";
 import * as mysql from "../mysql/index.js";
+import * as postgresql from "../postgresql/index.js";
 import * as influxdb from "../influxdb/index.js";
 import * as subprocess from "../subprocess/index.js";
 import * as mail from "../mail/index.js";
@@ -34,7 +35,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto, declarative };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto, declarative, postgresql };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {

@@ -21,6 +21,7 @@ function build(): BSPumpApplication {
   svc.addConnection(new bspump.amqp.AMQPConnection(app, "AMQPConnection"));
   svc.addConnection(new bspump.mysql.MySQLConnection(app, "MySQLConnection"));
   svc.addConnection(new bspump.influxdb.InfluxDBConnection(app, "InfluxDBConnection"));
+  svc.addConnection(new bspump.postgresql.PostgreSQLConnection(app, "PostgreSQLConnection"));
   svc.addConnection(new bspump.slack.SlackConnection(app, "SlackConnection"));
   svc.addConnection(new bspump.mail.SmtpConnection(app, "SmtpConnection"));
   svc.addLookup(new bspump.lookup.DictionaryLookup(app, "CountryLookup"));
@@ -47,6 +48,7 @@ function build(): BSPumpApplication {
     p.build(new bspump.amqp.AMQPSource(app, p, "AMQPConnection"), new bspump.xml.XMLParserProcessor(app, p), new bspump.influxdb.InfluxDBSink(app, p, "InfluxDBConnection")),
   );
   pipeline("MySQLPipeline", (p) => p.build(new bspump.mysql.MySQLSource(app, p, "MySQLConnection"), new bspump.parquet.ParquetSink(app, p)));
+  pipeline("PostgreSQLPipeline", (p) => p.build(new bspump.postgresql.PostgreSQLSource(app, p, "PostgreSQLConnection"), new bspump.postgresql.PostgreSQLSink(app, p, "PostgreSQLConnection")));
   pipeline("SocketPipeline", (p) => p.build(new bspump.socket.TCPStreamSource(app, p), new bspump.slack.SlackTextSink(app, p, "SlackConnection", { id: "SlackSink" })));
   pipeline("HTTPPipeline", (p) => p.build(new bspump.http.HTTPClientSource(app, p), new bspump.mail.SmtpSink(app, p, "SmtpConnection")));
   pipeline("ProcessPipeline", (p) =>

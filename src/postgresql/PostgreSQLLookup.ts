@@ -1,0 +1,85 @@
+import { locateConnection, dependency, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import type Cursor from "pg-cursor";
+import { AsyncLookup } from "../lookup/AsyncLookup.js";
+import { PostgreSQLConnection } from "./PostgreSQLConnection.js";
+
+const PgCursor = dependency<typeof Cursor>("pg-cursor");
+
+const CONFIG = {
+  ...AsyncLookup.ConfigDefaults,
+  statement: { type: "string", default: "*", doc: "Columns to select" },
+  from: { type: "string", default: "", required: true, doc: "Table or join expression" },
+  key: { type: "string", default: "", required: true, doc: "Key column" },
+  query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
+  query_count: { type: "string", default: 'SELECT COUNT(*) as "count" FROM {};', doc: "Statement that counts the rows" },
+  query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
+} satisfies ConfigSpec;
+
+/**
+ * Key → row from a PostgreSQL table (BSPump's PostgreSQLLookup). The bounded LRU cache, shared
+ * misses and cached absences are AsyncLookup's (as for MySQLLookup); this class only fetches:
+ * `query_find_one` for one key, `query_count` on load, `query_iter` streamed with a cursor by
+ * `iterate()`. `{}` in the queries is replaced as BSPump does (find_one: statement, from, key;
+ * count: from; iter: statement, from), and `%s` by the key.
+ */
+export class PostgreSQLLookup extends AsyncLookup {
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG> & AsyncLookup["config"];
+
+  static override ConnectionClass = PostgreSQLConnection;
+
+  readonly connection: PostgreSQLConnection;
+  readonly findOne: string;
+  readonly countQuery: string;
+  readonly iterQuery: string;
+  /** Rows in the table, as counted by the last load(). */
+  count = 0;
+  readonly postgresCounts = { success: 0, notFound: 0 };
+
+  constructor(app: Application, connection: string | PostgreSQLConnection, id?: string, options: LookupOptions = {}) {
+    super(app, id ?? "PostgreSQLLookup", options);
+    this.connection = locateConnection(app, connection, PostgreSQLConnection);
+    const statement = this.config.getString("statement");
+    const from = this.config.getString("from");
+    const key = this.config.getString("key");
+    const fill = (q: string, ...parts: string[]): string => q.replace(/\{\}/g, () => parts.shift() ?? "").replace(/%s/g, "$1");
+    this.findOne = fill(this.config.getString("query_find_one"), statement, from, key);
+    this.countQuery = fill(this.config.getString("query_count"), from);
+    this.iterQuery = fill(this.config.getString("query_iter"), statement, from);
+    app.metrics.addCollector(() => [{ name: "postgres.lookup", type: "counter", tags: { lookup: this.id }, fields: { ...this.postgresCounts } }]);
+  }
+
+  protected async fetch(key: string): Promise<unknown> {
+    const row = (await this.connection.query(this.findOne, [key]))[0];
+    if (row === undefined) {
+      this.postgresCounts.notFound++;
+      return undefined;
+    }
+    this.postgresCounts.success++;
+    return row;
+  }
+
+  /** Counts the rows; the cache fills on demand. */
+  override async load(): Promise<boolean> {
+    const first = (await this.connection.query(this.countQuery))[0] ?? {};
+    this.count = Number(first.count ?? Object.values(first)[0] ?? 0);
+    return false;
+  }
+
+  /** Streams every row (bounded memory, a cursor) as [key, row]. */
+  async *iterate(): AsyncGenerator<[string, Record<string, unknown>]> {
+    const client = await this.connection.acquire();
+    const cursor = client.query(new (PgCursor())(this.iterQuery));
+    const keyColumn = this.config.getString("key");
+    try {
+      for (;;) {
+        const rows = (await cursor.read(1000)) as Record<string, unknown>[];
+        if (rows.length === 0) return;
+        for (const row of rows) yield [String(row[keyColumn]), row];
+      }
+    } finally {
+      await cursor.close().catch(() => {});
+      client.release();
+    }
+  }
+}
