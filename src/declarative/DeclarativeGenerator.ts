@@ -1,4 +1,4 @@
-import { Generator, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Generator, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import type { Expression, Scope } from "./expression/index.js";
 import { isDict } from "./expression/py.js";
 import { DECLARATION_CONFIG, loadDeclaration, type DeclarativeOptions } from "./declarationSource.js";
@@ -12,6 +12,7 @@ import { DECLARATION_CONFIG, loadDeclaration, type DeclarativeOptions } from "./
  */
 export class DeclarativeGenerator extends Generator {
   static override ConfigDefaults: ConfigSpec = DECLARATION_CONFIG;
+  declare readonly config: TypedConfig<typeof DECLARATION_CONFIG>;
 
   readonly expressions: Expression[];
 

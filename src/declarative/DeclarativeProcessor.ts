@@ -1,4 +1,4 @@
-import { Processor, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { Processor, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import type { Expression, Fn, Scope } from "./expression/index.js";
 import { DECLARATION_CONFIG, loadDeclaration, type DeclarativeOptions } from "./declarationSource.js";
 
@@ -12,6 +12,7 @@ import { DECLARATION_CONFIG, loadDeclaration, type DeclarativeOptions } from "./
  */
 export class DeclarativeProcessor extends Processor {
   static override ConfigDefaults: ConfigSpec = DECLARATION_CONFIG;
+  declare readonly config: TypedConfig<typeof DECLARATION_CONFIG>;
 
   readonly expressions: Expression[];
   private readonly fns: Fn[];

@@ -1,4 +1,4 @@
-import { ConfigError, type Application, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { TimeWindowAnalyzer, type TimeWindowAnalyzerOptions } from "../analyzer/index.js";
 import { DeclarationError, ExpressionBuilder, type Expression, type Node, type Scope } from "./expression/index.js";
 import { truthy } from "./expression/py.js";
@@ -33,6 +33,7 @@ interface Parts {
  */
 export class DeclarativeTimeWindowAnalyzer extends TimeWindowAnalyzer {
   static override ConfigDefaults: ConfigSpec = DECLARATION_CONFIG;
+  declare readonly config: TypedConfig<typeof DECLARATION_CONFIG> & TimeWindowAnalyzer["config"];
 
   private readonly parts: Parts;
   private readonly scope: Scope = { context: {}, kwargs: {} };

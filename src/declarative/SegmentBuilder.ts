@@ -10,7 +10,7 @@ import {
   type ComponentDefinition,
   type ComponentOptions,
   type ConfigInput,
-  type ConfigSpec,
+  type ConfigSpec, type TypedConfig,
   type Pipeline,
 } from "../core/index.js";
 import { glob } from "../file/glob.js";
@@ -21,6 +21,10 @@ import { findComponent } from "./registry.js";
 const yaml = dependency<typeof import("yaml")>("yaml");
 
 type ProcessorClass = { construct(app: BSPumpApplication, pipeline: Pipeline, definition: ComponentDefinition): ProcessorBase };
+
+const CONFIG = {
+  path: { type: "string", default: "./etc/processors/*", doc: "Glob of the segment definition files" },
+} satisfies ConfigSpec;
 
 /**
  * BSPump's SegmentBuilder: adds processors (and lookups) to existing pipelines from a folder of
@@ -39,9 +43,8 @@ type ProcessorClass = { construct(app: BSPumpApplication, pipeline: Pipeline, de
  * Files are read in name order; every error of every file is reported at once.
  */
 export class SegmentBuilder extends ConfigObject {
-  static override ConfigDefaults: ConfigSpec = {
-    path: { type: "string", default: "./etc/processors/*", doc: "Glob of the segment definition files" },
-  };
+  static override ConfigDefaults: ConfigSpec = CONFIG;
+  declare readonly config: TypedConfig<typeof CONFIG>;
 
   private readonly keywords = new Map<string, ProcessorClass>([
     ["processor", DeclarativeProcessor as unknown as ProcessorClass],

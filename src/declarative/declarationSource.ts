@@ -12,12 +12,12 @@ export interface DeclarativeOptions extends ComponentOptions {
   builder?: ExpressionBuilder;
 }
 
-export const DECLARATION_CONFIG: ConfigSpec = {
+export const DECLARATION_CONFIG = {
   declaration: { type: "string", default: "", doc: "The declaration: YAML text, a .yaml/.yml file, or an identifier in `library`" },
   library: { type: "string", default: "", doc: "Folder of the declaration library (`!INCLUDE` and identifiers)" },
   include_paths: { type: "list", default: ["/include"], doc: "Folders of the library searched for `<id>.yaml`" },
   optimize: { type: "bool", default: true, doc: "Run the ExpressionOptimizer (constant folding, WHEN dispatch tables)" },
-};
+} satisfies ConfigSpec;
 
 /** The text of a declaration and the name its errors are reported under. */
 export function declarationText(declaration: string, inlineName = "<declaration>"): { text: string; source: string } {
