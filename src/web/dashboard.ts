@@ -4,7 +4,9 @@
  * `/bspump/v1/pipelines` every 2 s when the stream is not available. It draws the topology (each
  * pipeline a node; router, dead-letter and other downstream edges as arrows), and per pipeline its
  * components, counters, events/s in and out over the last 5 minutes as charts, who throttles it,
- * the error with a preview of the event and the clear-error action, and the tail of its log; then
+ * the error with a preview of the event and the clear-error action, and the tail of its log (each
+ * component box shows the numbers its describe() gives, e.g. a Kafka source's lag per partition,
+ * a Kafka sink's queued and delivered records); then
  * the lookups. Every string from the pump is escaped. Kept in a TS string so `tsc` output carries it.
  */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -31,7 +33,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .flow { display: flex; flex-wrap: wrap; align-items: center; gap: .3em; margin: .7em 0; }
   .box { border: 1px solid #99a; border-radius: 4px; padding: .3em .6em; background: #eef; font-size: .85em; }
   .box.source { background: #efe; } .box.sink { background: #fee; }
-  .box small { display: block; color: #666; }
+  .box small { display: block; color: #666; } .box small.facts { color: #345; font-size: .85em; }
   .arrow { color: #888; }
   .row { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
   .counters { display: grid; grid-template-columns: auto auto; gap: .1em 1em; font-size: .85em; }
@@ -122,7 +124,17 @@ function chart(samples, key, color, label) {
     '<polyline fill="none" stroke="' + color + '" stroke-width="1.5" points="' + pts + '"/></svg></div>';
 }
 
-function box(kind, c) { return '<span class="box ' + kind + '">' + esc(c.Id) + "<small>" + esc(c.Class) + "</small></span>"; }
+const HIDDEN = new Set(["Id", "Class", "Config", "PipelineId", "Running"]);
+/** What a component tells about itself beyond its config (describe()): its numbers and flags, and a Kafka source's lag per partition. */
+function details(c) {
+  const facts = Object.entries(c).filter(([k, v]) => !HIDDEN.has(k) && (typeof v === "number" || typeof v === "boolean"))
+    .slice(0, 6).map(([k, v]) => esc(k) + " " + (typeof v === "number" ? num(v) : v ? "yes" : "no"));
+  if (Array.isArray(c.Lag) && c.Lag.length > 0) {
+    facts.push("lag " + c.Lag.map((p) => esc(p.topic) + "/" + esc(p.partition) + ": " + num(p.lag)).join(", "));
+  }
+  return facts.length ? '<small class="facts">' + facts.join(" · ") + "</small>" : "";
+}
+function box(kind, c) { return '<span class="box ' + kind + '" data-component="' + esc(c.Id) + '">' + esc(c.Id) + "<small>" + esc(c.Class) + "</small>" + details(c) + "</span>"; }
 
 function drawPipeline(p) {
   const m = p.Metrics || {};

@@ -22,6 +22,10 @@ const TOKEN = "t0ken-for-tests";
 class TickSource extends TriggerSource {
   n = 0;
   explodeAt = -1;
+  /** The lag in the shape KafkaSource.describe() gives it (a topic name with markup, to check escaping). */
+  override describe(): Record<string, unknown> {
+    return { ...super.describe(), Emitted: this.n, Lag: [{ topic: "ticks<b>x</b>", partition: 0, lag: 42 }] };
+  }
   async cycle(): Promise<void> {
     for (let i = 0; i < 10; i++) {
       const go = this.whenReady();
@@ -109,6 +113,10 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     const first = await counter(page, "Routed", "in");
     await page.waitForFunction(counterAbove("Routed", "in", first + 50), undefined, { timeout: 15_000 });
     assert.equal(await page.locator('.pipeline[data-pipeline="Routed"] [data-chart="in"] polyline').count(), 1);
+    // Each component's own numbers (describe()), and a Kafka-shaped lag per partition, escaped.
+    const facts = (await page.locator('.pipeline[data-pipeline="Main"] [data-component="TickSource"] small.facts').textContent()) ?? "";
+    assert.match(facts, /Emitted [0-9,]+/);
+    assert.match(facts, /lag ticks<b>x<\/b>\/0: 42/);
     await page.screenshot({ path: join(dir, "dashboard.png"), fullPage: true });
 
     // A hard error: shown with its message and a preview of the event; hostile strings stay text.
