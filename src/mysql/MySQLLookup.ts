@@ -1,15 +1,11 @@
 import { locateConnection, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
+import { SQL_LOOKUP_CONFIG, sqlLookupQueries } from "../lookup/sqlLookup.js";
 import { MySQLConnection } from "./MySQLConnection.js";
 
 const CONFIG = {
   ...AsyncLookup.ConfigDefaults,
-  statement: { type: "string", default: "*", doc: "Columns to select" },
-  from: { type: "string", default: "", required: true, doc: "Table or join expression" },
-  key: { type: "string", default: "", required: true, doc: "Key column" },
-  query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
-  query_count: { type: "string", default: "SELECT COUNT(*) as 'count' FROM {};", doc: "Statement that counts the rows" },
-  query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
+  ...SQL_LOOKUP_CONFIG,
 } satisfies ConfigSpec;
 
 /**
@@ -34,14 +30,7 @@ export class MySQLLookup extends AsyncLookup {
   constructor(app: Application, connection: string | MySQLConnection, id?: string, options: LookupOptions = {}) {
     super(app, id ?? "MySQLLookup", options);
     this.connection = locateConnection(app, connection, MySQLConnection);
-    const statement = this.config.getString("statement");
-    const from = this.config.getString("from");
-    const key = this.config.getString("key");
-    // As BSPump formats them: find_one(statement, from, key), count(from), iter(statement, from).
-    const fill = (q: string, ...parts: string[]): string => q.replace(/\{\}/g, () => parts.shift() ?? "").replace(/%s/g, "?");
-    this.findOne = fill(this.config.getString("query_find_one"), statement, from, key);
-    this.countQuery = fill(this.config.getString("query_count"), from);
-    this.iterQuery = fill(this.config.getString("query_iter"), statement, from);
+    ({ findOne: this.findOne, count: this.countQuery, iter: this.iterQuery } = sqlLookupQueries(this.config, "?"));
     app.metrics.addCollector(() => [{ name: "mysql.lookup", type: "counter", tags: { lookup: this.id }, fields: { ...this.mysqlCounts } }]);
   }
 

@@ -1,18 +1,15 @@
 import { locateConnection, dependency, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import type Cursor from "pg-cursor";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
+import { SQL_LOOKUP_CONFIG, sqlLookupQueries } from "../lookup/sqlLookup.js";
 import { PostgreSQLConnection } from "./PostgreSQLConnection.js";
 
 const PgCursor = dependency<typeof Cursor>("pg-cursor");
 
 const CONFIG = {
   ...AsyncLookup.ConfigDefaults,
-  statement: { type: "string", default: "*", doc: "Columns to select" },
-  from: { type: "string", default: "", required: true, doc: "Table or join expression" },
-  key: { type: "string", default: "", required: true, doc: "Key column" },
-  query_find_one: { type: "string", default: "SELECT {} FROM {} WHERE {}=%s;", doc: "Statement for one key" },
-  query_count: { type: "string", default: 'SELECT COUNT(*) as "count" FROM {};', doc: "Statement that counts the rows" },
-  query_iter: { type: "string", default: "SELECT {} FROM {};", doc: "Statement that reads every row" },
+  ...SQL_LOOKUP_CONFIG,
+  query_count: { ...SQL_LOOKUP_CONFIG.query_count, default: 'SELECT COUNT(*) as "count" FROM {};' },
 } satisfies ConfigSpec;
 
 /**
@@ -39,13 +36,7 @@ export class PostgreSQLLookup extends AsyncLookup {
   constructor(app: Application, connection: string | PostgreSQLConnection, id?: string, options: LookupOptions = {}) {
     super(app, id ?? "PostgreSQLLookup", options);
     this.connection = locateConnection(app, connection, PostgreSQLConnection);
-    const statement = this.config.getString("statement");
-    const from = this.config.getString("from");
-    const key = this.config.getString("key");
-    const fill = (q: string, ...parts: string[]): string => q.replace(/\{\}/g, () => parts.shift() ?? "").replace(/%s/g, "$1");
-    this.findOne = fill(this.config.getString("query_find_one"), statement, from, key);
-    this.countQuery = fill(this.config.getString("query_count"), from);
-    this.iterQuery = fill(this.config.getString("query_iter"), statement, from);
+    ({ findOne: this.findOne, count: this.countQuery, iter: this.iterQuery } = sqlLookupQueries(this.config, "$$1"));
     app.metrics.addCollector(() => [{ name: "postgres.lookup", type: "counter", tags: { lookup: this.id }, fields: { ...this.postgresCounts } }]);
   }
 
