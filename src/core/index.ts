@@ -21,3 +21,4 @@ export * from "./throttleswitch.js";
 export * from "./waiters.js";
 export * from "./dependency.js";
 export { eventPreview } from "./preview.js";
+export * from "./listen.js";

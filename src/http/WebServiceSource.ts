@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import { Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { listen, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
 import { bodyCodec, charsetOf, parseListen } from "./util.js";
 import { splitLines } from "../codec/lines.js";
@@ -109,13 +109,7 @@ export class WebServiceSource extends Source {
   async main(): Promise<void> {
     if (this.host !== null) {
       const server = createServer((req, res) => void this.handle(req, res));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(this.requestedPort, this.host!, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
+      await listen(server, { port: this.requestedPort, host: this.host });
       this.server = server;
       this.log.info(`Listening on http://${this.host}:${this.port}${this.path}`);
     }

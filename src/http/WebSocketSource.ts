@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { Source, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { listen, Source, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
 import { parseListen, webSocketUrl } from "./util.js";
@@ -123,13 +123,7 @@ export class WebSocketSource extends Source {
         res.end("WebSocket only\n");
       });
       server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(this.requestedPort, this.host!, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
+      await listen(server, { port: this.requestedPort, host: this.host });
       this.server = server;
       this.log.info(`Listening on ws://${this.host}:${this.port}${this.path}`);
     }

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { ConfigError, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, listen, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { LineFramer, framingEncoding, maxLineLengthKey, type LineFramingOptions, type LineTarget } from "../codec/lines.js";
 import { isBytes, textCodec, type TextCodec } from "../codec/text.js";
@@ -126,14 +126,8 @@ export class StreamServerSource extends Source implements LineTarget<Connection>
           this.log.warn(`TLS handshake failed: ${e.message}`);
         });
       }
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        const opts = address.kind === "unix" ? { path: address.path } : { port: address.port, ...(address.host !== "" ? { host: address.host } : {}) };
-        server.listen({ ...opts, ...(this.backlog !== undefined ? { backlog: this.backlog } : {}) }, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      }).catch((e: unknown) => {
+      const opts = address.kind === "unix" ? { path: address.path } : { port: address.port, ...(address.host !== "" ? { host: address.host } : {}) };
+      await listen(server, { ...opts, ...(this.backlog !== undefined ? { backlog: this.backlog } : {}) }).catch((e: unknown) => {
         throw new Error(`Cannot listen on ${describeAddress(address)}: ${toError(e).message}`);
       });
       server.on("error", (e) => this.log.error(`Server error on ${describeAddress(address)}: ${e.message}`));

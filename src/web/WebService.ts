@@ -3,7 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { bspumpVersion, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
+import { bspumpVersion, listen, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
 import { appSnapshot, LiveStream } from "./stream.js";
@@ -114,13 +114,7 @@ export class WebService implements Service {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"error\":\"bad request\"}");
       else socket.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.requestedPort, this.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, { port: this.requestedPort, host: this.host });
     this.server = server;
     this.log.info(`Web API listening on ${this.url}`);
     if (!isLoopback(this.host) && this.token === "") {
