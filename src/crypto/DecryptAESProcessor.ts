@@ -1,23 +1,13 @@
 import { createDecipheriv } from "node:crypto";
-import { Processor, type Application, type ComponentOptions, type ConfigSpec, type EventContext, type Pipeline } from "../core/index.js";
-import { AES_CONFIG, aesParams, eventBytes, type AESConfig, type AESParams } from "./aes.js";
+import type { EventContext } from "../core/index.js";
+import { AESProcessor, eventBytes } from "./aes.js";
 
 /**
  * BSPump's DecryptAESProcessor: AES-CBC ciphertext → bytes, PKCS7 padding removed. A ciphertext
  * that is not a whole number of blocks, or whose padding is wrong (another key, corrupted data),
  * is an error of that event, handled by the pipeline's error rules.
  */
-export class DecryptAESProcessor extends Processor {
-  static override ConfigDefaults: ConfigSpec = AES_CONFIG;
-  declare readonly config: AESConfig;
-
-  private readonly params: AESParams;
-
-  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
-    super(app, pipeline, options);
-    this.params = aesParams(this.config);
-  }
-
+export class DecryptAESProcessor extends AESProcessor {
   process(_context: EventContext, event: unknown): Buffer {
     const data = eventBytes(event, `DecryptAESProcessor '${this.id}'`);
     if (data.length === 0 || data.length % 16 !== 0) {

@@ -1,5 +1,5 @@
 // What EncryptAESProcessor and DecryptAESProcessor share: BSPump's CommonAESMixin.
-import { ConfigError, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { ConfigError, Processor, type Application, type ComponentOptions, type ConfigSpec, type Pipeline, type TypedConfig } from "../core/index.js";
 
 /** BSPump's keys and defaults: hex strings, 16 zero bytes each (AES-128, a zero IV). */
 export const AES_CONFIG = {
@@ -38,4 +38,17 @@ export function eventBytes(event: unknown, who: string): Uint8Array {
   if (event instanceof Uint8Array) return event;
   const got = event === null ? "null" : Array.isArray(event) ? "a list" : typeof event;
   throw new TypeError(`${who} expects bytes, got ${got} (put StringToBytesParser or DictToJsonBytesParser before it)`);
+}
+
+/** Base of EncryptAESProcessor and DecryptAESProcessor: BSPump's AES keys, checked once at start. */
+export abstract class AESProcessor extends Processor {
+  static override ConfigDefaults: ConfigSpec = AES_CONFIG;
+  declare readonly config: AESConfig;
+
+  protected readonly params: AESParams;
+
+  constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
+    super(app, pipeline, options);
+    this.params = aesParams(this.config);
+  }
 }
