@@ -83,3 +83,17 @@ test("ARGUMENT outside a FUNCTION or not declared, bad `arguments`: DeclarationE
     assert.deepEqual(e.errors.map((x) => x.tag), ["ARGUMENT", "ARGUMENT", "ACCESS"]);
   }
 });
+
+test("every tag the original registers (bitswan 2026.4.13.50's expression module, and INCLUDE/CONFIG of its builder) compiles here", () => {
+  const original = ["ADD", "AND", "ARG", "ARGS", "CAST", "CONTAINS", "CONTEXT", "CONTEXT.SET", "CUT", "DATETIME.FORMAT", "DATETIME.GET", "DATETIME.PARSE", "DEBUG", "DICT", "DICT.PARSE", "DIV", "ENDSWITH", "EQ", "EVENT", "FIRST", "FOR", "FUNCTION", "GE", "GT", "HASH", "IF", "IN", "IP.FORMAT", "IP.INSUBNET", "IP.PARSE", "IS", "ISNOT", "ITEM", "JOIN", "KWARG", "KWARGS", "LE", "LIST", "LOOKUP.CONTAINS", "LOOKUP.GET", "LOWER", "LT", "MAP", "MOD", "MUL", "NE", "NOT", "NOW", "OR", "POW", "REGEX", "REGEX.FINDALL", "REGEX.PARSE", "REGEX.REPLACE", "REGEX.SPLIT", "SELF", "SPLIT", "STARTSWITH", "SUB", "SUBSTRING", "TUPLE", "UPPER", "VALUE", "WHEN"];
+  const b = new ExpressionBuilder(null);
+  for (const tag of [...original, "ACCESS", "ARGUMENT"]) {
+    // An unknown tag is "Unknown declarative expression"; a known one fails, if at all, on its arguments.
+    try {
+      b.parse(`---\n!${tag} {}`, "t.yaml");
+    } catch (e) {
+      assert.doesNotMatch((e as Error).message, /Unknown declarative expression/, tag);
+    }
+  }
+  assert.throws(() => b.parse("---\n!NOSUCHTAG {}", "t.yaml"), /Unknown declarative expression '!NOSUCHTAG'/);
+});

@@ -70,3 +70,17 @@ test("bspump expr prints the optimized form and the result; bspump check lists e
   writeFileSync(good, "# a parser\n---\n!UPPER {what: !EVENT}\n");
   assert.equal((await run(process.execPath, [CLI, "check", good])).stdout, `${good}: OK (declaration)\n`);
 });
+
+test("bspump check reports every error of every document of a declaration file: unknown tags, syntax errors, bad arguments", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bspump-check-"));
+  const file = join(dir, "multi.yaml");
+  writeFileSync(file, "---\n!ADDD [1]\n---\n!UPPER {what: [ok}\n---\n!FUNCTION {arguments: [a], apply: !ARGUMENT b}\n---\n!ACCESS NOPE x\n---\n!LOWER {x: 1}\n");
+  const failed = await run(process.execPath, [CLI, "check", file]).then(
+    () => assert.fail("check should fail"),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(failed.code, 2);
+  const lines = failed.stderr.trimEnd().split("\n");
+  const at = lines.map((l) => /multi\.yaml:(\d+):\d+: (.*)$/.exec(l)).map((m) => `${m![1]} ${m![2]!.split(":")[0]}`);
+  assert.deepEqual(at, ["2 Unknown declarative expression '!ADDD'; did you mean !ADD?", "4 Syntax error", "4 Syntax error", "6 !ARGUMENT", "8 !ACCESS", "10 !LOWER", "10 !LOWER"]);
+});
