@@ -95,10 +95,11 @@ program
   .argument("<declaration>", "declaration text (starting with --- or !) or a .yaml/.yml file")
   .option("-e, --event <json>", "the event (default: stdin, or {} on a terminal)")
   .option("--context <json>", "the context dict", "{}")
+  .option("--kwargs <json>", "keyword arguments of the call (!KWARG, a !FUNCTION's arguments)", "{}")
   .option("-l, --library <dir>", "declaration library folder (!INCLUDE)")
   .option("-c, --config <file>", "INI configuration (repeatable; [declarations] timezone)", collect)
   .option("--no-optimize", "show and run the unoptimized form")
-  .action(async (declaration: string, flags: { event?: string; context: string; library?: string; optimize: boolean; config?: string[] }) => {
+  .action(async (declaration: string, flags: { event?: string; context: string; kwargs: string; library?: string; optimize: boolean; config?: string[] }) => {
     process.exitCode = await exprCommand(declaration, flags);
   });
 

@@ -3,12 +3,14 @@
  * optimized form and the results; and the declaration side of `bspump check`.
  */
 import { readFileSync } from "node:fs";
-import { BSPumpApplication, Config, type EventContext } from "../index.js";
+import { BSPumpApplication, Config, ConfigError, type EventContext } from "../index.js";
 import { declarationText, ExpressionBuilder, type Expression } from "../declarative/index.js";
 
 export interface ExprFlags {
   event?: string;
   context?: string;
+  /** Keyword arguments of the call (`!KWARG`, a FUNCTION's `arguments`). */
+  kwargs?: string;
   library?: string;
   optimize: boolean;
   config?: string[];
@@ -59,21 +61,35 @@ async function events(flags: ExprFlags): Promise<unknown[]> {
   }
 }
 
+/** `--context` / `--kwargs`: a JSON object, or a ConfigError naming the option (one line, exit 2). */
+function jsonObject(option: string, text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${option}: not JSON: ${(e as Error).message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new ConfigError(`${option}: expected a JSON object, got ${text}`);
+  return value as Record<string, unknown>;
+}
+
 export async function exprCommand(declaration: string, flags: ExprFlags): Promise<number> {
+  const context: EventContext = jsonObject("--context", flags.context);
+  const kwargs = jsonObject("--kwargs", flags.kwargs);
   const b = builder(flags);
   const { text, source } = declarationText(declaration, "<command line>");
   const exprs: Expression[] = b.parse(text, source, { optimize: flags.optimize });
   const out = process.stdout;
   out.write(`# ${flags.optimize ? "optimized" : "unoptimized"} form\n`);
   for (const e of exprs) out.write(`---\n${e.toString()}\n`);
-  const context: EventContext = flags.context ? (JSON.parse(flags.context) as EventContext) : {};
   let failed = 0;
   out.write("# results\n");
   for (const event of await events(flags)) {
     let value: unknown = event;
     try {
       for (const e of exprs) {
-        value = e.call({ ...context }, value);
+        value = e.call({ ...context }, value, undefined, { ...kwargs });
         if (value === null) break;
       }
       out.write(`${toJSON(value)}\n`);

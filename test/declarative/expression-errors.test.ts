@@ -80,6 +80,8 @@ const CORPUS = [
   "---\n!IP.INSUBNET {what: !ITEM EVENT ip, subnet: [10.0.0.0/8]}\n---\n!HASH {what: !ITEM EVENT s}\n",
   "---\n!SUBSTRING {what: !ITEM EVENT s, from: 1, to: 3}\n---\n!CUT {what: 'a:b', delimiter: ':', field: 0}\n",
   "---\n!!ui8 5\n---\n!CONFIG x\n---\n!INCLUDE nope\n---\n!FIRST [!ITEM EVENT a, !TRY [1]]\n",
+  "---\n!FUNCTION\nname: f\narguments: {x: 1, y: !ITEM EVENT a}\napply: !ADD [!ARGUMENT x, !ARGUMENT y, !ACCESS EVENT l.0]\n",
+  "---\n!ACCESS {with: !EVENT, path: [l, -1], default: !FUNCTION {arguments: [z], apply: !ARGUMENT z}}\n",
 ];
 const PIECES = ["!", "!ADD", "!DICT", "!ITEM EVENT", "!WHEN", "- ", ": ", "[", "]", "{", "}", "\n", "  ", "&a ", "*a", "'", '"', "%", "\\", "#", "|", ">", "---\n", "!!ui8 ", "!REGEX {regex: '(' }", "0x", "-1", "null", "~", "\t", ",", "?", "@", "é", "\u0000"];
 
@@ -97,7 +99,7 @@ test("10,000 random and mutated declarations: each compiles or gives a Declarati
       const op = rnd();
       if (op < 0.35) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(rnd() * 4));
       else if (op < 0.75) text = text.slice(0, at) + pick(PIECES) + text.slice(at);
-      else if (op < 0.9) text = text.slice(0, at) + text.slice(at).replace(/![A-Z.]+/, pick(["!ADD", "!DICT", "!IF", "!X", "!REGEX.PARSE", "!NOW", "!ITEM"]));
+      else if (op < 0.9) text = text.slice(0, at) + text.slice(at).replace(/![A-Z.]+/, pick(["!ADD", "!DICT", "!IF", "!X", "!REGEX.PARSE", "!NOW", "!ITEM", "!ACCESS", "!ARGUMENT", "!FUNCTION"]));
       else text = text.split("\n").map((l, j) => (j === at % 7 ? ` ${l}` : l)).join("\n");
     }
     if (rnd() < 0.05) text = Array.from({ length: 1 + Math.floor(rnd() * 60) }, () => pick(PIECES)).join("");
@@ -121,6 +123,6 @@ test("10,000 random and mutated declarations: each compiles or gives a Declarati
     }
   }
   assert.equal(compiled + rejected, 10_000);
-  // Both outcomes are exercised.
-  assert.ok(compiled > 1000 && rejected > 1000, `${compiled} compiled, ${rejected} rejected`);
+  // Both outcomes are exercised (about one in ten mutants still compiles).
+  assert.ok(compiled > 800 && rejected > 1000, `${compiled} compiled, ${rejected} rejected`);
 });

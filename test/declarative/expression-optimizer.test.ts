@@ -39,6 +39,20 @@ const DECLARATIONS = [
   "!MAP {what: !ITEM EVENT s, in: {200: !ADD [100, 100], 404: nf, x: ex}, else: !EQ [!ITEM EVENT s, !ITEM EVENT x]}",
   "!FIRST [!ITEM EVENT none, !CAST {what: !ITEM EVENT x, type: int}, !ITEM CONTEXT c.d, fallback]",
   "!TUPLE [!DATETIME.GET {with: 971211336, what: year}, !DATETIME.FORMAT {with: 86400, format: '%Y-%m-%d'}, !HASH {what: abc}]",
+  // The other families, on event data and on constants.
+  "!REGEX.PARSE {what: !CAST {what: !ITEM EVENT x, type: str}, regex: '^(\\d+)(\\D*)$', items: [num, {rest: !UPPER {what: !ARG}}], miss: !ADD [1, 1]}",
+  "!TUPLE [!DATETIME.PARSE {what: !ITEM EVENT x, format: '%Y-%m-%d'}, !DATETIME.PARSE {what: '10/Oct/2000:13:55:36 -0700', format: '%d/%b/%Y:%H:%M:%S %z'}]",
+  "!DICT.PARSE {what: !JOIN {items: ['a=1 b=', !ITEM EVENT s]}, set: {n: !CAST {what: !ITEM ARG a, type: int}}}",
+  "!TUPLE [!SPLIT {what: !CAST {what: !ITEM EVENT s, type: str}, separator: '0'}, !CUT {what: 'a,b,c', delimiter: ',', field: 1}, !CONTAINS {what: !ITEM EVENT x, substring: x}]",
+  "!IP.INSUBNET {what: !JOIN {items: ['10.0.0', !ITEM EVENT n], delimiter: '.', miss: '0'}, subnet: [10.0.0.0/30, 192.168.0.0/16]}",
+  // ACCESS and FUNCTION/ARGUMENT, a WHEN dispatch on an ACCESS.
+  `!WHEN
+- test: !EQ [!ACCESS CONTEXT c.d, 200]
+  then: ok
+- test: !EQ [!ACCESS CONTEXT c.d, x]
+  then: !ACCESS {with: !EVENT, path: [s], default: !ADD [2, 2]}
+- else: !ACCESS {with: {a: [1, 2]}, path: a.-1}`,
+  "!FUNCTION {arguments: {k: !ITEM EVENT s, m: !MUL [3, 3]}, apply: !TUPLE [!ARGUMENT k, !ADD [!ARGUMENT m, 1], !KWARG k]}",
 ];
 
 const scalar = fc.oneof(fc.constantFrom(200, 404, "200", "x", 1, 2.5, true, false, null, 0, ""), fc.integer({ min: -5, max: 500 }), fc.string({ maxLength: 5 }), fc.double({ noNaN: true }));

@@ -126,3 +126,23 @@ test("LOOKUP.GET and LOOKUP.CONTAINS use the application's lookups", () => {
   assert.equal(both("!LOOKUP.CONTAINS {in: Countries, what: CZ}", {}, {}, b), true);
   assert.throws(() => evaluate("!LOOKUP.GET {in: Nope, what: x}", {}, {}, { builder: b }), /test.yaml:2:\d+: !LOOKUP.GET: Lookup 'Nope' not found/);
 });
+
+test("LOOKUP.GET locates its lookup once without factories, per call (by the context) with them", () => {
+  const app = testApp();
+  const b = new ExpressionBuilder(app);
+  const [get] = b.parse("---\n!LOOKUP.GET {in: Countries, what: !ITEM EVENT c}", "test.yaml");
+  // Not registered yet: an error for this event, found once it is registered.
+  assert.throws(() => get!.call({}, { c: "CZ" }), /Lookup 'Countries' not found/);
+  const lookup = new DictionaryLookup(app, "Countries");
+  lookup.dictionary.set("CZ", "Czechia");
+  app.pumpService.addLookup(lookup);
+  assert.equal(get!.call({}, { c: "CZ" }), "Czechia");
+  lookup.dictionary.set("SK", "Slovakia");
+  assert.equal(get!.call({}, { c: "SK" }), "Slovakia", "the same lookup, read per event");
+  // A factory registered later decides per call, from the context (BSPump's per-call locate).
+  const tenant = new DictionaryLookup(app, "Countries-tenant");
+  tenant.dictionary.set("CZ", "Česko");
+  app.pumpService.addLookupFactory({ locateLookup: (id, context) => (id === "Countries" && context?.tenant === "t1" ? tenant : undefined) });
+  assert.equal(get!.call({ tenant: "t1" }, { c: "CZ" }), "Česko");
+  assert.equal(get!.call({ tenant: "t2" }, { c: "CZ" }), "Czechia");
+});

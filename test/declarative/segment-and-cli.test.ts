@@ -66,7 +66,33 @@ test("bspump expr prints the optimized form and the result; bspump check lists e
   );
   assert.equal(failed.code, 2);
   assert.equal(failed.stderr, `bspump: declaration error: ${bad}:5:6: Unknown declarative expression '!ADDD'; did you mean !ADD?\nbspump: declaration error: ${bad}:6:30: !LOWER: unexpected argument 'extra' (expected what)\n`);
+  // A FUNCTION's arguments from --kwargs, its default otherwise.
+  const fn = "!FUNCTION {arguments: {greeting: Hello}, apply: !JOIN {items: [!ARGUMENT greeting, !ITEM EVENT name]}}";
+  assert.match((await run(process.execPath, [CLI, "expr", "--event", '{"name": "Sam"}', "--kwargs", '{"greeting": "Hi"}', fn])).stdout, /# results\n"Hi Sam"\n$/);
+  assert.match((await run(process.execPath, [CLI, "expr", "--event", '{"name": "Sam"}', fn])).stdout, /# results\n"Hello Sam"\n$/);
+  for (const [flag, value, message] of [["--kwargs", "[1]", "--kwargs: expected a JSON object, got [1]"], ["--context", "nope", "--context: not JSON: "]]) {
+    const bad = await run(process.execPath, [CLI, "expr", flag!, value!, "!EVENT"]).then(
+      () => assert.fail(`${flag} ${value} should fail`),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(bad.code, 2);
+    assert.ok(bad.stderr.startsWith(`bspump: configuration error: ${message}`) && bad.stderr.trimEnd().split("\n").length === 1, bad.stderr);
+  }
   const good = join(dir, "good.yaml");
   writeFileSync(good, "# a parser\n---\n!UPPER {what: !EVENT}\n");
   assert.equal((await run(process.execPath, [CLI, "check", good])).stdout, `${good}: OK (declaration)\n`);
+});
+
+test("bspump check reports every error of every document of a declaration file: unknown tags, syntax errors, bad arguments", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bspump-check-"));
+  const file = join(dir, "multi.yaml");
+  writeFileSync(file, "---\n!ADDD [1]\n---\n!UPPER {what: [ok}\n---\n!FUNCTION {arguments: [a], apply: !ARGUMENT b}\n---\n!ACCESS NOPE x\n---\n!LOWER {x: 1}\n");
+  const failed = await run(process.execPath, [CLI, "check", file]).then(
+    () => assert.fail("check should fail"),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(failed.code, 2);
+  const lines = failed.stderr.trimEnd().split("\n");
+  const at = lines.map((l) => /multi\.yaml:(\d+):\d+: (.*)$/.exec(l)).map((m) => `${m![1]} ${m![2]!.split(":")[0]}`);
+  assert.deepEqual(at, ["2 Unknown declarative expression '!ADDD'; did you mean !ADD?", "4 Syntax error", "4 Syntax error", "6 !ARGUMENT", "8 !ACCESS", "10 !LOWER", "10 !LOWER"]);
 });

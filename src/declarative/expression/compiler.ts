@@ -43,6 +43,8 @@ const constant = (v: unknown): Fn => () => v;
 export class Compiler {
   readonly errors: DeclarationError[] = [];
   readonly roots: Root[] = [];
+  /** The argument names of the enclosing `!FUNCTION`s, innermost last (what `!ARGUMENT` may read). */
+  readonly functionArguments: string[][] = [];
 
   constructor(readonly options: CompilerOptions) {}
 

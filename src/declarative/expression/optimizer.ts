@@ -5,7 +5,7 @@ import { hashKey, truthy } from "./py.js";
 
 // Tags whose result depends only on their inputs and that change nothing: a WHEN may evaluate
 // its subject once instead of once per test.
-const READS = new Set(["ITEM", "EVENT", "CONTEXT", "KWARGS", "KWARG", "ARG", "ARGS"]);
+const READS = new Set(["ITEM", "ACCESS", "EVENT", "CONTEXT", "KWARGS", "KWARG", "ARG", "ARGS", "ARGUMENT"]);
 // Pure, but they change the dict or list given as `with`.
 const MUTATES = new Set(["DICT", "LIST"]);
 const MAX_PASSES = 1000;

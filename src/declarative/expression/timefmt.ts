@@ -1,8 +1,11 @@
 /**
  * Python's strptime/strftime subset the declarations use, compiled once per format: a parse is
- * one regex match and Date.UTC, a format a few string appends. Time zones by IANA name through
+ * a scanner generated for the format (strptimeCode.ts), or one regex match where the format needs
+ * backtracking; a format is a few string appends. Time zones by IANA name through
  * Intl (the offset of a zone at an instant); `UTC` and fixed offsets need no lookup.
  */
+
+import { compileScanner, monthKey } from "./strptimeCode.js";
 
 const MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
 const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -80,6 +83,22 @@ MONTHS.forEach((m, i) => {
   for (const name of [m, m.slice(0, 3)]) for (const v of [name, cap(name), name.toUpperCase()]) MONTH_OF.set(v, i + 1);
 });
 
+// The three-letter spellings of MONTH_OF by their character codes (the compiled scanners' %b).
+const MONTH_KEYS = new Map<number, number>();
+for (const [name, month] of MONTH_OF) if (name.length === 3) MONTH_KEYS.set(monthKey(name.charCodeAt(0), name.charCodeAt(1), name.charCodeAt(2)), month);
+
+/** UTC ms of a proleptic Gregorian date and time (what Date.UTC gives for years >= 100, without its argument conversions). */
+export function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return ((days * 24 + hour) * 60 + minute) * 60000 + second * 1000;
+}
+
 /** A string of ASCII digits (the regex made sure) as a number. */
 const digits = (s: string): number => +s;
 
@@ -87,8 +106,8 @@ function daysIn(year: number, month: number): number {
   return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-/** Compiles a strptime format; throws for an unknown directive. */
-export function strptime(format: string): Parser {
+/** Compiles a strptime format; throws for an unknown directive. `scan: false` keeps the regex parser (tests compare the two). */
+export function strptime(format: string, scan = true): Parser {
   let pattern = "^";
   const fields: string[] = [];
   for (let i = 0; i < format.length; i++) {
@@ -105,10 +124,23 @@ export function strptime(format: string): Parser {
       while (i + 1 < format.length && /\s/.test(format[i + 1]!)) i++;
     } else pattern += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
-  const re = new RegExp(pattern + "$");
-  const codes = fields.map((f) => f.charCodeAt(0));
   // One result object per parser, overwritten by each call (callers read it at once): no allocation per event.
   const out: Parsed = { ms: 0, micro: 0, offset: null };
+  const finish = (year: number, month: number, day: number, hour: number, minute: number, second: number, micro: number, offset: number | null, pm: number, yday: number): Parsed | null => {
+    if (pm >= 0) hour = (hour % 12) + (pm === 1 ? 12 : 0);
+    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 61) return null;
+    let ms = yday >= 0 ? Date.UTC(year, 0, 1, hour, minute, second) + (yday - 1) * 86400000 : year >= 100 ? utcMs(year, month, day, hour, minute, Math.min(second, 59)) : Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+    if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+    out.ms = ms;
+    out.micro = micro;
+    out.offset = offset;
+    return out;
+  };
+  // Most formats compile to a scanner of their own; the regex below is for the rest.
+  const scanner = scan ? compileScanner(format, MONTH_KEYS, finish) : null;
+  if (scanner !== null) return scanner as Parser;
+  const re = new RegExp(pattern + "$");
+  const codes = fields.map((f) => f.charCodeAt(0));
   return (text, defaultYear) => {
     const m = re.exec(text);
     if (m === null) return null;
@@ -155,14 +187,7 @@ export function strptime(format: string): Parser {
         }
       }
     }
-    if (pm >= 0) hour = (hour % 12) + (pm === 1 ? 12 : 0);
-    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 61) return null;
-    let ms = yday >= 0 ? Date.UTC(year, 0, 1, hour, minute, second) + (yday - 1) * 86400000 : Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
-    if (year < 100) ms = new Date(ms).setUTCFullYear(year);
-    out.ms = ms;
-    out.micro = micro;
-    out.offset = offset;
-    return out;
+    return finish(year, month, day, hour, minute, second, micro, offset, pm, yday);
   };
 }
 

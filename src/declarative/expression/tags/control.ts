@@ -135,12 +135,52 @@ export const controlTags: Record<string, TagSpec> = {
   },
   FUNCTION: {
     shapes: ["map"],
-    args: ["apply", "name"],
+    args: ["apply", "name", "arguments"],
     required: ["apply"],
     pure: true,
-    doc: "Wraps `apply` (BSPump's `parse_ext` wraps every top-level expression in it).",
-    // A function is a SELF boundary: SELF inside it calls the function (an included declaration is one).
-    compile: (n, c) => c.compileRoot(c.argNode(n, "apply")!),
+    doc: "Wraps `apply` (BSPump's `parse_ext` wraps every top-level expression in it). `arguments` (an extension) declares named arguments for `!ARGUMENT`: a list of names, or names with defaults.",
+    compile: (n, c) => {
+      c.literal(n, "name", null, (v): v is string | null => v === null || typeof v === "string", "a string");
+      const argsNode = c.argNode(n, "arguments");
+      const names: string[] = [];
+      const defaults: Fn[] = [];
+      if (argsNode !== undefined) {
+        const entries: [unknown, Node | null][] =
+          argsNode.kind === "list" ? argsNode.items.map((i) => [i.kind === "value" ? i.value : undefined, null])
+          : argsNode.kind === "map" ? argsNode.entries.map((e) => [e.key, e.value])
+          : c.fail(argsNode, "'arguments' must be a list of names or a mapping of names to defaults", n.tag);
+        for (const [name, dflt] of entries) {
+          if (typeof name !== "string" || name === "" || names.includes(name)) return c.fail(argsNode, `an argument name must be a non-empty text, given once (got ${JSON.stringify(name) ?? "an expression"})`, n.tag);
+          names.push(name);
+          // A default is evaluated in the caller's scope, when the caller gives no value.
+          defaults.push(dflt === null ? () => null : c.compile(dflt));
+        }
+      }
+      // A function is a SELF boundary: SELF inside it calls the function (an included declaration is one).
+      c.functionArguments.push(names);
+      let apply: Fn;
+      try {
+        apply = c.compileRoot(c.argNode(n, "apply")!);
+      } finally {
+        c.functionArguments.pop();
+      }
+      if (names.length === 0) return apply;
+      // The call's keyword arguments, with the declared defaults for those it lacks; restored after.
+      return (s, e, a) => {
+        const caller = s.kwargs;
+        const kwargs: Record<string, unknown> = { ...caller };
+        for (let i = 0; i < names.length; i++) {
+          const name = names[i]!;
+          if (!Object.hasOwn(caller, name) || caller[name] === undefined) kwargs[name] = defaults[i]!(s, e, a);
+        }
+        s.kwargs = kwargs;
+        try {
+          return apply(s, e, a);
+        } finally {
+          s.kwargs = caller;
+        }
+      };
+    },
   },
   DEBUG: {
     shapes: ["map"],

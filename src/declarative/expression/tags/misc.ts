@@ -1,5 +1,5 @@
 import { ipv4ToInt, ipv6ToBigInt } from "../../../lookup/ipaddress.js";
-import type { PumpService } from "../../../core/index.js";
+import type { Lookup, PumpService } from "../../../core/index.js";
 import type { ExprNode, Fn } from "../ast.js";
 import type { Compiler, TagSpec } from "../compiler.js";
 import { isDict, str, truthy } from "../py.js";
@@ -155,7 +155,12 @@ function subnet(text: string): [bigint, bigint] | null {
   return [ip & mask, mask];
 }
 
-/** The value of a key in a lookup located per call (factories may pick one by the context), or None. */
+/**
+ * The value of a key in a lookup, or None. BSPump locates the lookup per call, passing the context
+ * to the lookup factories (which may pick one by it); with no factory registered the answer can
+ * only be the lookup registered under the id, so it is located once, at the first event (lookups
+ * may be added after the declaration is compiled), and kept.
+ */
 function lookupFn(n: ExprNode, c: Compiler): Fn {
   const id = c.literal(n, "in", "", (v): v is string => typeof v === "string" && v.length > 0, "a lookup id");
   if (!id) return c.fail(n, "missing argument 'in'");
@@ -163,14 +168,18 @@ function lookupFn(n: ExprNode, c: Compiler): Fn {
   const key: Fn = c.compile(c.argNode(n, "what")!);
   const app = c.app;
   let service: PumpService | null = null;
+  let located: Lookup | null = null;
   return (s, e, a) => {
-    service ??= app?.pumpServiceOrNull() ?? null;
-    if (!service) throw c.runtime(n, "no lookups: the application has no PumpService");
-    let lookup;
-    try {
-      lookup = service.locateLookup(id, s.context);
-    } catch (err) {
-      throw c.runtime(n, (err as Error).message);
+    let lookup = located;
+    if (lookup === null || service!.lookupFactories.length > 0) {
+      service ??= app?.pumpServiceOrNull() ?? null;
+      if (!service) throw c.runtime(n, "no lookups: the application has no PumpService");
+      try {
+        lookup = service.locateLookup(id, s.context);
+      } catch (err) {
+        throw c.runtime(n, (err as Error).message);
+      }
+      if (service.lookupFactories.length === 0) located = lookup;
     }
     const v = lookup.get(key(s, e, a));
     return v === undefined ? null : v;
