@@ -10,3 +10,5 @@ export { ipv4ToInt, ipv6ToBigInt, isPrivateIPv4, isPrivateIPv6 } from "./ipaddre
 export { exportLookupToKibana, KIBANA_LOOKUP_INDEX, kibanaLookupDocument, type KibanaLookupDocument, type KibanaLookupOptions } from "./KibanaLookupExport.js";
 export { LRUCacheDict, type CachedLookupOptions, type Clock, type LookupCache } from "./LRUCacheDict.js";
 export { CacheDict } from "./CacheDict.js";
+export { MemcachedLookup } from "./MemcachedLookup.js";
+export { MemcachedClient, MemcachedError } from "./memcachedClient.js";
