@@ -5,7 +5,8 @@ import { execFileSync } from "node:child_process";
 import { runBsintegrity } from "../../src/cli/bsintegrity.js";
 import { IntegrityEnricher } from "../../src/integrity/index.js";
 import { runProcessor } from "../../src/unittest/index.js";
-import { createIndex, deleteIndex, es, ES_URL, uniqueName } from "../elasticsearch/helpers.js";
+import { PumpBuilder } from "../../src/declarative/index.js";
+import { count, createIndex, deleteIndex, es, ES_URL, makeApp, runApp, uniqueName } from "../elasticsearch/helpers.js";
 import { PY_ENRICHER } from "./helpers.js";
 
 type Ev = Record<string, unknown>;
@@ -119,4 +120,27 @@ test("bsintegrity: the hash in a stored field (--hash_key), usage errors and an 
   const missing = await bsintegrity("check", ES_URL, `${index}-nonexistent`);
   assert.equal(missing.code, 2);
   assert.match(missing.err.join("\n"), /404/);
+});
+
+test("YAML: RandomSource → integrity.IntegrityEnricher → ElasticSearchSink, and bsintegrity finds the stored chain intact", { timeout: 60_000 }, async () => {
+  const index = uniqueName("integrity-yaml");
+  indices.push(index);
+  const yaml = `
+connections:
+  - {id: ES, class: elasticsearch.ElasticSearchConnection, config: {url: "${ES_URL}"}}
+pipelines:
+  - id: Audit
+    sources:
+      - {id: Src, class: random.RandomSource, config: {field: n, number: 250, upper_bound: 100000}, trigger: {class: RunOnceTrigger}}
+    processors:
+      - {id: Chain, class: integrity.IntegrityEnricher, config: {algorithm: BLAKE2B}}
+    sink: {id: Sink, class: elasticsearch.ElasticSearchSink, args: {connection: ES}, config: {index: "${index}", action: index}}
+`;
+  const app = makeApp();
+  await new PumpBuilder("audit.yaml", yaml).constructPump(app);
+  assert.equal(await runApp(app), 0);
+  assert.equal(await count(index), 250);
+  const r = await bsintegrity("check", ES_URL, index, "--algorithm", "blake2b", "--items_size", "100");
+  assert.deepEqual(r.out, [`${index}: 250 documents, 1 chain(s), intact`]);
+  assert.equal(r.code, 0);
 });
