@@ -58,10 +58,14 @@ export class IntegrityVerifier extends Processor {
     this.counter = app.metrics.createCounter("integrity.verifier", { pipeline: pipeline.id, processor: this.id }, ["verified", "no_hash", "broken_hash", "chain_break", "chains"]);
   }
 
-  /** Why `event` does not verify, or null when it does; advances the chain. */
-  check(event: unknown): IntegrityError | null {
+  /**
+   * Why `event` does not verify, or null when it does; advances the chain. With `hash_key` `_id`
+   * and no such field, the hash is the document id an ElasticSearchSource put in `context.es_hit`.
+   */
+  check(event: unknown, context?: EventContext): IntegrityError | null {
     if (!isRecord(event)) return new IntegrityError("no_hash", `the event is not a dict`);
-    const stored = event[this.hashKey];
+    let stored = event[this.hashKey];
+    if (stored === undefined && this.hashKey === "_id") stored = (context?.es_hit as { id?: unknown } | undefined)?.id;
     if (typeof stored !== "string") return new IntegrityError("no_hash", `the event has no '${this.hashKey}'`);
     const previous = this.previousHash;
     this.previousHash = stored;
@@ -78,7 +82,7 @@ export class IntegrityVerifier extends Processor {
   }
 
   process(context: EventContext, event: unknown): unknown {
-    const failure = this.check(event);
+    const failure = this.check(event, context);
     if (failure === null) {
       this.counter.add("verified");
       return event;

@@ -3,7 +3,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { runBsintegrity } from "../../src/cli/bsintegrity.js";
-import { IntegrityEnricher } from "../../src/integrity/index.js";
+import { IntegrityEnricher, IntegrityVerifier } from "../../src/integrity/index.js";
 import { runProcessor } from "../../src/unittest/index.js";
 import { PumpBuilder } from "../../src/declarative/index.js";
 import { count, createIndex, deleteIndex, es, ES_URL, makeApp, runApp, uniqueName } from "../elasticsearch/helpers.js";
@@ -143,4 +143,23 @@ pipelines:
   const r = await bsintegrity("check", ES_URL, index, "--algorithm", "blake2b", "--items_size", "100");
   assert.deepEqual(r.out, [`${index}: 250 documents, 1 chain(s), intact`]);
   assert.equal(r.code, 0);
+
+  // Read back in index order by ElasticSearchSource (the hash is the document id, in context.es_hit):
+  // IntegrityVerifier checks each hash; the chain is not in that order, so only hashes are checked.
+  const check = makeApp();
+  const yaml2 = `
+connections:
+  - {id: ES, class: elasticsearch.ElasticSearchConnection, config: {url: "${ES_URL}"}}
+pipelines:
+  - id: Check
+    sources:
+      - {id: Src, class: elasticsearch.ElasticSearchSource, args: {connection: ES}, config: {index: "${index}", timestamp: ""}, trigger: {class: RunOnceTrigger}}
+    processors:
+      - {id: Verify, class: integrity.IntegrityVerifier, config: {algorithm: blake2b, check_chain: false}}
+    sink: {class: common.NullSink}
+`;
+  await new PumpBuilder("check.yaml", yaml2).constructPump(check);
+  const verifier = check.pumpService.locatePipeline("Check")!.locateProcessor("Verify") as IntegrityVerifier;
+  assert.equal(await runApp(check), 0);
+  assert.deepEqual(verifier.counter.values, { verified: 250, no_hash: 0, broken_hash: 0, chain_break: 0, chains: 0 });
 });
