@@ -55,10 +55,11 @@ export abstract class AsyncLookup extends Lookup {
   /** The value from the cache, or a Promise of it. */
   lookup(key: unknown): unknown {
     const k = typeof key === "string" ? key : String(key);
-    // has() first: an absence (undefined) is cached too.
-    if (this.cache.has(k)) {
+    // An absence is cached too (as undefined): has() tells it from a miss.
+    const value = this.cache.get(k);
+    if (value !== undefined || this.cache.has(k)) {
       this.counts.hit++;
-      return this.cache.get(k);
+      return value;
     }
     const inFlight = this.pending.get(k);
     if (inFlight) return inFlight;
