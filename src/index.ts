@@ -31,3 +31,4 @@ export * as mail from "./mail/index.js";
 export * as anomaly from "./anomaly/index.js";
 export * as filter from "./filter/index.js";
 export * as crypto from "./crypto/index.js";
+export * as integrity from "./integrity/index.js";

@@ -12,7 +12,7 @@ SERVICES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SERVICES_SRC/../.." && pwd)"
 SERVICES_DIR="${BSPUMP_SERVICES_DIR:-$REPO_ROOT/.services}"
 SERVICES_TIMEOUT="${BSPUMP_SERVICES_TIMEOUT:-180}"   # seconds a server gets to become ready
-ALL_SERVICES=(kafka opensearch rabbitmq mariadb influxdb postgres)
+ALL_SERVICES=(kafka opensearch rabbitmq mariadb influxdb postgres memcached)
 
 for _svc in "${ALL_SERVICES[@]}"; do
   # shellcheck source=/dev/null

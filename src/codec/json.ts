@@ -35,10 +35,34 @@ function closingQuote(json: string, from: number): number {
 }
 
 /**
+ * Python's `repr(float(x))`: the shortest digits that read back as `x` (as JavaScript's), written
+ * positionally for exponents -4 to 15 (always with a fraction: `1.0`), else as `d.ddde+XX`.
+ * `NaN`, `Infinity` and `-Infinity` as Python's json.dumps writes them.
+ */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mantissa, exp] = Math.abs(x).toExponential().split("e") as [string, string];
+  const digits = mantissa.replace(".", "");
+  const e = Number(exp);
+  const sign = x < 0 ? "-" : "";
+  if (e < -4 || e >= 16) {
+    const m = digits.length === 1 ? digits : `${digits[0]}.${digits.slice(1)}`;
+    return `${sign}${m}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  if (e < 0) return `${sign}0.${"0".repeat(-e - 1)}${digits}`;
+  const whole = digits.slice(0, e + 1).padEnd(e + 1, "0");
+  const fraction = digits.slice(e + 1);
+  return `${sign}${whole}.${fraction === "" ? "0" : fraction}`;
+}
+
+/**
  * JSON text as BSPump writes it: Python's `json.dumps(value)` with its defaults — `", "` and
  * `": "` between items, every character outside printable ASCII as `\uXXXX` (astral characters as
  * their surrogate pair). Keys keep insertion order, as both languages do. Numbers are written as
- * JavaScript writes them, but for exponents of two digits at least (`1e-07`); an integral float is
+ * JavaScript writes them, but for exponents of two digits at least (`1e-07`) and numbers below
+ * 1e-4 with an exponent (`1e-05`, where JavaScript writes `0.00001`); an integral float is
  * `1` where Python wrote `1.0` (JavaScript has one number type), and a float of 16 to 21 integer
  * digits is written in full where Python's repr used an exponent; NaN is `null`, where Python
  * wrote the non-JSON `NaN`. `undefined` for what JSON.stringify cannot write.
@@ -56,7 +80,15 @@ export function pythonJsonDumps(value: unknown): string | undefined {
   for (let i = 0; i < n; i++) {
     const c = json.charCodeAt(i);
     if (c === 34) i = closingQuote(json, i + 1);
-    else if (c === 44 || c === 58) {
+    else if (c === 48 && json.charCodeAt(i + 1) === 46 && json.startsWith("0000", i + 2) && !isDigit(json.charCodeAt(i - 1))) {
+      // "0.0000…": JavaScript writes a number below 1e-4 (down to 1e-7) positionally where
+      // Python's repr uses an exponent ("1e-05").
+      let end = i + 6;
+      while (isDigit(json.charCodeAt(end))) end++;
+      out += json.slice(from, i) + pythonFloatRepr(Number(json.slice(i, end)));
+      from = end;
+      i = end - 1;
+    } else if (c === 44 || c === 58) {
       out += json.slice(from, i + 1) + " ";
       from = i + 1;
     } else if (c === 101 && !isDigit(json.charCodeAt(i + 3))) {

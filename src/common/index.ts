@@ -1,5 +1,6 @@
 export * from "./BufferEncodingProcessor.js";
 export * from "./AggregationStrategy.js";
+export * from "./AsyncSink.js";
 export * from "./Aggregator.js";
 export * from "./BytesToStringParser.js";
 export * from "./DictToJsonBytesParser.js";

@@ -22,6 +22,7 @@ import * as mail from "../mail/index.js";
 import * as matrix from "../matrix/index.js";
 import * as filter from "../filter/index.js";
 import * as crypto from "../crypto/index.js";
+import * as integrity from "../integrity/index.js";
 import * as declarative from "./components.js";
 
 export type ComponentKind = "source" | "processor" | "sink" | "generator" | "connection" | "lookup" | "pipeline";
@@ -35,7 +36,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto, declarative, postgresql };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto, integrity, declarative, postgresql };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {

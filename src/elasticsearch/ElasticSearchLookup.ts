@@ -1,4 +1,5 @@
-import { locateConnection, Lookup, type Application, type Counter, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { locateConnection, Lookup, type Application, type Counter, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { LRUCacheDict, type CachedLookupOptions, type LookupCache } from "../lookup/LRUCacheDict.js";
 import { ElasticSearchConnection } from "./ElasticSearchConnection.js";
 
 type Doc = Record<string, unknown>;
@@ -14,8 +15,9 @@ const CONFIG = {
 /**
  * Key → document from an Elasticsearch index: `await lookup.get(key)` searches `index` for a
  * document whose `key` field matches and returns its `_source` (null when there is none). Found
- * documents are kept in a bounded LRU cache (`cache_size`); `getCached(key)` reads it synchronously.
- * Concurrent gets of one key share one request.
+ * documents are kept in an LRUCacheDict of `cache_size` entries, or the cache given as `cache`
+ * (BSPump's `cache=`: a CacheDict or an LRUCacheDict); `getCached(key)` reads it synchronously.
+ * Only found documents are cached, as in BSPump. Concurrent gets of one key share one request.
  */
 export class ElasticSearchLookup extends Lookup {
   static override ConfigDefaults: ConfigSpec = CONFIG;
@@ -25,18 +27,20 @@ export class ElasticSearchLookup extends Lookup {
   readonly index: string;
   readonly keyField: string;
   private readonly cacheSize: number;
-  private readonly cache = new Map<string, Doc>();
+  readonly cache: LookupCache;
   private readonly inFlight = new Map<string, Promise<Doc | null>>();
   readonly cacheCounter: Counter;
   readonly successCounter: Counter;
 
-  constructor(app: Application, connection: string | ElasticSearchConnection, id?: string, options: LookupOptions = {}) {
-    super(app, id, options);
+  constructor(app: Application, connection: string | ElasticSearchConnection, id?: string, options: CachedLookupOptions = {}) {
+    const { cache, ...rest } = options;
+    super(app, id, rest);
     // BSPump stored the connection object as given and its construct() passed arguments in the wrong order [BUG].
     this.connection = locateConnection(app, connection, ElasticSearchConnection);
     this.index = this.config.getString("index");
     this.keyField = this.config.getString("key");
     this.cacheSize = Math.max(1, this.config.getInt("cache_size"));
+    this.cache = cache ?? new LRUCacheDict(app, this.cacheSize);
     this.cacheCounter = app.metrics.createCounter("es.lookup.cache", { lookup: this.id }, ["hit", "miss"]);
     this.successCounter = app.metrics.createCounter("es.lookup.success", { lookup: this.id }, ["hit", "miss"]);
   }
@@ -50,13 +54,7 @@ export class ElasticSearchLookup extends Lookup {
 
   /** The cached document of `key`, or undefined (no request). */
   getCached(key: unknown): Doc | undefined {
-    const k = String(key);
-    const doc = this.cache.get(k);
-    if (doc !== undefined) {
-      this.cache.delete(k);
-      this.cache.set(k, doc);
-    }
-    return doc;
+    return this.cache.get(String(key)) as Doc | undefined;
   }
 
   /** The document of `key`, from the cache or the index; null when there is none. */
@@ -92,9 +90,7 @@ export class ElasticSearchLookup extends Lookup {
   }
 
   private remember(k: string, doc: Doc): void {
-    this.cache.delete(k);
     this.cache.set(k, doc);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
 
   has(key: unknown): boolean {
@@ -140,7 +136,7 @@ export class ElasticSearchLookup extends Lookup {
   }
 
   serialize(): Buffer {
-    return Buffer.from(JSON.stringify([...this.cache]));
+    return Buffer.from(JSON.stringify([...this.cache.items()]));
   }
 
   deserialize(data: Buffer): void {

@@ -1,4 +1,5 @@
-import { Lookup, type Application, type ConfigSpec, type TypedConfig, type LookupOptions } from "../core/index.js";
+import { Lookup, type Application, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { LRUCacheDict, type CachedLookupOptions, type LookupCache } from "./LRUCacheDict.js";
 
 const CONFIG = {
   cache_size: { type: "int", default: 1000, doc: "Entries kept in the cache (least recently used dropped)", min: 1 },
@@ -6,28 +7,46 @@ const CONFIG = {
 } satisfies ConfigSpec;
 
 /**
- * A lookup backed by an external store (BSPump's AsyncLookupMixin): `lookup(key)` answers from a
- * bounded LRU cache synchronously, or with a Promise after `fetch(key)`; concurrent misses of a
- * key share one fetch. `get(key)` answers from the cache only (never blocks). Subclasses (the
- * Elasticsearch and MySQL families' lookups) implement `fetch`.
+ * A lookup backed by an external store (BSPump's AsyncLookupMixin): `lookup(key)` answers from its
+ * cache synchronously, or with a Promise after `fetch(key)`; concurrent misses of a key share one
+ * fetch. `get(key)` answers from the cache only (never blocks). The cache is an LRUCacheDict of
+ * `cache_size` entries, each served for `cache_ttl` seconds, or the one given as `cache` (BSPump's
+ * `cache=`: a CacheDict or an LRUCacheDict). Subclasses (the SQL lookups, MemcachedLookup)
+ * implement `fetch`.
  */
 export abstract class AsyncLookup extends Lookup {
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 
-  private readonly cache = new Map<string, { value: unknown; at: number }>();
+  readonly cache: LookupCache;
   private readonly pending = new Map<string, Promise<unknown>>();
   readonly cacheSize: number;
   readonly cacheTtl: number;
-  readonly counts = { hit: 0, miss: 0, evicted: 0, failed: 0 };
+  /** Hits, misses, failed fetches and `evicted` (the cache's own count). */
+  readonly counts: { hit: number; miss: number; failed: number; readonly evicted: number };
 
-  constructor(app: Application, id?: string, options: LookupOptions = {}) {
-    super(app, id, options);
+  constructor(app: Application, id?: string, options: CachedLookupOptions = {}) {
+    const { cache, ...rest } = options;
+    super(app, id, rest);
     this.cacheSize = this.config.getInt("cache_size");
     this.cacheTtl = this.config.getFloat("cache_ttl");
+    const store = (this.cache = cache ?? this.defaultCache(app));
+    this.counts = {
+      hit: 0,
+      miss: 0,
+      failed: 0,
+      get evicted() {
+        return store.evicted;
+      },
+    };
     app.metrics.addCollector(() => [
       { name: "bspump.lookup.cache", type: "counter", tags: { lookup: this.id }, fields: { ...this.counts, size: this.cache.size } },
     ]);
+  }
+
+  /** The cache when none is given: `cache_size` entries, each served for `cache_ttl` seconds. Called by the constructor (config is read). */
+  protected defaultCache(app: Application): LookupCache {
+    return new LRUCacheDict(app, this.config.getInt("cache_size"), null, this.config.getFloat("cache_ttl") > 0 ? this.config.getFloat("cache_ttl") : null);
   }
 
   /** Fetches one value from the store; `undefined` when there is none (also cached). */
@@ -36,12 +55,11 @@ export abstract class AsyncLookup extends Lookup {
   /** The value from the cache, or a Promise of it. */
   lookup(key: unknown): unknown {
     const k = typeof key === "string" ? key : String(key);
-    const entry = this.cache.get(k);
-    if (entry !== undefined && (this.cacheTtl <= 0 || this.time() - entry.at < this.cacheTtl)) {
+    // An absence is cached too (as undefined): has() tells it from a miss.
+    const value = this.cache.get(k);
+    if (value !== undefined || this.cache.has(k)) {
       this.counts.hit++;
-      this.cache.delete(k);
-      this.cache.set(k, entry);
-      return entry.value;
+      return value;
     }
     const inFlight = this.pending.get(k);
     if (inFlight) return inFlight;
@@ -67,14 +85,8 @@ export abstract class AsyncLookup extends Lookup {
     return this.lookup(key);
   }
 
-  private remember(key: string, value: unknown): void {
-    this.cache.delete(key);
-    this.cache.set(key, { value, at: this.time() });
-    while (this.cache.size > this.cacheSize) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
-      this.counts.evicted++;
-    }
+  protected remember(key: string, value: unknown): void {
+    this.cache.set(key, value);
   }
 
   /** Drops the cache (e.g. after the store changed). */
@@ -84,7 +96,7 @@ export abstract class AsyncLookup extends Lookup {
   }
 
   get(key: unknown): unknown {
-    return this.cache.get(typeof key === "string" ? key : String(key))?.value;
+    return this.cache.get(typeof key === "string" ? key : String(key));
   }
 
   has(key: unknown): boolean {
@@ -98,7 +110,7 @@ export abstract class AsyncLookup extends Lookup {
   /** The cached entries as a JSON object. */
   serialize(): Buffer {
     const out: Record<string, unknown> = {};
-    for (const [k, e] of this.cache) out[k] = e.value;
+    for (const [k, v] of this.cache.items()) out[k] = v;
     return Buffer.from(JSON.stringify(out), "utf8");
   }
 

@@ -8,3 +8,7 @@ export { LookupUpdateProcessor, LookupUpdateSink } from "./LookupUpdateProcessor
 export { decodeCacheFile, encodeCacheFile, MappingLookup } from "./MappingLookup.js";
 export { ipv4ToInt, ipv6ToBigInt, isPrivateIPv4, isPrivateIPv6 } from "./ipaddress.js";
 export { exportLookupToKibana, KIBANA_LOOKUP_INDEX, kibanaLookupDocument, type KibanaLookupDocument, type KibanaLookupOptions } from "./KibanaLookupExport.js";
+export { LRUCacheDict, type CachedLookupOptions, type Clock, type LookupCache } from "./LRUCacheDict.js";
+export { CacheDict } from "./CacheDict.js";
+export { MemcachedLookup } from "./MemcachedLookup.js";
+export { MemcachedClient, MemcachedError } from "./memcachedClient.js";

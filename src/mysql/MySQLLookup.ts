@@ -1,5 +1,6 @@
-import { locateConnection, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { locateConnection, type Application, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
+import type { CachedLookupOptions } from "../lookup/LRUCacheDict.js";
 import { SQL_LOOKUP_CONFIG, sqlLookupQueries } from "../lookup/sqlLookup.js";
 import { MySQLConnection } from "./MySQLConnection.js";
 
@@ -27,7 +28,7 @@ export class MySQLLookup extends AsyncLookup {
   count = 0;
   readonly mysqlCounts = { success: 0, notFound: 0 };
 
-  constructor(app: Application, connection: string | MySQLConnection, id?: string, options: LookupOptions = {}) {
+  constructor(app: Application, connection: string | MySQLConnection, id?: string, options: CachedLookupOptions = {}) {
     super(app, id ?? "MySQLLookup", options);
     this.connection = locateConnection(app, connection, MySQLConnection);
     ({ findOne: this.findOne, count: this.countQuery, iter: this.iterQuery } = sqlLookupQueries(this.config, "?"));

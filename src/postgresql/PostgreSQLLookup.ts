@@ -1,6 +1,7 @@
-import { locateConnection, dependency, type Application, type LookupOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { locateConnection, dependency, type Application, type ConfigSpec, type TypedConfig } from "../core/index.js";
 import type Cursor from "pg-cursor";
 import { AsyncLookup } from "../lookup/AsyncLookup.js";
+import type { CachedLookupOptions } from "../lookup/LRUCacheDict.js";
 import { SQL_LOOKUP_CONFIG, sqlLookupQueries } from "../lookup/sqlLookup.js";
 import { PostgreSQLConnection } from "./PostgreSQLConnection.js";
 
@@ -33,7 +34,7 @@ export class PostgreSQLLookup extends AsyncLookup {
   count = 0;
   readonly postgresCounts = { success: 0, notFound: 0 };
 
-  constructor(app: Application, connection: string | PostgreSQLConnection, id?: string, options: LookupOptions = {}) {
+  constructor(app: Application, connection: string | PostgreSQLConnection, id?: string, options: CachedLookupOptions = {}) {
     super(app, id ?? "PostgreSQLLookup", options);
     this.connection = locateConnection(app, connection, PostgreSQLConnection);
     ({ findOne: this.findOne, count: this.countQuery, iter: this.iterQuery } = sqlLookupQueries(this.config, "$$1"));

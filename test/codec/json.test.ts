@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fc from "fast-check";
-import { pythonJsonDumps } from "../../src/codec/index.js";
+import { pythonFloatRepr, pythonJsonDumps } from "../../src/codec/index.js";
 
 /** Python's own json.dumps of each value (sent as JSON, one output line per value). */
 function pythonDumps(values: unknown[]): string[] {
@@ -35,4 +35,14 @@ test("pythonJsonDumps equals json.dumps on random JSON values (keys and strings 
 test("pythonJsonDumps of what JSON cannot hold is undefined, as JSON.stringify's", () => {
   assert.equal(pythonJsonDumps(undefined), undefined);
   assert.equal(pythonJsonDumps(() => 1), undefined);
+});
+
+test("pythonFloatRepr is Python's repr(float); pythonJsonDumps writes numbers below 1e-4 with an exponent, as Python", () => {
+  const floats = [0.1, 1.5, 100, 1e15, 1e16, 1.5e16, 123456789.125, 1e-4, 1.5e-5, 1e-5, 9.99e-5, 1e-7, 1.2345e-300, 5e-324, 1.7976931348623157e308, -2.5, -1e-5, 0.30000000000000004];
+  const script = "import json,sys\nfor v in json.load(sys.stdin): print(repr(float(v)))";
+  const reprs = execFileSync("python3", ["-c", script], { input: JSON.stringify(floats) }).toString("utf8").split("\n").slice(0, floats.length);
+  assert.deepEqual(floats.map((x) => pythonFloatRepr(x)), reprs);
+  assert.equal(pythonFloatRepr(-0), "-0.0");
+  const values = [{ a: 0.00001, b: -0.000015, c: [0.0001, 0.00009999, 10.00001, 1e-7] }];
+  assert.deepEqual(values.map((v) => pythonJsonDumps(v)), pythonDumps(values));
 });

@@ -34,6 +34,9 @@ export const MYSQL = {
 export const INFLUX_URL: string = env.BSPUMP_INFLUX_URL ?? 'http://127.0.0.1:8086';
 export const INFLUX_DB: string = env.BSPUMP_INFLUX_DB ?? 'bspump';
 
+/** memcached text protocol over TCP (`host:port`, as MemcachedLookup's `server`). */
+export const MEMCACHED: string = env.BSPUMP_MEMCACHED ?? '127.0.0.1:11211';
+
 let counter = 0;
 
 /**
