@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { posix } from "node:path";
 import {
   BatchingSink,
@@ -25,9 +25,9 @@ interface Upload {
 
 const CONFIG = {
   remote_path: { type: "string", default: "/upload/", doc: "Remote folder of the files (context 'ssh.remote' overrides it)" },
-  prefix: { type: "string", default: "", doc: "Start of a generated file name" },
-  filename: { type: "string", default: "", doc: "File name (context 'ssh.filename' overrides it); empty: prefix + time + random + suffix, a new file per event" },
-  suffix: { type: "string", default: "", doc: "End of a generated file name" },
+  prefix: { type: "string", default: "prefix", doc: "Start of the generated file name (when filename is empty)" },
+  filename: { type: "string", default: "hostname", doc: "File name (context 'ssh.filename' overrides it); empty: prefix + Unix time + random number + suffix, made once per run" },
+  suffix: { type: "string", default: "suffix", doc: "End of the generated file name (when filename is empty)" },
   mode: { type: "string", default: "a", choices: ["a", "w"], doc: "a: append to the file; w: write it anew (replacing it)" },
   encoding: { type: "encoding", default: "utf-8", doc: "How string events become bytes" },
   output_queue_max_size: { type: "int", default: 1000, doc: "Events waiting to be written above which the pipeline is throttled", min: 1 },
@@ -36,9 +36,11 @@ const CONFIG = {
 /**
  * Writes each event to a file over SFTP (BSPump's SFTPSink). A string is encoded (`encoding`), a
  * Buffer written as it is, anything else is an error of that event. The file is
- * `context['ssh.remote'] || remote_path` joined with `context['ssh.filename'] || filename`; an
- * empty file name becomes `prefix` + YYYYMMDDHHMMSS + "_" + 8 random hex digits + `suffix` (a file
- * per event). `mode = a` appends, `mode = w` replaces; a replaced file counts in the
+ * `context['ssh.remote'] || remote_path` joined with `context['ssh.filename'] || filename` (a
+ * path join: BSPump concatenated the two, so a remote_path without its trailing "/" glued the
+ * names together [BUG]). An empty `filename` is replaced, at the first event, by `prefix` + Unix
+ * time in seconds + a random number 1…1000 + `suffix`, used for the rest of the run (BSPump's
+ * name and rule). `mode = a` appends, `mode = w` replaces; a replaced file counts in the
  * `sink.rewritefile` metric (`times`), as in BSPump.
  *
  * Events are written one at a time, in order, through the BatchingSink loop: up to
@@ -56,7 +58,7 @@ export class SFTPSink extends BatchingSink<Upload> {
   readonly connection: SSHConnection;
   private readonly remotePath: string;
   private readonly prefix: string;
-  private readonly filename: string;
+  private filename: string;
   private readonly suffix: string;
   private readonly append: boolean;
   private readonly encoding: BufferEncoding;
@@ -86,17 +88,16 @@ export class SFTPSink extends BatchingSink<Upload> {
     else if (event instanceof Uint8Array) data = Buffer.from(event.buffer, event.byteOffset, event.byteLength);
     else throw new ProcessingError(`${this.id}: SFTPSink writes strings and bytes, not ${event === null ? "null" : typeof event}`);
     const remote = typeof context["ssh.remote"] === "string" && context["ssh.remote"] !== "" ? context["ssh.remote"] : this.remotePath;
-    const given = typeof context["ssh.filename"] === "string" && context["ssh.filename"] !== "" ? context["ssh.filename"] : this.filename;
-    this.open = { path: posix.join(remote, given !== "" ? given : this.generatedName()), data, event };
+    let given = typeof context["ssh.filename"] === "string" && context["ssh.filename"] !== "" ? context["ssh.filename"] : this.filename;
+    if (given === "") given = this.filename = this.generatedName();
+    this.open = { path: posix.join(remote, given), data, event };
     this.added(context.receipt, data.length);
     return null;
   }
 
+  /** BSPump's generated name: prefix + Unix seconds + a random 1…1000 + suffix (the empty filename adds nothing between). */
   private generatedName(): string {
-    const now = new Date();
-    const p = (n: number): string => String(n).padStart(2, "0");
-    const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-    return `${this.prefix}${stamp}_${randomBytes(4).toString("hex")}${this.suffix}`;
+    return `${this.prefix}${Math.floor(Date.now() / 1000)}${randomInt(1, 1001)}${this.suffix}`;
   }
 
   protected takeBatch(): Upload {

@@ -84,14 +84,18 @@ test("SFTPSink (password, mode a, filename): strings and bytes appended to one f
   assert.equal(pipeline.errors, 0);
 });
 
-test("SFTPSink (key, known_hosts, empty filename): one generated file per event, prefix + time + random + suffix", async () => {
+test("SFTPSink (key, known_hosts, empty filename): one generated file for the run, prefix + Unix time + random + suffix (BSPump)", async () => {
   const dir = await folder();
-  const { app, source } = sftpPipeline(["one", "two", "three"], { client_keys: KEY, known_hosts: KNOWN_HOSTS }, { remote_path: dir, prefix: "ev-", suffix: ".txt", mode: "w" });
+  const before = Math.floor(Date.now() / 1000);
+  const { app, source } = sftpPipeline(["one ", "two ", "three"], { client_keys: KEY, known_hosts: KNOWN_HOSTS }, { remote_path: dir, prefix: "ev-", filename: "", suffix: ".txt" });
   await runUntil(app, () => source.completions === 3);
   const files = await contents(dir);
-  assert.equal(files.size, 3);
-  for (const name of files.keys()) assert.match(name, /^ev-\d{14}_[0-9a-f]{8}\.txt$/);
-  assert.deepEqual([...files.values()].sort(), ["one", "three", "two"]);
+  assert.deepEqual([...files.values()], ["one two three"]);
+  const name = [...files.keys()][0]!;
+  const m = /^ev-(\d{10})(\d{1,4})\.txt$/.exec(name);
+  assert.ok(m, name);
+  assert.ok(Number(m[1]) >= before && Number(m[1]) <= before + 60);
+  assert.ok(Number(m[2]) >= 1 && Number(m[2]) <= 1000);
 });
 
 test("SFTPSink mode w: the file is written anew each time; overwrites counted in sink.rewritefile", async () => {
