@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { Client as FtpClient } from "basic-ftp";
-import { Connection, dependency, withReconnect, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { ConfigError, Connection, dependency, toError, withReconnect, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 
 // basic-ftp loaded when the first connection is opened (the family costs nothing unless used).
 const basicFtp = dependency<typeof import("basic-ftp")>("basic-ftp");
@@ -10,6 +11,7 @@ const CONFIG = {
   username: { type: "string", default: "anonymous", doc: "User name of the login" },
   password: { type: "string", default: "", doc: "Password of the login", secret: true },
   secure: { type: "bool", default: false, doc: "Explicit FTPS (AUTH TLS) before the login" },
+  tls_cafile: { type: "string", default: "", doc: "With secure: PEM file of a CA (or a self-signed certificate) to trust besides the system's" },
   tls_reject_unauthorized: { type: "bool", default: true, doc: "With secure: refuse a server certificate that no trusted CA signed" },
   timeout: { type: "float", default: 30, doc: "Seconds for connecting and for each reply", min: 0.001 },
   reconnect_delay: { type: "float", default: 1, doc: "Seconds before retrying a failed connect or login, doubling up to max_reconnect_delay" },
@@ -21,7 +23,7 @@ const CONFIG = {
  * a client of its own to one cycle of a source, which closes it when done (BSPump's aioftp client
  * quits when the cycle's queue is empty, too). A failed connect or login (unreachable host, wrong
  * password) is a warning naming the server and the reason, retried with backoff until it works or
- * the source stops.
+ * the source stops. `secure` speaks explicit FTPS (AUTH TLS) on control and data connections.
  */
 export class FTPConnection extends Connection {
   static override ConfigDefaults: ConfigSpec = CONFIG;
@@ -29,12 +31,19 @@ export class FTPConnection extends Connection {
 
   readonly hostname: string;
   readonly port: number;
+  private readonly ca: Buffer | undefined;
   readonly stats = { logins: 0, failed_logins: 0 };
 
   constructor(app: Application, id?: string, options: Omit<ComponentOptions, "id"> = {}) {
     super(app, id, options);
     this.hostname = this.config.getString("hostname");
     this.port = this.config.getInt("port");
+    const cafile = this.config.getString("tls_cafile");
+    try {
+      this.ca = cafile === "" ? undefined : readFileSync(cafile);
+    } catch (e) {
+      throw new ConfigError(`${this.config.where("tls_cafile")}: ${toError(e).message}`);
+    }
     app.metrics.addCollector(() => [{ name: "bspump.ftp", type: "counter", tags: { connection: this.id }, fields: { ...this.stats } }]);
   }
 
@@ -62,7 +71,7 @@ export class FTPConnection extends Connection {
         user: c.getString("username"),
         password: c.getString("password"),
         secure: c.getBool("secure"),
-        secureOptions: { rejectUnauthorized: c.getBool("tls_reject_unauthorized") },
+        secureOptions: { rejectUnauthorized: c.getBool("tls_reject_unauthorized"), ...(this.ca ? { ca: this.ca } : {}) },
       });
     } catch (e) {
       client.close();

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { Client } from "basic-ftp";
 import { ConfigError, Pipeline, RunOnceTrigger, PeriodicTrigger } from "../../src/core/index.js";
@@ -12,6 +13,9 @@ import { PumpBuilder } from "../../src/declarative/index.js";
 import { CollectSink, FailOn, runUntil, testApp, until } from "../helpers/components.js";
 
 const LOGIN = { hostname: "127.0.0.1", port: 2121, username: "bspump", password: "bspump" };
+const REPO = join(import.meta.dirname, "../..");
+const SERVICES = process.env.BSPUMP_SERVICES_DIR ?? join(REPO, ".services");
+const CERT = join(SERVICES, "ftp/cert.pem");
 
 /** A folder of its own on the server with the given files (and a subfolder, which the source skips). */
 async function folder(files: Record<string, Buffer | string>): Promise<string> {
@@ -38,7 +42,7 @@ async function remoteFiles(dir: string): Promise<string[]> {
   }
 }
 
-function ftpPipeline(connectionConfig: Record<string, string | number>, sourceConfig: Record<string, string | number>, fails?: (event: unknown) => boolean) {
+function ftpPipeline(connectionConfig: Record<string, string | number | boolean>, sourceConfig: Record<string, string | number>, fails?: (event: unknown) => boolean) {
   const app = testApp();
   const connection = new FTPConnection(app, "FTP", { config: { ...LOGIN, reconnect_delay: 0.05, max_reconnect_delay: 0.2, ...connectionConfig } });
   app.pumpService.addConnection(connection);
@@ -136,6 +140,42 @@ for (const [what, config] of [
     else assert.match(warnings[0]!, /ECONNREFUSED/);
   });
 }
+
+test("FTPConnection secure (explicit FTPS): the server's certificate trusted through tls_cafile; refused without it, and retried", async () => {
+  const dir = await folder({ "s.txt": "over TLS\n" });
+  {
+    const { app, source, sink } = ftpPipeline({ secure: true, tls_cafile: CERT }, { remote_path: dir, framing: "line", encoding: "utf-8" });
+    await runUntil(app, () => source.stats.files === 1);
+    assert.deepEqual(sink.events, ["over TLS"]);
+  }
+  {
+    const { app, source, connection } = ftpPipeline({ secure: true }, { remote_path: dir });
+    const warnings: string[] = [];
+    app.logs.writer = (record) => {
+      if (record.level === "warn") warnings.push(record.msg);
+    };
+    await runUntil(app, () => connection.stats.failed_logins >= 2);
+    assert.equal(source.stats.files, 0);
+    assert.match(warnings[0]!, /self-signed certificate/);
+  }
+});
+
+test("FTPSource: a stop in the middle of a download cuts it; in pop mode the file stays on the server", async () => {
+  const dir = await folder({ "big.bin": randomBytes(4_000_000) });
+  const { app, source, sink, pipeline } = ftpPipeline({}, { remote_path: dir, mode: "p" });
+  // The pipeline stops taking blocks after the first few: the download waits, then the app stops.
+  const holder = {};
+  const running = app.run();
+  await until(() => sink.events.length >= 3);
+  pipeline.throttle(holder, true);
+  await new Promise((r) => setTimeout(r, 200));
+  const seen = source.stats.bytes;
+  assert.ok(seen < 4_000_000, "the download waits for the pipeline");
+  app.stop();
+  assert.equal(await running, 0);
+  assert.equal(source.stats.deleted, 0);
+  assert.deepEqual(await remoteFiles(dir), ["big.bin"]);
+});
 
 test("FTPSource: config checks — mode and framing have fixed choices", () => {
   const app = testApp();

@@ -1,18 +1,27 @@
 # shellcheck shell=bash
-# FTP (Debian vsftpd): 127.0.0.1:2121, passive ports 127.0.0.1:30100-30199, runs as root (vsftpd
+# FTP (Debian vsftpd): 127.0.0.1:2121 (plain, or explicit FTPS with AUTH TLS: a self-signed
+# certificate for 127.0.0.1, .services/ftp/cert.pem), passive ports 127.0.0.1:30100-30199, runs as root (vsftpd
 # drops to the logged-in user per session). Login bspump/bspump (the system user of test_user, lib.sh),
 # chrooted to .services/ftp/root, which that user owns (tests make their own folders in it).
 # Authentication through a PAM service of its own (/etc/pam.d/bspump-ftp: pam_unix only), so
 # Debian's vsftpd rules (ftpusers list, valid shell) do not apply to the test user.
 
-ftp_packages() { echo vsftpd; }
-ftp_installed() { [[ -x /usr/sbin/vsftpd ]]; }
+ftp_packages() { echo vsftpd openssl; }
+ftp_installed() { [[ -x /usr/sbin/vsftpd ]] && command -v openssl >/dev/null; }
 ftp_ports() { echo "127.0.0.1:2121 (passive 30100-30199)"; }
 ftp_log() { echo "$SERVICES_DIR/ftp/vsftpd.log"; }
 ftp_proc() { echo 'vsftpd .*bspump-vsftpd\.conf'; }
 
 ftp_install() {
+  local d="$SERVICES_DIR/ftp"
   test_user || return 1
+  mkdir -p "$d"
+  if [[ ! -f $d/cert.pem ]]; then
+    openssl req -new -x509 -days 3650 -nodes -subj "/CN=127.0.0.1" \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+      -keyout "$d/key.pem" -out "$d/cert.pem" >>"$d/vsftpd.log" 2>&1 || return 1
+    chmod 600 "$d/key.pem"
+  fi
   # nodelay: no 2 s pause after a wrong password (the tests try one on purpose).
   printf '# bspump scripts/services/ftp: the test FTP server checks passwords only\nauth required pam_unix.so nodelay\naccount required pam_unix.so\nsession required pam_unix.so\n' >/etc/pam.d/bspump-ftp
 }
@@ -57,6 +66,17 @@ xferlog_enable=NO
 vsftpd_log_file=$d/vsftpd-transfers.log
 ftpd_banner=bspump test FTP server
 utf8_filesystem=YES
+# TLS when the client asks for it (AUTH TLS), plain otherwise.
+ssl_enable=YES
+rsa_cert_file=$d/cert.pem
+rsa_private_key_file=$d/key.pem
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+require_ssl_reuse=NO
+ssl_ciphers=HIGH
 CONF
   chown root:root "$d/bspump-vsftpd.conf"
   spawn "$d/vsftpd.log" "$d/ftp.pid" /usr/sbin/vsftpd "$d/bspump-vsftpd.conf"
