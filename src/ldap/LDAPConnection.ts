@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import type { Client as LdapClient } from "ldapts";
+import { ldapError } from "./ldapError.js";
 import { ConfigError, Connection, dependency, toError, withReconnect, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig } from "../core/index.js";
 
 // ldapts loaded when the first connection is opened (the family costs nothing unless used).
@@ -89,8 +90,7 @@ export class LDAPConnection extends Connection {
     } catch (e) {
       await client.unbind().catch(() => {});
       const error = toError(e);
-      // ldapts names the result code ("InvalidCredentialsError"); say what it means here.
-      throw new Error(error.name === "InvalidCredentialsError" ? `bind as '${username}' refused: wrong DN or password (${error.message})` : error.message || error.name);
+      throw new Error(error.name === "InvalidCredentialsError" ? `bind as '${username}' refused: wrong DN or password (${ldapError(error)})` : ldapError(error));
     }
     this.stats.binds++;
     return client;

@@ -1,6 +1,7 @@
 import type { Client as LdapClient, Entry } from "ldapts";
 import { ConfigError, dependency, locateConnection, toError, TriggerSource, type Application, type ComponentOptions, type ConfigSpec, type Pipeline, type TypedConfig } from "../core/index.js";
 import { LDAPConnection } from "./LDAPConnection.js";
+import { ldapError } from "./ldapError.js";
 
 const ldapts = dependency<typeof import("ldapts")>("ldapts");
 
@@ -124,6 +125,6 @@ function toBuffer(value: string | Buffer): Buffer {
 }
 
 function describe(e: Error): string {
-  if (e.name === "NoSuchObjectError") return `the base entry does not exist on the server (${e.message})`;
-  return e.message || e.name;
+  if (e.name === "NoSuchObjectError") return `the base entry does not exist on the server (${ldapError(e)})`;
+  return ldapError(e);
 }
