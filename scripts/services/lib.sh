@@ -12,7 +12,7 @@ SERVICES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SERVICES_SRC/../.." && pwd)"
 SERVICES_DIR="${BSPUMP_SERVICES_DIR:-$REPO_ROOT/.services}"
 SERVICES_TIMEOUT="${BSPUMP_SERVICES_TIMEOUT:-180}"   # seconds a server gets to become ready
-ALL_SERVICES=(kafka opensearch rabbitmq mariadb influxdb postgres memcached)
+ALL_SERVICES=(kafka opensearch rabbitmq mariadb influxdb postgres memcached ftp ssh ldap)
 
 for _svc in "${ALL_SERVICES[@]}"; do
   # shellcheck source=/dev/null
@@ -110,10 +110,10 @@ wait_for() {
 
 # spawn <log> <pidfile> <command...>: start a server detached (own session, no stdin, output
 # appended to <log>) and record its pid. The command must exec the server so the pid is the server's.
-# fds 7-9 (the scripts' lock files) are closed so the server does not hold our locks.
+# fds 6-9 (the scripts' lock files) are closed so the server does not hold our locks.
 spawn() {
   local logf=$1 pidf=$2; shift 2
-  setsid nohup "$@" >>"$logf" 2>&1 </dev/null 7>&- 8>&- 9>&- &
+  setsid nohup "$@" >>"$logf" 2>&1 </dev/null 6>&- 7>&- 8>&- 9>&- &
   echo $! >"$pidf"
 }
 
@@ -288,6 +288,21 @@ service_status() {
   fi
   printf '%-10s stopped\n' "$s"
   return 1
+}
+
+# ---------------------------------------------------------------- the test login of ftp and ssh
+
+# The system user the FTP and SSH servers let in (password `bspump`, no shell; home "/", which
+# vsftpd enters before local_root): vsftpd and sshd authenticate real accounts. Created once, shared by both servers; serialized with a lock.
+TEST_USER=bspump
+test_user() {
+  exec 6>"$SERVICES_DIR/.user.lock"
+  flock -w 60 6 || { echo "could not get $SERVICES_DIR/.user.lock" >&2; return 1; }
+  if ! id "$TEST_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin "$TEST_USER" || { exec 6>&-; return 1; }
+  fi
+  echo "$TEST_USER:bspump" | chpasswd || { exec 6>&-; return 1; }
+  exec 6>&-
 }
 
 # ---------------------------------------------------------------- data owned by a system user

@@ -19,6 +19,9 @@ import * as postgresql from "../postgresql/index.js";
 import * as influxdb from "../influxdb/index.js";
 import * as subprocess from "../subprocess/index.js";
 import * as mail from "../mail/index.js";
+import * as ftp from "../ftp/index.js";
+import * as ssh from "../ssh/index.js";
+import * as ldap from "../ldap/index.js";
 import * as matrix from "../matrix/index.js";
 import * as filter from "../filter/index.js";
 import * as crypto from "../crypto/index.js";
@@ -36,7 +39,7 @@ export interface RegisteredComponent {
 }
 
 /** Families whose exported components the YAML builder and `bspump components` know by name. */
-const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, matrix, anomaly, filter, crypto, integrity, declarative, postgresql };
+const FAMILIES: Record<string, Record<string, unknown>> = { common, file, avro, xml, lookup, random, elasticsearch, analyzer, socket, http, parquet, slack, kafka, amqp, mysql, influxdb, subprocess, mail, ftp, ssh, ldap, matrix, anomaly, filter, crypto, integrity, declarative, postgresql };
 
 /** The family names (`file`, `kafka`, …) a definition's `module:` may name. */
 export function families(): ReadonlySet<string> {

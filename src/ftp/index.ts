@@ -1,0 +1,2 @@
+export { FTPConnection } from "./FTPConnection.js";
+export { FTPSource } from "./FTPSource.js";

@@ -1,0 +1,2 @@
+export { LDAPConnection } from "./LDAPConnection.js";
+export { LDAPSource, type LDAPEntry } from "./LDAPSource.js";
