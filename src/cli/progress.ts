@@ -90,6 +90,8 @@ export class ProgressLine {
   update(sample: ProgressSample, force = false): void {
     if (!this.active) return;
     const t = this.now();
+    // A new count (the next index of an export) starts the rates over.
+    if (this.last !== null && sample.done < this.last.done) this.samples.length = 0;
     this.last = sample;
     this.samples.push({ t, done: sample.done, events: sample.events ?? 0 });
     while (this.samples.length > 2 && t - this.samples[1]!.t >= RATE_WINDOW_MS) this.samples.shift();
@@ -130,4 +132,27 @@ export class ProgressLine {
     this.stream.write("\r\x1b[K");
     this.shown = false;
   }
+}
+
+/** Lines out and err, and progress: what bselastic's and bskibana's tasks report to. */
+export interface ProgressIO {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  progress: (done: number, total: number) => void;
+}
+
+/**
+ * The commands' default output: stdout and stderr lines, and a progress line on stderr when it is
+ * a terminal (the lines go above it). `finish()` erases it when the task is over.
+ */
+export function terminalIO(label: string, unit: string, stream: NodeJS.WriteStream = process.stderr): { io: ProgressIO; finish: () => void } {
+  const line = new ProgressLine(label, { stream, unit });
+  return {
+    io: {
+      out: (l) => line.print(() => console.log(l)),
+      err: (l) => line.print(() => console.error(l)),
+      progress: (done, total) => line.update({ done, total }, done >= total),
+    },
+    finish: () => line.finish(),
+  };
 }
