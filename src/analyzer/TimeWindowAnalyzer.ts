@@ -4,6 +4,7 @@ import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
 import { columnsEvent, dimensionEvents, windowEvent, windowMatrix } from "./windowParts.js";
 import { TIME_WINDOW_CONFIG } from "./timeWindowConfig.js";
+import { windowHeatmap } from "./windowHeatmap.js";
 
 export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
   /** Run on closed windows, in order. */
@@ -432,6 +433,11 @@ export class TimeWindowAnalyzer extends Analyzer {
   override start(): void {
     super.start();
     if (this.clockTime && this.tickTimer === null) this.tickTimer = setInterval(() => this.tick(), (this.resolution / 4) * 1000);
+  }
+
+  /** The web API's view: counters, and the window's busiest dimensions per column (the dashboard's heatmap). */
+  override describe(): Record<string, unknown> {
+    return { ...super.describe(), Late: this.late, Future: this.future, WindowsClosed: this.windowsClosed, Heatmap: windowHeatmap(this.matrix, this.closedUpTo) };
   }
 
   protected override onStop(): void {

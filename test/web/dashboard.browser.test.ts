@@ -8,14 +8,19 @@ import { chromium, type Page } from "playwright-core";
 import { BSPumpApplication, Config, PeriodicTrigger, Pipeline, Sink, TriggerSource, type ConfigSpec, type EventContext, type TypedConfig } from "../../src/core/index.js";
 import { InternalSource, RouterSink } from "../../src/common/index.js";
 import { WebService } from "../../src/web/index.js";
+import { TimeWindowAnalyzer } from "../../src/analyzer/index.js";
+import { DictionaryLookup } from "../../src/lookup/index.js";
 import "../../src/web/index.js";
 
 // The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core): the
-// topology, live counters and charts, an error with its event preview, clear-error with the token,
-// escaping of hostile strings, and no console errors. Screenshots go to BSPUMP_ARTIFACTS (default:
+// topology (router and throttle edges), live counters and charts, a TimeWindowAnalyzer's heatmap,
+// lookups, an error with its event preview and in the tail of warnings and errors, clear-error with
+// the token, escaping of hostile strings, and no console errors; a screenshot per view. Screenshots go to BSPUMP_ARTIFACTS (default:
 // a folder under the OS temp dir, printed); `BSPUMP_ARTIFACTS=docs/img` refreshes the docs' ones.
 
 const SECRET = "hunter2-very-secret";
+/** The analyzer's dimensions: one busy, one with markup (escaped in the heatmap). */
+const DIMENSIONS = ["alpha", "alpha", "alpha", "beta", "<script>window.__xss = 3</script>"];
 const TOKEN = "t0ken-for-tests";
 
 /** Ten events per tick; the event after `explodeAt` asks the sink to fail. */
@@ -31,7 +36,8 @@ class TickSource extends TriggerSource {
       const go = this.whenReady();
       if (go !== true && !(await go)) return;
       this.n++;
-      this.pipeline.process({ n: this.n, explode: this.n === this.explodeAt, note: `<script>window.__xss = 2</script> ${SECRET}` });
+      const dim = DIMENSIONS[this.n % DIMENSIONS.length];
+      this.pipeline.process({ n: this.n, dim, explode: this.n === this.explodeAt, note: `<script>window.__xss = 2</script> ${SECRET}` });
     }
   }
 }
@@ -62,7 +68,11 @@ async function startPump(): Promise<{ app: BSPumpApplication; web: WebService; s
   app.logs.writer = () => {};
   const main = new Pipeline(app, "Main");
   const source = new TickSource(app, main).on(new PeriodicTrigger(app, 0.05));
-  main.build(source, new ToRouted(app, main));
+  const analyzer = new TimeWindowAnalyzer(app, main, { config: { time_source: "clock", dimension_attr: "dim", resolution: 1, columns: 8, emit: "none" } });
+  main.build(source, analyzer, new ToRouted(app, main));
+  const colors = app.pumpService.addLookup(new DictionaryLookup(app, "Colors"));
+  colors.set("red", "#f00");
+  colors.set("green", "#0f0");
   const routed = new Pipeline(app, "Routed");
   routed.build(new InternalSource(app, routed, { id: "In" }), new ExplodingSink(app, routed));
   app.pumpService.addPipeline(main);
@@ -117,7 +127,21 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     const facts = (await page.locator('.pipeline[data-pipeline="Main"] [data-component="TickSource"] small.facts').textContent()) ?? "";
     assert.match(facts, /Emitted [0-9,]+/);
     assert.match(facts, /lag ticks<b>x<\/b>\/0: 42/);
+
+    // The analyzer's window as a heatmap: its dimensions busiest first, a cell per time column.
+    const heat = page.locator('.heatmap[data-heatmap="TimeWindowAnalyzer"]');
+    await page.waitForFunction(`document.querySelectorAll('.heatmap[data-heatmap="TimeWindowAnalyzer"] tr').length === 3`, undefined, { timeout: 15_000 });
+    assert.deepEqual(await heat.locator("tr td:first-child").allTextContents(), ["alpha", "beta", "<script>window.__xss = 3</script>"]);
+    assert.equal(await heat.locator("tr").first().locator("rect").count(), 8, "one cell per column");
+    assert.match((await heat.textContent()) ?? "", /top 3 of 3 dimensions, 8 columns of 1 s/);
+    // The lookup: its size, when it changed, and its state.
+    const lookup = page.locator('tr[data-lookup="Colors"] td');
+    assert.deepEqual((await lookup.allTextContents()).slice(0, 4), ["Colors", "DictionaryLookup", "2", "master"]);
+    assert.match((await lookup.nth(4).textContent()) ?? "", /^\d+ s ago$/);
     await page.screenshot({ path: join(dir, "dashboard.png"), fullPage: true });
+    await page.locator("#topology").screenshot({ path: join(dir, "dashboard-topology.png") });
+    await heat.screenshot({ path: join(dir, "dashboard-heatmap.png") });
+    await page.locator("#lookups").screenshot({ path: join(dir, "dashboard-lookups.png") });
 
     // A hard error: shown with its message and a preview of the event; hostile strings stay text.
     source.explodeAt = source.n + 25;
@@ -130,8 +154,15 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     assert.equal(preview.includes(SECRET), false, "a configured secret never shows in the preview");
     assert.match(preview, /\*\*\*/);
     assert.equal(await page.evaluate("typeof window.__xss"), "undefined", "no injected script ran");
-    assert.equal(await page.locator("#pipelines img, #pipelines script").count(), 0);
+    assert.equal(await page.locator("#pipelines img, #pipelines script, #tail img, #tail script").count(), 0);
+    // Who throttles whom: Routed in error throttles Main, the pipeline that routes into it.
+    await page.locator('path.edge.throttle[data-from="Routed"][data-to="Main"]').waitFor({ state: "attached", timeout: 15_000 });
+    assert.match((await page.locator('.pipeline[data-pipeline="Main"]').textContent()) ?? "", /throttled byRouted/);
+    // The tail of warnings and errors has the error, escaped.
+    const tail = (await page.locator('#tail .error[data-tail="Routed"]').allTextContents()).join("\n");
+    assert.match(tail, /Pipeline stopped due to a processing error/);
     await page.screenshot({ path: join(dir, "dashboard-error.png"), fullPage: true });
+    await page.locator("#tail").screenshot({ path: join(dir, "dashboard-tail.png") });
 
     // Clear it from the page: the API asks for the token (401), the page prompts, then it is cleared.
     await panel.locator("button[data-clear]").click();
