@@ -157,7 +157,7 @@ function details(c) {
   const facts = Object.entries(c).filter(([k, v]) => !HIDDEN.has(k) && (typeof v === "number" || typeof v === "boolean"))
     .slice(0, 6).map(([k, v]) => esc(k) + " " + (typeof v === "number" ? num(v) : v ? "yes" : "no"));
   if (Array.isArray(c.Lag) && c.Lag.length > 0) {
-    facts.push("lag " + c.Lag.map((p) => esc(p.topic) + "/" + esc(p.partition) + ": " + num(p.lag)).join(", "));
+    facts.push("lag " + c.Lag.map((p) => esc(p.topic) + "/" + esc(p.partition) + ": " + (typeof p.lag === "number" ? num(p.lag) : "not read yet")).join(", "));
   }
   return facts.length ? '<small class="facts">' + facts.join(" · ") + "</small>" : "";
 }
