@@ -1,7 +1,9 @@
 // @needs chromium
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
@@ -174,5 +176,44 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
   } finally {
     await browser.close();
     await stop();
+  }
+});
+
+test("dashboard in Chromium: the demo pump (bspump demo --serve), live charts and the analyzer's heatmap", async () => {
+  const cli = fileURLToPath(new URL("../../dist/src/cli/bspump.js", import.meta.url));
+  const child = spawn(process.execPath, [cli, "demo", "--serve", "-w", "127.0.0.1:0", "-o", mkdtempSync(join(tmpdir(), "bspump-demo-"))], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+  const consoleErrors: string[] = [];
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 20_000);
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+        const m = /serving the dashboard on (\S+?)\/ /.exec(out);
+        if (m) (clearTimeout(timer), resolve(m[1]!));
+      });
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (e) => consoleErrors.push(String(e)));
+    await page.goto(`${url}/`);
+    await page.locator('path.edge[data-from="AccessLog"][data-to="ServerErrors"]').waitFor({ state: "attached", timeout: 15_000 });
+    // A few seconds of rates in the charts, and the window of the analyzer with the four teams.
+    await page.waitForFunction(
+      `(document.querySelector('.pipeline[data-pipeline="AccessLog"] [data-chart="in"] polyline')?.getAttribute("points") || "").split(" ").length >= 6`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.waitForFunction(`document.querySelectorAll('.heatmap[data-heatmap="TeamsPerWindow"] tr').length === 4`, undefined, { timeout: 15_000 });
+    assert.deepEqual((await page.locator('.heatmap[data-heatmap="TeamsPerWindow"] tr td:first-child').allTextContents()).sort(), ["blue", "gold", "green", "red"]);
+    assert.equal(await page.locator('tr[data-lookup="Teams"] td').nth(2).textContent(), "1,000");
+    await page.screenshot({ path: join(artifacts(), "dashboard-demo.png"), fullPage: true });
+    assert.deepEqual(consoleErrors, [], "no console errors");
+  } finally {
+    await browser.close();
+    child.kill("SIGINT");
+    await exited;
   }
 });
