@@ -24,6 +24,8 @@ const SECRET = "hunter2-very-secret";
 /** The analyzer's dimensions: one busy, one with markup (escaped in the heatmap). */
 const DIMENSIONS = ["alpha", "alpha", "alpha", "beta", "<script>window.__xss = 3</script>"];
 const TOKEN = "t0ken-for-tests";
+/** A pipeline id with markup: shown as text in the graph and its panel. */
+const EVIL_ID = "Idle<script>window.__xss = 4</script>";
 
 /** Ten events per tick; the event after `explodeAt` asks the sink to fail. */
 class TickSource extends TriggerSource {
@@ -77,8 +79,11 @@ async function startPump(): Promise<{ app: BSPumpApplication; web: WebService; s
   colors.set("green", "#0f0");
   const routed = new Pipeline(app, "Routed");
   routed.build(new InternalSource(app, routed, { id: "In" }), new ExplodingSink(app, routed));
+  const idle = new Pipeline(app, EVIL_ID);
+  idle.build(new InternalSource(app, idle, { id: "In" }), new ExplodingSink(app, idle));
   app.pumpService.addPipeline(main);
   app.pumpService.addPipeline(routed);
+  app.pumpService.addPipeline(idle);
   const started = new Promise<void>((resolve) => app.pubsub.subscribe("Application.run!", () => resolve()));
   const running = app.run();
   await started;
@@ -119,6 +124,10 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     await page.locator("#conn.live").waitFor({ timeout: 15_000 });
     await page.locator('g.node[data-pipeline="Main"]').waitFor();
     await page.locator('g.node[data-pipeline="Routed"]').waitFor();
+    // A pipeline id with markup is text in the graph and in its panel; the page's own script is the only one.
+    assert.equal(await page.locator("#topology g.node").filter({ hasText: EVIL_ID }).count(), 1);
+    assert.deepEqual(await page.locator(".pipeline .head b").allTextContents(), ["Main", "Routed", EVIL_ID]);
+    assert.equal(await page.locator("script").count(), 1);
     await page.locator('path.edge[data-from="Main"][data-to="Routed"]').waitFor({ state: "attached", timeout: 15_000 });
 
     // Counters advance while events flow; the charts have a line.
@@ -133,7 +142,10 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     // The analyzer's window as a heatmap: its dimensions busiest first, a cell per time column.
     const heat = page.locator('.heatmap[data-heatmap="TimeWindowAnalyzer"]');
     await page.waitForFunction(`document.querySelectorAll('.heatmap[data-heatmap="TimeWindowAnalyzer"] tr').length === 3`, undefined, { timeout: 15_000 });
-    assert.deepEqual(await heat.locator("tr td:first-child").allTextContents(), ["alpha", "beta", "<script>window.__xss = 3</script>"]);
+    // alpha has 3 events of 5; the other two 1 each (their order depends on where the window starts).
+    const dims = await heat.locator("tr td:first-child").allTextContents();
+    assert.equal(dims[0], "alpha");
+    assert.deepEqual(dims.slice(1).sort(), ["<script>window.__xss = 3</script>", "beta"]);
     assert.equal(await heat.locator("tr").first().locator("rect").count(), 8, "one cell per column");
     assert.match((await heat.textContent()) ?? "", /top 3 of 3 dimensions, 8 columns of 1 s/);
     // The lookup: its size, when it changed, and its state.
@@ -156,6 +168,7 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     assert.equal(preview.includes(SECRET), false, "a configured secret never shows in the preview");
     assert.match(preview, /\*\*\*/);
     assert.equal(await page.evaluate("typeof window.__xss"), "undefined", "no injected script ran");
+    assert.equal(await page.locator("script").count(), 1);
     assert.equal(await page.locator("#pipelines img, #pipelines script, #tail img, #tail script").count(), 0);
     // Who throttles whom: Routed in error throttles Main, the pipeline that routes into it.
     await page.locator('path.edge.throttle[data-from="Routed"][data-to="Main"]').waitFor({ state: "attached", timeout: 15_000 });
