@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import { chromium, type Locator, type Page } from "playwright-core";
 import { BSPumpApplication, Config, PeriodicTrigger, Pipeline, Sink, TriggerSource, type ConfigSpec, type EventContext, type TypedConfig } from "../../src/core/index.js";
 import { InternalSource, RouterSink } from "../../src/common/index.js";
 import { WebService } from "../../src/web/index.js";
@@ -97,6 +97,20 @@ function counterAbove(pipeline: string, name: string, value: number): string {
   return `${el} !== null && Number(${el}.textContent.replace(/[^0-9.]/g, "")) > ${value}`;
 }
 
+/**
+ * A screenshot of one view: the page clipped to the element's box (the page redraws its panels every
+ * second, so an element screenshot could catch the element being replaced).
+ */
+async function shot(page: Page, locator: Locator, path: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    // null while the element is being replaced: the next one is there a moment later.
+    const box = await locator.boundingBox({ timeout: 1000 }).catch(() => null);
+    if (box) return void (await page.screenshot({ path, fullPage: true, clip: box }));
+    await page.waitForTimeout(50);
+  }
+  assert.fail(`no box for ${String(locator)}`);
+}
+
 function artifacts(): string {
   const dir = process.env.BSPUMP_ARTIFACTS ?? join(tmpdir(), "bspump-artifacts");
   mkdirSync(dir, { recursive: true });
@@ -153,9 +167,9 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     assert.deepEqual((await lookup.allTextContents()).slice(0, 4), ["Colors", "DictionaryLookup", "2", "master"]);
     assert.match((await lookup.nth(4).textContent()) ?? "", /^\d+ s ago$/);
     await page.screenshot({ path: join(dir, "dashboard.png"), fullPage: true });
-    await page.locator("#topology").screenshot({ path: join(dir, "dashboard-topology.png") });
-    await heat.screenshot({ path: join(dir, "dashboard-heatmap.png") });
-    await page.locator("#lookups").screenshot({ path: join(dir, "dashboard-lookups.png") });
+    await shot(page, page.locator("#topology"), join(dir, "dashboard-topology.png"));
+    await shot(page, heat, join(dir, "dashboard-heatmap.png"));
+    await shot(page, page.locator("#lookups"), join(dir, "dashboard-lookups.png"));
 
     // A hard error: shown with its message and a preview of the event; hostile strings stay text.
     source.explodeAt = source.n + 25;
@@ -177,7 +191,7 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     const tail = (await page.locator('#tail .error[data-tail="Routed"]').allTextContents()).join("\n");
     assert.match(tail, /Pipeline stopped due to a processing error/);
     await page.screenshot({ path: join(dir, "dashboard-error.png"), fullPage: true });
-    await page.locator("#tail").screenshot({ path: join(dir, "dashboard-tail.png") });
+    await shot(page, page.locator("#tail"), join(dir, "dashboard-tail.png"));
 
     // Clear it from the page: the API asks for the token (401), the page prompts, then it is cleared.
     await panel.locator("button[data-clear]").click();

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { chromium, type Locator, type Page } from "playwright-core";
 import { Pipeline, Sink, type EventContext } from "../../src/core/index.js";
 import { KafkaSource } from "../../src/kafka/index.js";
 import { WebService } from "../../src/web/index.js";
@@ -18,6 +18,21 @@ import { createTopic, latest, makeApp, produce, register, unique } from "../kafk
 // of the topic stays unread and its lag per partition is what the page shows.
 
 const STOP_AFTER = 2100;
+
+/**
+ * A screenshot of one view: the page clipped to the element's box (the page redraws its panels every
+ * second, so an element screenshot could catch the element being replaced).
+ */
+async function shot(page: Page, locator: Locator, path: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    // null while the element is being replaced: the next one is there a moment later.
+    const box = await locator.boundingBox({ timeout: 1000 }).catch(() => null);
+    if (box) return void (await page.screenshot({ path, fullPage: true, clip: box }));
+    await page.waitForTimeout(50);
+  }
+  assert.fail(`no box for ${String(locator)}`);
+}
+
 
 /** Takes events until `STOP_AFTER`, then holds the pipeline throttled. */
 class StopSink extends Sink {
@@ -77,8 +92,9 @@ test("dashboard in Chromium: a KafkaSource's lag per partition from a real broke
     // source holds (at most two batches of buffer_size = 100).
     const unread = 4000 - eventsIn;
     assert.ok(lag0 + lag1 <= unread && lag0 + lag1 >= unread - 200, `lag ${lag0} + ${lag1} for ${unread} records not handed over`);
-    mkdirSync(join(tmpdir(), "bspump-artifacts"), { recursive: true });
-    await page.locator('.pipeline[data-pipeline="Consume"]').screenshot({ path: join(process.env.BSPUMP_ARTIFACTS ?? join(tmpdir(), "bspump-artifacts"), "dashboard-kafka-lag.png") });
+    const dir = process.env.BSPUMP_ARTIFACTS ?? join(tmpdir(), "bspump-artifacts");
+    mkdirSync(dir, { recursive: true });
+    await shot(page, page.locator('.pipeline[data-pipeline="Consume"]'), join(dir, "dashboard-kafka-lag.png"));
     assert.deepEqual(consoleErrors, [], "no console errors");
   } finally {
     await browser.close();
