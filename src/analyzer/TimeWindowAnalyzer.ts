@@ -4,6 +4,7 @@ import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
 import { columnsEvent, dimensionEvents, windowEvent, windowMatrix } from "./windowParts.js";
 import { TIME_WINDOW_CONFIG } from "./timeWindowConfig.js";
+import { windowHeatmap } from "./windowHeatmap.js";
 
 export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
   /** Run on closed windows, in order. */
@@ -28,7 +29,7 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  *
- * (~440 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
+ * (~450 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
  * every event — watermark, trigger, the cached column — stay fields of this one class, because
  * moving the window bookkeeping to another object would add an indirection to W2's hot path.
  * What does not touch that state is in ClosedWindow.ts and windowParts.ts.)
@@ -432,6 +433,11 @@ export class TimeWindowAnalyzer extends Analyzer {
   override start(): void {
     super.start();
     if (this.clockTime && this.tickTimer === null) this.tickTimer = setInterval(() => this.tick(), (this.resolution / 4) * 1000);
+  }
+
+  /** The web API's view: counters, and the window's busiest dimensions per column (the dashboard's heatmap). */
+  override describe(): Record<string, unknown> {
+    return { ...super.describe(), Late: this.late, Future: this.future, WindowsClosed: this.windowsClosed, Heatmap: windowHeatmap(this.matrix, this.closedUpTo) };
   }
 
   protected override onStop(): void {

@@ -1,6 +1,7 @@
 export * from "./Analyzer.js";
 export * from "./AnalyzingSource.js";
 export * from "./TimeWindowAnalyzer.js";
+export { windowHeatmap, type WindowHeatmap } from "./windowHeatmap.js";
 export { ClosedWindow } from "./ClosedWindow.js";
 export type { WindowDetector, WindowMetric } from "./ClosedWindow.js";
 export * from "./detectors.js";

@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { runCommandLine } from "./commandLine.js";
 import { isMainModule } from "./isMainModule.js";
+import { terminalIO } from "./progress.js";
 import { Command, Option } from "commander";
 import { forceMerge, type AdminOutput } from "../elasticsearch/admin.js";
 import { maintainDatedIndices, type DatedIndexOptions, type DatedIndexTask } from "../elasticsearch/datedIndices.js";
@@ -116,5 +117,11 @@ export async function runBselastic(argv: readonly string[], io: BselasticIO = { 
 }
 
 if (isMainModule(import.meta.url)) {
-  process.exitCode = await runBselastic(process.argv.slice(2));
+  // On a terminal, a task over many indices shows indices done of total and the ETA on stderr.
+  const { io, finish } = terminalIO(`bselastic ${process.argv[2] ?? ""}`.trim(), "indices");
+  try {
+    process.exitCode = await runBselastic(process.argv.slice(2), io);
+  } finally {
+    finish();
+  }
 }

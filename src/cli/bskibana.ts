@@ -13,6 +13,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { runCommandLine } from "./commandLine.js";
 import { isMainModule } from "./isMainModule.js";
+import { terminalIO } from "./progress.js";
 import { Command } from "commander";
 import { KIBANA_INDEXES, importHits, importTarget, readKibana, type Printer } from "../kibana/client.js";
 import { document } from "../kibana/document.js";
@@ -24,6 +25,8 @@ import { rename } from "../kibana/rename.js";
 export interface BskibanaIO {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Objects read of total while reading from Elasticsearch (export, decompile from a URL). */
+  progress?: (done: number, total: number) => void;
 }
 
 function readCompiled(file: string): KibanaHit[] {
@@ -58,7 +61,7 @@ Example:
 
   const printer = (): Printer => {
     const g = program.opts<{ verbose?: boolean; silent?: boolean }>();
-    return { level: g.silent ? -1 : g.verbose ? 1 : 0, out: io.out, err: io.err };
+    return { level: g.silent ? -1 : g.verbose ? 1 : 0, out: io.out, err: io.err, progress: g.silent ? undefined : io.progress };
   };
 
   program
@@ -169,5 +172,11 @@ Example:
 }
 
 if (isMainModule(import.meta.url)) {
-  process.exitCode = await runBskibana(process.argv.slice(2));
+  // On a terminal, reading from Elasticsearch shows objects read of total and the ETA on stderr.
+  const { io, finish } = terminalIO("bskibana", "objects");
+  try {
+    process.exitCode = await runBskibana(process.argv.slice(2), io);
+  } finally {
+    finish();
+  }
 }

@@ -9,6 +9,7 @@ import { BSPumpApplication, bspumpVersion, ConfigError, ConfigErrors } from "../
 import { components, componentsMarkdown, configOf, PumpBuilder } from "../declarative/index.js";
 import { runDemo } from "./demo.js";
 import { runTop } from "./top.js";
+import { runProgress } from "./runProgress.js";
 import { checkDeclaration, exprCommand, looksLikeDeclaration } from "./expr.js";
 
 interface AppFlags {
@@ -63,7 +64,9 @@ program
   .option("-v, --verbose", "debug logging")
   .action(async (definition: string, flags: AppFlags) => {
     const app = await build(definition, flags);
+    const progress = runProgress(app);
     const code = await app.run();
+    progress();
     process.exitCode = code;
     // A component that did not stop within stop_timeout may still be running (a read, a timer):
     // the process would go on without a pump, maybe at full CPU, until killed. Exit instead.

@@ -24,6 +24,7 @@ import {
 } from "../core/index.js";
 import { Aggregator, InternalSource, ListEventAggregationStrategy, RouterProcessor, StdJsonToDictParser } from "../common/index.js";
 import { FileJSONSink } from "../file/index.js";
+import { TimeWindowAnalyzer } from "../analyzer/index.js";
 import { DictionaryLookup, LookupEnricher } from "../lookup/index.js";
 import { makeRandom } from "../random/index.js";
 import type { WebService } from "../web/index.js";
@@ -153,6 +154,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     new StdJsonToDictParser(app, access),
     new EnrichProcessor(app, access),
     new LookupEnricher(app, access, { lookup: "Teams", config: { key_field: "user", target_field: "team" } }),
+    // Served, the dashboard draws its window as a heatmap: events per team and 5 s.
+    ...(options.serve ? [new TimeWindowAnalyzer(app, access, { id: "TeamsPerWindow", config: { time_source: "clock", dimension_attr: "team", resolution: 5, columns: 12, emit: "none" } })] : []),
     new ServerErrorRouter(app, access),
     new FileJSONSink(app, access),
   );

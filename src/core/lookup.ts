@@ -21,6 +21,8 @@ export abstract class Lookup extends ConfigObject {
   readonly lazy: boolean;
   /** Changes on every content change; served as the HTTP ETag. */
   etag: string | null = null;
+  /** When the content last changed (seconds since the epoch), for the web API; null: never. */
+  updatedAt: number | null = null;
 
   constructor(app: Application, id?: string, options: LookupOptions = {}) {
     super(app, (lid) => `lookup:${lid}`, { ...options, id: id ?? new.target.name });
@@ -51,6 +53,7 @@ export abstract class Lookup extends ConfigObject {
 
   /** Call after changing the content: notifies subscribers. */
   changed(): void {
+    this.updatedAt = Date.now() / 1000;
     this.pubsub.publish("bspump.Lookup.changed!", { lookup: this });
   }
 
@@ -62,7 +65,7 @@ export abstract class Lookup extends ConfigObject {
   async finalize(): Promise<void> {}
 
   describe(): Record<string, unknown> {
-    return { Id: this.id, Class: this.constructor.name, Size: this.size, ETag: this.etag, Master: this.isMaster() };
+    return { Id: this.id, Class: this.constructor.name, Size: this.size, ETag: this.etag, Master: this.isMaster(), Updated: this.updatedAt };
   }
 
   /** The class of the connection the constructor takes first, `(app, connection, id, options)`; null: `(app, id, options)`. */

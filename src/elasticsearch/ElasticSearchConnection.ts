@@ -131,6 +131,11 @@ export class ElasticSearchConnection extends Connection {
     return this.queue.length;
   }
 
+  /** Bulks sent and not answered yet. */
+  get bulksInFlight(): number {
+    return this.inFlight;
+  }
+
   // ------------------------------------------------------------------ bulks
 
   /**

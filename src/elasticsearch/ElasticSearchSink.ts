@@ -154,7 +154,9 @@ export class ElasticSearchSink extends Sink implements BulkOwner {
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), Failed: this.failed, DeadLettered: this.deadLettered, Throttled: this.throttle.active };
+    // The connection's bulks (shared by its sinks): what the dashboard shows as in flight.
+    const c = this.connection;
+    return { ...super.describe(), InFlightBulks: c.bulksInFlight, QueuedBulks: c.queueSize, Failed: this.failed, DeadLettered: this.deadLettered, Throttled: this.throttle.active };
   }
 }
 

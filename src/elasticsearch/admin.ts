@@ -8,6 +8,8 @@ import type { ElasticSearchClient } from "./ElasticSearchClient.js";
 export interface AdminOutput {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Called as a task over many indices goes on: `done` of `total` (bselastic draws a progress line). */
+  progress?: (done: number, total: number) => void;
 }
 
 /**

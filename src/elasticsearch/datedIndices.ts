@@ -106,6 +106,8 @@ class DatedIndices {
   /** Runs `fn` per index, reporting (not throwing) per-index errors. */
   async each(list: CatIndex[], fn: (i: CatIndex) => Promise<void>): Promise<number> {
     let errors = 0;
+    let done = 0;
+    this.io.progress?.(0, list.length);
     for (const i of list) {
       try {
         await fn(i);
@@ -114,6 +116,7 @@ class DatedIndices {
         const msg = e instanceof ElasticSearchHttpError ? `${e.status} ${e.body.slice(0, 300)}` : (e as Error).message;
         this.io.err(`${i.index}: ${msg} (${JSON.stringify(i)})`);
       }
+      this.io.progress?.(++done, list.length);
     }
     return errors;
   }

@@ -42,6 +42,8 @@ export interface FileEntry {
   readonly key: string;
   /** Bytes when it was opened (it may still grow): sizes the read buffers of a small file. */
   readonly size: number;
+  /** Bytes of the file on disk read so far (compressed bytes for `.gz`/`.bz2`/`.xz`): progress. */
+  position: number;
   /** Set when reading stopped before the end (stop requested, or the pipeline in error): the file is not done. */
   incomplete: boolean;
   readError: Error | null;
@@ -96,6 +98,9 @@ export abstract class FileABCSource extends TriggerSource {
   filesDone = 0;
   filesRetried = 0;
   filesFailed = 0;
+  /** progress(): bytes of the files read, and of those the last scan found not read yet. */
+  private bytesRead = 0;
+  private bytesAhead = 0;
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -139,11 +144,13 @@ export abstract class FileABCSource extends TriggerSource {
     // cost n full scans: 2,000 small files took 130 s.
     while (this.wantsMoreFiles(taken)) {
       const found = await this.scan();
+      this.bytesAhead = found.stats.reduce((sum, st) => sum + st.size, 0);
       let takenThisScan = 0;
       for (let next = 0; next < found.paths.length && this.wantsMoreFiles(taken); ) {
         const free = this.checkOpen ? firstNotHeldOpen(found.absolute, "write", next) : next;
         if (free < 0) break;
         if (!(await this.waitReady())) return;
+        for (let skipped = next; skipped <= free; skipped++) this.bytesAhead -= found.stats[skipped]!.size;
         next = free + 1;
         // A file that could not be locked or opened is not counted: the next one is read instead.
         if (!(await this.processFile(found.paths[free]!, found.stats[free]!))) continue;
@@ -254,6 +261,7 @@ export abstract class FileABCSource extends TriggerSource {
       receipt: new Receipt((r) => this.settled(file, r)),
       key: identity(st),
       size: st.size,
+      position: 0,
       incomplete: false,
       readError: null,
       finished: false,
@@ -268,6 +276,7 @@ export abstract class FileABCSource extends TriggerSource {
       this.log.error(`Failed to read '${path}': ${file.readError.message}`);
     } finally {
       this.reading = null;
+      this.bytesRead += file.incomplete ? file.position : Math.max(file.position, file.size);
     }
     file.receipt.seal();
     return true;
@@ -329,6 +338,12 @@ export abstract class FileABCSource extends TriggerSource {
   /** Files read but not settled yet. */
   get filesInFlight(): number {
     return this.inflight.size;
+  }
+
+  /** Bytes read of those known (read, being read, found by the last scan): a finite run's progress. */
+  progress(): { read: number; total: number } {
+    const read = this.bytesRead + (this.reading?.position ?? 0);
+    return { read, total: Math.max(read, this.bytesRead + (this.reading?.size ?? 0) + this.bytesAhead) };
   }
 
   /** Resolves when the post-processing of every settled file has run. */

@@ -48,6 +48,7 @@ async function* plainChunks(file: FileEntry, readSize: number, readsAhead: numbe
     for (let first = true; ; first = false) {
       const { bytesRead, buffer } = await inFlight.shift()!;
       if (bytesRead === 0) return;
+      file.position += bytesRead;
       if (bytesRead < size && first && inFlight.length === 0) {
         // The whole file in one read. A read at its end would be issued before this chunk is
         // processed, so it would catch no more than this one did: spare a thread-pool trip.
@@ -78,7 +79,10 @@ async function* gunzipChunks(file: FileEntry, readSize: number): AsyncGenerator<
   input.on("error", (e) => gunzip.destroy(e));
   input.pipe(gunzip);
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    for await (const chunk of gunzip) {
+      file.position = input.bytesRead;
+      yield chunk as Buffer;
+    }
   } finally {
     input.unpipe(gunzip);
     input.destroy();
@@ -101,7 +105,10 @@ async function* commandChunks(file: FileEntry, readSize: number, command: string
   input.pipe(child.stdin);
   let complete = false;
   try {
-    for await (const chunk of child.stdout) yield chunk as Buffer;
+    for await (const chunk of child.stdout) {
+      file.position = input.bytesRead;
+      yield chunk as Buffer;
+    }
     const code = await exited;
     if (code !== 0) throw new Error(`${command} -dc failed (exit ${code}): ${stderr.trim()}`);
     complete = true;

@@ -120,7 +120,7 @@ export class KafkaSource extends Source {
         name: "bspump.kafka.source",
         type: "counter",
         tags: { pipeline: pipeline.id, source: this.id },
-        fields: { "record.in": this.recordsIn, commit: this.commits, lag: this.consumer?.lag().reduce((s, p) => s + p.lag, 0) ?? 0 },
+        fields: { "record.in": this.recordsIn, commit: this.commits, lag: this.consumer?.lag().reduce((s, p) => s + (p.lag ?? 0), 0) ?? 0 },
       },
     ]);
   }

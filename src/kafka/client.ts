@@ -72,8 +72,8 @@ export interface KafkaConsumerClient {
   /** Rewinds a partition: the next records of it start at `offset`. */
   seek(partition: KafkaTopicPartition, offset: number): Promise<void>;
   assignment(): KafkaTopicPartition[];
-  /** Consumer lag per assigned partition (high watermark − position), from the client's cache. */
-  lag(): { topic: string; partition: number; lag: number }[];
+  /** Consumer lag per assigned partition (high watermark − position), from the client's cache; null: nothing taken from it yet. */
+  lag(): { topic: string; partition: number; lag: number | null }[];
   close(): Promise<void>;
 }
 

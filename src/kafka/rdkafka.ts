@@ -207,12 +207,16 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
     return this.consumer.assignments().map((p) => ({ topic: p.topic, partition: p.partition }));
   }
 
-  lag(): { topic: string; partition: number; lag: number }[] {
-    const out: { topic: string; partition: number; lag: number }[] = [];
+  lag(): { topic: string; partition: number; lag: number | null }[] {
+    const out: { topic: string; partition: number; lag: number | null }[] = [];
     try {
       for (const p of this.consumer.position(this.consumer.assignments())) {
         const { highOffset } = this.consumer.getWatermarkOffsets(p.topic, p.partition);
-        if (p.offset !== undefined && p.offset >= 0 && highOffset >= 0) out.push({ topic: p.topic, partition: p.partition, lag: Math.max(0, highOffset - p.offset) });
+        if (highOffset < 0) continue;
+        // An assigned partition nothing was taken from yet has no position: its lag is not known
+        // (it depends on the committed offset), but it is listed, so that a starved partition shows.
+        const known = p.offset !== undefined && p.offset >= 0;
+        out.push({ topic: p.topic, partition: p.partition, lag: known ? Math.max(0, highOffset - p.offset!) : null });
       }
     } catch {
       // Not connected (yet): no lag known.

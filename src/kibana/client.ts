@@ -14,6 +14,8 @@ export interface Printer {
   level: number;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Objects read of an index's total as an export goes on (bskibana draws a progress line). */
+  progress?: (done: number, total: number) => void;
 }
 
 export class KibanaHttpError extends Error {
@@ -75,7 +77,8 @@ export class KibanaClient {
 
 interface SearchPage {
   _scroll_id?: string;
-  hits: { hits: KibanaHit[] };
+  /** A number before Elasticsearch 7, `{value}` since. */
+  hits: { hits: KibanaHit[]; total?: number | { value: number } };
 }
 
 function bare(hit: KibanaHit): KibanaHit {
@@ -108,10 +111,12 @@ export async function readIndex(client: KibanaClient, index: string, p: Printer)
   const hits: KibanaHit[] = [];
   let page = await client.json<SearchPage>("POST", `${encodeURIComponent(index)}/_search?scroll=1m`, { size: "100" });
   let scrollId = page._scroll_id;
+  const total = typeof page.hits.total === "number" ? page.hits.total : page.hits.total?.value;
   try {
     while (page.hits.hits.length > 0) {
       if (p.level >= 1) p.out(`Received ${page.hits.hits.length} objects`);
       for (const h of page.hits.hits) hits.push(bare(h));
+      if (total !== undefined) p.progress?.(hits.length, Math.max(total, hits.length));
       if (scrollId === undefined) break;
       page = await client.json<SearchPage>("POST", "_search/scroll", { scroll: "1m", scroll_id: scrollId });
       scrollId = page._scroll_id ?? scrollId;

@@ -24,6 +24,8 @@ export interface ProviderStats {
 /** Loads a lookup's bytes from somewhere (BSPump's LookupBatchProviderABC). */
 export abstract class LookupProvider {
   readonly stats: ProviderStats = { loads: 0, changed: 0, unchanged: 0, unavailable: 0 };
+  /** When the source (a file, the master) last answered, changed or not (seconds since the epoch); null: never. */
+  answeredAt: number | null = null;
   /** True when the data comes from a master pump (the lookup is then a slave). */
   abstract readonly isSlave: boolean;
 
@@ -39,6 +41,7 @@ export abstract class LookupProvider {
     } catch (e) {
       result = { status: "unavailable", reason: (e as Error).message };
     }
+    if (result.status === "changed" || result.status === "unchanged") this.answeredAt = Date.now() / 1000;
     if (result.status === "changed") this.stats.changed++;
     else if (result.status === "unchanged") this.stats.unchanged++;
     else this.stats.unavailable++;
@@ -49,7 +52,7 @@ export abstract class LookupProvider {
   abort(): void {}
 
   describe(): Record<string, unknown> {
-    return { Class: this.constructor.name, URL: this.url, ...this.stats };
+    return { Class: this.constructor.name, URL: this.url, ...this.stats, AnsweredAt: this.answeredAt };
   }
 }
 

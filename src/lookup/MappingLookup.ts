@@ -192,6 +192,8 @@ export abstract class MappingLookup extends Lookup {
       CacheFile: this.cacheFile,
       UpdatePeriod: this.updatePeriod,
       Loaded: this.loaded,
+      // Why the last load from the source (file, master) failed; null when it answered.
+      Problem: this.lastProblem === "" ? null : this.lastProblem,
     };
   }
 

@@ -6,8 +6,10 @@
  * components, counters, events/s in and out over the last 5 minutes as charts, who throttles it,
  * the error with a preview of the event and the clear-error action, and the tail of its log (each
  * component box shows the numbers its describe() gives, e.g. a Kafka source's lag per partition,
- * a Kafka sink's queued and delivered records); then
- * the lookups. Every string from the pump is escaped. Kept in a TS string so `tsc` output carries it.
+ * a Kafka sink's queued and delivered records, an Elasticsearch sink's bulks in flight) and a
+ * TimeWindowAnalyzer's window as a heatmap of its busiest dimensions; then a tail of the recent
+ * warnings and errors of every pipeline, and the lookups (size, last update, sync with their
+ * source or master). Every string from the pump is escaped. Kept in a TS string so `tsc` output carries it.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -25,6 +27,11 @@ export const DASHBOARD_HTML = `<!doctype html>
   #topology svg text { font-size: 12px; }
   .node rect { fill: #eef; stroke: #99a; } .node.error rect { fill: #fee; stroke: #d33; } .node.throttled rect { fill: #ffd; stroke: #b80; }
   .node { cursor: pointer; } .edge { stroke: #778; stroke-width: 1.4; fill: none; }
+  .edge.throttle { stroke: #e90; stroke-dasharray: 5 3; } .legend { font-size: .75em; color: #666; margin-top: .3em; }
+  .heatmap { font-size: .75em; color: #555; margin-top: .5em; } .heatmap td { border: none; padding: 0 .3em 0 0; white-space: nowrap; }
+  .heatmap svg { display: block; } .heatmap rect.open { stroke: #27a; stroke-width: .6; }
+  #tail { font-size: .8em; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .4em .8em; max-height: 14em; overflow: auto; }
+  #tail .warn { color: #b60; } #tail .error { color: #d33; } .ok { color: #2a2; } .bad { color: #d33; }
   .pipeline { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .8em 1em; margin-bottom: 1em; }
   .pipeline.error { border-color: #d33; }
   .head { display: flex; align-items: center; gap: .6em; }
@@ -54,6 +61,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div id="topology"></div>
 <h2>Pipelines</h2>
 <div id="pipelines"></div>
+<h2>Recent warnings and errors</h2>
+<div id="tail"></div>
 <h2>Lookups</h2>
 <div id="lookups"></div>
 <script>
@@ -93,10 +102,28 @@ function layout(pipelines) {
   return { at, width: 20 + columns.length * 230, height: 20 + Math.max(1, ...columns.map((c) => c.length)) * 64 };
 }
 
+/** Who throttles whom across pipelines: a throttle named after another pipeline (a router's target not ready) or one of its components (an InternalSource's back pressure). */
+function throttlers(p, pipelines) {
+  const out = [];
+  for (const t of p.Throttles || []) {
+    for (const id of Object.keys(pipelines)) if (id !== p.Id && (t === id || String(t).startsWith(id + ".")) && !out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
 function drawTopology(pipelines) {
   const { at, width, height } = layout(pipelines);
   const W = 190, H = 44;
   let edges = "", nodes = "";
+  for (const p of Object.values(pipelines)) {
+    const b = at.get(p.Id);
+    for (const q of throttlers(p, pipelines)) {
+      const a = at.get(q);
+      // Drawn below the nodes, so that it never hides a routing edge.
+      edges += '<path class="edge throttle" data-from="' + esc(q) + '" data-to="' + esc(p.Id) + '" marker-end="url(#arrow)" d="M' + (a.x + W / 2) + "," + (a.y + H) +
+        " C" + (a.x + W / 2) + "," + (a.y + H + 28) + " " + (b.x + W / 2) + "," + (b.y + H + 28) + " " + (b.x + W / 2) + "," + (b.y + H) + '"><title>' + esc(q) + " throttles " + esc(p.Id) + "</title></path>";
+    }
+  }
   for (const p of Object.values(pipelines)) {
     const a = at.get(p.Id);
     for (const d of p.Downstream || []) {
@@ -110,9 +137,9 @@ function drawTopology(pipelines) {
       '<rect width="' + W + '" height="' + H + '" rx="5"/><text x="8" y="17" font-weight="bold">' + esc(p.Id) + "</text>" +
       '<text x="8" y="34" fill="#555">' + num(m["eps.in"]) + " in/s · " + num(m["eps.out"]) + " out/s</text></g>";
   }
-  $("topology").innerHTML = '<svg width="' + width + '" height="' + height + '" role="img" aria-label="pipelines and the edges between them">' +
+  $("topology").innerHTML = '<svg width="' + width + '" height="' + (height + 24) + '" role="img" aria-label="pipelines and the edges between them">' +
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#778"/></marker></defs>' +
-    edges + nodes + "</svg>";
+    edges + nodes + "</svg>" + '<div class="legend">→ routes or dead-letters into · <span style="color:#e90">- - →</span> throttles · border: green ready, yellow throttled, red in error</div>';
 }
 
 function chart(samples, key, color, label) {
@@ -130,10 +157,27 @@ function details(c) {
   const facts = Object.entries(c).filter(([k, v]) => !HIDDEN.has(k) && (typeof v === "number" || typeof v === "boolean"))
     .slice(0, 6).map(([k, v]) => esc(k) + " " + (typeof v === "number" ? num(v) : v ? "yes" : "no"));
   if (Array.isArray(c.Lag) && c.Lag.length > 0) {
-    facts.push("lag " + c.Lag.map((p) => esc(p.topic) + "/" + esc(p.partition) + ": " + num(p.lag)).join(", "));
+    facts.push("lag " + c.Lag.map((p) => esc(p.topic) + "/" + esc(p.partition) + ": " + (typeof p.lag === "number" ? num(p.lag) : "not read yet")).join(", "));
   }
   return facts.length ? '<small class="facts">' + facts.join(" · ") + "</small>" : "";
 }
+/** A TimeWindowAnalyzer's window: its busiest dimensions × time columns, darker for more events; columns of windows not closed yet outlined. */
+function heatmap(c) {
+  const h = c.Heatmap;
+  if (!h || !Array.isArray(h.Top)) return "";
+  const cols = Number(h.Columns) || 0, cw = Math.max(4, Math.min(16, Math.floor(360 / Math.max(1, cols)))), ch = 12;
+  const max = Math.max(1, ...h.Top.flatMap((d) => d.Counts));
+  const rows = h.Top.map((d, r) => "<tr><td>" + esc(d.Dimension) + '</td><td><svg width="' + cw * cols + '" height="' + ch + '">' +
+    d.Counts.map((v, i) => {
+      const open = h.ClosedUpTo === null || h.Start + i * h.Resolution >= h.ClosedUpTo;
+      const title = esc(d.Dimension) + " · " + new Date((h.Start + i * h.Resolution) * 1000).toISOString().slice(11, 19) + " · " + num(v);
+      return '<rect x="' + i * cw + '" width="' + (cw - 1) + '" height="' + (ch - 1) + '" fill="rgba(34,119,170,' + (v > 0 ? 0.12 + 0.88 * v / max : 0.04).toFixed(2) + ')"' +
+        (open ? ' class="open"' : "") + "><title>" + title + "</title></rect>";
+    }).join("") + "</svg></td><td>" + num(d.Counts.reduce((a, b) => a + b, 0)) + "</td></tr>").join("");
+  return '<div class="heatmap" data-heatmap="' + esc(c.Id) + '">' + esc(c.Id) + ": top " + h.Top.length + " of " + num(h.Dimensions) + " dimensions, " +
+    cols + " columns of " + num(h.Resolution) + " s (outlined: windows still open; max " + num(max) + ")<table>" + rows + "</table></div>";
+}
+
 function box(kind, c) { return '<span class="box ' + kind + '" data-component="' + esc(c.Id) + '">' + esc(c.Id) + "<small>" + esc(c.Class) + "</small>" + details(c) + "</span>"; }
 
 function drawPipeline(p) {
@@ -153,14 +197,39 @@ function drawPipeline(p) {
     "<span>downstream</span><b>" + esc((p.Downstream || []).join(", ") || "–") + "</b></div>" +
     chart(h, "in", "#27a", "events/s in") + chart(h, "out", "#2a5", "events/s out") + "</div>" +
     (p.Error ? '<div class="err">' + esc(p.Error) + "</div>" + (p.ErrorEvent !== undefined ? '<pre class="preview">' + esc(p.ErrorEvent) + "</pre>" : "") : "") +
+    (p.Processors || []).flat().map(heatmap).join("") +
     (log ? '<div class="log">' + log + "</div>" : "") + "</div>";
+}
+
+/** The last warnings and errors of every pipeline, newest first. */
+function drawTail(pipelines) {
+  const all = [];
+  for (const p of Object.values(pipelines)) for (const r of p.Log || []) if (r.level === "warn" || r.level === "error") all.push([p.Id, r]);
+  all.sort((a, b) => (a[1].time < b[1].time ? 1 : a[1].time > b[1].time ? -1 : 0));
+  $("tail").innerHTML = all.length === 0 ? "<p>None.</p>" : all.slice(0, 30).map(([id, r]) =>
+    '<div class="' + esc(r.level) + '" data-tail="' + esc(id) + '">' + esc(r.time) + " " + esc(id) + " " + esc(r.level) + " " + esc(r.msg) + "</div>").join("");
+}
+
+/** "12 s ago" from seconds since the epoch. */
+function ago(t) {
+  if (typeof t !== "number") return "never";
+  const s = Math.max(0, Date.now() / 1000 - t);
+  return s < 90 ? Math.round(s) + " s ago" : s < 5400 ? Math.round(s / 60) + " min ago" : new Date(t * 1000).toLocaleString();
+}
+
+/** Master, or a slave of its master; whether its source last answered. */
+function syncOf(l) {
+  if (l.Problem) return '<span class="bad">' + esc(l.Problem) + "</span>";
+  const p = l.Provider;
+  if (!p) return l.Master ? "master" : "–";
+  return '<span class="ok">' + (l.MasterURL ? "in sync with the master" : "loaded") + "</span>, answered " + ago(p.AnsweredAt);
 }
 
 function drawLookups(lookups) {
   $("lookups").innerHTML = !lookups ? "<p>Lookups need the lookup token.</p>" : lookups.length === 0 ? "<p>No lookups.</p>" :
-    "<table><tr><th>Id</th><th>Class</th><th>Size</th><th>Master</th><th>ETag</th></tr>" +
-    lookups.map((l) => "<tr><td>" + esc(l.Id) + "</td><td>" + esc(l.Class) + "</td><td>" + num(l.Size) + "</td><td>" +
-      (l.Master ? "master" : esc(l.MasterURL || "slave")) + "</td><td>" + esc(l.ETag || "") + "</td></tr>").join("") + "</table>";
+    "<table><tr><th>Id</th><th>Class</th><th>Size</th><th>Role</th><th>Last update</th><th>Sync</th><th>ETag</th></tr>" +
+    lookups.map((l) => '<tr data-lookup="' + esc(l.Id) + '"><td>' + esc(l.Id) + "</td><td>" + esc(l.Class) + "</td><td>" + num(l.Size) + "</td><td>" +
+      (l.Master ? "master" : "slave of " + esc(l.MasterURL || "?")) + "</td><td>" + ago(l.Updated) + "</td><td>" + syncOf(l) + "</td><td>" + esc(l.ETag || "") + "</td></tr>").join("") + "</table>";
 }
 
 function draw(snapshot) {
@@ -168,6 +237,7 @@ function draw(snapshot) {
   remember(pipelines, snapshot.time);
   drawTopology(pipelines);
   $("pipelines").innerHTML = Object.values(pipelines).map(drawPipeline).join("") || "<p>No pipelines.</p>";
+  drawTail(pipelines);
   drawLookups(snapshot.lookups);
   $("meta").textContent = "updated " + new Date(snapshot.time * 1000).toLocaleTimeString();
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BSPumpApplication, Config, Pipeline, type ConfigInput } from "../../src/core/index.js";
 import { InternalSource } from "../../src/common/index.js";
-import { TimeWindowAnalyzer } from "../../src/analyzer/index.js";
+import { TimeWindowAnalyzer, windowHeatmap, type WindowHeatmap } from "../../src/analyzer/index.js";
 import { runPipeline, UnitTestSink } from "../../src/unittest/index.js";
 
 type R = Record<string, unknown>;
@@ -265,4 +265,26 @@ test("emit = columns (the default): one event per window with one value per dime
   ]);
   a.flushWindows();
   assert.deepEqual(results[1], { "@timestamp": 1080, analyzer: "TW", window_start: 1020, window_end: 1080, dimension_count: 1, dimensions: ["b"], count: [1], sum: [1], avg: [1], min: [1], max: [1] });
+});
+
+test("describe(): the window's busiest dimensions per column, for the dashboard's heatmap", () => {
+  // Clock 1000: the matrix's 5 columns of 60 s end at the column holding 1000, i.e. [780, 1080).
+  const { a, feed } = setup({ resolution: 60, columns: 5, emit: "none" }, 1000);
+  assert.equal((a.describe() as { Heatmap: WindowHeatmap }).Heatmap.ClosedUpTo, null, "no window closed yet");
+  feed(ev(1000, "a", 1), ev(1001, "a", 1), ev(1002, "a", 1), ev(1010, "b", 1), ev(1015, "<c>", 1), ev(1020, "b", 1), ev(1021, "b", 1), ev(1022, "a", 1));
+  const h = (a.describe() as { Heatmap: WindowHeatmap }).Heatmap;
+  assert.equal(h.Columns, 5);
+  assert.equal(h.Resolution, 60);
+  assert.equal(h.Dimensions, 3);
+  // Busiest first; counts per column, oldest first: [960, 1020) is column 3, [1020, 1080) column 4.
+  assert.equal(h.Start + 3 * 60, 960);
+  assert.deepEqual(h.Top, [
+    { Dimension: "a", Counts: [0, 0, 0, 3, 1] },
+    { Dimension: "b", Counts: [0, 0, 0, 1, 2] },
+    { Dimension: "<c>", Counts: [0, 0, 0, 1, 0] },
+  ]);
+  assert.equal(h.ClosedUpTo, 1020, "the event at 1020 closed [960, 1020); [1020, 1080) is open");
+  assert.deepEqual(windowHeatmap(a.matrix, a.closedUpTo, 1).Top.map((d) => d.Dimension), ["a"], "top 1");
+  feed(ev(1100, "a", 1)); // closes [960, 1020) and [1020, 1080)
+  assert.equal((a.describe() as { Heatmap: { ClosedUpTo: number } }).Heatmap.ClosedUpTo, 1080);
 });

@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
 import { runBselastic } from "../../src/cli/bselastic.js";
 import { stripJsonComments } from "../../src/elasticsearch/templates.js";
 import { createIndex, deleteIndex, es, ES_URL, seed, uniqueName } from "./helpers.js";
@@ -11,11 +14,12 @@ import { createIndex, deleteIndex, es, ES_URL, seed, uniqueName } from "./helper
 const P = uniqueName("bspump-cli").replace(/-/g, "x");
 const names = { jan1: `${P}_2024.01.01`, jan2: `${P}_2024.01.02`, feb1: `${P}_2024.02.01`, empty: `${P}_empty`, span: `${P}_span` };
 
-async function bselastic(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+async function bselastic(...args: string[]): Promise<{ code: number; out: string[]; err: string[]; progress: [number, number][] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runBselastic(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
+  const progress: [number, number][] = [];
+  const code = await runBselastic(args, { out: (l) => out.push(l), err: (l) => err.push(l), progress: (d, t) => progress.push([d, t]) });
+  return { code, out, err, progress };
 }
 
 async function status(): Promise<Record<string, string>> {
@@ -58,6 +62,8 @@ describe("bselastic on real indices", () => {
     let r = await bselastic("close", ES_URL, "--min-date", "2024-01-01", "--max-date", "2024-01-02", "--dry-run", ...all);
     assert.equal(r.code, 0, r.err.join("\n"));
     assert.deepEqual(r.out.filter((l) => l.startsWith("would close")).map((l) => l.split(" ")[2]), [names.jan1, names.jan2]);
+    // Progress: one report before the first index and one after each of the 5 open indices.
+    assert.deepEqual(r.progress, [0, 1, 2, 3, 4, 5].map((d) => [d, 5]));
     assert.equal(Object.values(await status()).every((s) => s === "open"), true);
     // close: only indices whose whole span is inside the range
     r = await bselastic("close", ES_URL, "--min-date", "2024-01-01", "--max-date", "2024-01-02", ...all);
@@ -140,6 +146,19 @@ describe("bselastic on real indices", () => {
     assert.equal(segments.length, 1);
     r = await bselastic("force-merge", ES_URL);
     assert.equal(r.code, 1, "--index is required");
+  });
+
+  test("the bselastic command: a progress line of indices on a terminal (script(1)), none through a pipe", async () => {
+    const cli = fileURLToPath(new URL("../../dist/src/cli/bselastic.js", import.meta.url));
+    const args = ["close", ES_URL, "--dry-run", "--index", `${P}_*`];
+    const run = promisify(execFile);
+    const tty = await run("script", ["-qfec", `node ${cli} ${args.join(" ")}`, "/dev/null"], { timeout: 30_000 });
+    assert.match(tty.stdout, /\rbselastic close {2}0 \/ \d+ indices {2}0%/, tty.stdout);
+    assert.match(tty.stdout, /\rbselastic close {2}(\d+) \/ \1 indices {2}100% {2}ETA 0:00\x1b\[K/, "the last report: all done");
+    assert.match(tty.stdout, /Total: \d+, open: \d+/, "the summary still prints");
+    const piped = await run("node", [cli, ...args], { timeout: 30_000 });
+    assert.match(piped.stdout, /Total: \d+, open: \d+/);
+    assert.equal(/indices {2}\d+%|\r/.test(piped.stderr + piped.stdout), false, "no progress line through a pipe");
   });
 
   test("stripJsonComments keeps strings intact", () => {

@@ -18,7 +18,14 @@ describe("ElasticSearchSink against OpenSearch", () => {
     const conn = app.pumpService.addConnection(new ElasticSearchConnection(app, "ES", { config: { url: ES_URL, bulk_out_max_size: 1024 * 1024 } }));
     const { pipeline, source } = addPipeline(app, "P", (p) => [new ElasticSearchSink(app, p, "ES", { config: { index } })]);
     source.items = range(100_000, (i) => ({ _id: `doc-${i}`, n: i, name: `event ${i}` }));
+    // The dashboard's view of the sink: bulks in flight while it writes, none once it stopped.
+    const sink = pipeline.processors.at(-1)!.at(-1)! as ElasticSearchSink;
+    let inFlightSeen = 0;
+    const watch = setInterval(() => (inFlightSeen = Math.max(inFlightSeen, (sink.describe() as { InFlightBulks: number }).InFlightBulks)), 5);
     assert.equal(await runApp(app), 0);
+    clearInterval(watch);
+    assert.ok(inFlightSeen >= 1, "bulks were seen in flight");
+    assert.deepEqual([sink.describe().InFlightBulks, sink.describe().QueuedBulks], [0, 0]);
     assert.equal(pipeline.isError(), false);
     assert.equal(source.sent, 100_000);
     assert.equal(source.settled, 100_000);

@@ -16,10 +16,11 @@ const K = `${P}-kibana`;
 const L = `${P}-lookup`;
 const tmp = (): string => mkdtempSync(join(tmpdir(), "bskibana-os-"));
 
-async function bskibana(...args: string[]): Promise<{ code: number; text: string }> {
+async function bskibana(...args: string[]): Promise<{ code: number; text: string; progress: [number, number][] }> {
   const lines: string[] = [];
-  const code = await runBskibana(args, { out: (l) => lines.push(l), err: (l) => lines.push(l) });
-  return { code, text: lines.join("\n") };
+  const progress: [number, number][] = [];
+  const code = await runBskibana(args, { out: (l) => lines.push(l), err: (l) => lines.push(l), progress: (d, t) => progress.push([d, t]) });
+  return { code, text: lines.join("\n"), progress };
 }
 
 async function es(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -61,6 +62,7 @@ describe("bskibana against OpenSearch", () => {
     assert.equal(e.code, 0, e.text);
     assert.match(e.text, new RegExp(`Index ${P}-missing is not available \\(404\\)`));
     assert.match(e.text, /12 objects exported from Kibana index/);
+    assert.deepEqual(e.progress, [[9, 9], [3, 3]], "objects read of each index's total (one scroll page each)");
     assert.ok(!existsSync(exported + "~"));
     const hits = JSON.parse(readFileSync(exported, "utf8")) as KibanaHit[];
     assert.deepEqual(hits.map((h) => h._index), [...Array(9).fill(K), ...Array(3).fill(L)]);

@@ -92,6 +92,15 @@ async function waitFor(what: string, seconds: number, check: () => Promise<boole
   }
 }
 
+/** What `/bspump/v1/lookup/<id>/meta` tells of a slave. */
+interface LookupMeta {
+  Master: boolean;
+  MasterURL: string;
+  Updated: number | null;
+  Problem: string | null;
+  Provider: { AnsweredAt: number | null } | null;
+}
+
 test("master/slave sync between two pump processes: sync, 304s, changes, persisted copy when the master is gone", { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bspump-sync-"));
   const source = join(dir, "countries.json");
@@ -110,9 +119,14 @@ test("master/slave sync between two pump processes: sync, 304s, changes, persist
 
   // Synced at start (before the slave's pipelines ran).
   assert.deepEqual(await getLookup(slave.port), { CZ: "Czechia", GB: "United Kingdom" });
-  const meta = (await (await fetch(`http://127.0.0.1:${slave.port}/bspump/v1/lookup/Countries/meta`)).json()) as { Master: boolean; MasterURL: string };
+  const meta = (await (await fetch(`http://127.0.0.1:${slave.port}/bspump/v1/lookup/Countries/meta`)).json()) as LookupMeta;
   assert.equal(meta.Master, false);
   assert.equal(meta.MasterURL, `http://127.0.0.1:${master.port}/bspump/v1/lookup/Countries`);
+  // The dashboard's sync state: when it changed, when the master answered, no problem.
+  const now = Date.now() / 1000;
+  assert.ok(typeof meta.Updated === "number" && Math.abs(now - meta.Updated) < 60, `Updated ${meta.Updated}`);
+  assert.ok(typeof meta.Provider?.AnsweredAt === "number" && Math.abs(now - meta.Provider.AnsweredAt) < 60);
+  assert.equal(meta.Problem, null);
 
   // Nothing changes: the next polls are answered 304, the data is sent once.
   await waitFor("two 304s", 30, async () => (await lookupCounts(master.port)).notModified >= 2);
@@ -146,6 +160,11 @@ test("master/slave sync between two pump processes: sync, 304s, changes, persist
   assert.deepEqual(await getLookup(slave.port), finalContent);
   const slaveMetrics = parsePrometheus(await (await fetch(`http://127.0.0.1:${slave.port}/metrics`)).text());
   assert.equal(slaveMetrics.get("bspump_lookup_load_persisted_loads_total")?.samples[0]?.value, 1);
+  // Its master is gone: the meta says why it is not in sync.
+  await waitFor("the problem in the meta", 30, async () => {
+    const m = (await (await fetch(`http://127.0.0.1:${slave.port}/bspump/v1/lookup/Countries/meta`)).json()) as LookupMeta;
+    return typeof m.Problem === "string" && m.Problem.includes("/bspump/v1/lookup/Countries");
+  });
   assert.equal(await slave.stop(), 0);
 });
 

@@ -1,22 +1,31 @@
 // @needs chromium
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import { chromium, type Locator, type Page } from "playwright-core";
 import { BSPumpApplication, Config, PeriodicTrigger, Pipeline, Sink, TriggerSource, type ConfigSpec, type EventContext, type TypedConfig } from "../../src/core/index.js";
 import { InternalSource, RouterSink } from "../../src/common/index.js";
 import { WebService } from "../../src/web/index.js";
+import { TimeWindowAnalyzer } from "../../src/analyzer/index.js";
+import { DictionaryLookup } from "../../src/lookup/index.js";
 import "../../src/web/index.js";
 
 // The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core): the
-// topology, live counters and charts, an error with its event preview, clear-error with the token,
-// escaping of hostile strings, and no console errors. Screenshots go to BSPUMP_ARTIFACTS (default:
+// topology (router and throttle edges), live counters and charts, a TimeWindowAnalyzer's heatmap,
+// lookups, an error with its event preview and in the tail of warnings and errors, clear-error with
+// the token, escaping of hostile strings, and no console errors; a screenshot per view. Screenshots go to BSPUMP_ARTIFACTS (default:
 // a folder under the OS temp dir, printed); `BSPUMP_ARTIFACTS=docs/img` refreshes the docs' ones.
 
 const SECRET = "hunter2-very-secret";
+/** The analyzer's dimensions: one busy, one with markup (escaped in the heatmap). */
+const DIMENSIONS = ["alpha", "alpha", "alpha", "beta", "<script>window.__xss = 3</script>"];
 const TOKEN = "t0ken-for-tests";
+/** A pipeline id with markup: shown as text in the graph and its panel. */
+const EVIL_ID = "Idle<script>window.__xss = 4</script>";
 
 /** Ten events per tick; the event after `explodeAt` asks the sink to fail. */
 class TickSource extends TriggerSource {
@@ -31,7 +40,8 @@ class TickSource extends TriggerSource {
       const go = this.whenReady();
       if (go !== true && !(await go)) return;
       this.n++;
-      this.pipeline.process({ n: this.n, explode: this.n === this.explodeAt, note: `<script>window.__xss = 2</script> ${SECRET}` });
+      const dim = DIMENSIONS[this.n % DIMENSIONS.length];
+      this.pipeline.process({ n: this.n, dim, explode: this.n === this.explodeAt, note: `<script>window.__xss = 2</script> ${SECRET}` });
     }
   }
 }
@@ -62,11 +72,18 @@ async function startPump(): Promise<{ app: BSPumpApplication; web: WebService; s
   app.logs.writer = () => {};
   const main = new Pipeline(app, "Main");
   const source = new TickSource(app, main).on(new PeriodicTrigger(app, 0.05));
-  main.build(source, new ToRouted(app, main));
+  const analyzer = new TimeWindowAnalyzer(app, main, { config: { time_source: "clock", dimension_attr: "dim", resolution: 1, columns: 8, emit: "none" } });
+  main.build(source, analyzer, new ToRouted(app, main));
+  const colors = app.pumpService.addLookup(new DictionaryLookup(app, "Colors"));
+  colors.set("red", "#f00");
+  colors.set("green", "#0f0");
   const routed = new Pipeline(app, "Routed");
   routed.build(new InternalSource(app, routed, { id: "In" }), new ExplodingSink(app, routed));
+  const idle = new Pipeline(app, EVIL_ID);
+  idle.build(new InternalSource(app, idle, { id: "In" }), new ExplodingSink(app, idle));
   app.pumpService.addPipeline(main);
   app.pumpService.addPipeline(routed);
+  app.pumpService.addPipeline(idle);
   const started = new Promise<void>((resolve) => app.pubsub.subscribe("Application.run!", () => resolve()));
   const running = app.run();
   await started;
@@ -78,6 +95,20 @@ async function startPump(): Promise<{ app: BSPumpApplication; web: WebService; s
 function counterAbove(pipeline: string, name: string, value: number): string {
   const el = `document.querySelector('.pipeline[data-pipeline="${pipeline}"] [data-counter="${name}"]')`;
   return `${el} !== null && Number(${el}.textContent.replace(/[^0-9.]/g, "")) > ${value}`;
+}
+
+/**
+ * A screenshot of one view: the page clipped to the element's box (the page redraws its panels every
+ * second, so an element screenshot could catch the element being replaced).
+ */
+async function shot(page: Page, locator: Locator, path: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    // null while the element is being replaced: the next one is there a moment later.
+    const box = await locator.boundingBox({ timeout: 1000 }).catch(() => null);
+    if (box) return void (await page.screenshot({ path, fullPage: true, clip: box }));
+    await page.waitForTimeout(50);
+  }
+  assert.fail(`no box for ${String(locator)}`);
 }
 
 function artifacts(): string {
@@ -107,6 +138,10 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     await page.locator("#conn.live").waitFor({ timeout: 15_000 });
     await page.locator('g.node[data-pipeline="Main"]').waitFor();
     await page.locator('g.node[data-pipeline="Routed"]').waitFor();
+    // A pipeline id with markup is text in the graph and in its panel; the page's own script is the only one.
+    assert.equal(await page.locator("#topology g.node").filter({ hasText: EVIL_ID }).count(), 1);
+    assert.deepEqual(await page.locator(".pipeline .head b").allTextContents(), ["Main", "Routed", EVIL_ID]);
+    assert.equal(await page.locator("script").count(), 1);
     await page.locator('path.edge[data-from="Main"][data-to="Routed"]').waitFor({ state: "attached", timeout: 15_000 });
 
     // Counters advance while events flow; the charts have a line.
@@ -117,7 +152,24 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     const facts = (await page.locator('.pipeline[data-pipeline="Main"] [data-component="TickSource"] small.facts').textContent()) ?? "";
     assert.match(facts, /Emitted [0-9,]+/);
     assert.match(facts, /lag ticks<b>x<\/b>\/0: 42/);
+
+    // The analyzer's window as a heatmap: its dimensions busiest first, a cell per time column.
+    const heat = page.locator('.heatmap[data-heatmap="TimeWindowAnalyzer"]');
+    await page.waitForFunction(`document.querySelectorAll('.heatmap[data-heatmap="TimeWindowAnalyzer"] tr').length === 3`, undefined, { timeout: 15_000 });
+    // alpha has 3 events of 5; the other two 1 each (their order depends on where the window starts).
+    const dims = await heat.locator("tr td:first-child").allTextContents();
+    assert.equal(dims[0], "alpha");
+    assert.deepEqual(dims.slice(1).sort(), ["<script>window.__xss = 3</script>", "beta"]);
+    assert.equal(await heat.locator("tr").first().locator("rect").count(), 8, "one cell per column");
+    assert.match((await heat.textContent()) ?? "", /top 3 of 3 dimensions, 8 columns of 1 s/);
+    // The lookup: its size, when it changed, and its state.
+    const lookup = page.locator('tr[data-lookup="Colors"] td');
+    assert.deepEqual((await lookup.allTextContents()).slice(0, 4), ["Colors", "DictionaryLookup", "2", "master"]);
+    assert.match((await lookup.nth(4).textContent()) ?? "", /^\d+ s ago$/);
     await page.screenshot({ path: join(dir, "dashboard.png"), fullPage: true });
+    await shot(page, page.locator("#topology"), join(dir, "dashboard-topology.png"));
+    await shot(page, heat, join(dir, "dashboard-heatmap.png"));
+    await shot(page, page.locator("#lookups"), join(dir, "dashboard-lookups.png"));
 
     // A hard error: shown with its message and a preview of the event; hostile strings stay text.
     source.explodeAt = source.n + 25;
@@ -130,8 +182,16 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
     assert.equal(preview.includes(SECRET), false, "a configured secret never shows in the preview");
     assert.match(preview, /\*\*\*/);
     assert.equal(await page.evaluate("typeof window.__xss"), "undefined", "no injected script ran");
-    assert.equal(await page.locator("#pipelines img, #pipelines script").count(), 0);
+    assert.equal(await page.locator("script").count(), 1);
+    assert.equal(await page.locator("#pipelines img, #pipelines script, #tail img, #tail script").count(), 0);
+    // Who throttles whom: Routed in error throttles Main, the pipeline that routes into it.
+    await page.locator('path.edge.throttle[data-from="Routed"][data-to="Main"]').waitFor({ state: "attached", timeout: 15_000 });
+    assert.match((await page.locator('.pipeline[data-pipeline="Main"]').textContent()) ?? "", /throttled byRouted/);
+    // The tail of warnings and errors has the error, escaped.
+    const tail = (await page.locator('#tail .error[data-tail="Routed"]').allTextContents()).join("\n");
+    assert.match(tail, /Pipeline stopped due to a processing error/);
     await page.screenshot({ path: join(dir, "dashboard-error.png"), fullPage: true });
+    await shot(page, page.locator("#tail"), join(dir, "dashboard-tail.png"));
 
     // Clear it from the page: the API asks for the token (401), the page prompts, then it is cleared.
     await panel.locator("button[data-clear]").click();
@@ -143,5 +203,44 @@ test("dashboard in Chromium: topology with the router edge, live counters and ch
   } finally {
     await browser.close();
     await stop();
+  }
+});
+
+test("dashboard in Chromium: the demo pump (bspump demo --serve), live charts and the analyzer's heatmap", async () => {
+  const cli = fileURLToPath(new URL("../../dist/src/cli/bspump.js", import.meta.url));
+  const child = spawn(process.execPath, [cli, "demo", "--serve", "-w", "127.0.0.1:0", "-o", mkdtempSync(join(tmpdir(), "bspump-demo-"))], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+  const consoleErrors: string[] = [];
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 20_000);
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+        const m = /serving the dashboard on (\S+?)\/ /.exec(out);
+        if (m) (clearTimeout(timer), resolve(m[1]!));
+      });
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (e) => consoleErrors.push(String(e)));
+    await page.goto(`${url}/`);
+    await page.locator('path.edge[data-from="AccessLog"][data-to="ServerErrors"]').waitFor({ state: "attached", timeout: 15_000 });
+    // A few seconds of rates in the charts, and the window of the analyzer with the four teams.
+    await page.waitForFunction(
+      `(document.querySelector('.pipeline[data-pipeline="AccessLog"] [data-chart="in"] polyline')?.getAttribute("points") || "").split(" ").length >= 6`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.waitForFunction(`document.querySelectorAll('.heatmap[data-heatmap="TeamsPerWindow"] tr').length === 4`, undefined, { timeout: 15_000 });
+    assert.deepEqual((await page.locator('.heatmap[data-heatmap="TeamsPerWindow"] tr td:first-child').allTextContents()).sort(), ["blue", "gold", "green", "red"]);
+    assert.equal(await page.locator('tr[data-lookup="Teams"] td').nth(2).textContent(), "1,000");
+    await page.screenshot({ path: join(artifacts(), "dashboard-demo.png"), fullPage: true });
+    assert.deepEqual(consoleErrors, [], "no console errors");
+  } finally {
+    await browser.close();
+    child.kill("SIGINT");
+    await exited;
   }
 });
