@@ -1,5 +1,6 @@
 import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
-import type { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
+import { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
+import { AnalyzerPartitions } from "./analyzerPartitions.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
 import { columnsEvent, dimensionEvents, windowEvent, windowMatrix } from "./windowParts.js";
@@ -10,6 +11,8 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
   detectors?: WindowDetector[];
   /** Use an existing TimeWindowMatrix instead of creating `<id>Matrix`. */
   matrix?: TimeWindowMatrix;
+  /** Set on the per-partition parts of a `partitioned` analyzer (AnalyzerPartitions): the partition's name. */
+  partition?: string;
 }
 
 
@@ -56,6 +59,8 @@ export class TimeWindowAnalyzer extends Analyzer {
   /** Dimensions closed after `idle_timeout`. */
   dimensionsClosed = 0;
   readonly idleTimeout: number;
+  /** `partitioned`: one state per input partition (null: one state). */
+  readonly partitions: AnalyzerPartitions<TimeWindowAnalyzer> | null;
 
   private readonly clockTime: boolean;
   private readonly tsAttr: string;
@@ -137,9 +142,33 @@ export class TimeWindowAnalyzer extends Analyzer {
       // State saved before lastActive was kept: the rows count as active now.
       for (let r = 0; r < m.capacity; r++) if (m.getRowName(r) !== undefined && m.lastActive[r] === 0) m.lastActive[r] = this.closedUpTo;
     }
+    this.partitions = this.config.getBool("partitioned") && options.partition === undefined ? new AnalyzerPartitions<TimeWindowAnalyzer>(this, (name, state) => this.makePart(name, state), (part) => part.matrix) : null;
+  }
+
+  /** A part of a partitioned analyzer: the same class and config, its own matrix (holding `state`), its results emitted by this one. */
+  private makePart(name: string, state: Uint8Array | null): TimeWindowAnalyzer {
+    const m = this.matrix;
+    const matrix = new TimeWindowMatrix(this.app, { id: `${m.id}@${name}`, dtype: m.fields.map((f) => [f.name, f.format] as const), config: { resolution: this.resolution, columns: this.columns } });
+    if (state !== null) matrix.restoreSnapshot(state);
+    const Part = this.constructor as new (app: Application, pipeline: Pipeline, options: TimeWindowAnalyzerOptions) => TimeWindowAnalyzer;
+    const config = { ...this.config.toJSON(), partitioned: false, target: "", flush_on_stop: false, persistent: false, matrix_id: "", analyze_on: "", analyze_on_clock: false };
+    return new Part(this.app, this.pipeline, { id: `${this.id}@${name}`, config, matrix, detectors: this.detectors, sink: (r) => this.emitOfPart(r), partition: name });
+  }
+
+  /** Partitioned: the event goes to its partition's part; a result it emits holds the event's receipt (settled when delivered). */
+  private processPart(context: EventContext, event: unknown): unknown {
+    const part = this.partitions!.partFor(context);
+    this.resultContext = context;
+    try {
+      part.process(context, event);
+    } finally {
+      this.resultContext = null;
+    }
+    return event;
   }
 
   override process(context: EventContext, event: unknown): unknown {
+    if (this.partitions !== null) return this.processPart(context, event);
     // The default predicate is always true; a subclass that overrides it is honoured.
     if (this.hasPredicate && !this.predicate(context, event)) return event;
     this.evaluate(context, event);
@@ -415,6 +444,10 @@ export class TimeWindowAnalyzer extends Analyzer {
 
   /** In clock mode: moves time to now, closing windows that have passed. Runs every resolution/4 s. */
   tick(): void {
+    if (this.partitions !== null) {
+      for (const [, part] of this.partitions.entries()) part.tick();
+      return;
+    }
     const now = this.app.time();
     if (!this.started) this.begin(now);
     if (now > this.watermark) this.watermark = now;
@@ -431,12 +464,14 @@ export class TimeWindowAnalyzer extends Analyzer {
 
   override start(): void {
     super.start();
+    this.partitions?.attach();
     if (this.clockTime && this.tickTimer === null) this.tickTimer = setInterval(() => this.tick(), (this.resolution / 4) * 1000);
   }
 
   protected override onStop(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
-    if (this.config.getBool("flush_on_stop")) this.flushWindows();
+    // Partitioned: the open windows stay in the partitions' checkpoints, to go on where they are read next.
+    if (this.partitions === null && this.config.getBool("flush_on_stop")) this.flushWindows();
   }
 }

@@ -22,3 +22,4 @@ export * from "./waiters.js";
 export * from "./dependency.js";
 export { eventPreview } from "./preview.js";
 export * from "./listen.js";
+export type { PartitionedState, PartitionedStateHost } from "./partitionedstate.js";

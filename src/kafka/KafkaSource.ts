@@ -2,6 +2,7 @@ import { ConfigError, locateConnection, Receipt, Source, toError, type Applicati
 import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
 import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
+import { StateChangelog } from "./stateChangelog.js";
 
 export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
 export { parseTopics } from "./settings.js";
@@ -45,6 +46,11 @@ const CONFIG = {
   poll_interval: { type: "float", default: 0.3, doc: "Seconds a poll waits for the first record" },
   sleep_on_error: { type: "float", default: 3.0, doc: "Seconds to wait after a failed poll or connect before the next (doubling up to 30)" },
   receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt" },
+  state_topic: {
+    type: "string",
+    default: "",
+    doc: "Compacted topic where the state of the pipeline's partitioned processors (TimeWindowAnalyzer, SessionAnalyzer with `partitioned`) is checkpointed per input partition before its offsets are committed, and restored from by the member that gets the partition (one topic per application and group; created when missing)",
+  },
   session_timeout_ms: { type: "int", default: 30000, doc: "Group session timeout (session.timeout.ms): a pump silent this long loses its partitions" },
   heartbeat_interval_ms: { type: "int", default: 3000, doc: "Heartbeat interval (heartbeat.interval.ms)" },
   max_partition_fetch_bytes: { type: "int", default: 1048576, doc: "Most bytes fetched per partition and request (max.partition.fetch.bytes)" },
@@ -97,6 +103,8 @@ export class KafkaSource extends Source {
   private readonly receiptRecords: number;
   private readonly batchMax: number;
   private readonly pollMs: number;
+  /** `state_topic`: per-partition state of the pipeline's processors (null: none). */
+  readonly state: StateChangelog | null;
   /** Records handed to the pipeline, and commits made (for metrics and tests). */
   recordsIn = 0;
   commits = 0;
@@ -112,6 +120,9 @@ export class KafkaSource extends Source {
     const topics = parseTopics(this.config.getString("topic"), `${section} topic`);
     this.topics = topics.subscribe;
     this.pinned = topics.assign;
+    const stateTopic = this.config.getString("state_topic");
+    this.state = stateTopic === "" ? null : new StateChangelog(this.connection, stateTopic, this.groupId, this.log, `KafkaSource '${this.id}'`);
+    if (this.state !== null) pipeline.partitionedState = this.state;
     for (const key of ["enable.auto.commit", "enable.auto.offset.store"] as const) {
       if (this.config.getBool(key)) throw new ConfigError(`${section} ${key} = true would commit records before they are settled (losing them on a crash); remove it`);
     }
@@ -147,6 +158,11 @@ export class KafkaSource extends Source {
         this.fetchError = null;
         if (!(await this.sleep(backoff))) break;
         backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
+        continue;
+      }
+      // A checkpoint waits for the partitions' records in flight to settle: nothing more meanwhile.
+      if (this.state?.barrier) {
+        await this.state.barrier;
         continue;
       }
       const batch = this.held.shift();
@@ -191,12 +207,14 @@ export class KafkaSource extends Source {
         `KafkaSource '${this.id}'`,
       );
       try {
+        if (this.state?.active) await this.state.open([...this.topics, ...(this.pinned ?? []).map((p) => p.topic)].filter((t): t is string => typeof t === "string"));
         await consumer.connect();
         this.consumer = consumer;
         this.connected = true;
         return true;
       } catch (e) {
         await consumer.close().catch(() => {});
+        await this.state?.close();
         this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`${toError(e).message}; retrying in ${backoff} s`));
         if (!(await this.sleep(backoff))) return false;
         backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
@@ -269,14 +287,17 @@ export class KafkaSource extends Source {
       if (track.epoch !== epoch) continue; // revoked or rewound since
       if (receipt.error === null) {
         track.settle(entry);
+        if (track.entries.length === 0) this.state?.settledAll(track);
         continue;
       }
       // Not acknowledged: rewind to these records so they are delivered again (after the error is cleared).
       this.log.warn(`Records of ${track.topic}[${track.partition}] from offset ${entry.first} failed; they will be consumed again`, { error: receipt.error.message });
+      // With partitioned state, back to the last checkpoint: state and offset together.
+      const from = (this.state?.active ? this.state.rollback(track) : null) ?? entry.first;
       // Records taken from the client before the seek took effect are dropped (PartitionTrack.admits).
-      track.rewind(entry.first);
+      track.rewind(from);
       if (this.consumer && !this.stopping) {
-        this.consumer.seek({ topic: track.topic, partition: track.partition }, entry.first).then(
+        this.consumer.seek({ topic: track.topic, partition: track.partition }, from).then(
           () => track.sought(this.batches),
           (e: unknown) => {
             track.sought(this.batches);
@@ -312,15 +333,19 @@ export class KafkaSource extends Source {
     }
   }
 
-  private onAssign(partitions: KafkaTopicPartition[]): void {
+  private onAssign(partitions: KafkaTopicPartition[]): void | Promise<KafkaCommit[]> {
     // The client reads assigned partitions from the committed offsets: forget anything older.
     for (const p of partitions) this.tracks.get(p.topic, p.partition).assign();
     this.log.info(`Assigned ${partitions.map((p) => `${p.topic}[${p.partition}]`).join(" ") || "no partitions"} (group '${this.groupId}')`);
+    // Their state first; reading resumes at the offset it was checkpointed with.
+    if (this.state?.active && partitions.length > 0) return this.state.restore(partitions);
   }
 
-  private onRevoke(partitions: KafkaTopicPartition[]): void {
+  private onRevoke(partitions: KafkaTopicPartition[]): void | Promise<void> {
+    const tracks = partitions.map((p) => this.tracks.get(p.topic, p.partition));
+    if (this.state?.active) return this.revokeWithState(tracks);
     // The rebalance waits for this: commit what is settled while the partitions are still ours.
-    const offsets = committableOffsets(partitions.map((p) => this.tracks.get(p.topic, p.partition)));
+    const offsets = committableOffsets(tracks);
     if (offsets.length > 0 && this.consumer !== null) {
       try {
         this.consumer.commitNow(offsets);
@@ -329,9 +354,26 @@ export class KafkaSource extends Source {
         this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`commit before the rebalance failed: ${toError(e).message}`));
       }
     }
-    // Held batches were fetched before: their records of these partitions are dropped.
+    this.revokeTracks(tracks);
+  }
+
+  /** Held batches were fetched before: their records of these partitions are dropped. */
+  private revokeTracks(tracks: PartitionTrack[]): void {
     const lastTaken = this.batches - (this.fetching === null ? 0 : 1);
-    for (const p of partitions) this.tracks.get(p.topic, p.partition).revoke(lastTaken);
+    for (const t of tracks) t.revoke(lastTaken);
+  }
+
+  /** Checkpoints the revoked partitions' states and commits their offsets before the rebalance goes on. */
+  private async revokeWithState(tracks: PartitionTrack[]): Promise<void> {
+    const taken = this.state!.revoke(tracks);
+    this.revokeTracks(tracks);
+    const offsets = await this.state!.writeRevoked(taken);
+    if (offsets.length > 0 && this.consumer !== null) {
+      await this.consumer.commit(offsets).then(
+        () => void this.commits++,
+        (e: unknown) => this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`commit before the rebalance failed: ${toError(e).message}`)),
+      );
+    }
   }
 
   /** Commits, per partition, the offset after the highest contiguous settled record (serialised). */
@@ -346,11 +388,16 @@ export class KafkaSource extends Source {
     const tracks = [...this.tracks.values()].filter((t) => t.committable > t.committed);
     if (tracks.length === 0) return;
     const epochs = tracks.map((t) => t.epoch);
-    const offsets = committableOffsets(tracks);
     try {
+      // With partitioned state: only offsets whose checkpoint is written.
+      const offsets = this.state?.active ? await this.state.checkpoint(tracks) : committableOffsets(tracks);
+      if (offsets.length === 0) return;
       await consumer.commit(offsets);
       this.commits++;
-      for (let i = 0; i < tracks.length; i++) if (tracks[i]!.epoch === epochs[i]) tracks[i]!.committed = Math.max(tracks[i]!.committed, offsets[i]!.offset);
+      for (const o of offsets) {
+        const i = tracks.findIndex((t) => t.topic === o.topic && t.partition === o.partition);
+        if (i >= 0 && tracks[i]!.epoch === epochs[i]) tracks[i]!.committed = Math.max(tracks[i]!.committed, o.offset);
+      }
       this.lastCommitError = "";
     } catch (e) {
       const message = toError(e).message;
@@ -379,6 +426,7 @@ export class KafkaSource extends Source {
     } catch (e) {
       this.log.warn("Closing the Kafka consumer failed", { error: toError(e).message });
     }
+    await this.state?.close();
   }
 
   override describe(): Record<string, unknown> {
