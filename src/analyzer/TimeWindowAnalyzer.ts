@@ -1,9 +1,9 @@
 import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
-import { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
+import type { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
 import { AnalyzerPartitions } from "./analyzerPartitions.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
-import { columnsEvent, dimensionEvents, windowEvent, windowMatrix } from "./windowParts.js";
+import { columnsEvent, dimensionEvents, windowEvent, windowMatrix, windowPart } from "./windowParts.js";
 import { TIME_WINDOW_CONFIG } from "./timeWindowConfig.js";
 
 export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
@@ -31,10 +31,10 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  *
- * (~440 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
+ * (~465 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
  * every event — watermark, trigger, the cached column — stay fields of this one class, because
  * moving the window bookkeeping to another object would add an indirection to W2's hot path.
- * What does not touch that state is in ClosedWindow.ts and windowParts.ts.)
+ * What does not touch that state is in ClosedWindow.ts, windowParts.ts and analyzerPartitions.ts.)
  */
 export class TimeWindowAnalyzer extends Analyzer {
   static override ConfigDefaults: ConfigSpec = TIME_WINDOW_CONFIG;
@@ -142,17 +142,7 @@ export class TimeWindowAnalyzer extends Analyzer {
       // State saved before lastActive was kept: the rows count as active now.
       for (let r = 0; r < m.capacity; r++) if (m.getRowName(r) !== undefined && m.lastActive[r] === 0) m.lastActive[r] = this.closedUpTo;
     }
-    this.partitions = this.config.getBool("partitioned") && options.partition === undefined ? new AnalyzerPartitions<TimeWindowAnalyzer>(this, (name, state) => this.makePart(name, state), (part) => part.matrix) : null;
-  }
-
-  /** A part of a partitioned analyzer: the same class and config, its own matrix (holding `state`), its results emitted by this one. */
-  private makePart(name: string, state: Uint8Array | null): TimeWindowAnalyzer {
-    const m = this.matrix;
-    const matrix = new TimeWindowMatrix(this.app, { id: `${m.id}@${name}`, dtype: m.fields.map((f) => [f.name, f.format] as const), config: { resolution: this.resolution, columns: this.columns } });
-    if (state !== null) matrix.restoreSnapshot(state);
-    const Part = this.constructor as new (app: Application, pipeline: Pipeline, options: TimeWindowAnalyzerOptions) => TimeWindowAnalyzer;
-    const config = { ...this.config.toJSON(), partitioned: false, target: "", flush_on_stop: false, persistent: false, matrix_id: "", analyze_on: "", analyze_on_clock: false };
-    return new Part(this.app, this.pipeline, { id: `${this.id}@${name}`, config, matrix, detectors: this.detectors, sink: (r) => this.emitOfPart(r), partition: name });
+    this.partitions = this.config.getBool("partitioned") && options.partition === undefined ? new AnalyzerPartitions<TimeWindowAnalyzer>(this, (name, state) => windowPart(this, name, state, (r) => this.emitOfPart(r)), (part) => part.matrix) : null;
   }
 
   /** Partitioned: the event goes to its partition's part; a result it emits holds the event's receipt (settled when delivered). */

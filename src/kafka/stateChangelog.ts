@@ -2,6 +2,7 @@ import { toError, type EventContext, type Logger, type PartitionedState, type Pa
 import type { KafkaCommit, KafkaConsumerClient, KafkaProducerClient, KafkaTopicPartition } from "./client.js";
 import type { KafkaConnection } from "./KafkaConnection.js";
 import type { PartitionTrack } from "./PartitionTrack.js";
+import { decodeCheckpoint, encodeCheckpoint, readPartition } from "./changelogRecords.js";
 
 /*
  * KafkaSource's `state_topic`: the state of stateful processors (a partitioned TimeWindowAnalyzer,
@@ -19,7 +20,7 @@ import type { PartitionTrack } from "./PartitionTrack.js";
  */
 
 /** One partition's checkpoint: where its input resumes, and the states that go with it. */
-export interface Checkpoint {
+interface Checkpoint {
   topic: string;
   partition: number;
   offset: number;
@@ -49,6 +50,8 @@ export class StateChangelog implements PartitionedStateHost {
   private readonly pending = new Map<string, Checkpoint>();
   /** The last checkpoint written or restored, by partition name: what a rewind returns to. */
   private readonly written = new Map<string, { offset: number; value: Buffer | null }>();
+  /** exactly_once: the checkpoints in the open transaction. */
+  private staging: Checkpoint[] = [];
   /** Partitions whose checkpoint waits until their in-flight records settle. */
   private readonly wanted = new Set<PartitionTrack>();
   /** While checkpoints are wanted: settles when they are taken (or given up); the source hands nothing over meanwhile. */
@@ -194,18 +197,12 @@ export class StateChangelog implements PartitionedStateHost {
   private take(track: PartitionTrack): void {
     if (track.committable < 0) return;
     const name = this.nameOf(track.topic, track.partition);
-    const states: [string, number][] = [];
-    const parts: Buffer[] = [];
+    const states = new Map<string, Uint8Array>();
     for (const owner of this.owners) {
       const bytes = owner.snapshot(name);
-      if (bytes === null) continue;
-      states.push([owner.stateName, bytes.byteLength]);
-      parts.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      if (bytes !== null) states.set(owner.stateName, bytes);
     }
-    const header = Buffer.from(JSON.stringify({ offset: track.committable, states }));
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32BE(header.length, 0);
-    const value = Buffer.concat([length, header, ...parts]);
+    const value = encodeCheckpoint(track.committable, states);
     this.pending.set(name, { topic: track.topic, partition: track.partition, offset: track.committable, value, epoch: track.epoch, track });
   }
 
@@ -249,10 +246,11 @@ export class StateChangelog implements PartitionedStateHost {
 
   /**
    * The partitions are being revoked: checkpoints those with nothing in flight (the others keep
-   * their last checkpoint, which their committed offset goes with) and lets go of their states.
-   * Returns the checkpoints to write (writeRevoked) and commit before the partitions go.
+   * their last checkpoint, which their committed offset goes with), lets go of their states
+   * (`revoked`: the source forgets the tracks), writes the checkpoints and commits their offsets
+   * while the partitions are still ours (the rebalance waits for the promise).
    */
-  revoke(tracks: PartitionTrack[]): Checkpoint[] {
+  async revokeAndCommit(tracks: PartitionTrack[], revoked: () => void, commit: (offsets: KafkaCommit[]) => void): Promise<void> {
     const mine: Checkpoint[] = [];
     for (const t of tracks) {
       this.wanted.delete(t);
@@ -264,12 +262,33 @@ export class StateChangelog implements PartitionedStateHost {
       for (const owner of this.owners) owner.release(name);
       this.written.delete(name);
     }
-    return mine;
+    revoked();
+    commit(await this.flush(mine, true));
   }
 
-  /** Writes what revoke() took; the offsets to commit (the partitions are still ours until the rebalance goes on). */
-  writeRevoked(checkpoints: Checkpoint[]): Promise<KafkaCommit[]> {
-    return this.flush(checkpoints, true);
+  /**
+   * exactly_once (for the transactions of issue 15 items 1–3, whose source calls this from its
+   * transaction-participant hook): at a transaction boundary every record handed over has
+   * settled, so each of these partitions is checkpointed now, and the records are returned to be
+   * produced in the transaction — state, results and offsets then commit together. staged() then
+   * says how the transaction ended.
+   */
+  stage(tracks: PartitionTrack[]): { topic: string; partition: number; key: string; value: Buffer }[] {
+    for (const t of tracks) if (t.entries.length === 0) this.take(t);
+    this.staging = [...this.pending.values()];
+    this.pending.clear();
+    return this.staging.map((c) => ({ topic: this.topic, partition: c.partition, key: this.nameOf(c.topic, c.partition), value: c.value }));
+  }
+
+  /** The transaction of the staged checkpoints committed (they are the partitions' last) or aborted (states back to the last committed checkpoint, as the offsets). */
+  staged(committed: boolean): void {
+    for (const c of this.staging) {
+      const name = this.nameOf(c.topic, c.partition);
+      if (c.track.epoch !== c.epoch) continue;
+      if (committed) this.written.set(name, { offset: c.offset, value: c.value });
+      else this.apply(name, this.written.get(name)?.value ?? null);
+    }
+    this.staging = [];
   }
 
   /**
@@ -287,7 +306,7 @@ export class StateChangelog implements PartitionedStateHost {
     }
     const last = new Map<string, Buffer>();
     for (const [n, names] of wantedBy) {
-      for (const record of await this.readAll(reader, n)) {
+      for (const record of await readPartition(reader, this.topic, n, READ_IDLE_MS)) {
         const key = record.key?.toString() ?? "";
         if (names.has(key) && record.value !== null) last.set(key, record.value);
       }
@@ -325,42 +344,9 @@ export class StateChangelog implements PartitionedStateHost {
       for (const owner of this.owners) owner.restore(name, null);
       return null;
     }
-    const length = value.readUInt32BE(0);
-    const header = JSON.parse(value.toString("utf8", 4, 4 + length)) as { offset: number; states: [string, number][] };
-    const parts = new Map<string, Uint8Array>();
-    let at = 4 + length;
-    for (const [stateName, size] of header.states) {
-      parts.set(stateName, value.subarray(at, at + size));
-      at += size;
-    }
-    for (const owner of this.owners) owner.restore(name, parts.get(owner.stateName) ?? null);
-    return header.offset;
-  }
-
-  /** Every record of one changelog partition, oldest first. */
-  private async readAll(reader: KafkaConsumerClient, partition: number): Promise<{ key?: Buffer | null; value: Buffer | null }[]> {
-    const { low, high } = await reader.watermarks(this.topic, partition);
-    if (high <= low) return [];
-    reader.assignFrom([{ topic: this.topic, partition, offset: low }]);
-    const out: { key?: Buffer | null; value: Buffer | null }[] = [];
-    try {
-      let next = low;
-      let idleSince = Date.now();
-      // Offsets may have gaps (compaction, transaction markers): stop at the high watermark, or
-      // when nothing more comes.
-      while (next < high && Date.now() - idleSince < READ_IDLE_MS) {
-        const records = await reader.consume(1000, 200);
-        for (const r of records) {
-          if (r.topic !== this.topic || r.partition !== partition) continue;
-          out.push(r);
-          next = r.offset + 1;
-          idleSince = Date.now();
-        }
-      }
-    } finally {
-      reader.assignFrom([]);
-    }
-    return out;
+    const { offset, states } = decodeCheckpoint(value);
+    for (const owner of this.owners) owner.restore(name, states.get(owner.stateName) ?? null);
+    return offset;
   }
 
   async close(): Promise<void> {
