@@ -142,6 +142,8 @@ export class TimeWindowAnalyzer extends Analyzer {
       // State saved before lastActive was kept: the rows count as active now.
       for (let r = 0; r < m.capacity; r++) if (m.getRowName(r) !== undefined && m.lastActive[r] === 0) m.lastActive[r] = this.closedUpTo;
     }
+    // A subclass may keep state outside the matrix (CardinalityAnalyzer's sketches) or need more than options to be made.
+    if (this.config.getBool("partitioned") && new.target !== TimeWindowAnalyzer) throw new ConfigError(`${this.config.where("partitioned")}: not supported by ${new.target.name} (TimeWindowAnalyzer and SessionAnalyzer only)`);
     this.partitions = this.config.getBool("partitioned") && options.partition === undefined ? new AnalyzerPartitions<TimeWindowAnalyzer>(this, (name, state) => windowPart(this, name, state, (r) => this.emitOfPart(r)), (part) => part.matrix) : null;
   }
 

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BSPumpApplication, Config, ConfigError, Pipeline, type EventContext, type PartitionedState, type PartitionedStateHost } from "../../src/core/index.js";
-import { SessionAnalyzer, TimeWindowAnalyzer } from "../../src/analyzer/index.js";
+import { CardinalityAnalyzer, SessionAnalyzer, TimeWindowAnalyzer } from "../../src/analyzer/index.js";
 import { TimeWindowMatrix } from "../../src/matrix/index.js";
 
 type R = Record<string, unknown>;
@@ -90,6 +90,8 @@ test("partitioned without a source that checkpoints per partition: a ConfigError
   const pipeline = new Pipeline(app, "P");
   const a = new TimeWindowAnalyzer(app, pipeline, { id: "A", config: { partitioned: true } });
   assert.throws(() => a.start(), (e: unknown) => e instanceof ConfigError && /partitioned = true needs .*state_topic/.test(e.message));
+  // CardinalityAnalyzer keeps sketches outside its matrix, which a snapshot would miss.
+  assert.throws(() => new CardinalityAnalyzer(app, pipeline, { id: "C", config: { partitioned: true, distinct_attr: "ip" } }), (e: unknown) => e instanceof ConfigError && /partitioned.*not supported by CardinalityAnalyzer/.test(e.message));
 });
 
 test("Matrix.snapshot() / restoreSnapshot(): the same state, names, meta and time bounds", () => {
