@@ -121,7 +121,8 @@ export class StateChangelog implements PartitionedStateHost {
         groupId: `${this.groupId}.state-reader`,
         topics: [],
         assign: [],
-        properties: { "group.id": `${this.groupId}.state-reader`, "enable.auto.commit": false, "auto.offset.reset": "earliest" },
+        // read_committed: with exactly_once the checkpoints are written in transactions; an aborted one is not state.
+        properties: { "group.id": `${this.groupId}.state-reader`, "enable.auto.commit": false, "auto.offset.reset": "earliest", "isolation.level": "read_committed" },
         onAssign: () => {},
         onRevoke: () => {},
       },
