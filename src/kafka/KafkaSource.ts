@@ -397,6 +397,7 @@ export class KafkaSource extends Source {
       Paused: this.paused !== null,
       Assignment: this.consumer?.assignment() ?? [],
       Lag: this.consumer?.lag() ?? [],
+      State: this.state?.active ? { Topic: this.state.topic, Checkpoints: this.state.checkpoints, Restores: this.state.restores } : null,
       Partitions: [...this.tracks.values()].map((t) => ({ topic: t.topic, partition: t.partition, committed: t.committed, committable: t.committable, inFlightBatches: t.entries.length })),
     };
   }
