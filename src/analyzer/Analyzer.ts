@@ -59,6 +59,12 @@ export class Analyzer extends Processor {
   private timer: NodeJS.Timeout | null = null;
   private readonly onTrigger = (): void => this.runAnalyze();
   private badLogged = 0;
+  /**
+   * The context of the event being evaluated while it may emit results (a partitioned analyzer
+   * sets it): a result routed to `target` then holds that event's receipt until it is delivered,
+   * so the event's offset is not committed (nor its state checkpointed) before its results are out.
+   */
+  protected resultContext: EventContext | null = null;
   /** Time spent in analyze(), for the profiler. */
   analyzeRuns = 0;
   analyzeSeconds = 0;
@@ -113,7 +119,7 @@ export class Analyzer extends Processor {
   /** Sends a result to the target pipeline and/or the sink. */
   emit(result: Record<string, unknown>): void {
     this.counter.values.results!++;
-    if (this.target !== "") this.router.route({}, result, this.target, false);
+    if (this.target !== "") this.router.route(this.resultContext ?? {}, result, this.target, false);
     const sink = this.sinkOption;
     if (sink === undefined) return;
     if (typeof sink === "function") sink(result, this);
@@ -121,6 +127,12 @@ export class Analyzer extends Processor {
       const r = sink.process({}, result);
       if (r instanceof Promise) r.catch((e: unknown) => this.pipeline.log.error(`Analyzer '${this.id}': result sink failed`, { error: toError(e) }));
     }
+  }
+
+  /** Emits a result of a part of this analyzer (a partitioned one's), under this analyzer's id. */
+  protected emitOfPart(result: Record<string, unknown>): void {
+    if ("analyzer" in result) result.analyzer = this.id;
+    this.emit(result);
   }
 
   /**

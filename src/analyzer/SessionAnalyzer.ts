@@ -1,9 +1,12 @@
 import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import { SessionMatrix } from "../matrix/SessionMatrix.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
+import { AnalyzerPartitions, PARTITIONED_CONFIG } from "./analyzerPartitions.js";
 
 export interface SessionAnalyzerOptions extends AnalyzerOptions {
   matrix?: SessionMatrix;
+  /** Set on the per-partition parts of a `partitioned` analyzer: the partition's name. */
+  partition?: string;
 }
 
 const CONFIG = {
@@ -20,6 +23,7 @@ const CONFIG = {
   flush_on_stop: { type: "bool", default: true, doc: "Emit open sessions (reason 'stop') when the pipeline stops" },
   persistent: { type: "bool", default: false, doc: "Keep sessions in files under 'path' across restarts" },
   path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
+  ...PARTITIONED_CONFIG,
 } satisfies ConfigSpec;
 
 /**
@@ -52,6 +56,8 @@ export class SessionAnalyzer extends Analyzer {
   private watermark = -Infinity;
   private nextScan = -Infinity;
   closed = 0;
+  /** `partitioned`: one state per input partition (null: one state). */
+  readonly partitions: AnalyzerPartitions<SessionAnalyzer> | null;
 
   constructor(app: Application, pipeline: Pipeline, options: SessionAnalyzerOptions = {}) {
     const clock = (options.config?.time_source ?? app.config.get(`pipeline:${pipeline.id}:${options.id ?? "SessionAnalyzer"}`, "time_source")) === "clock";
@@ -82,6 +88,34 @@ export class SessionAnalyzer extends Analyzer {
     const m = this.matrix;
     m.beforeSave = () => (m.meta.watermark = Number.isFinite(this.watermark) ? this.watermark : null);
     if (typeof m.meta.watermark === "number") this.watermark = m.meta.watermark;
+    this.partitions = this.config.getBool("partitioned") && options.partition === undefined ? new AnalyzerPartitions<SessionAnalyzer>(this, (name, state) => this.makePart(name, state), (part) => part.matrix) : null;
+  }
+
+  /** A part of a partitioned analyzer: the same config, its own matrix (holding `state`), its results emitted by this one. */
+  private makePart(name: string, state: Uint8Array | null): SessionAnalyzer {
+    const m = this.matrix;
+    const matrix = new SessionMatrix(this.app, { id: `${m.id}@${name}`, dtype: m.fields.map((f) => [f.name, f.format] as const), config: { primary_name: this.sessionAttr } });
+    if (state !== null) matrix.restoreSnapshot(state);
+    const config = { ...this.config.toJSON(), partitioned: false, target: "", flush_on_stop: false, persistent: false, analyze_on: "", analyze_on_clock: false };
+    return new SessionAnalyzer(this.app, this.pipeline, { id: `${this.id}@${name}`, config, matrix, sink: (r) => this.emitOfPart(r), partition: name });
+  }
+
+  override process(context: EventContext, event: unknown): unknown {
+    if (this.partitions === null) return super.process(context, event);
+    // The event goes to its partition's part; a result it emits holds the event's receipt.
+    const part = this.partitions.partFor(context);
+    this.resultContext = context;
+    try {
+      part.process(context, event);
+    } finally {
+      this.resultContext = null;
+    }
+    return event;
+  }
+
+  override start(): void {
+    super.start();
+    this.partitions?.attach();
   }
 
   override evaluate(_context: EventContext, event: unknown): void {
@@ -182,11 +216,13 @@ export class SessionAnalyzer extends Analyzer {
   }
 
   override analyze(): void {
-    if (this.clockTime) this.expire(this.app.time());
+    if (this.partitions !== null) for (const [, part] of this.partitions.entries()) part.analyze();
+    else if (this.clockTime) this.expire(this.app.time());
   }
 
   protected override onStop(): void {
-    if (!this.config.getBool("flush_on_stop")) return;
+    // Partitioned: the open sessions stay in the partitions' checkpoints.
+    if (this.partitions !== null || !this.config.getBool("flush_on_stop")) return;
     for (const name of [...this.matrix.index.keys()]) this.closeSession(name, "stop");
   }
 }

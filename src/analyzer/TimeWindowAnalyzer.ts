@@ -1,8 +1,9 @@
 import { ConfigError, type Application, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
 import type { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
+import { AnalyzerPartitions } from "./analyzerPartitions.js";
 import { Analyzer, toNumber, toSeconds, type AnalyzerOptions } from "./Analyzer.js";
 import { ClosedWindow, idleDimensions, type WindowColumns, type WindowDetector } from "./ClosedWindow.js";
-import { columnsEvent, dimensionEvents, windowEvent, windowMatrix } from "./windowParts.js";
+import { columnsEvent, dimensionEvents, windowEvent, windowMatrix, windowPart } from "./windowParts.js";
 import { TIME_WINDOW_CONFIG } from "./timeWindowConfig.js";
 import { windowHeatmap } from "./windowHeatmap.js";
 
@@ -11,6 +12,8 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
   detectors?: WindowDetector[];
   /** Use an existing TimeWindowMatrix instead of creating `<id>Matrix`. */
   matrix?: TimeWindowMatrix;
+  /** Set on the per-partition parts of a `partitioned` analyzer (AnalyzerPartitions): the partition's name. */
+  partition?: string;
 }
 
 
@@ -29,10 +32,10 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  *
- * (~450 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
+ * (~465 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
  * every event — watermark, trigger, the cached column — stay fields of this one class, because
  * moving the window bookkeeping to another object would add an indirection to W2's hot path.
- * What does not touch that state is in ClosedWindow.ts and windowParts.ts.)
+ * What does not touch that state is in ClosedWindow.ts, windowParts.ts and analyzerPartitions.ts.)
  */
 export class TimeWindowAnalyzer extends Analyzer {
   static override ConfigDefaults: ConfigSpec = TIME_WINDOW_CONFIG;
@@ -57,6 +60,8 @@ export class TimeWindowAnalyzer extends Analyzer {
   /** Dimensions closed after `idle_timeout`. */
   dimensionsClosed = 0;
   readonly idleTimeout: number;
+  /** `partitioned`: one state per input partition (null: one state). */
+  readonly partitions: AnalyzerPartitions<TimeWindowAnalyzer> | null;
 
   private readonly clockTime: boolean;
   private readonly tsAttr: string;
@@ -138,9 +143,25 @@ export class TimeWindowAnalyzer extends Analyzer {
       // State saved before lastActive was kept: the rows count as active now.
       for (let r = 0; r < m.capacity; r++) if (m.getRowName(r) !== undefined && m.lastActive[r] === 0) m.lastActive[r] = this.closedUpTo;
     }
+    // A subclass may keep state outside the matrix (CardinalityAnalyzer's sketches) or need more than options to be made.
+    if (this.config.getBool("partitioned") && new.target !== TimeWindowAnalyzer) throw new ConfigError(`${this.config.where("partitioned")}: not supported by ${new.target.name} (TimeWindowAnalyzer and SessionAnalyzer only)`);
+    this.partitions = this.config.getBool("partitioned") && options.partition === undefined ? new AnalyzerPartitions<TimeWindowAnalyzer>(this, (name, state) => windowPart(this, name, state, (r) => this.emitOfPart(r)), (part) => part.matrix) : null;
+  }
+
+  /** Partitioned: the event goes to its partition's part; a result it emits holds the event's receipt (settled when delivered). */
+  private processPart(context: EventContext, event: unknown): unknown {
+    const part = this.partitions!.partFor(context);
+    this.resultContext = context;
+    try {
+      part.process(context, event);
+    } finally {
+      this.resultContext = null;
+    }
+    return event;
   }
 
   override process(context: EventContext, event: unknown): unknown {
+    if (this.partitions !== null) return this.processPart(context, event);
     // The default predicate is always true; a subclass that overrides it is honoured.
     if (this.hasPredicate && !this.predicate(context, event)) return event;
     this.evaluate(context, event);
@@ -416,6 +437,10 @@ export class TimeWindowAnalyzer extends Analyzer {
 
   /** In clock mode: moves time to now, closing windows that have passed. Runs every resolution/4 s. */
   tick(): void {
+    if (this.partitions !== null) {
+      for (const [, part] of this.partitions.entries()) part.tick();
+      return;
+    }
     const now = this.app.time();
     if (!this.started) this.begin(now);
     if (now > this.watermark) this.watermark = now;
@@ -432,6 +457,7 @@ export class TimeWindowAnalyzer extends Analyzer {
 
   override start(): void {
     super.start();
+    this.partitions?.attach();
     if (this.clockTime && this.tickTimer === null) this.tickTimer = setInterval(() => this.tick(), (this.resolution / 4) * 1000);
   }
 
@@ -443,6 +469,7 @@ export class TimeWindowAnalyzer extends Analyzer {
   protected override onStop(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
-    if (this.config.getBool("flush_on_stop")) this.flushWindows();
+    // Partitioned: the open windows stay in the partitions' checkpoints, to go on where they are read next.
+    if (this.partitions === null && this.config.getBool("flush_on_stop")) this.flushWindows();
   }
 }

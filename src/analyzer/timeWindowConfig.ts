@@ -1,4 +1,5 @@
 import type { ConfigSpec } from "../core/index.js";
+import { PARTITIONED_CONFIG } from "./analyzerPartitions.js";
 
 /** TimeWindowAnalyzer's keys, BSPump's names and defaults (and the keys this port adds). */
 export const TIME_WINDOW_CONFIG = {
@@ -31,4 +32,5 @@ export const TIME_WINDOW_CONFIG = {
   late_target: { type: "string", default: "", doc: "InternalSource address that receives late and future events" },
   persistent: { type: "bool", default: false, doc: "Keep the matrix in files under 'path' so it survives a restart" },
   path: { type: "string", default: "", doc: "Directory of the persistent matrix" },
+  ...PARTITIONED_CONFIG,
 } satisfies ConfigSpec;

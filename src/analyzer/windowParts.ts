@@ -1,10 +1,12 @@
 /**
- * Parts of TimeWindowAnalyzer kept out of its file: choosing its matrix, and shaping closed
- * windows into events (`emit = columns | dimension | window`).
+ * Parts of TimeWindowAnalyzer kept out of its file: choosing its matrix, shaping closed windows
+ * into events (`emit = columns | dimension | window`), and making the per-partition parts of a
+ * partitioned one.
  */
-import { ConfigError, type Application, type ResolvedConfig } from "../core/index.js";
+import { ConfigError, type Application, type Pipeline, type ResolvedConfig } from "../core/index.js";
 import { TimeWindowMatrix } from "../matrix/TimeWindowMatrix.js";
 import type { ClosedWindow } from "./ClosedWindow.js";
+import type { TimeWindowAnalyzer, TimeWindowAnalyzerOptions } from "./TimeWindowAnalyzer.js";
 
 const AGGREGATIONS = ["count", "sum", "min", "max"] as const;
 
@@ -101,4 +103,18 @@ export function windowEvent(view: ClosedWindow, m: TimeWindowMatrix, base: Recor
   }
   if (n === 0 && !emitEmpty) return null;
   return { ...base, dimension_count: n, dimensions };
+}
+
+/**
+ * A part of a partitioned analyzer (`partitioned = true`): an analyzer of the same class and
+ * config, with its own unregistered matrix holding `state` (a snapshot; null: empty), whose results
+ * go to `forward` (the owner emits them under its id).
+ */
+export function windowPart(owner: TimeWindowAnalyzer, name: string, state: Uint8Array | null, forward: (result: Record<string, unknown>) => void): TimeWindowAnalyzer {
+  const m = owner.matrix;
+  const matrix = new TimeWindowMatrix(owner.app, { id: `${m.id}@${name}`, dtype: m.fields.map((f) => [f.name, f.format] as const), config: { resolution: owner.resolution, columns: owner.columns } });
+  if (state !== null) matrix.restoreSnapshot(state);
+  const Part = owner.constructor as new (app: Application, pipeline: Pipeline, options: TimeWindowAnalyzerOptions) => TimeWindowAnalyzer;
+  const config = { ...owner.config.toJSON(), partitioned: false, target: "", flush_on_stop: false, persistent: false, matrix_id: "", analyze_on: "", analyze_on_clock: false };
+  return new Part(owner.app, owner.pipeline, { id: `${owner.id}@${name}`, config, matrix, detectors: owner.detectors, sink: forward, partition: name });
 }

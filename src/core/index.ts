@@ -23,3 +23,4 @@ export * from "./dependency.js";
 export { eventPreview } from "./preview.js";
 export * from "./listen.js";
 export * from "./reconnect.js";
+export type { PartitionedState, PartitionedStateHost } from "./partitionedstate.js";

@@ -7,6 +7,7 @@ import type { EventContext } from "./context.js";
 import { ProcessingError, toError } from "./errors.js";
 import { PipelineFailures, type DeadLetterTarget, type ErrorState, type FailureOptions, type FailureOrigin } from "./failures.js";
 import type { Logger, LogRecord } from "./logging.js";
+import type { PartitionedStateHost } from "./partitionedstate.js";
 import type { MetricSample } from "./metrics.js";
 import type { Pipeline } from "./pipeline.js";
 import { PipelineStats, profileOf, Stage, type ProfileEntry } from "./pipelinestats.js";
@@ -41,6 +42,8 @@ export abstract class PipelineBase extends ConfigObject {
   protected pipelineContextKeys: string[] = [];
   /** Failed events go here instead of stopping the pipeline (also settable as `dead_letter` config). */
   deadLetter: DeadLetterTarget | null = null;
+  /** Set by a source that checkpoints state per input partition (KafkaSource with `state_topic`); stateful processors register with it. */
+  partitionedState: PartitionedStateHost | null = null;
 
   // Per depth, kept in step with `processors`: what the hot path reads.
   protected readonly stages: Stage[][] = this.chain.stages;

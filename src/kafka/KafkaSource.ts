@@ -2,6 +2,8 @@ import { ConfigError, locateConnection, Receipt, Source, toError, type Applicati
 import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
 import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
+import { StateChangelog } from "./stateChangelog.js";
+import { KAFKA_SOURCE_CONFIG as CONFIG } from "./kafkaSourceConfig.js";
 
 export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
 export { parseTopics } from "./settings.js";
@@ -30,34 +32,6 @@ interface Part {
   entry: BatchEntry;
 }
 
-const CONFIG = {
-  topic: { type: "string", default: "unconfigured", doc: "Topics, space- or comma-separated; `^…` is a regular expression, `name:partition` reads exactly that partition" },
-  "group.id": { type: "string", default: "bspump", doc: "Consumer group: pumps with the same group share the partitions" },
-  group_id: { type: "string", default: "", doc: "The same as group.id (BSPump reads `_` as `.`)" },
-  "auto.offset.reset": { type: "string", default: "earliest", doc: "Where a group without a committed offset starts", choices: ["earliest", "latest", "smallest", "largest", "beginning", "end", "error"] },
-  auto_offset_reset: { type: "string", default: "", doc: "The same as auto.offset.reset", choices: ["", "earliest", "latest", "smallest", "largest", "beginning", "end", "error"] },
-  "auto.commit.interval.ms": { type: "int", default: 1000, doc: "How often settled offsets are committed" },
-  auto_commit_interval_ms: { type: "int", default: -1, doc: "The same as auto.commit.interval.ms" },
-  "enable.auto.commit": { type: "bool", default: false, doc: "Must stay false: offsets are committed when their records are settled" },
-  "enable.auto.offset.store": { type: "bool", default: false, doc: "Must stay false: offsets are stored when their records are settled" },
-  refresh_topics: { type: "float", default: 0, doc: "Seconds between looks for new topics matching a ^pattern (0: librdkafka's default, 5 minutes)" },
-  buffer_size: { type: "int", default: 100, doc: "Most records taken from the client at a time (BSPump: 1000; 100 here halves the heap at the same speed, docs/kafka.md)" },
-  poll_interval: { type: "float", default: 0.3, doc: "Seconds a poll waits for the first record" },
-  sleep_on_error: { type: "float", default: 3.0, doc: "Seconds to wait after a failed poll or connect before the next (doubling up to 30)" },
-  receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt" },
-  session_timeout_ms: { type: "int", default: 30000, doc: "Group session timeout (session.timeout.ms): a pump silent this long loses its partitions" },
-  heartbeat_interval_ms: { type: "int", default: 3000, doc: "Heartbeat interval (heartbeat.interval.ms)" },
-  max_partition_fetch_bytes: { type: "int", default: 1048576, doc: "Most bytes fetched per partition and request (max.partition.fetch.bytes)" },
-  fetch_wait_max_ms: { type: "int", default: 500, doc: "How long the broker may wait to fill a fetch (fetch.wait.max.ms)" },
-  "queued.max.messages.kbytes": { type: "int", default: 4096, doc: "Most kilobytes of records fetched ahead (librdkafka: 65536; 4096 here bounds memory, with fetch.queue.backoff.ms at the same speed)" },
-  "fetch.queue.backoff.ms": { type: "int", default: 5, doc: "Wait before fetching again when the fetched-ahead queue is full (librdkafka: 1000, which stalls a small queue)" },
-  // BSPump's keys for its own polling threads: accepted, with a note at start (see docs/kafka.md).
-  consumer_threads: { type: "int", default: 1, doc: "BSPump: consumer threads. One consumer per source here (librdkafka fetches in its own threads)" },
-  buffer_timeout: { type: "float", default: 1.0, doc: "BSPump: flush a partly filled buffer after this. Here records are handed over as they arrive" },
-  sleep_on_retryable_error: { type: "float", default: 60.0, doc: "BSPump: wait after a retryable error. librdkafka retries by itself here" },
-  check_assignment_errors: { type: "float", default: 5.0, doc: "BSPump: look for partition errors this often. librdkafka recovers partitions by itself here" },
-  errors_max_retry_attempts: { type: "int", default: 100, doc: "BSPump: retries of a retryable poll error. librdkafka retries by itself here" },
-} satisfies ConfigSpec;
 
 /**
  * Consumes Kafka topics in a consumer group and hands every record's value (bytes) to the pipeline.
@@ -97,6 +71,8 @@ export class KafkaSource extends Source {
   private readonly receiptRecords: number;
   private readonly batchMax: number;
   private readonly pollMs: number;
+  /** `state_topic`: per-partition state of the pipeline's processors (null: none). */
+  readonly state: StateChangelog | null;
   /** Records handed to the pipeline, and commits made (for metrics and tests). */
   recordsIn = 0;
   commits = 0;
@@ -112,6 +88,9 @@ export class KafkaSource extends Source {
     const topics = parseTopics(this.config.getString("topic"), `${section} topic`);
     this.topics = topics.subscribe;
     this.pinned = topics.assign;
+    const stateTopic = this.config.getString("state_topic");
+    this.state = stateTopic === "" ? null : new StateChangelog(this.connection, stateTopic, this.groupId, this.log, `KafkaSource '${this.id}'`);
+    if (this.state !== null) pipeline.partitionedState = this.state;
     for (const key of ["enable.auto.commit", "enable.auto.offset.store"] as const) {
       if (this.config.getBool(key)) throw new ConfigError(`${section} ${key} = true would commit records before they are settled (losing them on a crash); remove it`);
     }
@@ -147,6 +126,11 @@ export class KafkaSource extends Source {
         this.fetchError = null;
         if (!(await this.sleep(backoff))) break;
         backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
+        continue;
+      }
+      // A checkpoint waits for the partitions' records in flight to settle: nothing more meanwhile.
+      if (this.state?.barrier) {
+        await this.state.barrier;
         continue;
       }
       const batch = this.held.shift();
@@ -191,12 +175,14 @@ export class KafkaSource extends Source {
         `KafkaSource '${this.id}'`,
       );
       try {
+        if (this.state?.active) await this.state.open([...this.topics, ...(this.pinned ?? []).map((p) => p.topic)].filter((t): t is string => typeof t === "string"));
         await consumer.connect();
         this.consumer = consumer;
         this.connected = true;
         return true;
       } catch (e) {
         await consumer.close().catch(() => {});
+        await this.state?.close();
         this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`${toError(e).message}; retrying in ${backoff} s`));
         if (!(await this.sleep(backoff))) return false;
         backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
@@ -269,14 +255,17 @@ export class KafkaSource extends Source {
       if (track.epoch !== epoch) continue; // revoked or rewound since
       if (receipt.error === null) {
         track.settle(entry);
+        if (track.entries.length === 0) this.state?.settledAll(track);
         continue;
       }
       // Not acknowledged: rewind to these records so they are delivered again (after the error is cleared).
       this.log.warn(`Records of ${track.topic}[${track.partition}] from offset ${entry.first} failed; they will be consumed again`, { error: receipt.error.message });
+      // With partitioned state, back to the last checkpoint: state and offset together.
+      const from = (this.state?.active ? this.state.rollback(track) : null) ?? entry.first;
       // Records taken from the client before the seek took effect are dropped (PartitionTrack.admits).
-      track.rewind(entry.first);
+      track.rewind(from);
       if (this.consumer && !this.stopping) {
-        this.consumer.seek({ topic: track.topic, partition: track.partition }, entry.first).then(
+        this.consumer.seek({ topic: track.topic, partition: track.partition }, from).then(
           () => track.sought(this.batches),
           (e: unknown) => {
             track.sought(this.batches);
@@ -312,26 +301,39 @@ export class KafkaSource extends Source {
     }
   }
 
-  private onAssign(partitions: KafkaTopicPartition[]): void {
+  private onAssign(partitions: KafkaTopicPartition[]): void | Promise<KafkaCommit[]> {
     // The client reads assigned partitions from the committed offsets: forget anything older.
     for (const p of partitions) this.tracks.get(p.topic, p.partition).assign();
     this.log.info(`Assigned ${partitions.map((p) => `${p.topic}[${p.partition}]`).join(" ") || "no partitions"} (group '${this.groupId}')`);
+    // Their state first; reading resumes at the offset it was checkpointed with.
+    if (this.state?.active && partitions.length > 0) return this.state.restore(partitions);
   }
 
-  private onRevoke(partitions: KafkaTopicPartition[]): void {
-    // The rebalance waits for this: commit what is settled while the partitions are still ours.
-    const offsets = committableOffsets(partitions.map((p) => this.tracks.get(p.topic, p.partition)));
-    if (offsets.length > 0 && this.consumer !== null) {
-      try {
-        this.consumer.commitNow(offsets);
-        this.commits++;
-      } catch (e) {
-        this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`commit before the rebalance failed: ${toError(e).message}`));
-      }
+  private onRevoke(partitions: KafkaTopicPartition[]): void | Promise<void> {
+    const tracks = partitions.map((p) => this.tracks.get(p.topic, p.partition));
+    if (this.state?.active) {
+      // Checkpoints (of partitions with nothing in flight) are written and their offsets committed before the rebalance goes on.
+      return this.state.revokeAndCommit(tracks, () => this.revokeTracks(tracks), (offsets) => this.commitBeforeRebalance(offsets));
     }
-    // Held batches were fetched before: their records of these partitions are dropped.
+    // The rebalance waits for this: commit what is settled while the partitions are still ours.
+    this.commitBeforeRebalance(committableOffsets(tracks));
+    this.revokeTracks(tracks);
+  }
+
+  private commitBeforeRebalance(offsets: KafkaCommit[]): void {
+    if (offsets.length === 0 || this.consumer === null) return;
+    try {
+      this.consumer.commitNow(offsets);
+      this.commits++;
+    } catch (e) {
+      this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`commit before the rebalance failed: ${toError(e).message}`));
+    }
+  }
+
+  /** Held batches were fetched before: their records of these partitions are dropped. */
+  private revokeTracks(tracks: PartitionTrack[]): void {
     const lastTaken = this.batches - (this.fetching === null ? 0 : 1);
-    for (const p of partitions) this.tracks.get(p.topic, p.partition).revoke(lastTaken);
+    for (const t of tracks) t.revoke(lastTaken);
   }
 
   /** Commits, per partition, the offset after the highest contiguous settled record (serialised). */
@@ -346,11 +348,16 @@ export class KafkaSource extends Source {
     const tracks = [...this.tracks.values()].filter((t) => t.committable > t.committed);
     if (tracks.length === 0) return;
     const epochs = tracks.map((t) => t.epoch);
-    const offsets = committableOffsets(tracks);
     try {
+      // With partitioned state: only offsets whose checkpoint is written.
+      const offsets = this.state?.active ? await this.state.checkpoint(tracks) : committableOffsets(tracks);
+      if (offsets.length === 0) return;
       await consumer.commit(offsets);
       this.commits++;
-      for (let i = 0; i < tracks.length; i++) if (tracks[i]!.epoch === epochs[i]) tracks[i]!.committed = Math.max(tracks[i]!.committed, offsets[i]!.offset);
+      for (const o of offsets) {
+        const i = tracks.findIndex((t) => t.topic === o.topic && t.partition === o.partition);
+        if (i >= 0 && tracks[i]!.epoch === epochs[i]) tracks[i]!.committed = Math.max(tracks[i]!.committed, o.offset);
+      }
       this.lastCommitError = "";
     } catch (e) {
       const message = toError(e).message;
@@ -379,6 +386,7 @@ export class KafkaSource extends Source {
     } catch (e) {
       this.log.warn("Closing the Kafka consumer failed", { error: toError(e).message });
     }
+    await this.state?.close();
   }
 
   override describe(): Record<string, unknown> {
@@ -389,6 +397,7 @@ export class KafkaSource extends Source {
       Paused: this.paused !== null,
       Assignment: this.consumer?.assignment() ?? [],
       Lag: this.consumer?.lag() ?? [],
+      State: this.state?.active ? { Topic: this.state.topic, Checkpoints: this.state.checkpoints, Restores: this.state.restores } : null,
       Partitions: [...this.tracks.values()].map((t) => ({ topic: t.topic, partition: t.partition, committed: t.committed, committable: t.committable, inFlightBatches: t.entries.length })),
     };
   }

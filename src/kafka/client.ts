@@ -53,9 +53,17 @@ export interface KafkaConsumerOptions {
   assign: KafkaTopicPartition[] | null;
   /** librdkafka consumer and topic properties, merged over the connection's. */
   properties: KafkaProperties;
-  /** Partitions are being taken away: commit what is settled (synchronously) and forget them. */
-  onRevoke: (partitions: KafkaTopicPartition[]) => void;
-  onAssign: (partitions: KafkaTopicPartition[]) => void;
+  /**
+   * Partitions are being taken away: commit what is settled and forget them. A promise holds the
+   * rebalance (the partitions stay ours) until it settles.
+   */
+  onRevoke: (partitions: KafkaTopicPartition[]) => void | Promise<void>;
+  /**
+   * Partitions were given to this consumer. A promise holds their assignment until it settles
+   * (restoring their state first); it gives the offsets to read some of them from (the others
+   * start at the group's committed offset).
+   */
+  onAssign: (partitions: KafkaTopicPartition[]) => void | Promise<KafkaCommit[]>;
 }
 
 /** A group consumer with manual commits, read by polling. */
@@ -72,6 +80,10 @@ export interface KafkaConsumerClient {
   /** Rewinds a partition: the next records of it start at `offset`. */
   seek(partition: KafkaTopicPartition, offset: number): Promise<void>;
   assignment(): KafkaTopicPartition[];
+  /** Reads exactly these partitions from these offsets, outside any group rebalance (empty: none). */
+  assignFrom(partitions: KafkaCommit[]): void;
+  /** The partition's first and next offsets on the broker. */
+  watermarks(topic: string, partition: number): Promise<{ low: number; high: number }>;
   /** Consumer lag per assigned partition (high watermark − position), from the client's cache; null: nothing taken from it yet. */
   lag(): { topic: string; partition: number; lag: number | null }[];
   close(): Promise<void>;

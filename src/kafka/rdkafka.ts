@@ -63,6 +63,7 @@ interface RdConsumer extends RdClient {
   seek(partition: RdTopicPartition, timeoutMs: number, cb: Callback): void;
   position(partitions?: RdTopicPartition[]): RdTopicPartition[];
   getWatermarkOffsets(topic: string, partition: number): { highOffset: number; lowOffset: number };
+  queryWatermarkOffsets(topic: string, partition: number, timeoutMs: number, cb: (error: RdError | null, offsets: { highOffset: number; lowOffset: number }) => void): void;
 }
 interface RdProducer extends RdClient {
   produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, timestamp: number | null, opaque: unknown, headers?: Record<string, Buffer | string>[]): boolean;
@@ -129,12 +130,14 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
   private readonly consumer: RdConsumer;
   private readonly timeoutMs: number;
   private lastTimeout = -1;
+  /** Rebalance hooks run one after another (an assignment restoring state may take a while). */
+  private rebalancing: Promise<void> | null = null;
 
   constructor(
     properties: KafkaProperties,
     topicProperties: KafkaProperties,
     private readonly options: KafkaConsumerOptions,
-    onError: (error: Error) => void,
+    private readonly onError: (error: Error) => void,
   ) {
     this.timeoutMs = Number(properties["socket.connection.setup.timeout.ms"] ?? 30000);
     const rebalance = (error: RdError, assignment: RdTopicPartition[]): void => this.rebalance(error, assignment);
@@ -144,13 +147,54 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
 
   private rebalance(error: RdError, assignment: RdTopicPartition[]): void {
     const partitions = assignment.map((p) => ({ topic: p.topic, partition: p.partition }));
-    if (error.code === ERR_ASSIGN) {
-      this.options.onAssign(partitions);
-      this.consumer.assign(assignment);
-    } else if (error.code === ERR_REVOKE) {
-      this.options.onRevoke(partitions);
-      this.consumer.unassign();
-    }
+    const step = (): void | Promise<void> => {
+      if (error.code === ERR_ASSIGN) {
+        // A hook that restores state first returns a promise: the partitions are assigned after
+        // it settles (no record of them is fetched before).
+        const from = this.options.onAssign(partitions);
+        if (from instanceof Promise) return from.then((f) => this.assignAt(assignment, f));
+        this.assignAt(assignment, undefined);
+      } else if (error.code === ERR_REVOKE) {
+        const done = this.options.onRevoke(partitions);
+        if (done instanceof Promise) return done.finally(() => this.consumer.unassign());
+        this.consumer.unassign();
+      }
+    };
+    // Rebalances wait in line behind a hook that is still running; otherwise all is synchronous.
+    if (this.rebalancing === null) {
+      const r = step();
+      if (r !== undefined) this.queueRebalance(r);
+    } else this.queueRebalance(this.rebalancing.then(step));
+  }
+
+  private queueRebalance(work: Promise<void>): void {
+    const mine: Promise<void> = work
+      .catch((e: unknown) => this.onError(asError(e as Error, "Kafka rebalance")))
+      .finally(() => {
+        if (this.rebalancing === mine) this.rebalancing = null;
+      });
+    this.rebalancing = mine;
+  }
+
+  private assignAt(assignment: RdTopicPartition[], from: KafkaCommit[] | void): void {
+    const at = new Map((from ?? []).map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]));
+    this.consumer.assign(
+      assignment.map((p) => {
+        const offset = at.get(`${p.topic}\u0000${p.partition}`);
+        return offset === undefined ? p : { ...p, offset };
+      }),
+    );
+  }
+
+  assignFrom(partitions: KafkaCommit[]): void {
+    if (partitions.length === 0) this.consumer.unassign();
+    else this.consumer.assign(partitions);
+  }
+
+  watermarks(topic: string, partition: number): Promise<{ low: number; high: number }> {
+    return new Promise((resolve, reject) =>
+      this.consumer.queryWatermarkOffsets(topic, partition, this.timeoutMs, (e, w) => (e ? reject(asError(e, "Kafka watermarks")) : resolve({ low: w.lowOffset, high: w.highOffset }))),
+    );
   }
 
   async connect(): Promise<void> {
@@ -158,8 +202,10 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
     this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     if (this.options.assign !== null) {
       // Pinned partitions: no group rebalance; the group's committed offset (or the reset policy) is where reading starts.
-      this.consumer.assign(this.options.assign.map((p) => ({ ...p, offset: -1000 /* RD_KAFKA_OFFSET_STORED */ })));
-      this.options.onAssign(this.options.assign);
+      const pinned = this.options.assign;
+      const from = await this.options.onAssign(pinned);
+      const at = new Map((from ?? []).map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]));
+      this.consumer.assign(pinned.map((p) => ({ ...p, offset: at.get(`${p.topic}\u0000${p.partition}`) ?? -1000 /* RD_KAFKA_OFFSET_STORED */ })));
     } else this.consumer.subscribe(this.options.topics.map((t) => (typeof t === "string" ? t : t.source)));
   }
 

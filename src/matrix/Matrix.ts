@@ -316,12 +316,9 @@ export class Matrix extends ConfigObject {
     };
   }
 
-  /** Writes the state to `path` (config): `matrix.json` (layout, index, strings) and `array.bin` (numbers). */
-  save(dir = this.config.getString("path")): void {
-    this.sinceSave = 0;
+  /** The state as layout, index and strings (`meta`) and the numbers (`bin`): what save() writes and snapshot() frames. */
+  private persisted(): { meta: PersistedMeta; bin: Float64Array } {
     this.beforeSave?.();
-    if (dir === "") throw new ConfigError(`[matrix:${this.id}] no 'path' to save to`);
-    mkdirSync(dir, { recursive: true });
     const numeric = this.fields.filter((f) => f.kind === "number");
     const bin = new Float64Array(numeric.length * this.cells * this.capacity);
     let at = 0;
@@ -345,6 +342,15 @@ export class Matrix extends ConfigObject {
       strings,
       extra: this.persistExtra(),
     };
+    return { meta, bin };
+  }
+
+  /** Writes the state to `path` (config): `matrix.json` (layout, index, strings) and `array.bin` (numbers). */
+  save(dir = this.config.getString("path")): void {
+    this.sinceSave = 0;
+    if (dir === "") throw new ConfigError(`[matrix:${this.id}] no 'path' to save to`);
+    const { meta, bin } = this.persisted();
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "array.bin.tmp"), new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
     writeFileSync(join(dir, "matrix.json.tmp"), JSON.stringify(meta));
     // The binary first, then the metadata that describes it: a crash between leaves the old pair
@@ -356,14 +362,39 @@ export class Matrix extends ConfigObject {
   /** Replaces the state with what `save()` wrote to `dir`. */
   load(dir = this.config.getString("path")): void {
     const meta = JSON.parse(readFileSync(join(dir, "matrix.json"), "utf8")) as PersistedMeta;
+    this.apply(meta, readFileSync(join(dir, "array.bin")), `'${dir}/array.bin'`);
+  }
+
+  /**
+   * The state in one buffer (the same content as save()'s two files: a 4-byte length, the
+   * metadata as JSON, the numbers), for a checkpoint that is not a directory (a changelog record).
+   */
+  snapshot(): Buffer {
+    const { meta, bin } = this.persisted();
+    const json = Buffer.from(JSON.stringify(meta));
+    const out = Buffer.allocUnsafe(4 + json.length + bin.byteLength);
+    out.writeUInt32BE(json.length, 0);
+    json.copy(out, 4);
+    Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength).copy(out, 4 + json.length);
+    return out;
+  }
+
+  /** Replaces the state with a snapshot(). */
+  restoreSnapshot(data: Uint8Array): void {
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const length = buf.readUInt32BE(0);
+    const meta = JSON.parse(buf.toString("utf8", 4, 4 + length)) as PersistedMeta;
+    this.apply(meta, buf.subarray(4 + length), "the snapshot");
+  }
+
+  private apply(meta: PersistedMeta, raw: Buffer, what: string): void {
     const same = meta.dtype.length === this.fields.length && meta.dtype.every(([n, f], i) => this.fields[i]!.name === n && this.fields[i]!.format === f);
     if (!same || meta.cells !== this.cells) {
-      throw new ConfigError(`[matrix:${this.id}] persisted state in '${dir}' has another layout (dtype or columns changed); move it away to start afresh`);
+      throw new ConfigError(`[matrix:${this.id}] persisted state in ${what} has another layout (dtype or columns changed); move it away to start afresh`);
     }
-    const raw = readFileSync(join(dir, "array.bin"));
     const numeric = this.fields.filter((f) => f.kind === "number");
     const expected = numeric.length * this.cells * meta.capacity * 8;
-    if (raw.byteLength !== expected) throw new ConfigError(`[matrix:${this.id}] '${dir}/array.bin' has ${raw.byteLength} bytes, expected ${expected}`);
+    if (raw.byteLength !== expected) throw new ConfigError(`[matrix:${this.id}] ${what} has ${raw.byteLength} bytes, expected ${expected}`);
     const bin = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     this.capacity = meta.capacity;
     let at = 0;
