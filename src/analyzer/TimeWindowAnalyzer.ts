@@ -32,7 +32,7 @@ export interface TimeWindowAnalyzerOptions extends AnalyzerOptions {
  *
  * The per-event path is one Map lookup, index arithmetic and typed-array adds.
  *
- * (~465 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
+ * (~475 lines, over the ~400 of the house rule: evaluate() and the window state it reads on
  * every event — watermark, trigger, the cached column — stay fields of this one class, because
  * moving the window bookkeeping to another object would add an indirection to W2's hot path.
  * What does not touch that state is in ClosedWindow.ts, windowParts.ts and analyzerPartitions.ts.)
