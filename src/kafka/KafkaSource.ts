@@ -2,6 +2,7 @@ import { ConfigError, locateConnection, Receipt, Source, toError, type Applicati
 import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
 import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
+import { ExactlyOnce, type ExactlyOnceHost, type Part } from "./exactlyOnce.js";
 
 export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
 export { parseTopics } from "./settings.js";
@@ -23,12 +24,6 @@ interface Batch {
   start: number;
 }
 
-/** The records of one partition under one receipt. */
-interface Part {
-  track: PartitionTrack;
-  epoch: number;
-  entry: BatchEntry;
-}
 
 const CONFIG = {
   topic: { type: "string", default: "unconfigured", doc: "Topics, space- or comma-separated; `^…` is a regular expression, `name:partition` reads exactly that partition" },
@@ -45,6 +40,9 @@ const CONFIG = {
   poll_interval: { type: "float", default: 0.3, doc: "Seconds a poll waits for the first record" },
   sleep_on_error: { type: "float", default: 3.0, doc: "Seconds to wait after a failed poll or connect before the next (doubling up to 30)" },
   receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt" },
+  exactly_once: { type: "bool", default: false, doc: "Commit offsets in the transactions of the exactly_once KafkaSinks on the same connection (docs/kafka.md, delivery guarantees)" },
+  transaction_records: { type: "int", default: 20000, doc: "exactly_once: most records per transaction", min: 1 },
+  transaction_interval_ms: { type: "int", default: 200, doc: "exactly_once: longest a transaction takes records before it is committed", min: 1 },
   session_timeout_ms: { type: "int", default: 30000, doc: "Group session timeout (session.timeout.ms): a pump silent this long loses its partitions" },
   heartbeat_interval_ms: { type: "int", default: 3000, doc: "Heartbeat interval (heartbeat.interval.ms)" },
   max_partition_fetch_bytes: { type: "int", default: 1048576, doc: "Most bytes fetched per partition and request (max.partition.fetch.bytes)" },
@@ -72,7 +70,7 @@ const CONFIG = {
  * Context: `kafka_key`, `kafka_headers` (list of [name, Buffer]) — which a KafkaSink reuses —
  * and `_kafka_topic`, `_kafka_partition`, `_kafka_offset`, `_kafka_timestamp` (ms), as in BSPump.
  */
-export class KafkaSource extends Source {
+export class KafkaSource extends Source implements ExactlyOnceHost {
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
   static ConfigPassThrough = "the librdkafka consumer, with `_` read as `.` (e.g. `fetch.min.bytes`, `isolation.level`)";
@@ -100,6 +98,8 @@ export class KafkaSource extends Source {
   /** Records handed to the pipeline, and commits made (for metrics and tests). */
   recordsIn = 0;
   commits = 0;
+  /** exactly_once: the transactions this source commits (null: at-least-once). */
+  readonly exactlyOnce: ExactlyOnce | null = null;
 
   constructor(app: Application, pipeline: Pipeline, connection: string | KafkaConnection, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -115,6 +115,12 @@ export class KafkaSource extends Source {
     for (const key of ["enable.auto.commit", "enable.auto.offset.store"] as const) {
       if (this.config.getBool(key)) throw new ConfigError(`${section} ${key} = true would commit records before they are settled (losing them on a crash); remove it`);
     }
+    if (this.config.getBool("exactly_once")) {
+      const txn = this.connection.transaction();
+      if (!txn.claim(this)) throw new ConfigError(`${this.config.where("exactly_once")}: another exactly_once KafkaSource uses connection '${this.connection.id}'; give each its own connection`);
+      if (this.pinned !== null) throw new ConfigError(`${this.config.where("exactly_once")}: exactly_once needs a consumer group (whole topics, not name:partition)`);
+      this.exactlyOnce = new ExactlyOnce(this, txn, this.config.getInt("transaction_records"), this.config.getInt("transaction_interval_ms"));
+    }
     app.metrics.addCollector(() => [
       {
         name: "bspump.kafka.source",
@@ -129,18 +135,29 @@ export class KafkaSource extends Source {
 
   /** The librdkafka consumer properties of this source. */
   consumerProperties(): KafkaProperties {
-    return consumerProperties(this.config, this.groupId);
+    // exactly_once reads only committed records of transactional producers (librdkafka's default, stated).
+    return this.exactlyOnce === null ? consumerProperties(this.config, this.groupId) : { "isolation.level": "read_committed", ...consumerProperties(this.config, this.groupId) };
+  }
+
+  currentConsumer(): KafkaConsumerClient | null {
+    return this.consumer;
   }
 
   async main(): Promise<void> {
     noteIgnoredKeys(this.config, this.log, ["consumer_threads", "buffer_timeout", "sleep_on_retryable_error", "check_assignment_errors", "errors_max_retry_attempts"]);
     if (!(await this.connect())) return;
     const interval = Math.max(10, Number(this.consumerProperties()["auto.commit.interval.ms"]));
-    this.commitTimer = setInterval(() => void this.commitSettled(), interval);
+    const eos = this.exactlyOnce;
+    if (eos === null) this.commitTimer = setInterval(() => void this.commitSettled(), interval);
+    else await eos.txn.ready();
     let backoff = this.config.getFloat("sleep_on_error");
     while (!this.stopping) {
       const go = this.whenReady();
       if (go !== true && !(await this.waitWhilePaused(go))) break;
+      if (eos !== null && eos.due()) {
+        await eos.boundary();
+        continue;
+      }
       if (this.held.length === 0) await this.fetchMore(this.pollMs);
       if (this.fetchError !== null) {
         this.connection.clientError(`KafkaSource '${this.id}'`, this.fetchError);
@@ -214,11 +231,15 @@ export class KafkaSource extends Source {
     const { records, number } = batch;
     const n = records.length;
     let i = batch.start;
+    const eos = this.exactlyOnce;
+    const careful = eos !== null && eos.careful;
+    const perReceipt = careful ? 1 : this.receiptRecords;
     while (i < n) {
       const start = i;
-      const end = Math.min(n, i + this.receiptRecords);
+      const end = Math.min(n, i + perReceipt);
       const parts: Part[] = [];
       const receipt = new Receipt((r) => this.settled(parts, r));
+      eos?.opened(end - start);
       let part: Part | null = null;
       let handed = 0;
       for (; i < end; i++) {
@@ -234,8 +255,11 @@ export class KafkaSource extends Source {
         if (part === null) {
           part = this.partFor(track, record.offset);
           parts.push(part);
+          eos?.touch(track, record.offset);
         }
         part.entry.next = record.offset + 1;
+        // exactly_once: an input whose output the broker refused went to the error rules once already.
+        if (track.poison !== null && track.poison.has(record.offset)) continue;
         const context: EventContext = {
           kafka_key: record.key ?? null,
           kafka_headers: record.headers ?? null,
@@ -246,6 +270,10 @@ export class KafkaSource extends Source {
           receipt,
         };
         handed++;
+        if (careful) {
+          part.record = record;
+          part.context = context;
+        }
         pipeline.process(record.value, context);
       }
       this.recordsIn += handed;
@@ -265,6 +293,7 @@ export class KafkaSource extends Source {
   }
 
   private settled(parts: Part[], receipt: Receipt): void {
+    if (this.exactlyOnce !== null) return this.exactlyOnce.settled(parts, receipt);
     for (const { track, epoch, entry } of parts) {
       if (track.epoch !== epoch) continue; // revoked or rewound since
       if (receipt.error === null) {
@@ -273,17 +302,21 @@ export class KafkaSource extends Source {
       }
       // Not acknowledged: rewind to these records so they are delivered again (after the error is cleared).
       this.log.warn(`Records of ${track.topic}[${track.partition}] from offset ${entry.first} failed; they will be consumed again`, { error: receipt.error.message });
-      // Records taken from the client before the seek took effect are dropped (PartitionTrack.admits).
-      track.rewind(entry.first);
-      if (this.consumer && !this.stopping) {
-        this.consumer.seek({ topic: track.topic, partition: track.partition }, entry.first).then(
-          () => track.sought(this.batches),
-          (e: unknown) => {
-            track.sought(this.batches);
-            this.connection.clientError(`KafkaSource '${this.id}'`, toError(e));
-          },
-        );
-      }
+      this.rewind(track, entry.first);
+    }
+  }
+
+  /** Seeks a partition back to `offset`; records taken from the client before the seek took effect are dropped (PartitionTrack.admits). */
+  rewind(track: PartitionTrack, offset: number): void {
+    track.rewind(offset);
+    if (this.consumer && !this.stopping) {
+      this.consumer.seek({ topic: track.topic, partition: track.partition }, offset).then(
+        () => track.sought(this.batches),
+        (e: unknown) => {
+          track.sought(this.batches);
+          this.connection.clientError(`KafkaSource '${this.id}'`, toError(e));
+        },
+      );
     }
   }
 
@@ -319,6 +352,14 @@ export class KafkaSource extends Source {
   }
 
   private onRevoke(partitions: KafkaTopicPartition[]): void {
+    const lastTaken = this.batches - (this.fetching === null ? 0 : 1);
+    if (this.exactlyOnce !== null) {
+      // Offsets commit only with their transaction's outputs: the open one aborts (its records are the new owner's now).
+      const tracks = partitions.map((p) => this.tracks.get(p.topic, p.partition));
+      this.exactlyOnce.revoked(tracks);
+      for (const t of tracks) t.revoke(lastTaken);
+      return;
+    }
     // The rebalance waits for this: commit what is settled while the partitions are still ours.
     const offsets = committableOffsets(partitions.map((p) => this.tracks.get(p.topic, p.partition)));
     if (offsets.length > 0 && this.consumer !== null) {
@@ -330,7 +371,6 @@ export class KafkaSource extends Source {
       }
     }
     // Held batches were fetched before: their records of these partitions are dropped.
-    const lastTaken = this.batches - (this.fetching === null ? 0 : 1);
     for (const p of partitions) this.tracks.get(p.topic, p.partition).revoke(lastTaken);
   }
 
@@ -371,7 +411,11 @@ export class KafkaSource extends Source {
     const consumer = this.consumer;
     if (consumer === null) return;
     await this.fetching;
-    await this.commitSettled();
+    if (this.exactlyOnce !== null) {
+      // The last transaction: committed when its records settled, then the shared producer closes.
+      await this.exactlyOnce.boundary();
+      await this.exactlyOnce.txn.close();
+    } else await this.commitSettled();
     this.consumer = null;
     this.connected = false;
     try {
@@ -389,6 +433,7 @@ export class KafkaSource extends Source {
       Paused: this.paused !== null,
       Assignment: this.consumer?.assignment() ?? [],
       Lag: this.consumer?.lag() ?? [],
+      ...(this.exactlyOnce === null ? {} : { ExactlyOnce: this.exactlyOnce.describe() }),
       Partitions: [...this.tracks.values()].map((t) => ({ topic: t.topic, partition: t.partition, committed: t.committed, committable: t.committable, inFlightBatches: t.entries.length })),
     };
   }
