@@ -190,9 +190,10 @@ export class KafkaSink extends Sink implements TransactionMember {
     const receipt = context.receipt;
     const name = topic ?? this.topic;
     const txn = this.txn;
-    if (txn !== null && txn.failure !== null) {
-      // The open transaction failed and will abort (its source reads these records again): not produced.
-      receipt?.fail(txn.failure);
+    if (txn !== null && (txn.failure !== null || (receipt !== undefined && txn.stale.has(receipt)))) {
+      // The open transaction failed and will abort, or this event's aborted already: its source
+      // reads the record again, so it is not produced.
+      receipt?.fail(txn.failure ?? new Error("the event's transaction was aborted"));
       return null;
     }
     // A record librdkafka refuses outright (e.g. larger than message.max.bytes) throws here: the

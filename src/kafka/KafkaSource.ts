@@ -239,7 +239,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
       const end = Math.min(n, i + perReceipt);
       const parts: Part[] = [];
       const receipt = new Receipt((r) => this.settled(parts, r));
-      eos?.opened(end - start);
+      eos?.opened(receipt, end - start);
       let part: Part | null = null;
       let handed = 0;
       for (; i < end; i++) {

@@ -41,6 +41,7 @@ export class ExactlyOnce {
   careful = false;
   /** Receipts handed over and not yet done. */
   private open = 0;
+  private readonly live = new Set<Receipt>();
   private idle: (() => void) | null = null;
   private handed = 0;
   private openedAt = 0;
@@ -63,9 +64,10 @@ export class ExactlyOnce {
   }
 
   /** A receipt of `records` records was handed over. */
-  opened(records: number): void {
+  opened(receipt: Receipt, records: number): void {
     if (this.handed === 0) this.openedAt = Date.now();
     this.open++;
+    this.live.add(receipt);
     this.handed += records;
   }
 
@@ -90,6 +92,7 @@ export class ExactlyOnce {
       else if (error === null && part.track.epoch === part.epoch) part.track.settle(part.entry);
     }
     if (error !== null) this.abortReason ??= error;
+    this.live.delete(receipt);
     if (--this.open === 0) this.idle?.();
   }
 
@@ -110,7 +113,7 @@ export class ExactlyOnce {
   /** Closes the open transaction: commits when everything settled, aborts and rewinds otherwise. */
   async boundary(): Promise<void> {
     // A failed transaction holds its queued records until the abort purges them: no waiting then.
-    const deadline = Date.now() + Math.max(1000, this.txn.timeoutMs - 5000);
+    const deadline = Date.now() + Math.max(1000, this.txn.timeoutMs * 0.75);
     if (!this.failing()) await Promise.race([this.txn.flush(), this.until(() => this.failing(), deadline)]);
     await this.until(() => this.open === 0 || this.failing(), deadline);
     if (this.open > 0 && !this.failing()) this.abortReason = new Error(`${this.open} receipts not settled within the transaction timeout`);
@@ -125,7 +128,12 @@ export class ExactlyOnce {
         for (const o of offsets) this.restartTrack(tracks, o.topic, o.partition).committed = o.offset;
         this.careful = false;
       }
-    } else await this.txn.abort(reason ?? new Error("no consumer"));
+    } else {
+      // Events of the aborted transaction still in the pipeline (a slow processor, a router's
+      // queue) must not produce into the next one: they are read again from the last commit.
+      for (const r of this.live) this.txn.stale.add(r);
+      await this.txn.abort(reason ?? new Error("no consumer"));
+    }
     if (!committed) {
       // The abort purged what was queued: once those reports are in, whether a record was refused as such is known.
       await this.until(() => this.open === 0, Date.now() + 5000);
