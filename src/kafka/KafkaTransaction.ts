@@ -3,6 +3,7 @@ import { toError, type Logger, type Receipt } from "../core/index.js";
 import { KafkaClientError, type KafkaCommit, type KafkaConsumerClient, type KafkaHeaderPairs, type KafkaProperties, type KafkaTransactionalProducer } from "./client.js";
 import type { DeliveryLedger } from "./DeliveryLedger.js";
 import type { KafkaConnection } from "./KafkaConnection.js";
+import type { PartitionTrack } from "./PartitionTrack.js";
 
 /** A sink producing into the transaction (KafkaSink with `exactly_once`). */
 export interface TransactionMember {
@@ -18,11 +19,13 @@ export interface TransactionMember {
  * Something whose own records belong in the transaction — e.g. an analyzer's per-partition state
  * checkpoints, written to a compacted topic so that state, offsets and outputs commit together.
  * `prepare` runs at each transaction boundary after the source's records are all settled and
- * before the offsets are sent; it queues its records with `txn.produce()` (they are flushed by
- * the commit). Then exactly one of `committed` / `aborted` is called for that transaction.
+ * before the offsets are sent, with the input partitions that had records in the transaction; it
+ * queues its records with `txn.produce()` (the commit flushes them). Then exactly one of
+ * `committed` / `aborted` is called for that transaction. (A StateChangelog: `prepare` produces
+ * what `stage(tracks)` returns, `committed` / `aborted` call `staged(true | false)`.)
  */
 export interface TransactionParticipant {
-  prepare?(txn: KafkaTransaction): void | Promise<void>;
+  prepare?(txn: KafkaTransaction, tracks: readonly PartitionTrack[]): void | Promise<void>;
   committed?(): void;
   aborted?(reason: Error): void;
 }
@@ -152,7 +155,9 @@ export class KafkaTransaction {
   }
 
   private delivered(error: Error | null, token: Token | undefined): void {
-    if (error !== null) {
+    // Purged records (-152 in the queue, -151 in flight) are the consequence of an abort already
+    // made, not a failure of the transaction open now.
+    if (error !== null && !(error instanceof KafkaClientError && (error.code === -152 || error.code === -151))) {
       this.failure ??= error;
       if (error instanceof KafkaClientError && error.refused) this.refused = true;
     }
@@ -177,7 +182,7 @@ export class KafkaTransaction {
    * Sends the consumer's offsets and commits; true when committed. Any failure aborts the
    * transaction (the caller rewinds to its last committed offsets) and returns false.
    */
-  async commit(consumer: KafkaConsumerClient, offsets: KafkaCommit[]): Promise<boolean> {
+  async commit(consumer: KafkaConsumerClient, offsets: KafkaCommit[], tracks: readonly PartitionTrack[] = []): Promise<boolean> {
     const producer = this.producer;
     if (producer === null) return false;
     if (this.failure !== null) {
@@ -185,7 +190,7 @@ export class KafkaTransaction {
       return false;
     }
     try {
-      for (const p of this.participants) await p.prepare?.(this);
+      for (const p of this.participants) await p.prepare?.(this, tracks);
       if (offsets.length > 0) await producer.sendOffsetsToTransaction(offsets, consumer, this.timeoutMs);
       for (let attempt = 0; ; attempt++) {
         try {

@@ -123,7 +123,7 @@ export class ExactlyOnce {
     if (reason === null && consumer !== null) {
       const tracks = [...this.restart.keys()];
       const offsets = committableOffsets(tracks);
-      committed = await this.txn.commit(consumer, offsets);
+      committed = await this.txn.commit(consumer, offsets, tracks);
       if (committed) {
         for (const o of offsets) this.restartTrack(tracks, o.topic, o.partition).committed = o.offset;
         this.careful = false;
