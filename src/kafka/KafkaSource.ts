@@ -118,7 +118,12 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     const interval = Math.max(10, Number(this.consumerProperties()["auto.commit.interval.ms"]));
     const eos = this.exactlyOnce;
     if (eos === null) this.commitTimer = setInterval(() => void this.commitSettled(), interval);
-    else await eos.txn.ready();
+    else {
+      // The transactional producer first (a broker that is down is retried), unless stopped meanwhile.
+      let up = false;
+      void eos.txn.ready().then(() => (up = true));
+      while (!up) if (!(await this.sleep(0.05))) return;
+    }
     let backoff = this.config.getFloat("sleep_on_error");
     while (!this.stopping) {
       const go = this.whenReady();
