@@ -226,6 +226,7 @@ const SERVER_WORKLOADS = [
     args: (c) => [admin.KAFKA_BROKER, c.input, c.output, c.group, String(c.n)],
     systems: [
       { id: "pump", label: "pump (KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink)", pump: true },
+      { id: "pump-eos", label: "pump with exactly_once = true on KafkaSource and KafkaSink (transactions of ≤ 20,000 records / 200 ms; timed until every offset is committed in its transaction; issue 15 target ≥ 0.7 × pump)" },
       { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)` → parse, add field, serialise → idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
       { id: "floor-kafkajs", label: "floor with the old client (plain kafkajs loop: eachBatch → parse, add field, serialise → idempotent `producer.send`, acks=all; for scale)" },
       { id: "orig", label: "original (bspump.kafka KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink, confluent-kafka)", ref: "orig" },

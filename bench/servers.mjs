@@ -2,7 +2,7 @@
 // Each run is its own process and prints one JSON line like bench/pump.mjs. The topics/indices
 // are created, counted and deleted by bench/main.mjs (bench/servers-admin.mjs); a run only uses them.
 //
-//   node bench/servers.mjs K1 pump|floor|floor-kafkajs <broker> <input-topic> <output-topic> <group> <events>
+//   node bench/servers.mjs K1 pump|pump-eos|floor|floor-kafkajs <broker> <input-topic> <output-topic> <group> <events>
 //   node bench/servers.mjs K1-consume pump|floor <broker> <input-topic> <group> <events>
 //   node bench/servers.mjs K1-produce pump|floor <broker> <data-file> <output-topic> <events>
 //   node bench/servers.mjs E1 pump|floor <url> <data-file> <index> <events>
@@ -239,6 +239,34 @@ async function k1Pump(broker, input, output, group, n) {
   report({ events: pipeline.eventIn, seconds });
 }
 
+/**
+ * K1 with `exactly_once = true` on the source and the sink (issue 15 item 3): outputs and offsets
+ * in transactions; timed until the group's offsets of every input record are committed (with
+ * their transaction), not only until the records were delivered.
+ */
+async function k1PumpEos(broker, input, output, group, n) {
+  const { core, kafka, app, pipeline } = await kafkaPump(
+    broker,
+    `[pipeline:Bench:KafkaSource]\ntopic = ${input}\ngroup_id = ${group}\nexactly_once = true\n[pipeline:Bench:KafkaSink]\ntopic = ${output}\nlinger.ms = ${LINGER_MS}\nexactly_once = true\n`,
+  );
+  const common = await import("../dist/src/common/index.js");
+  let t0 = 0;
+  class AddField extends core.Processor {
+    process(_context, event) {
+      if (t0 === 0) t0 = performance.now();
+      event.processed = true;
+      return event;
+    }
+  }
+  const source = new kafka.KafkaSource(app, pipeline, "Kafka");
+  const sink = new kafka.KafkaSink(app, pipeline, "Kafka");
+  pipeline.build(source, new common.StdJsonToDictParser(app, pipeline), new AddField(app, pipeline), new common.DictToJsonBytesParser(app, pipeline), sink);
+  const committed = () => source.describe().Partitions.reduce((s, p) => s + Math.max(0, p.committed), 0);
+  const seconds = await runUntil(app, pipeline, () => committed() >= n, () => t0);
+  if (sink.failed) throw new Error(`${sink.failed} sends failed`);
+  report({ events: pipeline.eventIn, seconds, commits: source.exactlyOnce.txn.commits, aborts: source.exactlyOnce.txn.aborts });
+}
+
 // ------------------------------------------------------------------ K1-consume: Kafka → counting sink
 async function k1ConsumeFloor(broker, input, group, n) {
   const consumer = await nativeConsumer(broker, input, group);
@@ -383,7 +411,7 @@ async function forEachLine(file, onLine) {
 }
 
 const systems = {
-  K1: { floor: k1Floor, "floor-kafkajs": k1FloorKafkajs, pump: k1Pump },
+  K1: { floor: k1Floor, "floor-kafkajs": k1FloorKafkajs, pump: k1Pump, "pump-eos": k1PumpEos },
   "K1-consume": { floor: k1ConsumeFloor, pump: k1ConsumePump },
   "K1-produce": { floor: k1ProduceFloor, pump: k1ProducePump },
   E1: { floor: e1Floor, pump: e1Pump },

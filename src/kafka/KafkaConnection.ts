@@ -1,5 +1,6 @@
 import { ConfigError, Connection, resolveConfig, type Application, type ComponentOptions, type ConfigSpec, type ResolvedConfig, type TypedConfig } from "../core/index.js";
-import { KAFKA_COMPRESSIONS, type KafkaAdminClient, type KafkaConsumerClient, type KafkaConsumerOptions, type KafkaProducerClient, type KafkaProducerOptions, type KafkaProperties } from "./client.js";
+import { KAFKA_COMPRESSIONS, type KafkaAdminClient, type KafkaConsumerClient, type KafkaConsumerOptions, type KafkaProducerClient, type KafkaProducerOptions, type KafkaProperties, type KafkaTransactionalProducer } from "./client.js";
+import { KafkaTransaction } from "./KafkaTransaction.js";
 import { RdKafkaAdmin, RdKafkaConsumer, RdKafkaProducer } from "./rdkafka.js";
 
 export * from "./client.js";
@@ -37,6 +38,7 @@ const CONFIG = {
   compression_type: { type: "string", default: "none", doc: "Producer compression: none, gzip, snappy, lz4 or zstd", choices: KAFKA_COMPRESSIONS },
   connection_timeout_ms: { type: "int", default: 30000, doc: "How long a connect may take (socket.connection.setup.timeout.ms)" },
   request_timeout_ms: { type: "int", default: 60000, doc: "Network request timeout (socket.timeout.ms)" },
+  transactional_id: { type: "string", default: "", doc: "exactly_once: the transactional.id of this connection's producer (empty: bspump-<host>-<pid>-<connection id>; fencing is by the consumer group, KIP-447)" },
 } satisfies ConfigSpec;
 
 /**
@@ -55,6 +57,7 @@ export class KafkaConnection extends Connection {
   readonly settings: TypedConfig<typeof CONFIG>;
   readonly bootstrapServers: string[];
   private readonly quiet = new Map<string, { until: number; suppressed: number }>();
+  private txn: KafkaTransaction | null = null;
 
   constructor(app: Application, id?: string, options: Omit<ComponentOptions, "id"> = {}) {
     super(app, id, options);
@@ -134,6 +137,16 @@ export class KafkaConnection extends Connection {
 
   createProducer(options: KafkaProducerOptions, component: string): KafkaProducerClient {
     return new RdKafkaProducer({ ...this.properties(), ...options.properties }, options, (e) => this.clientError(component, e));
+  }
+
+  createTransactionalProducer(options: KafkaProducerOptions, component: string): KafkaTransactionalProducer {
+    return new RdKafkaProducer({ ...this.properties(), ...options.properties }, options, (e) => this.clientError(component, e));
+  }
+
+  /** The transaction of this connection's `exactly_once` sinks and source (one per connection, made on first use). */
+  transaction(): KafkaTransaction {
+    this.txn ??= new KafkaTransaction(this, this.settings.getString("transactional_id"));
+    return this.txn;
   }
 
   createAdmin(clientId?: string): KafkaAdminClient {

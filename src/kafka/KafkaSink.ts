@@ -1,6 +1,8 @@
 import { ConfigError, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
 import { DeliveryLedger } from "./DeliveryLedger.js";
+import { KafkaTransaction, type TransactionMember } from "./KafkaTransaction.js";
+import type { KafkaTransactionalProducer } from "./client.js";
 import { noteIgnoredKeys } from "./settings.js";
 
 /** How long stop() waits for the last deliveries. */
@@ -31,6 +33,7 @@ const CONFIG = {
   "enable.idempotence": { type: "bool", default: true, doc: "Idempotent producer: retries neither duplicate nor reorder records" },
   acks: { type: "string", default: "all", doc: "all (or -1): every in-sync replica; 1: the leader; 0: none (not with idempotence)", choices: ["all", "-1", "1", "0"] },
   "compression.type": { type: "string", default: "", doc: "none, gzip, snappy, lz4 or zstd; empty: the connection's compression_type" },
+  exactly_once: { type: "bool", default: false, doc: "Produce in the connection's transactions, committed with the offsets of the exactly_once KafkaSource that reads for it (docs/kafka.md, delivery guarantees)" },
   "poll.timeout": { type: "float", default: 0.1, doc: "BSPump: seconds per producer poll. Deliveries are reported by librdkafka's thread here" },
 } satisfies ConfigSpec;
 
@@ -44,7 +47,7 @@ const CONFIG = {
  * as delivered before the broker has it. While more than `watermark.high` records are queued, the
  * pipeline is throttled, until they drop to `watermark.low`.
  */
-export class KafkaSink extends Sink {
+export class KafkaSink extends Sink implements TransactionMember {
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
   static ConfigPassThrough = "the librdkafka producer, with `_` read as `.` (e.g. `message.timeout.ms`, `partitioner`)";
@@ -64,6 +67,10 @@ export class KafkaSink extends Sink {
   private backlog: Backlogged[] = [];
   private readonly throttle = new ThrottleSwitch(this.pipeline, this);
   private drained: (() => void) | null = null;
+  /** exactly_once: the connection's transaction, whose producer this sink shares. */
+  readonly txn: KafkaTransaction | null;
+  /** Who the shared producer's reports go to (this sink when it shares one). */
+  private readonly owner: TransactionMember | undefined;
   /** Produced records not yet acknowledged or failed (including the backlog). */
   queued = 0;
   /** Records acknowledged by the broker, and records whose delivery failed for good. */
@@ -82,6 +89,9 @@ export class KafkaSink extends Sink {
       throw new ConfigError(`${section} enable.idempotence needs acks = all`);
     }
     this.connection.compressionOf(this.config.getString("compression.type"));
+    this.txn = this.config.getBool("exactly_once") ? this.connection.transaction() : null;
+    this.owner = this.txn === null ? undefined : this;
+    if (this.txn !== null && !this.config.getBool("enable.idempotence")) throw new ConfigError(`${this.config.where("enable.idempotence")}: exactly_once needs the idempotent producer`);
     app.metrics.addCollector(() => [
       {
         name: "bspump.kafka.sink",
@@ -110,6 +120,7 @@ export class KafkaSink extends Sink {
     if (this.producer !== null) return;
     noteIgnoredKeys(this.config, this.pipeline.log, ["poll.timeout"]);
     const properties = this.producerProperties();
+    if (this.txn !== null) return this.txn.join(this, properties);
     const partitioner = properties.partitioner;
     const ledger = DeliveryLedger.usable(properties["enable.idempotence"] === true, partitioner === undefined ? undefined : String(partitioner)) ? new DeliveryLedger() : null;
     this.ledger = ledger;
@@ -147,6 +158,25 @@ export class KafkaSink extends Sink {
     }
   }
 
+  /** exactly_once: the transaction's producer is ready (the first, or a new one after fencing); no ledger: a token per record. */
+  producerReady(producer: KafkaTransactionalProducer, ledger: DeliveryLedger | null): void {
+    this.producer = producer;
+    this.ledger = ledger;
+    this.partitionsAsked.clear();
+    void this.askPartition(this.topic).then(() => {
+      if (this.producer !== producer) return;
+      this.live = true;
+      this.produceBacklog();
+    });
+  }
+
+  /** exactly_once: the producer is being replaced; records wait in the backlog. */
+  producerLost(): void {
+    this.producer = null;
+    this.ledger = null;
+    this.live = false;
+  }
+
   process(context: EventContext, event: unknown): null {
     let value: Buffer;
     if (Buffer.isBuffer(event)) value = event;
@@ -159,19 +189,43 @@ export class KafkaSink extends Sink {
     const headers = context.kafka_headers === undefined || context.kafka_headers === null ? undefined : toHeaderPairs(context.kafka_headers as KafkaHeadersInput);
     const receipt = context.receipt;
     const name = topic ?? this.topic;
+    const txn = this.txn;
+    if (txn !== null && (txn.failure !== null || (receipt !== undefined && txn.stale.has(receipt)))) {
+      // The open transaction failed and will abort, or this event's aborted already: its source
+      // reads the record again, so it is not produced.
+      receipt?.fail(txn.failure ?? new Error("the event's transaction was aborted"));
+      return null;
+    }
     // A record librdkafka refuses outright (e.g. larger than message.max.bytes) throws here: the
     // pipeline's error rules take that one event.
-    if (!this.live || this.backlog.length > 0 || !this.send(name, value, key, headers, receipt)) this.backlog.push({ topic: name, value, key, headers, receipt });
+    if (txn !== null) {
+      try {
+        if (!this.live || this.backlog.length > 0 || !this.send(name, value, key, headers, receipt)) this.backlog.push({ topic: name, value, key, headers, receipt });
+      } catch (e) {
+        // The transaction is in an abortable state (a record of it failed a moment ago): this one
+        // is read again after the abort, not an error of its own.
+        txn.failure ??= toError(e);
+        receipt?.fail(txn.failure);
+        return null;
+      }
+    } else if (!this.live || this.backlog.length > 0 || !this.send(name, value, key, headers, receipt)) this.backlog.push({ topic: name, value, key, headers, receipt });
     this.queued++;
     this.throttle.update(this.queued > this.high, false);
     return null;
   }
 
-  private onDelivery(error: Error | null, receipt: Receipt | undefined): void {
+  /** A record's delivery report (from this sink's producer, or the transaction's). */
+  onDelivery(error: Error | null, receipt: Receipt | undefined): void {
     this.queued--;
     if (error === null) {
       this.delivered++;
       receipt?.settle();
+    } else if (this.txn !== null) {
+      // exactly_once: the transaction aborts and its source reads again from the last commit;
+      // a record the broker refused as such goes to the pipeline's error rules from there
+      // (KafkaSource finds which input made it), so no error state here.
+      this.failed++;
+      receipt?.fail(error);
     } else {
       this.failed++;
       receipt?.fail(error);
@@ -195,7 +249,7 @@ export class KafkaSink extends Sink {
     if (partitions === 0) {
       // Asked once per topic (again after a while if it is not there yet): no Promise per record.
       if (ledger !== null && !this.partitionsAsked.has(topic)) void this.askPartition(topic);
-      return this.producer!.produce(topic, null, value, key, headers, receipt ?? NO_RECEIPT);
+      return this.producer!.produce(topic, null, value, key, headers, this.owner === undefined ? (receipt ?? NO_RECEIPT) : KafkaTransaction.token(this.owner, receipt));
     }
     const partition = ledger!.choose(topic, key, partitions);
     if (!this.producer!.produce(topic, partition, value, key, headers, undefined)) return false;
@@ -260,6 +314,12 @@ export class KafkaSink extends Sink {
     this.partitionsTimer = null;
     await this.drain();
     if (this.queued > 0) this.pipeline.log.warn(`KafkaSink '${this.id}': ${this.queued} records not acknowledged at stop; their sources will deliver them again`);
+    if (this.txn !== null) {
+      // The transaction's producer is closed by its source, after its last commit.
+      this.txn.leave(this);
+      this.producerLost();
+      return;
+    }
     const producer = this.producer;
     this.producer = null;
     this.live = false;

@@ -20,6 +20,8 @@ export class PartitionTrack {
   /** Next offset to commit (every record before it is settled); -1 when nothing new is settled. */
   committable = -1;
   committed = -1;
+  /** exactly_once: offsets of input records whose output the broker refused, skipped when read again. */
+  poison: Set<number> | null = null;
   /** False from a revoke until the partition is assigned again: its records are not ours to hand over. */
   private owned = true;
   /** Batches numbered up to this were taken before the last revoke: their records of this partition are stale. */
@@ -43,6 +45,7 @@ export class PartitionTrack {
     this.committable = -1;
     this.committed = -1;
     this.resumeAt = -1;
+    this.poison = null;
   }
 
   /** Taken away by a rebalance; `lastBatch`: the last batch the client returned before. */

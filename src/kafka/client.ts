@@ -133,4 +133,43 @@ export interface KafkaAdminClient {
   close(): Promise<void>;
 }
 
+/** librdkafka's codes for a record the broker refused as such: producing it again cannot succeed. */
+const REFUSED_CODES = new Set([2 /* CORRUPT_MESSAGE */, 10 /* MSG_SIZE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */, 87 /* INVALID_RECORD */]);
+
+/** An error of the Kafka client, with librdkafka's code and what it allows. */
+export class KafkaClientError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    /** The client can no longer be used (e.g. a fenced transactional producer): make a new one. */
+    readonly fatal = false,
+    /** The transaction cannot commit and must be aborted. */
+    readonly abortable = false,
+    /** The operation may be tried again as it is (e.g. a commit that timed out). */
+    readonly retriable = false,
+  ) {
+    super(message);
+    this.name = "KafkaClientError";
+  }
+
+  /** The broker refused this record itself (too large, invalid): sending it again cannot succeed. */
+  get refused(): boolean {
+    return REFUSED_CODES.has(this.code);
+  }
+}
+
+/**
+ * A producer with a `transactional.id` (exactly-once): records produced between begin and commit
+ * become visible to `read_committed` consumers together with the consumer offsets sent in the
+ * same transaction, or not at all.
+ */
+export interface KafkaTransactionalProducer extends KafkaProducerClient {
+  initTransactions(timeoutMs: number): Promise<void>;
+  beginTransaction(): Promise<void>;
+  /** Adds the consumer's offsets to the transaction, with its group metadata (KIP-447 fencing). */
+  sendOffsetsToTransaction(offsets: KafkaCommit[], consumer: KafkaConsumerClient, timeoutMs: number): Promise<void>;
+  commitTransaction(timeoutMs: number): Promise<void>;
+  abortTransaction(timeoutMs: number): Promise<void>;
+}
+
 export const KAFKA_COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;

@@ -3,3 +3,4 @@ export * from "./KafkaKeyFilter.js";
 export * from "./KafkaSink.js";
 export * from "./KafkaSource.js";
 export * from "./KafkaTopicInitializer.js";
+export * from "./KafkaTransaction.js";

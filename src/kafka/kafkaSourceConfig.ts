@@ -16,6 +16,9 @@ export const KAFKA_SOURCE_CONFIG = {
   poll_interval: { type: "float", default: 0.3, doc: "Seconds a poll waits for the first record" },
   sleep_on_error: { type: "float", default: 3.0, doc: "Seconds to wait after a failed poll or connect before the next (doubling up to 30)" },
   receipt_records: { type: "int", default: 1000, doc: "Most records per delivery receipt" },
+  exactly_once: { type: "bool", default: false, doc: "Commit offsets in the transactions of the exactly_once KafkaSinks on the same connection (docs/kafka.md, delivery guarantees)" },
+  transaction_records: { type: "int", default: 20000, doc: "exactly_once: most records per transaction", min: 1 },
+  transaction_interval_ms: { type: "int", default: 200, doc: "exactly_once: longest a transaction takes records before it is committed", min: 1 },
   state_topic: {
     type: "string",
     default: "",

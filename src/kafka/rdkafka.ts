@@ -1,4 +1,5 @@
 import { dependency } from "../core/index.js";
+import { KafkaClientError } from "./client.js";
 import type {
   KafkaAdminClient,
   KafkaCommit,
@@ -6,12 +7,12 @@ import type {
   KafkaConsumerOptions,
   KafkaHeaderList,
   KafkaHeaderPairs,
-  KafkaProducerClient,
   KafkaProducerOptions,
   KafkaProperties,
   KafkaRecord,
   KafkaTopicPartition,
   KafkaTopicSpec,
+  KafkaTransactionalProducer,
 } from "./client.js";
 
 /*
@@ -25,6 +26,8 @@ import type {
 interface RdError extends Error {
   code: number;
   isFatal?: boolean;
+  isRetriable?: boolean;
+  isTxnRequiresAbort?: boolean;
 }
 interface RdMessage {
   value: Buffer | null;
@@ -71,6 +74,11 @@ interface RdProducer extends RdClient {
   setPollInBackground(value: boolean): void;
   getMetadata(options: { topic: string; timeout: number }, cb: (error: RdError | null, metadata: { topics: { name: string; partitions: unknown[] }[] }) => void): void;
   flush(timeoutMs: number, cb: Callback): void;
+  initTransactions(timeoutMs: number, cb: Callback): void;
+  beginTransaction(cb: Callback): void;
+  sendOffsetsToTransaction(offsets: RdTopicPartition[], consumer: RdConsumer, timeoutMs: number, cb: Callback): void;
+  commitTransaction(timeoutMs: number, cb: Callback): void;
+  abortTransaction(timeoutMs: number, cb: Callback): void;
 }
 interface RdAdmin {
   connect(): Promise<void>;
@@ -107,8 +115,15 @@ const ERR_QUEUE_FULL = -184;
 const ERR_ASSIGN = -175;
 const ERR_REVOKE = -174;
 
-function asError(e: RdError | Error, what: string): Error {
-  return new Error(`${what}: ${e.message}${"code" in e ? ` (code ${e.code})` : ""}`);
+function asError(e: RdError | Error, what: string): KafkaClientError {
+  const rd = e as Partial<RdError>;
+  const message = `${what}: ${e.message}${rd.code !== undefined ? ` (code ${rd.code})` : ""}`;
+  return new KafkaClientError(message, rd.code ?? 0, rd.isFatal === true, rd.isTxnRequiresAbort === true, rd.isRetriable === true);
+}
+
+/** A client call with a node-style callback, as a promise that rejects with a KafkaClientError. */
+function call(what: string, run: (cb: Callback) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((e) => (e ? reject(asError(e, what)) : resolve())));
 }
 
 function connect(client: RdClient, timeoutMs: number): Promise<void> {
@@ -127,7 +142,8 @@ function headerList(headers: Record<string, Buffer | string>[] | KafkaHeaderList
 }
 
 export class RdKafkaConsumer implements KafkaConsumerClient {
-  private readonly consumer: RdConsumer;
+  /** The client's consumer (a transactional producer sends offsets with its group metadata). */
+  readonly consumer: RdConsumer;
   private readonly timeoutMs: number;
   private lastTimeout = -1;
   /** Rebalance hooks run one after another (an assignment restoring state may take a while). */
@@ -275,7 +291,7 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
   }
 }
 
-export class RdKafkaProducer implements KafkaProducerClient {
+export class RdKafkaProducer implements KafkaTransactionalProducer {
   private readonly producer: RdProducer;
   private readonly timeoutMs: number;
 
@@ -316,6 +332,27 @@ export class RdKafkaProducer implements KafkaProducerClient {
 
   flush(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => this.producer.flush(timeoutMs, (e) => (e ? reject(asError(e, "Kafka flush")) : resolve())));
+  }
+
+  initTransactions(timeoutMs: number): Promise<void> {
+    return call("Kafka initTransactions", (cb) => this.producer.initTransactions(timeoutMs, cb));
+  }
+
+  beginTransaction(): Promise<void> {
+    return call("Kafka beginTransaction", (cb) => this.producer.beginTransaction(cb));
+  }
+
+  sendOffsetsToTransaction(offsets: KafkaCommit[], consumer: KafkaConsumerClient, timeoutMs: number): Promise<void> {
+    if (!(consumer instanceof RdKafkaConsumer)) return Promise.reject(new Error("sendOffsetsToTransaction needs a consumer of the same client"));
+    return call("Kafka sendOffsetsToTransaction", (cb) => this.producer.sendOffsetsToTransaction(offsets, consumer.consumer, timeoutMs, cb));
+  }
+
+  commitTransaction(timeoutMs: number): Promise<void> {
+    return call("Kafka commitTransaction", (cb) => this.producer.commitTransaction(timeoutMs, cb));
+  }
+
+  abortTransaction(timeoutMs: number): Promise<void> {
+    return call("Kafka abortTransaction", (cb) => this.producer.abortTransaction(timeoutMs, cb));
   }
 
   close(): Promise<void> {
