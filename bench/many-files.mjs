@@ -3,9 +3,10 @@
 // file: scan, open-file check, lock (rename), open, read, post-processing.
 // Usage: node bench/many-files.mjs [files=2000] [lines per file=100]: makes the folder, runs each
 // side three times (each in its own process) and prints the medians and the ratio. `npm run bench`
-// runs the sides itself (workload F1): `make <dir> <files> <lines>`, `pump <dir>`, `floor <dir>`.
+// runs the sides itself (workload F1): `make <dir> <files> <lines>`, `pump <dir>`, `floor <dir>`,
+// `floor-locked <dir>` (the floor plus the lease, the lock rename and the rename back: for scale).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -43,6 +44,29 @@ if (side === "pump") {
     for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) if (text.slice(at, nl).length >= 0) events++;
   }
   process.stdout.write(JSON.stringify({ system: "floor", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
+} else if (side === "floor-locked") {
+  // The floor plus the file operations the pump may not skip, as plain synchronous calls: the
+  // open-file check (the native lease, when built), the rename to -locked, the read, the rename
+  // back (post = noop). What the filesystem costs whoever does it: a diagnostic row for scale.
+  const { createRequire } = await import("node:module");
+  let lease = null;
+  try {
+    lease = createRequire(import.meta.url)("../dist/native/openlease.node");
+  } catch {
+    // not built: no check, as a plain loop would do
+  }
+  const t0 = performance.now();
+  let events = 0;
+  const names = readdirSync(dir).filter((name) => name.endsWith(".txt")).sort();
+  for (const name of names) {
+    const path = join(dir, name);
+    if (lease !== null && lease.heldOpen(path, false) !== 0) continue;
+    renameSync(path, path + "-locked");
+    const text = readFileSync(path + "-locked", "utf8");
+    for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) if (text.slice(at, nl).length >= 0) events++;
+    renameSync(path + "-locked", path);
+  }
+  process.stdout.write(JSON.stringify({ system: "floor-locked", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
 } else if (side === "make") {
   makeFolder(dir, Number(process.argv[4]), Number(process.argv[5]));
 } else {

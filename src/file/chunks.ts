@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import type { FileReadResult } from "node:fs/promises";
+import { readSync } from "node:fs";
+import type { FileHandle, FileReadResult } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import type { FileEntry } from "./FileABCSource.js";
 
@@ -12,14 +13,35 @@ const SMALL_READ = 65536;
  * for a caller that keeps nothing from a chunk past the next one.
  */
 export function fileChunks(file: FileEntry, readSize: number, readAhead: number, reuseBuffers: boolean): AsyncIterable<Buffer> {
+  // Only a plain file is opened synchronously (FileABCSource never does so for compressed names).
+  const handle = file.handle;
+  if (handle === null) return syncChunks(file, readSize);
   const name = file.path.toLowerCase();
-  if (name.endsWith(".gz")) return gunzipChunks(file, readSize);
-  if (name.endsWith(".bz2")) return commandChunks(file, readSize, "bzip2");
-  if (name.endsWith(".xz") || name.endsWith(".lzma")) return commandChunks(file, readSize, "xz");
-  return plainChunks(file, readSize, readAhead, reuseBuffers);
+  if (name.endsWith(".gz")) return gunzipChunks(handle, readSize);
+  if (name.endsWith(".bz2")) return commandChunks(handle, readSize, "bzip2");
+  if (name.endsWith(".xz") || name.endsWith(".lzma")) return commandChunks(handle, readSize, "xz");
+  return plainChunks(file, handle, readSize, readAhead, reuseBuffers);
 }
 
-async function* plainChunks(file: FileEntry, readSize: number, readsAhead: number, reuseBuffers: boolean): AsyncGenerator<Buffer> {
+/**
+ * A small file opened with synchronous calls (FileABCSource's `sync_io`), read the same way: one
+ * read of a buffer just bigger than the file (so a short read shows its end), more only if it grew.
+ */
+async function* syncChunks(file: FileEntry, readSize: number): AsyncGenerator<Buffer> {
+  const size = Math.min(readSize, Math.max(4096, file.size + 1));
+  let position = 0;
+  for (let first = true; ; first = false) {
+    const buffer = Buffer.allocUnsafe(size);
+    const bytesRead = readSync(file.fd, buffer, 0, size, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+    // The whole file in one read: as in plainChunks, no second read to find its end.
+    if (first && bytesRead < size) return;
+  }
+}
+
+async function* plainChunks(file: FileEntry, handle: FileHandle, readSize: number, readsAhead: number, reuseBuffers: boolean): AsyncGenerator<Buffer> {
   // A small file gets small buffers and no reads far beyond its end: 1 MiB buffers for each of
   // thousands of small files were most of the allocation. (If it grows, reading goes on with them.)
   const size = Math.min(readSize, Math.ceil((file.size + 1) / SMALL_READ) * SMALL_READ);
@@ -36,7 +58,7 @@ async function* plainChunks(file: FileEntry, readSize: number, readsAhead: numbe
   const readAhead = (): void => {
     while (inFlight.length < ahead) {
       const buffer = ring ? ring[reads++ % ring.length]! : Buffer.allocUnsafe(size);
-      const read = file.handle.read(buffer, 0, size, position);
+      const read = handle.read(buffer, 0, size, position);
       // Its failure is thrown where it is awaited; until then it must not count as unhandled.
       read.catch(() => {});
       inFlight.push(read);
@@ -72,8 +94,8 @@ async function* plainChunks(file: FileEntry, readSize: number, readsAhead: numbe
   }
 }
 
-async function* gunzipChunks(file: FileEntry, readSize: number): AsyncGenerator<Buffer> {
-  const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
+async function* gunzipChunks(handle: FileHandle, readSize: number): AsyncGenerator<Buffer> {
+  const input = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
   const gunzip = createGunzip({ chunkSize: Math.min(readSize, 1 << 20) });
   input.on("error", (e) => gunzip.destroy(e));
   input.pipe(gunzip);
@@ -87,8 +109,8 @@ async function* gunzipChunks(file: FileEntry, readSize: number): AsyncGenerator<
 }
 
 /** bzip2 and xz are decompressed by the system's `bzip2 -dc` / `xz -dc` (no pure-JS decoder is pinned). */
-async function* commandChunks(file: FileEntry, readSize: number, command: string): AsyncGenerator<Buffer> {
-  const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
+async function* commandChunks(handle: FileHandle, readSize: number, command: string): AsyncGenerator<Buffer> {
+  const input = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
   const child = spawn(command, ["-dc"], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d.slice(0, 1000)));
