@@ -31,19 +31,27 @@ if (side === "pump") {
   app.pumpService.addPipeline(pipeline);
   let t0 = 0;
   let t1 = 0;
-  pipeline.pubsub.subscribe("bspump.pipeline.cycle_begin!", () => (t0 ||= performance.now()));
-  pipeline.pubsub.subscribe("bspump.pipeline.cycle_end!", () => (t1 = performance.now()));
+  let cpu0 = null;
+  let cpu = null;
+  pipeline.pubsub.subscribe("bspump.pipeline.cycle_begin!", () => {
+    if (t0 === 0) [t0, cpu0] = [performance.now(), process.cpuUsage()];
+  });
+  pipeline.pubsub.subscribe("bspump.pipeline.cycle_end!", () => {
+    t1 = performance.now();
+    cpu = process.cpuUsage(cpu0);
+  });
   await app.run();
-  process.stdout.write(JSON.stringify({ system: "pump", files: source.filesDone, events: sink.count, out: sink.count, seconds: (t1 - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
+  process.stdout.write(JSON.stringify({ system: "pump", files: source.filesDone, events: sink.count, out: sink.count, seconds: (t1 - t0) / 1000, cpu_seconds: cpuSeconds(cpu), maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
 } else if (side === "floor") {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let events = 0;
   const names = readdirSync(dir).filter((name) => name.endsWith(".txt")).sort();
   for (const name of names) {
     const text = readFileSync(join(dir, name), "utf8");
     for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) if (text.slice(at, nl).length >= 0) events++;
   }
-  process.stdout.write(JSON.stringify({ system: "floor", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
+  process.stdout.write(JSON.stringify({ system: "floor", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, cpu_seconds: cpuSeconds(process.cpuUsage(cpu0)), maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
 } else if (side === "floor-locked") {
   // The floor plus the file operations the pump may not skip, as plain synchronous calls: the
   // open-file check (the native lease, when built), the rename to -locked, the read, the rename
@@ -56,6 +64,7 @@ if (side === "pump") {
     // not built: no check, as a plain loop would do
   }
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let events = 0;
   const names = readdirSync(dir).filter((name) => name.endsWith(".txt")).sort();
   for (const name of names) {
@@ -66,7 +75,7 @@ if (side === "pump") {
     for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) if (text.slice(at, nl).length >= 0) events++;
     renameSync(path + "-locked", path);
   }
-  process.stdout.write(JSON.stringify({ system: "floor-locked", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
+  process.stdout.write(JSON.stringify({ system: "floor-locked", files: names.length, events, out: events, seconds: (performance.now() - t0) / 1000, cpu_seconds: cpuSeconds(process.cpuUsage(cpu0)), maxrss_kb: process.resourceUsage().maxRSS }) + "\n");
 } else if (side === "make") {
   makeFolder(dir, Number(process.argv[4]), Number(process.argv[5]));
 } else {
@@ -86,6 +95,11 @@ if (side === "pump") {
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** User + system CPU time of the process (every thread: the thread pool's too), in seconds; on a busy machine steadier than wall-clock time. */
+function cpuSeconds(usage) {
+  return usage === null ? null : (usage.user + usage.system) / 1e6;
 }
 
 /** `files` files of `lines` JSON lines each (~80 bytes a line), in a new folder `dir`. */

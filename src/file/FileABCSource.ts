@@ -1,5 +1,5 @@
-import { closeSync, constants, openSync, renameSync, unlinkSync } from "node:fs";
-import { open, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { closeSync, constants, renameSync, unlinkSync } from "node:fs";
+import { mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { FILE_SOURCE_CONFIG } from "./fileSourceConfig.js";
 import {
@@ -17,7 +17,7 @@ import { fileChunks } from "./chunks.js";
 import { fnmatchRegExp, glob } from "./glob.js";
 import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
 import { scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
-import { EventLoopTurns, LocalFolders } from "./syncio.js";
+import { EventLoopTurns, LocalFolders, openForReading, openSyncForReading } from "./syncio.js";
 
 export type { ScannedFiles };
 
@@ -228,8 +228,8 @@ export abstract class FileABCSource extends TriggerSource {
     try {
       // O_NOFOLLOW: a file replaced by a link after the scan is not followed either.
       const flags = this.followSymlinks ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW;
-      if (sync) fd = openSync(locked, flags);
-      else fd = (handle = await open(locked, flags)).fd;
+      if (sync) fd = openSyncForReading(locked, flags);
+      else fd = (handle = await openForReading(locked, flags)).fd;
     } catch (e) {
       await rename(locked, path).catch(() => {});
       // The rename back changed the ctime: remember the file as it is now.

@@ -1,6 +1,6 @@
 import { lstat, stat } from "node:fs/promises";
 import { lstatSync, statSync, type Stats } from "node:fs";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { glob } from "./glob.js";
 import type { EventLoopTurns, LocalFolders } from "./syncio.js";
 
@@ -96,5 +96,5 @@ export async function scanFiles(o: ScanOptions): Promise<{ found: ScannedFiles; 
   }
   counts.unprocessed = paths.length;
   counts.scan_time = (performance.now() - t0) / 1000;
-  return { found: { paths, absolute: paths.map((path) => resolve(path)), stats: found }, counts, named };
+  return { found: { paths, absolute: paths.map((path) => (isAbsolute(path) ? path : resolve(path))), stats: found }, counts, named };
 }

@@ -1,3 +1,5 @@
+import { constants, openSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isLocalFilesystem } from "./openfiles.js";
 
@@ -53,4 +55,36 @@ export class EventLoopTurns {
       }),
     );
   }
+}
+
+/** Linux's O_NOATIME (0 elsewhere). */
+const NOATIME = (constants as { O_NOATIME?: number }).O_NOATIME ?? 0;
+
+/**
+ * Opens a file to read it without updating its access time: after the rename that locks it, a read
+ * would update it (relatime: the access time is older than the change time), one more metadata
+ * write per file (~15 µs of a small file's ~60 µs here). The kernel allows O_NOATIME only on a file
+ * the process owns (or as root); another's file is opened as usual.
+ */
+export function openSyncForReading(path: string, flags: number): number {
+  if (NOATIME !== 0) {
+    try {
+      return openSync(path, flags | NOATIME);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EPERM") throw e;
+    }
+  }
+  return openSync(path, flags);
+}
+
+/** openSyncForReading, asynchronously. */
+export async function openForReading(path: string, flags: number): Promise<FileHandle> {
+  if (NOATIME !== 0) {
+    try {
+      return await open(path, flags | NOATIME);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EPERM") throw e;
+    }
+  }
+  return open(path, flags);
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, unlinkSync } from "node:fs";
+import { mkdirSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileLineSource, type FileEntry } from "../../src/file/index.js";
@@ -102,6 +102,30 @@ for (const syncIO of [true, false]) {
     });
   });
 }
+
+test("reading a file does not change its access time (O_NOATIME), either way", async () => {
+  await withTempDir(async (dir) => {
+    const atime = new Date("2020-01-01T00:00:00Z");
+    for (const name of ["a.txt", "b.txt"]) {
+      await writeFile(join(dir, name), "x\n".repeat(name === "a.txt" ? 3 : 3000));
+      // Older than the file's modification: a read with relatime would update it.
+      utimesSync(join(dir, name), atime, new Date());
+    }
+    for (const syncIO of [true, false]) {
+      const { app, pipeline } = makePipeline();
+      const sink = new CollectSink(app, pipeline);
+      // read_size 4096: b.txt (6,000 bytes) is read asynchronously even with sync_io.
+      const source = new Recording(app, pipeline, { config: { path: join(dir, "*.txt"), post: "noop", files_per_cycle: 0, read_size: 4096, sync_io: syncIO } });
+      const running = startTriggered(app, pipeline, source, [sink]);
+      await cycleOnce(pipeline, source);
+      await source.whenPostProcessed();
+      await running.stop();
+      assert.equal(sink.events.length, 3003);
+      assert.deepEqual(source.opened.map((o) => o.sync), [syncIO, false]);
+      for (const name of ["a.txt", "b.txt"]) assert.equal(statSync(join(dir, name)).atimeMs, atime.getTime(), `${name}, sync_io=${syncIO}`);
+    }
+  });
+});
 
 test("sync_io: while a folder of small files is read with synchronous calls, timers still run", async () => {
   await withTempDir(async (dir) => {
