@@ -86,12 +86,13 @@ if (side === "pump") {
     makeFolder(folder, files, lines);
     const run = (which) => JSON.parse(execFileSync(process.execPath, [new URL(import.meta.url).pathname, which, folder], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop());
     const results = [];
-    for (let rep = 0; rep < 3; rep++) results.push(run("pump"), run("floor"));
+    for (let rep = 0; rep < 3; rep++) results.push(run("pump"), run("floor"), run("floor-locked"));
     const median = (which) => results.filter((r) => r.system === which).map((r) => r.seconds).sort((a, b) => a - b)[1];
     for (const r of results) if (r.events !== files * lines) throw new Error(`${r.system} read ${r.events} lines, expected ${files * lines}`);
     const pump = median("pump");
     const floor = median("floor");
-    process.stdout.write(JSON.stringify({ files, lines, pumpSeconds: pump, floorSeconds: floor, pumpFilesPerSecond: Math.round(files / pump), ratio: +(floor / pump).toFixed(2) }) + "\n");
+    const locked = median("floor-locked");
+    process.stdout.write(JSON.stringify({ files, lines, pumpSeconds: pump, floorSeconds: floor, floorLockedSeconds: locked, pumpFilesPerSecond: Math.round(files / pump), ratio: +(floor / pump).toFixed(2), ratioLocked: +(locked / pump).toFixed(2) }) + "\n");
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -96,6 +96,8 @@ export abstract class FileABCSource extends TriggerSource {
   filesDone = 0;
   filesRetried = 0;
   filesFailed = 0;
+  /** Files gone between the scan and their lock: taken by another process sharing the folder. */
+  filesTaken = 0;
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -219,7 +221,12 @@ export abstract class FileABCSource extends TriggerSource {
       else await rename(path, locked);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") this.log.warn(`File '${path}' was taken by another process`);
+      // Gone since the scan: another process (or worker) sharing the folder locked it first. Normal
+      // when several share a folder, so counted, not warned about (thousands a minute otherwise).
+      if (code === "ENOENT") {
+        this.filesTaken++;
+        this.log.debug(`File '${path}' was taken by another process`);
+      }
       else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
       return false;
     }
@@ -368,7 +375,7 @@ export abstract class FileABCSource extends TriggerSource {
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), files: { ...this.counts, in_flight: this.inflight.size } };
+    return { ...super.describe(), files: { ...this.counts, in_flight: this.inflight.size, taken_by_others: this.filesTaken } };
   }
 }
 

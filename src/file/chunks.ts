@@ -1,8 +1,11 @@
 import { spawn } from "node:child_process";
-import { readSync } from "node:fs";
+import { read, readSync } from "node:fs";
+import { promisify } from "node:util";
 import type { FileHandle, FileReadResult } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import type { FileEntry } from "./FileABCSource.js";
+
+const readAsync = promisify(read);
 
 /** Read buffers of small files are a multiple of this. */
 const SMALL_READ = 65536;
@@ -24,20 +27,22 @@ export function fileChunks(file: FileEntry, readSize: number, readAhead: number,
 }
 
 /**
- * A small file opened with synchronous calls (FileABCSource's `sync_io`), read the same way: one
- * read of a buffer just bigger than the file (so a short read shows its end), more only if it grew.
+ * A small file opened with synchronous calls (FileABCSource's `sync_io`): one synchronous read of a
+ * buffer just bigger than the file (a short read shows its end). If the file grew since the scan,
+ * the rest is read asynchronously in `readSize` reads, so a big file never holds the event loop.
  */
 async function* syncChunks(file: FileEntry, readSize: number): AsyncGenerator<Buffer> {
   const size = Math.min(readSize, Math.max(4096, file.size + 1));
-  let position = 0;
-  for (let first = true; ; first = false) {
-    const buffer = Buffer.allocUnsafe(size);
-    const bytesRead = readSync(file.fd, buffer, 0, size, position);
+  const first = Buffer.allocUnsafe(size);
+  let bytesRead = readSync(file.fd, first, 0, size, 0);
+  if (bytesRead === 0) return;
+  yield bytesRead === size ? first : first.subarray(0, bytesRead);
+  if (bytesRead < size) return;
+  for (let position = bytesRead; ; position += bytesRead) {
+    const buffer = Buffer.allocUnsafe(readSize);
+    ({ bytesRead } = await readAsync(file.fd, buffer, 0, readSize, position));
     if (bytesRead === 0) return;
-    position += bytesRead;
-    yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
-    // The whole file in one read: as in plainChunks, no second read to find its end.
-    if (first && bytesRead < size) return;
+    yield bytesRead === readSize ? buffer : buffer.subarray(0, bytesRead);
   }
 }
 
