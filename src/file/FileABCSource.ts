@@ -13,7 +13,7 @@ import {
   type Pipeline,
 } from "../core/index.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
-import { fileChunks } from "./chunks.js";
+import { fileChunks, type ScratchBuffer } from "./chunks.js";
 import { fnmatchRegExp, glob } from "./glob.js";
 import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
 import { scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
@@ -78,6 +78,7 @@ export abstract class FileABCSource extends TriggerSource {
   /** With `sync_io`: which folders are local (small files there are handled with synchronous calls). */
   private readonly local: LocalFolders | null;
   private readonly turns = new EventLoopTurns();
+  private readonly scratch: ScratchBuffer = { buffer: null };
   private recovered = false;
   private readonly inflight = new Set<FileEntry>();
   /** The file being read (one at a time): what a readiness check during an error gives up. */
@@ -371,7 +372,7 @@ export abstract class FileABCSource extends TriggerSource {
    * nothing from a chunk past the next one (less memory churn at high rates).
    */
   protected chunks(file: FileEntry, reuseBuffers = false): AsyncIterable<Buffer> {
-    return fileChunks(file, this.readSize, this.readAhead, reuseBuffers);
+    return fileChunks(file, this.readSize, this.readAhead, reuseBuffers, this.scratch);
   }
 
   override describe(): Record<string, unknown> {

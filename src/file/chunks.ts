@@ -15,10 +15,15 @@ const SMALL_READ = 65536;
  * `.bz2`, `.xz`/`.lzma`). With `reuseBuffers`, plain files are read into a ring of buffers: only
  * for a caller that keeps nothing from a chunk past the next one.
  */
-export function fileChunks(file: FileEntry, readSize: number, readAhead: number, reuseBuffers: boolean): AsyncIterable<Buffer> {
+/** A source's buffer for the one synchronous read of a small file, when its reader keeps nothing from a chunk. */
+export interface ScratchBuffer {
+  buffer: Buffer | null;
+}
+
+export function fileChunks(file: FileEntry, readSize: number, readAhead: number, reuseBuffers: boolean, scratch: ScratchBuffer | null = null): AsyncIterable<Buffer> {
   // Only a plain file is opened synchronously (FileABCSource never does so for compressed names).
   const handle = file.handle;
-  if (handle === null) return syncChunks(file, readSize);
+  if (handle === null) return syncChunks(file, readSize, reuseBuffers ? scratch : null);
   const name = file.path.toLowerCase();
   if (name.endsWith(".gz")) return gunzipChunks(handle, readSize);
   if (name.endsWith(".bz2")) return commandChunks(handle, readSize, "bzip2");
@@ -31,12 +36,16 @@ export function fileChunks(file: FileEntry, readSize: number, readAhead: number,
  * buffer just bigger than the file (a short read shows its end). If the file grew since the scan,
  * the rest is read asynchronously in `readSize` reads, so a big file never holds the event loop.
  */
-async function* syncChunks(file: FileEntry, readSize: number): AsyncGenerator<Buffer> {
+async function* syncChunks(file: FileEntry, readSize: number, scratch: ScratchBuffer | null): AsyncGenerator<Buffer> {
   const size = Math.min(readSize, Math.max(4096, file.size + 1));
-  const first = Buffer.allocUnsafe(size);
+  // With a scratch buffer (the source reads one file at a time, and the reader keeps nothing of
+  // it): no new buffer per small file, whose external memory made a good part of the GC's work.
+  if (scratch !== null && (scratch.buffer === null || scratch.buffer.length < size)) scratch.buffer = Buffer.allocUnsafe(Math.max(size, SMALL_READ));
+  const first = scratch?.buffer ?? Buffer.allocUnsafe(size);
   let bytesRead = readSync(file.fd, first, 0, size, 0);
   if (bytesRead === 0) return;
-  yield bytesRead === size ? first : first.subarray(0, bytesRead);
+  // (The scratch buffer may be longer than this read.)
+  yield bytesRead === first.length ? first : first.subarray(0, bytesRead);
   if (bytesRead < size) return;
   for (let position = bytesRead; ; position += bytesRead) {
     const buffer = Buffer.allocUnsafe(readSize);
