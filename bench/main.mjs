@@ -115,6 +115,7 @@ const WORKLOADS = [
     systems: [
       { id: "pump", label: "pump (FileLineSource, `files_per_cycle = 0`, `post = noop` → Sink)", cmd: node("bench/many-files.mjs", "pump", MANY), pump: true },
       { id: "floor", label: "floor (readdir, sort, readFileSync and split each file; no locking, open-file check or post-processing)", cmd: node("bench/many-files.mjs", "floor", MANY), ref: "floor" },
+      { id: "floor-locked", label: "floor plus the file operations the pump may not skip, as plain synchronous calls: lease check, rename to -locked, read, rename back (for scale)", cmd: node("bench/many-files.mjs", "floor-locked", MANY) },
     ],
     targets: null,
   },

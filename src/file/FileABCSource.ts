@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
-import { open, lstat, mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { closeSync, constants, renameSync, unlinkSync } from "node:fs";
+import { mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { FILE_SOURCE_CONFIG } from "./fileSourceConfig.js";
 import {
@@ -13,31 +13,28 @@ import {
   type Pipeline,
 } from "../core/index.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
-import { fileChunks } from "./chunks.js";
+import { fileChunks, type ScratchBuffer } from "./chunks.js";
 import { fnmatchRegExp, glob } from "./glob.js";
 import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
+import { scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
+import { EventLoopTurns, LocalFolders, openForReading, openSyncForReading } from "./syncio.js";
 
-/** Files stat()ed at once while scanning. */
-const STAT_BATCH = 128;
+export type { ScannedFiles };
 
 const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
 
-/** What identifies a file's content for post=noop (and sizes its reads). */
-type FileStats = { size: number; mtimeMs: number; ctimeMs: number; ino: number };
-
-/** What a scan found: paths in order, the same resolved, and their stat(). */
-export interface ScannedFiles {
-  paths: string[];
-  absolute: string[];
-  stats: FileStats[];
-}
+/** Names read through a decompressor: never with synchronous calls (see `sync_io`). */
+const COMPRESSED = /\.(gz|bz2|xz|lzma)$/i;
 
 /** A file being read: locked (renamed to `-locked`), open until its events are settled. */
 export interface FileEntry {
   /** The original name: what goes into the events' context as `filename`. */
   readonly path: string;
   readonly locked: string;
-  readonly handle: FileHandle;
+  /** The open file; null when it is read with synchronous calls (`sync_io`): then only `fd`. */
+  readonly handle: FileHandle | null;
+  /** The file's descriptor (`handle.fd`, or the one opened synchronously). */
+  readonly fd: number;
   readonly receipt: Receipt;
   readonly key: string;
   /** Bytes when it was opened (it may still grow): sizes the read buffers of a small file. */
@@ -80,6 +77,10 @@ export abstract class FileABCSource extends TriggerSource {
   private readonly exclude: RegExp | null;
   private readonly checkOpen: boolean;
   private readonly followSymlinks: boolean;
+  /** With `sync_io`: which folders are local (small files there are handled with synchronous calls). */
+  private readonly local: LocalFolders | null;
+  private readonly turns = new EventLoopTurns();
+  private readonly scratch: ScratchBuffer = { buffer: null };
   private recovered = false;
   private readonly inflight = new Set<FileEntry>();
   /** The file being read (one at a time): what a readiness check during an error gives up. */
@@ -101,6 +102,8 @@ export abstract class FileABCSource extends TriggerSource {
   /** progress(): bytes of the files read, and of those the last scan found not read yet. */
   private bytesRead = 0;
   private bytesAhead = 0;
+  /** Files gone between the scan and their lock: taken by another process sharing the folder. */
+  filesTaken = 0;
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
@@ -124,6 +127,7 @@ export abstract class FileABCSource extends TriggerSource {
     this.include = include === "" ? null : fnmatchRegExp(include);
     this.exclude = exclude === "" ? null : fnmatchRegExp(exclude);
     this.checkOpen = this.config.getBool("check_open");
+    this.local = this.config.getBool("sync_io") ? new LocalFolders() : null;
     app.metrics.addCollector(() => [
       { name: "file_count", type: "gauge", tags: { pipeline: pipeline.id, source: this.id }, fields: { ...this.counts } },
     ]);
@@ -153,7 +157,11 @@ export abstract class FileABCSource extends TriggerSource {
         for (let skipped = next; skipped <= free; skipped++) this.bytesAhead -= found.stats[skipped]!.size;
         next = free + 1;
         // A file that could not be locked or opened is not counted: the next one is read instead.
-        if (!(await this.processFile(found.paths[free]!, found.stats[free]!))) continue;
+        const done = await this.processFile(found.paths[free]!, found.stats[free]!);
+        // Synchronous calls do not let timers and sockets in: they get a turn every few ms.
+        const turn = this.turns.take();
+        if (turn) await turn;
+        if (!done) continue;
         taken++;
         takenThisScan++;
       }
@@ -175,42 +183,20 @@ export abstract class FileABCSource extends TriggerSource {
    * locks a file keeps it: no second stat per file). Updates the `file_count` metric.
    */
   protected async scan(): Promise<ScannedFiles> {
-    const t0 = performance.now();
-    const counts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
-    const named = new Set<string>();
-    for (const pattern of this.patterns) {
-      for (const path of await glob(pattern)) {
-        counts.all_files++;
-        if (path.endsWith("-locked")) counts.locked++;
-        else if (path.endsWith("-failed")) counts.failed++;
-        else if (path.endsWith("-processed")) counts.processed++;
-        else if (this.exclude?.test(path) || (this.include && !this.include.test(path))) continue;
-        else named.add(path);
-      }
-    }
-    const paths: string[] = [];
-    const found: FileStats[] = [];
-    const candidates = [...named];
-    // stat() in batches: awaited one by one, each waits its own turn on the thread pool (~30 µs).
-    for (let from = 0; from < candidates.length; from += STAT_BATCH) {
-      const batch = candidates.slice(from, from + STAT_BATCH);
-      // Without following links, a link is not a regular file to lstat(): skipped.
-      const stats = await Promise.all(batch.map((path) => (this.followSymlinks ? stat : lstat)(path).catch(() => null)));
-      for (let i = 0; i < batch.length; i++) {
-        const st = stats[i];
-        if (!st?.isFile()) continue;
-        if (this.done.size > 0 && this.done.get(batch[i]!) === identity(st)) continue;
-        if (this.unreadable.size > 0 && this.unreadable.get(batch[i]!) === changeIdentity(st)) continue;
-        paths.push(batch[i]!);
-        found.push(st);
-      }
-    }
+    const { found, counts, named } = await scanFiles({
+      patterns: this.patterns,
+      include: this.include,
+      exclude: this.exclude,
+      followSymlinks: this.followSymlinks,
+      skip: (path, st) =>
+        (this.done.size > 0 && this.done.get(path) === identity(st)) || (this.unreadable.size > 0 && this.unreadable.get(path) === changeIdentity(st)),
+      local: this.local,
+      turns: this.turns,
+    });
     // Forget unreadable files that are gone, so the map does not grow with a folder's history.
     if (this.unreadable.size > 0) for (const path of this.unreadable.keys()) if (!named.has(path)) this.unreadable.delete(path);
-    counts.unprocessed = paths.length;
-    counts.scan_time = (performance.now() - t0) / 1000;
     this.counts = counts;
-    return { paths, absolute: paths.map((path) => resolve(path)), stats: found };
+    return found;
   }
 
   /** At start: `-locked` files that no process holds open were left by a crash; give them their names back. */
@@ -234,18 +220,31 @@ export abstract class FileABCSource extends TriggerSource {
   /** Locks, reads and hands over one file; false when it could not be locked or opened (nothing read). */
   private async processFile(path: string, st: FileStats): Promise<boolean> {
     const locked = path + "-locked";
+    // A file that fits in one read, on a local filesystem: locked, opened and read with synchronous
+    // calls (see syncio.ts); its post-processing too. Bigger files stay asynchronous: their reads
+    // overlap the processing of the chunks before.
+    const sync = this.local !== null && st.size < this.readSize && !COMPRESSED.test(path) && this.local.has(path);
     try {
-      await rename(path, locked);
+      if (sync) renameSync(path, locked);
+      else await rename(path, locked);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") this.log.warn(`File '${path}' was taken by another process`);
+      // Gone since the scan: another process (or worker) sharing the folder locked it first. Normal
+      // when several share a folder, so counted, not warned about (thousands a minute otherwise).
+      if (code === "ENOENT") {
+        this.filesTaken++;
+        this.log.debug(`File '${path}' was taken by another process`);
+      }
       else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
       return false;
     }
-    let handle: FileHandle;
+    let handle: FileHandle | null = null;
+    let fd: number;
     try {
       // O_NOFOLLOW: a file replaced by a link after the scan is not followed either.
-      handle = await open(locked, this.followSymlinks ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW);
+      const flags = this.followSymlinks ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW;
+      if (sync) fd = openSyncForReading(locked, flags);
+      else fd = (handle = await openForReading(locked, flags)).fd;
     } catch (e) {
       await rename(locked, path).catch(() => {});
       // The rename back changed the ctime: remember the file as it is now.
@@ -258,6 +257,7 @@ export abstract class FileABCSource extends TriggerSource {
       path,
       locked,
       handle,
+      fd,
       receipt: new Receipt((r) => this.settled(file, r)),
       key: identity(st),
       size: st.size,
@@ -305,10 +305,13 @@ export abstract class FileABCSource extends TriggerSource {
   }
 
   private async postProcess(file: FileEntry, deliveryError: Error | null): Promise<void> {
-    await file.handle.close().catch(() => {});
+    await closeFile(file);
+    // A file read with synchronous calls is renamed (or deleted) the same way: a failure throws
+    // here as the asynchronous call rejects.
+    const mv = file.handle === null ? renameSync : rename;
     if (file.readError !== null) {
       this.filesFailed++;
-      await rename(file.locked, this.post === "noop" ? file.path : file.path + "-failed");
+      await mv(file.locked, this.post === "noop" ? file.path : file.path + "-failed");
       if (this.post === "noop") this.done.set(file.path, file.key);
       return;
     }
@@ -316,20 +319,20 @@ export abstract class FileABCSource extends TriggerSource {
       // Not done: give the file its name back, so it is read again.
       this.filesRetried++;
       if (deliveryError) this.log.warn(`Events of '${file.path}' were not delivered (${deliveryError.message}); the file will be read again`);
-      await rename(file.locked, file.path);
+      await mv(file.locked, file.path);
       return;
     }
     this.filesDone++;
     switch (this.post) {
       case "delete":
-        await unlink(file.locked);
+        await (file.handle === null ? unlinkSync : unlink)(file.locked);
         break;
       case "noop":
-        await rename(file.locked, file.path);
+        await mv(file.locked, file.path);
         this.done.set(file.path, file.key);
         break;
       case "move":
-        await rename(file.locked, this.moveDestination ? join(this.moveDestination, basename(file.path) + "-processed") : file.path + "-processed");
+        await mv(file.locked, this.moveDestination ? join(this.moveDestination, basename(file.path) + "-processed") : file.path + "-processed");
         break;
     }
     this.pipeline.pubsub.publish("bspump.file_source.processed!", { pipeline: this.pipeline, source: this, filename: file.path });
@@ -362,7 +365,7 @@ export abstract class FileABCSource extends TriggerSource {
       file.finished = true;
       this.inflight.delete(file);
       this.filesRetried++;
-      await file.handle.close().catch(() => {});
+      await closeFile(file);
       await rename(file.locked, file.path).catch((e: unknown) => this.log.error(`Cannot unlock '${file.locked}': ${toError(e).message}`));
       this.log.warn(`'${file.path}' was not fully delivered before stop; it will be read again`);
     }
@@ -384,11 +387,21 @@ export abstract class FileABCSource extends TriggerSource {
    * nothing from a chunk past the next one (less memory churn at high rates).
    */
   protected chunks(file: FileEntry, reuseBuffers = false): AsyncIterable<Buffer> {
-    return fileChunks(file, this.readSize, this.readAhead, reuseBuffers);
+    return fileChunks(file, this.readSize, this.readAhead, reuseBuffers, this.scratch);
   }
 
   override describe(): Record<string, unknown> {
-    return { ...super.describe(), files: { ...this.counts, in_flight: this.inflight.size } };
+    return { ...super.describe(), files: { ...this.counts, in_flight: this.inflight.size, taken_by_others: this.filesTaken } };
+  }
+}
+
+/** Closes the file, however it was opened; a failure to close is no reason to keep it locked. */
+function closeFile(file: FileEntry): Promise<void> | void {
+  if (file.handle !== null) return file.handle.close().catch(() => {});
+  try {
+    closeSync(file.fd);
+  } catch {
+    // already closed: nothing held
   }
 }
 

@@ -1,7 +1,11 @@
 import { spawn } from "node:child_process";
-import type { FileReadResult } from "node:fs/promises";
+import { read, readSync } from "node:fs";
+import { promisify } from "node:util";
+import type { FileHandle, FileReadResult } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import type { FileEntry } from "./FileABCSource.js";
+
+const readAsync = promisify(read);
 
 /** Read buffers of small files are a multiple of this. */
 const SMALL_READ = 65536;
@@ -11,15 +15,49 @@ const SMALL_READ = 65536;
  * `.bz2`, `.xz`/`.lzma`). With `reuseBuffers`, plain files are read into a ring of buffers: only
  * for a caller that keeps nothing from a chunk past the next one.
  */
-export function fileChunks(file: FileEntry, readSize: number, readAhead: number, reuseBuffers: boolean): AsyncIterable<Buffer> {
-  const name = file.path.toLowerCase();
-  if (name.endsWith(".gz")) return gunzipChunks(file, readSize);
-  if (name.endsWith(".bz2")) return commandChunks(file, readSize, "bzip2");
-  if (name.endsWith(".xz") || name.endsWith(".lzma")) return commandChunks(file, readSize, "xz");
-  return plainChunks(file, readSize, readAhead, reuseBuffers);
+/** A source's buffer for the one synchronous read of a small file, when its reader keeps nothing from a chunk. */
+export interface ScratchBuffer {
+  buffer: Buffer | null;
 }
 
-async function* plainChunks(file: FileEntry, readSize: number, readsAhead: number, reuseBuffers: boolean): AsyncGenerator<Buffer> {
+export function fileChunks(file: FileEntry, readSize: number, readAhead: number, reuseBuffers: boolean, scratch: ScratchBuffer | null = null): AsyncIterable<Buffer> {
+  // Only a plain file is opened synchronously (FileABCSource never does so for compressed names).
+  const handle = file.handle;
+  if (handle === null) return syncChunks(file, readSize, reuseBuffers ? scratch : null);
+  const name = file.path.toLowerCase();
+  if (name.endsWith(".gz")) return gunzipChunks(file, handle, readSize);
+  if (name.endsWith(".bz2")) return commandChunks(file, handle, readSize, "bzip2");
+  if (name.endsWith(".xz") || name.endsWith(".lzma")) return commandChunks(file, handle, readSize, "xz");
+  return plainChunks(file, handle, readSize, readAhead, reuseBuffers);
+}
+
+/**
+ * A small file opened with synchronous calls (FileABCSource's `sync_io`): one synchronous read of a
+ * buffer just bigger than the file (a short read shows its end). If the file grew since the scan,
+ * the rest is read asynchronously in `readSize` reads, so a big file never holds the event loop.
+ */
+async function* syncChunks(file: FileEntry, readSize: number, scratch: ScratchBuffer | null): AsyncGenerator<Buffer> {
+  const size = Math.min(readSize, Math.max(4096, file.size + 1));
+  // With a scratch buffer (the source reads one file at a time, and the reader keeps nothing of
+  // it): no new buffer per small file, whose external memory made a good part of the GC's work.
+  if (scratch !== null && (scratch.buffer === null || scratch.buffer.length < size)) scratch.buffer = Buffer.allocUnsafe(Math.max(size, SMALL_READ));
+  const first = scratch?.buffer ?? Buffer.allocUnsafe(size);
+  let bytesRead = readSync(file.fd, first, 0, size, 0);
+  if (bytesRead === 0) return;
+  file.position = bytesRead;
+  // (The scratch buffer may be longer than this read.)
+  yield bytesRead === first.length ? first : first.subarray(0, bytesRead);
+  if (bytesRead < size) return;
+  for (let position = bytesRead; ; position += bytesRead) {
+    const buffer = Buffer.allocUnsafe(readSize);
+    ({ bytesRead } = await readAsync(file.fd, buffer, 0, readSize, position));
+    if (bytesRead === 0) return;
+    file.position += bytesRead;
+    yield bytesRead === readSize ? buffer : buffer.subarray(0, bytesRead);
+  }
+}
+
+async function* plainChunks(file: FileEntry, handle: FileHandle, readSize: number, readsAhead: number, reuseBuffers: boolean): AsyncGenerator<Buffer> {
   // A small file gets small buffers and no reads far beyond its end: 1 MiB buffers for each of
   // thousands of small files were most of the allocation. (If it grows, reading goes on with them.)
   const size = Math.min(readSize, Math.ceil((file.size + 1) / SMALL_READ) * SMALL_READ);
@@ -36,7 +74,7 @@ async function* plainChunks(file: FileEntry, readSize: number, readsAhead: numbe
   const readAhead = (): void => {
     while (inFlight.length < ahead) {
       const buffer = ring ? ring[reads++ % ring.length]! : Buffer.allocUnsafe(size);
-      const read = file.handle.read(buffer, 0, size, position);
+      const read = handle.read(buffer, 0, size, position);
       // Its failure is thrown where it is awaited; until then it must not count as unhandled.
       read.catch(() => {});
       inFlight.push(read);
@@ -73,8 +111,8 @@ async function* plainChunks(file: FileEntry, readSize: number, readsAhead: numbe
   }
 }
 
-async function* gunzipChunks(file: FileEntry, readSize: number): AsyncGenerator<Buffer> {
-  const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
+async function* gunzipChunks(file: FileEntry, handle: FileHandle, readSize: number): AsyncGenerator<Buffer> {
+  const input = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
   const gunzip = createGunzip({ chunkSize: Math.min(readSize, 1 << 20) });
   input.on("error", (e) => gunzip.destroy(e));
   input.pipe(gunzip);
@@ -91,8 +129,8 @@ async function* gunzipChunks(file: FileEntry, readSize: number): AsyncGenerator<
 }
 
 /** bzip2 and xz are decompressed by the system's `bzip2 -dc` / `xz -dc` (no pure-JS decoder is pinned). */
-async function* commandChunks(file: FileEntry, readSize: number, command: string): AsyncGenerator<Buffer> {
-  const input = file.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
+async function* commandChunks(file: FileEntry, handle: FileHandle, readSize: number, command: string): AsyncGenerator<Buffer> {
+  const input = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: readSize });
   const child = spawn(command, ["-dc"], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d.slice(0, 1000)));

@@ -16,5 +16,6 @@ export const FILE_SOURCE_CONFIG = {
   read_ahead: { type: "int", default: 3, doc: "Reads of a plain file kept in flight while earlier chunks are processed", min: 1, max: 1024 },
   files_per_cycle: { type: "int", default: 1, doc: "Files read per trigger cycle (BSPump reads one); 0 = all that are there", min: 0 },
   follow_symlinks: { type: "bool", default: true, doc: "Read files that `path` reaches through a symbolic link (BSPump does; the target may lie outside the folder); false: skip them" },
+  sync_io: { type: "bool", default: true, doc: "On a local filesystem (ext2/3/4, XFS, Btrfs, tmpfs, F2FS), a file smaller than `read_size` is locked, opened, read and post-processed with synchronous calls, a few µs each instead of a thread-pool round trip per call (many small files: ~3× faster); false: always asynchronous calls" },
   check_open: { type: "bool", default: true, doc: "Skip files a process has open for writing (Linux: a file lease test, or a walk of /proc), so a file being written is not read half-way" },
 } satisfies ConfigSpec;

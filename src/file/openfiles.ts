@@ -44,6 +44,15 @@ function loadLeaseCheck(): LeaseCheck | null {
 const LEASES_MEAN_OPENS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010]);
 
 export function refusalMeansOpen(path: string): boolean {
+  return isLocalFilesystem(path);
+}
+
+/**
+ * Whether `path` (a file or folder) lies on one of those local filesystems. There a rename, open or
+ * read of a small file takes microseconds, less than a thread-pool round trip; the file sources
+ * then use synchronous calls (`sync_io`). False when it cannot tell.
+ */
+export function isLocalFilesystem(path: string): boolean {
   try {
     return LEASES_MEAN_OPENS.has(statfsSync(path).type);
   } catch {

@@ -1,0 +1,100 @@
+import { lstat, stat } from "node:fs/promises";
+import { lstatSync, statSync, type Stats } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { glob } from "./glob.js";
+import type { EventLoopTurns, LocalFolders } from "./syncio.js";
+
+/** Files stat()ed at once while scanning (asynchronously). */
+const STAT_BATCH = 128;
+
+/** What identifies a file's content for post=noop (and sizes its reads). */
+export type FileStats = { size: number; mtimeMs: number; ctimeMs: number; ino: number };
+
+/** What a scan found: paths in order, the same resolved, and their stat(). */
+export interface ScannedFiles {
+  paths: string[];
+  absolute: string[];
+  stats: FileStats[];
+}
+
+/** The `file_count` metric of a scan. */
+export interface ScanCounts {
+  processed: number;
+  failed: number;
+  locked: number;
+  unprocessed: number;
+  all_files: number;
+  scan_time: number;
+}
+
+export interface ScanOptions {
+  patterns: readonly string[];
+  include: RegExp | null;
+  exclude: RegExp | null;
+  followSymlinks: boolean;
+  /** Whether a file found is left out (already read with post=noop, or unreadable and unchanged). */
+  skip(path: string, st: FileStats): boolean;
+  /** With `sync_io`: folders whose files are stat()ed with synchronous calls, and turns for the event loop meanwhile. */
+  local: LocalFolders | null;
+  turns: EventLoopTurns;
+}
+
+/**
+ * The files to read, in sorted order (patterns in the order given): regular files, not `-locked`,
+ * `-failed` or `-processed`, passing include/exclude, not skipped. `absolute` holds the same paths
+ * resolved, for the open-file check; `stats` their stat() (the rename that locks a file keeps it:
+ * no second stat per file). `named` is every candidate's path, skipped or not.
+ */
+export async function scanFiles(o: ScanOptions): Promise<{ found: ScannedFiles; counts: ScanCounts; named: Set<string> }> {
+  const t0 = performance.now();
+  const counts: ScanCounts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
+  const named = new Set<string>();
+  for (const pattern of o.patterns) {
+    for (const path of await glob(pattern)) {
+      counts.all_files++;
+      if (path.endsWith("-locked")) counts.locked++;
+      else if (path.endsWith("-failed")) counts.failed++;
+      else if (path.endsWith("-processed")) counts.processed++;
+      else if (o.exclude?.test(path) || (o.include && !o.include.test(path))) continue;
+      else named.add(path);
+    }
+  }
+  const candidates = [...named];
+  // Without following links, a link is not a regular file to lstat(): skipped.
+  const stats: (Stats | null)[] = new Array<Stats | null>(candidates.length).fill(null);
+  const remote: number[] = [];
+  o.local?.clear();
+  for (let i = 0; i < candidates.length; i++) {
+    const path = candidates[i]!;
+    if (o.local === null || !o.local.has(path)) {
+      remote.push(i);
+      continue;
+    }
+    // Local: a synchronous stat() takes a few µs, less than its round trip through the thread pool.
+    try {
+      stats[i] = (o.followSymlinks ? statSync : lstatSync)(path, { throwIfNoEntry: false }) ?? null;
+    } catch {
+      stats[i] = null; // as the asynchronous stat() below: a file that cannot be stat()ed is not read
+    }
+    const turn = o.turns.take();
+    if (turn) await turn;
+  }
+  // The others in batches: awaited one by one, each waits its own turn on the thread pool (~30 µs).
+  for (let from = 0; from < remote.length; from += STAT_BATCH) {
+    const batch = remote.slice(from, from + STAT_BATCH);
+    const got = await Promise.all(batch.map((i) => (o.followSymlinks ? stat : lstat)(candidates[i]!).catch(() => null)));
+    for (let k = 0; k < batch.length; k++) stats[batch[k]!] = got[k];
+  }
+  const paths: string[] = [];
+  const found: FileStats[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const st = stats[i];
+    if (!st?.isFile()) continue;
+    if (o.skip(candidates[i]!, st)) continue;
+    paths.push(candidates[i]!);
+    found.push(st);
+  }
+  counts.unprocessed = paths.length;
+  counts.scan_time = (performance.now() - t0) / 1000;
+  return { found: { paths, absolute: paths.map((path) => (isAbsolute(path) ? path : resolve(path))), stats: found }, counts, named };
+}
