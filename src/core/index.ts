@@ -22,3 +22,6 @@ export * from "./waiters.js";
 export * from "./dependency.js";
 export { eventPreview } from "./preview.js";
 export * from "./listen.js";
+export * from "./workers.js";
+export type { WorkerReport, WorkerStatus } from "./supervisor.js";
+export { WorkerSupervisor } from "./supervisor.js";

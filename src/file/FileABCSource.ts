@@ -11,6 +11,9 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
+  type WorkerSharing,
+  inWorkerOrder,
+  workerShare,
 } from "../core/index.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
 import { fileChunks } from "./chunks.js";
@@ -61,6 +64,8 @@ export interface FileEntry {
  * that no process holds open (left by a crash) get their original names back and are read again.
  */
 export abstract class FileABCSource extends TriggerSource {
+  // The `-locked` rename makes a file taken by one worker invisible to the others.
+  static override WorkerSharing: WorkerSharing = "shared";
   static override ConfigDefaults: ConfigSpec = FILE_SOURCE_CONFIG;
   declare readonly config: TypedConfig<typeof FILE_SOURCE_CONFIG>;
 
@@ -183,7 +188,8 @@ export abstract class FileABCSource extends TriggerSource {
     }
     const paths: string[] = [];
     const found: FileStats[] = [];
-    const candidates = [...named];
+    // Worker processes share the folder: each starts at its own place in it (fewer lost races).
+    const candidates = inWorkerOrder([...named]);
     // stat() in batches: awaited one by one, each waits its own turn on the thread pool (~30 µs).
     for (let from = 0; from < candidates.length; from += STAT_BATCH) {
       const batch = candidates.slice(from, from + STAT_BATCH);
@@ -231,7 +237,8 @@ export abstract class FileABCSource extends TriggerSource {
       await rename(path, locked);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") this.log.warn(`File '${path}' was taken by another process`);
+      // Between worker processes of one pump that is how they share a folder, not news.
+      if (code === "ENOENT") this.log[workerShare() === null ? "warn" : "debug"](`File '${path}' was taken by another process`);
       else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
       return false;
     }

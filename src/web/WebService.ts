@@ -7,6 +7,7 @@ import { bspumpVersion, listen, checkSection, ConfigError, toError, type BSPumpA
 import { DASHBOARD_HTML } from "./dashboard.js";
 import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
 import { appSnapshot, LiveStream } from "./stream.js";
+import { mergedHealth, mergedMetrics, mergePipelines } from "./workersView.js";
 
 /** `"8080"`, `":8080"` → 127.0.0.1:8080; `"0.0.0.0:8080"`, `"[::1]:8080"` as given. */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -86,7 +87,15 @@ export class WebService implements Service {
     this.tls = cert && key ? { cert: readPem(cert, "tls_cert"), key: readPem(key, "tls_key") } : null;
     this.log = app.logs.logger("bspump.web");
     const lookups = () => [...app.pumpService.lookups.values()].map((l) => safeDescribe(l));
-    this.live = new LiveStream(appSnapshot(app, () => this.lookupToken === "", lookups));
+    const supervisor = app.supervisor;
+    this.live = new LiveStream(
+      supervisor
+        ? async () => {
+            const reports = await supervisor.gather();
+            return { time: Date.now() / 1000, pipelines: mergePipelines(reports), ...(this.lookupToken === "" ? { lookups: reports[0]?.lookups ?? [] } : {}) };
+          }
+        : appSnapshot(app, () => this.lookupToken === "", lookups),
+    );
     app.metrics.addCollector((): MetricSample[] => {
       const out: MetricSample[] = [{ name: "bspump.web", type: "counter", tags: {}, fields: this.counts }];
       for (const [lookup, c] of this.lookupCounts) out.push({ name: "bspump.web.lookup", type: "counter", tags: { lookup }, fields: c });
@@ -176,8 +185,12 @@ export class WebService implements Service {
 
     if (segments.length === 0) return get(() => this.send(res, 200, DASHBOARD_HTML, "text/html; charset=utf-8"));
     if (segments.length === 1 && segments[0] === "health") return get(() => this.health(res));
+    const supervisor = this.app.supervisor;
     if (segments.length === 1 && segments[0] === "metrics") {
-      return get(() => this.send(res, 200, this.app.metrics.toPrometheus(), "text/plain; version=0.0.4; charset=utf-8"));
+      return get(async () => {
+        const text = supervisor ? mergedMetrics(await supervisor.gather(), this.app.metrics.collect().filter(isSupervisorOwn)) : this.app.metrics.toPrometheus();
+        this.send(res, 200, text, "text/plain; version=0.0.4; charset=utf-8");
+      });
     }
     if (segments[0] !== "bspump" || segments[1] !== "v1") throw new HttpError(404, `no such endpoint: ${path}`);
     const [, , resource, id, action, ...extra] = segments;
@@ -186,12 +199,15 @@ export class WebService implements Service {
 
     switch (resource) {
       case "pipelines": {
-        if (id === undefined) return get(() => this.sendJson(res, 200, pumps.describePipelines()));
+        // With worker processes, the pipelines are the workers' (workersView.ts merges them).
+        const all = async () => (supervisor ? mergePipelines(await supervisor.gather()) : pumps.describePipelines());
+        if (id === undefined) return get(async () => this.sendJson(res, 200, await all()));
         const pipeline = pumps.locatePipeline(id);
         if (action === undefined) {
-          return get(() => {
-            if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
-            this.sendJson(res, 200, pipeline.describe());
+          return get(async () => {
+            const view = pipeline && (supervisor ? (await all())[id] : pipeline.describe());
+            if (!view) throw new HttpError(404, `pipeline '${id}' not found`);
+            this.sendJson(res, 200, view);
           });
         }
         if (action !== "clear-error") throw new HttpError(404, `no such endpoint: ${path}`);
@@ -201,8 +217,8 @@ export class WebService implements Service {
         this.requireToken(req, this.token);
         await this.readJsonBody(req);
         if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
-        const wasError = pipeline.isError();
-        if (wasError) pipeline.setError(null, null, null);
+        const wasError = supervisor ? (await supervisor.clearError(id)).cleared : pipeline.isError();
+        if (wasError && !supervisor) pipeline.setError(null, null, null);
         this.log.info(`Pipeline '${id}' error ${wasError ? "cleared" : "clear requested (no error)"} over the web API`);
         return this.sendJson(res, 200, { ok: true, pipeline: id, cleared: wasError });
       }
@@ -210,7 +226,10 @@ export class WebService implements Service {
       case "lookups": {
         return get(() => {
           this.requireToken(req, this.lookupToken);
+          if (id === undefined && supervisor) return supervisor.gather().then((r) => this.sendJson(res, 200, r[0]?.lookups ?? []));
           if (id === undefined) return this.sendJson(res, 200, [...pumps.lookups.values()].map((l) => safeDescribe(l)));
+          // The supervisor's lookups were never loaded (the workers load their own).
+          if (supervisor) throw new HttpError(501, `lookup '${id}': with worker processes each worker loads its own lookups; serve lookups to slaves from a pump without workers`);
           const lookup = pumps.lookups.get(id) ?? this.fromFactories(id);
           if (!lookup) throw new HttpError(404, `lookup '${id}' not found`);
           if (action === "meta") return this.sendJson(res, 200, safeDescribe(lookup));
@@ -268,7 +287,12 @@ export class WebService implements Service {
     res.end(req.method === "HEAD" ? undefined : data);
   }
 
-  private health(res: ServerResponse): void {
+  private async health(res: ServerResponse): Promise<void> {
+    const supervisor = this.app.supervisor;
+    if (supervisor) {
+      const { status, body } = mergedHealth(await supervisor.gather(), supervisor.status(), Math.round(Date.now() / 1000 - this.app.launchTime));
+      return this.sendJson(res, status, body);
+    }
     const pipelines: Record<string, string> = {};
     let failed = false;
     for (const [id, p] of this.app.pumpService.pipelines) {
@@ -359,6 +383,11 @@ export class WebService implements Service {
     }
     this.send(res, status, JSON.stringify(body, jsonReplacer), "application/json; charset=utf-8", headers);
   }
+}
+
+/** The supervisor's own series: its components were built but never run (their zeros would clash with the workers' totals). */
+function isSupervisorOwn(sample: MetricSample): boolean {
+  return sample.name.startsWith("bspump.web") || sample.name.startsWith("bspump.supervisor");
 }
 
 function readPem(path: string, key: string): Buffer {
