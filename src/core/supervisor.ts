@@ -184,6 +184,14 @@ export class WorkerSupervisor implements Service {
       return this.checkAllExited();
     }
     const wasReady = slot.state === "ready";
+    if (wasReady && code === 0 && signal === null) {
+      // A worker that ended by itself, cleanly, has finished its work (a RunOnceTrigger stops the
+      // application when its cycle is done): the pump stops, as a single process would.
+      slot.state = "stopped";
+      this.log.info(`Worker ${slot.index} finished (exit code 0): stopping the pump`);
+      this.app.stop(0);
+      return;
+    }
     if (!wasReady) slot.startFailures++;
     slot.quickDeaths = Date.now() - slot.startedAt < STABLE_MS ? slot.quickDeaths + 1 : 1;
     if (slot.startFailures >= this.settings.startTries) {

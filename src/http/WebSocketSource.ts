@@ -59,8 +59,8 @@ const CONFIG = {
  * BSPump: `bspump.http.web.WebSocketSource` (an aiohttp handler the user mounts; server only).
  */
 export class WebSocketSource extends Source {
-  // node:cluster workers share one listening socket.
-  static override WorkerSharing: WorkerSharing = "shared";
+  // Single: in client mode every worker would connect to the same server and get every message.
+  static override WorkerSharing: WorkerSharing = "single";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 
