@@ -5,28 +5,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { bspumpVersion, listen, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
+import { etagMatches, parseListen } from "./listenEtag.js";
 import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
 import { appSnapshot, LiveStream } from "./stream.js";
 import { mergedHealth, mergedMetrics, mergePipelines } from "./workersView.js";
-
-/** `"8080"`, `":8080"` → 127.0.0.1:8080; `"0.0.0.0:8080"`, `"[::1]:8080"` as given. */
-export function parseListen(listen: string): { host: string; port: number } {
-  const text = listen.trim().split(/\s+/)[0] ?? "";
-  let host = "127.0.0.1";
-  let portText = text;
-  const bracket = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  if (bracket) {
-    host = bracket[1]!;
-    portText = bracket[2]!;
-  } else if (text.includes(":")) {
-    const i = text.lastIndexOf(":");
-    if (i > 0) host = text.slice(0, i);
-    portText = text.slice(i + 1);
-  }
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`[web] listen: expected [host:]port, got '${listen}'`);
-  return { host, port };
-}
 
 /** `[web]` keys with a type to check (the others are strings, read as they are). */
 const WEB_KEYS: ConfigSpec = {
@@ -404,17 +386,6 @@ function safeDescribe(lookup: Lookup): Record<string, unknown> {
   } catch (e) {
     return { Id: lookup.id, Class: lookup.constructor.name, Error: toError(e).message };
   }
-}
-
-/** If-None-Match: a list of (possibly weak) quoted ETags, or `*`. */
-export function etagMatches(header: string | string[] | undefined, hex: string): boolean {
-  if (header === undefined) return false;
-  const value = Array.isArray(header) ? header.join(",") : header;
-  for (const raw of value.split(",")) {
-    const tag = raw.trim().replace(/^W\//, "");
-    if (tag === "*" || tag === `"${hex}"` || tag === hex) return true;
-  }
-  return false;
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
