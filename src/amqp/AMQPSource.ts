@@ -9,6 +9,7 @@ import {
   type EventContext,
   type Pipeline,
   type ConfigSpec, type TypedConfig,
+  type WorkerSharing,
 } from "../core/index.js";
 import { AMQPConnection } from "./AMQPConnection.js";
 
@@ -52,6 +53,8 @@ const CONFIG = {
  * the pipeline is ready again. After a connection loss it consumes again once reconnected.
  */
 export class AMQPSource extends Source {
+  // Competing consumers of one queue.
+  static override WorkerSharing: WorkerSharing = "shared";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 

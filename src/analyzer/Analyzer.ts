@@ -46,6 +46,7 @@ const CONFIG = {
  * and the event goes on. When the pipeline has a dead-letter target, the event is dead-lettered.
  */
 export class Analyzer extends Processor {
+  static override PartitionedInput = true;
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 

@@ -15,6 +15,7 @@ import { checkDeclaration, exprCommand, looksLikeDeclaration } from "./expr.js";
 interface AppFlags {
   config?: string[];
   webApi?: string;
+  workers?: string;
   verbose?: boolean;
 }
 
@@ -22,6 +23,7 @@ function appArgs(flags: AppFlags): string[] {
   const args: string[] = [];
   for (const c of flags.config ?? []) args.push("-c", c);
   if (flags.webApi) args.push("-w", flags.webApi);
+  if (flags.workers !== undefined) args.push("--workers", flags.workers);
   if (flags.verbose) args.push("-v");
   return args;
 }
@@ -61,6 +63,7 @@ program
   .argument("<definition>", "pipeline definition (.yaml, .yml or .json)")
   .option("-c, --config <file>", "INI configuration (repeatable)", collect)
   .option("-w, --web-api <listen>", "serve the web API and dashboard ([host:]port)")
+  .option("--workers <n>", "worker processes running the pipelines: a number, or 'auto' (one per core); sets [bspump] workers")
   .option("-v, --verbose", "debug logging")
   .action(async (definition: string, flags: AppFlags) => {
     const app = await build(definition, flags);

@@ -1,4 +1,4 @@
-import { Source, type EventContext } from "../core/index.js";
+import { Source, type EventContext, type WorkerSharing } from "../core/index.js";
 import { deepCopyContext } from "./InternalSource.js";
 
 /**
@@ -6,6 +6,8 @@ import { deepCopyContext } from "./InternalSource.js";
  * a sub-pipeline called like a function.
  */
 export class DirectSource extends Source {
+  // Fed from inside the process: runs wherever its feeders run.
+  static override WorkerSharing: WorkerSharing = "inherited";
   async main(): Promise<void> {
     await this.untilStopped;
   }

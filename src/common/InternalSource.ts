@@ -1,4 +1,4 @@
-import { Source, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec, type TypedConfig } from "../core/index.js";
+import { Source, Waiters, type Application, type ComponentOptions, type EventContext, type Pipeline, type ConfigSpec, type TypedConfig, type WorkerSharing } from "../core/index.js";
 
 const CONFIG = {
   queue_max_size: { type: "int", default: 10, doc: "Queue capacity (0 = unlimited)", min: 0 },
@@ -11,6 +11,8 @@ const CONFIG = {
  * (and `_off!` below it) on its pipeline's PubSub; routers throttle their pipeline on it.
  */
 export class InternalSource extends Source {
+  // Fed from inside the process: runs wherever its feeders run.
+  static override WorkerSharing: WorkerSharing = "inherited";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 

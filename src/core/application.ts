@@ -1,7 +1,4 @@
-import { readFileSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { bspumpVersion, parseApplicationArgs, USAGE, type ParsedArgs } from "./args.js";
 import { Config, type ConfigSpec } from "./config.js";
 import { checkSection } from "./resolve.js";
 import { ConfigError, ConfigErrors, toError } from "./errors.js";
@@ -9,6 +6,11 @@ import { isLogLevel, LogManager, type Logger, type LogLevel } from "./logging.js
 import { MetricsService } from "./metrics.js";
 import { PubSub } from "./pubsub.js";
 import { PumpService } from "./service.js";
+import { WorkerAgent } from "./workeragent.js";
+import { WorkerSupervisor } from "./supervisor.js";
+import { WORKER_ENV, workerIndex, workerSettings } from "./workers.js";
+
+export { bspumpVersion, parseApplicationArgs, type ParsedArgs } from "./args.js";
 
 /** A long-lived part of the application, initialised before it runs and finalised when it stops. */
 export interface Service {
@@ -25,66 +27,6 @@ export interface ApplicationOptions {
   env?: NodeJS.ProcessEnv;
   /** Install SIGINT/SIGTERM/SIGUSR1 handlers while running (default true). */
   handleSignals?: boolean;
-}
-
-export interface ParsedArgs {
-  configFiles: string[];
-  webApi: string | undefined;
-  verbose: boolean;
-  positionals: string[];
-}
-
-const USAGE = `Usage: <app> [options]
-
-Options:
-  -c, --config FILE     INI configuration file (may be given more than once)
-  -w, --web-api LISTEN  serve the web API and dashboard on LISTEN ([host:]port; 127.0.0.1 by default)
-  -v, --verbose         debug logging
-  -h, --help            show this help
-      --version         print the version
-`;
-
-/** The version of this package, read from its package.json. */
-export function bspumpVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, "package.json");
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "bspump") return pkg.version ?? "devel";
-    }
-    dir = dirname(dir);
-  }
-  return "devel";
-}
-
-export function parseApplicationArgs(args: string[]): ParsedArgs & { help: boolean; version: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: "string", short: "c", multiple: true },
-        "web-api": { type: "string", short: "w" },
-        verbose: { type: "boolean", short: "v" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-    });
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n\n${USAGE}`);
-  }
-  const v = parsed.values;
-  return {
-    configFiles: v.config ?? [],
-    webApi: v["web-api"],
-    verbose: v.verbose ?? false,
-    help: v.help ?? false,
-    version: v.version ?? false,
-    positionals: parsed.positionals,
-  };
 }
 
 /** The keys the application itself reads, checked when it is made (and so by `bspump check`). */
@@ -124,6 +66,11 @@ export class Application {
   private readonly stopTimeoutSeconds: number;
   private readonly metricsIntervalSeconds: number;
   private gaveUpStopping = false;
+  /**
+   * A worker of a supervisor: SIGINT (a Ctrl-C reaches the whole process group) is left to the
+   * supervisor, which stops the workers itself; a second signal would otherwise end them at once.
+   */
+  protected sigintFromSupervisor = false;
 
   constructor(options: ApplicationOptions = {}) {
     const parsed = parseApplicationArgs(options.args ?? process.argv.slice(2));
@@ -137,7 +84,10 @@ export class Application {
     }
     this.args = parsed;
     this.handleSignals = options.handleSignals ?? true;
-    const env = options.env ?? process.env;
+    // `${BSPUMP_WORKER}` in config files is the worker index: e.g. an output file per worker. One
+    // process (and the supervisor, which runs no pipeline) is worker 0.
+    const givenEnv = options.env ?? process.env;
+    const env = givenEnv[WORKER_ENV] === undefined ? { ...givenEnv, [WORKER_ENV]: "0" } : givenEnv;
     if (options.config instanceof Config) {
       this.config = options.config;
     } else {
@@ -146,6 +96,7 @@ export class Application {
     }
     for (const file of parsed.configFiles) this.config.loadFile(file, env);
     if (parsed.webApi !== undefined) this.config.set("web", "listen", parsed.webApi);
+    if (parsed.workers !== undefined) this.config.set("bspump", "workers", parsed.workers);
     this.stopTimeoutSeconds = checkSection(this.config, "general", GENERAL_KEYS).stop_timeout as number;
     this.metricsIntervalSeconds = Math.round(checkSection(this.config, "metrics", METRICS_KEYS).interval as number);
 
@@ -296,7 +247,7 @@ export class Application {
     }
   }
 
-  private stopTimeout(): number {
+  protected stopTimeout(): number {
     return this.stopTimeoutSeconds;
   }
 
@@ -307,6 +258,7 @@ export class Application {
   private installSignals(): () => void {
     let signals = 0;
     const onStop = (signal: NodeJS.Signals) => {
+      if (signal === "SIGINT" && this.sigintFromSupervisor) return;
       signals++;
       if (signals > 1) {
         this.log.error(`Second ${signal} during graceful stop: exiting now`);
@@ -342,14 +294,36 @@ export function registerWebServiceFactory(factory: WebServiceFactory): void {
   webServiceFactory = factory;
 }
 
-/** The BSPump application: an Application with the PumpService (and the web API when configured). */
+/**
+ * The BSPump application: an Application with the PumpService (and the web API when configured).
+ * With `[bspump] workers` > 1 this process becomes the supervisor (src/core/supervisor.ts): it
+ * builds the pipelines (so bad config stops it before any fork) but runs none; it forks the
+ * workers, which run this same program, and serves the web API for all of them.
+ */
 export class BSPumpApplication extends Application {
   readonly pumpService: PumpService;
+  /** Set in the supervisor of worker processes. */
+  readonly supervisor: WorkerSupervisor | null = null;
+  /** This process's worker index when it is a worker of a supervisor, else null. */
+  readonly workerIndex: number | null;
 
   constructor(options: ApplicationOptions = {}) {
     super(options);
+    const settings = workerSettings(this.config);
+    this.workerIndex = workerIndex();
     this.pumpService = new PumpService(this);
     this.addService("bspump.PumpService", this.pumpService);
+    if (this.workerIndex !== null) {
+      this.pumpService.workerIndex = this.workerIndex;
+      this.sigintFromSupervisor = true;
+      new WorkerAgent(this, this.workerIndex, () => this.pumpService.runningPipelines().map((p) => p.id));
+      return; // the supervisor serves the web API
+    }
+    if (settings.workers > 1) {
+      this.pumpService.supervised = true;
+      this.supervisor = new WorkerSupervisor(this, settings);
+      this.addService("bspump.WorkerSupervisor", this.supervisor);
+    }
     const listen = this.config.get("web", "listen");
     if (listen !== undefined && listen !== "") {
       if (!webServiceFactory) throw new ConfigError("[web] listen is set, but the web API module is not loaded (import 'bspump')");
@@ -370,7 +344,13 @@ export class BSPumpApplication extends Application {
     return problems;
   }
 
+  /** The supervisor waits for its workers, each of which has the whole stop_timeout. */
+  protected override stopTimeout(): number {
+    return super.stopTimeout() + (this.supervisor ? 10 : 0);
+  }
+
   override async main(): Promise<void> {
+    if (this.supervisor) return;
     const ready = [...this.pumpService.pipelines.values()].filter((p) => p.isReady()).length;
     this.log.info(ready === 0 ? "No pipeline is ready yet." : ready === 1 ? "1 pipeline is ready." : `${ready} pipelines are ready.`);
   }

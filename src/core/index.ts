@@ -24,3 +24,6 @@ export { eventPreview } from "./preview.js";
 export * from "./listen.js";
 export * from "./reconnect.js";
 export type { PartitionedState, PartitionedStateHost } from "./partitionedstate.js";
+export * from "./workers.js";
+export type { WorkerReport, WorkerStatus } from "./supervisor.js";
+export { WorkerSupervisor } from "./supervisor.js";

@@ -83,26 +83,31 @@ export class MetricsService {
 
   /** Prometheus text exposition format (version 0.0.4). */
   toPrometheus(): string {
-    const byName = new Map<string, { type: MetricType; help?: string; lines: string[] }>();
-    for (const sample of this.collect()) {
-      for (const [field, value] of Object.entries(sample.fields)) {
-        let name = promName(`${sample.name}_${field}`);
-        if (sample.type === "counter" && !name.endsWith("_total")) name += "_total";
-        let family = byName.get(name);
-        if (!family) {
-          family = { type: sample.type, help: sample.help, lines: [] };
-          byName.set(name, family);
-        }
-        family.lines.push(`${name}${promLabels(sample.tags)} ${promNumber(value)}`);
-      }
-    }
-    let text = "";
-    for (const [name, family] of byName) {
-      text += `# HELP ${name} ${escapeHelp(family.help ?? name.replace(/_/g, " "))}\n# TYPE ${name} ${family.type}\n`;
-      text += family.lines.join("\n") + "\n";
-    }
-    return text;
+    return toPrometheus(this.collect());
   }
+}
+
+/** Samples in the Prometheus text format (one family per name and field). */
+export function toPrometheus(samples: Iterable<MetricSample>): string {
+  const byName = new Map<string, { type: MetricType; help?: string; lines: string[] }>();
+  for (const sample of samples) {
+    for (const [field, value] of Object.entries(sample.fields)) {
+      let name = promName(`${sample.name}_${field}`);
+      if (sample.type === "counter" && !name.endsWith("_total")) name += "_total";
+      let family = byName.get(name);
+      if (!family) {
+        family = { type: sample.type, help: sample.help, lines: [] };
+        byName.set(name, family);
+      }
+      family.lines.push(`${name}${promLabels(sample.tags)} ${promNumber(value)}`);
+    }
+  }
+  let text = "";
+  for (const [name, family] of byName) {
+    text += `# HELP ${name} ${escapeHelp(family.help ?? name.replace(/_/g, " "))}\n# TYPE ${name} ${family.type}\n`;
+    text += family.lines.join("\n") + "\n";
+  }
+  return text;
 }
 
 function promName(raw: string): string {

@@ -12,6 +12,12 @@ import type { Pipeline } from "./pipeline.js";
  */
 export abstract class ProcessorBase extends ConfigObject {
   /**
+   * True for components that keep state per key (the analyzers): with worker processes their
+   * pipeline runs in every worker only when its input is partitioned (Kafka), so that one key is
+   * always seen by the same worker; otherwise in worker 0 only.
+   */
+  static PartitionedInput = false;
+  /**
    * True for components that settle delivery receipts themselves, later (buffered sinks settle
    * after the write is confirmed). Otherwise the pipeline settles when `process` consumes the event.
    */

@@ -6,6 +6,7 @@ import type { Lookup } from "./lookup.js";
 import type { Pipeline } from "./pipeline.js";
 import type { ProcessorBase } from "./processor.js";
 import type { Source } from "./source.js";
+import { runsInEveryWorker } from "./workers.js";
 
 /** Chooses a lookup per event context (for example per tenant); answers undefined when it has none. */
 export interface LookupFactory {
@@ -24,13 +25,28 @@ export class PumpService implements Service {
   readonly lookups = new Map<string, Lookup>();
   readonly lookupFactories: LookupFactory[] = [];
   readonly matrixes = new Map<string, Matrix>();
+  /** In a worker process: its index; worker 0 runs every pipeline, the others the shareable ones. */
+  workerIndex: number | null = null;
+  /** In the supervisor of worker processes: nothing starts here (the workers run the pipelines). */
+  supervised = false;
 
   constructor(readonly app: Application) {}
+
+  /** Whether this process runs the pipeline (src/core/workers.ts says which pipelines share work). */
+  runs(pipeline: Pipeline): boolean {
+    if (this.supervised) return false;
+    return this.workerIndex === null || this.workerIndex === 0 || runsInEveryWorker(pipeline);
+  }
+
+  /** The pipelines this process runs. */
+  runningPipelines(): Pipeline[] {
+    return [...this.pipelines.values()].filter((p) => this.runs(p));
+  }
 
   addPipeline(pipeline: Pipeline): Pipeline {
     if (this.pipelines.has(pipeline.id)) throw new Error(`Pipeline with id '${pipeline.id}' is already registered`);
     this.pipelines.set(pipeline.id, pipeline);
-    if (this.app.isRunning) pipeline.start();
+    if (this.app.isRunning && this.runs(pipeline)) pipeline.start();
     return pipeline;
   }
 
@@ -128,6 +144,7 @@ export class PumpService implements Service {
 
   /** Connections, then non-lazy lookups are ready before any pipeline starts. */
   async initialize(): Promise<void> {
+    if (this.supervised) return;
     for (const connection of this.connections.values()) await connection.initialize();
     await Promise.all(
       [...this.lookups.values()]
@@ -140,7 +157,7 @@ export class PumpService implements Service {
           }
         }),
     );
-    for (const pipeline of this.pipelines.values()) pipeline.start();
+    for (const pipeline of this.runningPipelines()) pipeline.start();
   }
 
   /**
@@ -148,7 +165,8 @@ export class PumpService implements Service {
    * stopped and flushed, so routed events are not stranded.
    */
   async finalize(): Promise<void> {
-    const all = [...this.pipelines.values()];
+    if (this.supervised) return;
+    const all = this.runningPipelines();
     const stopped = new Set<Pipeline>();
     while (stopped.size < all.length) {
       const upstreamRunning = (p: Pipeline) => all.some((q) => !stopped.has(q) && q !== p && q.downstream.has(p));

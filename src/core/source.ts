@@ -6,6 +6,7 @@ import { toError } from "./errors.js";
 import type { Logger } from "./logging.js";
 import type { Pipeline } from "./pipeline.js";
 import type { Trigger } from "./trigger.js";
+import type { WorkerSharing } from "./workers.js";
 
 /**
  * Gets events from outside and hands them to its pipeline. Subclasses implement `main()`, which
@@ -13,6 +14,11 @@ import type { Trigger } from "./trigger.js";
  * race its waits with `this.untilStopped`) to end promptly.
  */
 export abstract class Source extends ConfigObject {
+  /**
+   * Whether worker processes (`[bspump] workers`) can share this source's input; `single` (the
+   * default) runs its pipeline in worker 0 only. See WorkerSharing in workers.ts.
+   */
+  static WorkerSharing: WorkerSharing = "single";
   readonly log: Logger;
   private task: Promise<void> | null = null;
   private stopRequested = false;

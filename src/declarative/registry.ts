@@ -110,6 +110,21 @@ export function configOf(component: RegisteredComponent): Record<string, ConfigK
   return mergedSpec(component.ctor);
 }
 
+const SHARING_TEXT: Record<string, string> = {
+  single: "single-instance: runs in worker 0 only",
+  shared: "shared: every worker runs it, the input is split among them",
+  partitioned: "partitioned: every worker runs it; a key always reaches the same worker",
+  inherited: "runs wherever the pipelines feeding it run",
+};
+
+/** With `[bspump] workers` (docs/workers.md): what a source does, and the components that need partitioned input. */
+function workersLine(ctor: Function): string {
+  const c = ctor as { WorkerSharing?: string; PartitionedInput?: boolean };
+  if (c.WorkerSharing !== undefined) return `Worker processes: ${SHARING_TEXT[c.WorkerSharing] ?? c.WorkerSharing}.`;
+  if (c.PartitionedInput === true) return "Worker processes: keeps state per key; its pipeline runs in every worker only on partitioned input (Kafka), else in worker 0 only.";
+  return "";
+}
+
 /** Markdown reference of every component and its config keys, generated from ConfigDefaults. */
 export function componentsMarkdown(): string {
   const byFamily = new Map<string, RegisteredComponent[]>();
@@ -119,6 +134,8 @@ export function componentsMarkdown(): string {
     out += `\n## ${family}\n`;
     for (const c of list.sort((a, b) => a.name.localeCompare(b.name))) {
       out += `\n### \`${c.name}\` (${c.kind})\n`;
+      const workers = workersLine(c.ctor);
+      if (workers) out += `\n${workers}\n`;
       const spec = Object.entries(configOf(c));
       if (spec.length === 0) {
         out += "\nNo configuration.\n";

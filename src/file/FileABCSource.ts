@@ -11,6 +11,7 @@ import {
   type ComponentOptions,
   type EventContext,
   type Pipeline,
+  type WorkerSharing,
 } from "../core/index.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
 import { fileChunks, type ScratchBuffer } from "./chunks.js";
@@ -60,6 +61,8 @@ export interface FileEntry {
  * that no process holds open (left by a crash) get their original names back and are read again.
  */
 export abstract class FileABCSource extends TriggerSource {
+  // The `-locked` rename makes a file taken by one worker invisible to the others.
+  static override WorkerSharing: WorkerSharing = "shared";
   static override ConfigDefaults: ConfigSpec = FILE_SOURCE_CONFIG;
   declare readonly config: TypedConfig<typeof FILE_SOURCE_CONFIG>;
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import { listen, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { listen, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type WorkerSharing } from "../core/index.js";
 import { CONTEXT_RESPONSE_ID, WebServiceResponses } from "./responses.js";
 import { bodyCodec, charsetOf, parseListen } from "./util.js";
 import { splitLines } from "../codec/lines.js";
@@ -46,6 +46,8 @@ const CONFIG = {
  * `handle(req, res)` can also be mounted in a server of your own (`listen` empty).
  */
 export class WebServiceSource extends Source {
+  // node:cluster workers share one listening socket.
+  static override WorkerSharing: WorkerSharing = "shared";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { listen, Source, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { listen, Source, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type WorkerSharing } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
 import { parseListen, webSocketUrl } from "./util.js";
@@ -59,6 +59,8 @@ const CONFIG = {
  * BSPump: `bspump.http.web.WebSocketSource` (an aiohttp handler the user mounts; server only).
  */
 export class WebSocketSource extends Source {
+  // Single: in client mode every worker would connect to the same server and get every message.
+  static override WorkerSharing: WorkerSharing = "single";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 

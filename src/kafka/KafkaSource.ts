@@ -1,4 +1,4 @@
-import { ConfigError, locateConnection, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, locateConnection, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type WorkerSharing } from "../core/index.js";
 import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
 import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
@@ -42,6 +42,8 @@ interface Batch {
  * and `_kafka_topic`, `_kafka_partition`, `_kafka_offset`, `_kafka_timestamp` (ms), as in BSPump.
  */
 export class KafkaSource extends Source implements ExactlyOnceHost {
+  // Members of one consumer group: a partition, so a key, belongs to one worker.
+  static override WorkerSharing: WorkerSharing = "partitioned";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
   static ConfigPassThrough = "the librdkafka consumer, with `_` read as `.` (e.g. `fetch.min.bytes`, `isolation.level`)";

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { ConfigError, listen, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline } from "../core/index.js";
+import { ConfigError, listen, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type WorkerSharing } from "../core/index.js";
 import { badInput } from "../codec/badInput.js";
 import { LineFramer, framingEncoding, maxLineLengthKey, type LineFramingOptions, type LineTarget } from "../codec/lines.js";
 import { isBytes, textCodec, type TextCodec } from "../codec/text.js";
@@ -64,6 +64,8 @@ const CONFIG = {
  * BSPump: `bspump.ipc.StreamServerSource`, also `bspump.socket.TCPStreamSource` / `TCPSource`.
  */
 export class StreamServerSource extends Source implements LineTarget<Connection> {
+  // node:cluster workers share one listening socket.
+  static override WorkerSharing: WorkerSharing = "shared";
   static override ConfigDefaults: ConfigSpec = CONFIG;
   declare readonly config: TypedConfig<typeof CONFIG>;
 

@@ -5,27 +5,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { bspumpVersion, listen, checkSection, ConfigError, toError, type BSPumpApplication, type ConfigSpec, type Lookup, type Logger, type MetricSample, type Service } from "../core/index.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
+import { etagMatches, parseListen } from "./listenEtag.js";
 import { HostCheck, isLoopback, SECURITY_HEADERS, stateChangeRefusal } from "./guard.js";
 import { appSnapshot, LiveStream } from "./stream.js";
-
-/** `"8080"`, `":8080"` → 127.0.0.1:8080; `"0.0.0.0:8080"`, `"[::1]:8080"` as given. */
-export function parseListen(listen: string): { host: string; port: number } {
-  const text = listen.trim().split(/\s+/)[0] ?? "";
-  let host = "127.0.0.1";
-  let portText = text;
-  const bracket = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  if (bracket) {
-    host = bracket[1]!;
-    portText = bracket[2]!;
-  } else if (text.includes(":")) {
-    const i = text.lastIndexOf(":");
-    if (i > 0) host = text.slice(0, i);
-    portText = text.slice(i + 1);
-  }
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`[web] listen: expected [host:]port, got '${listen}'`);
-  return { host, port };
-}
+import { mergedHealth, mergedMetrics, mergePipelines } from "./workersView.js";
 
 /** `[web]` keys with a type to check (the others are strings, read as they are). */
 const WEB_KEYS: ConfigSpec = {
@@ -86,7 +69,15 @@ export class WebService implements Service {
     this.tls = cert && key ? { cert: readPem(cert, "tls_cert"), key: readPem(key, "tls_key") } : null;
     this.log = app.logs.logger("bspump.web");
     const lookups = () => [...app.pumpService.lookups.values()].map((l) => safeDescribe(l));
-    this.live = new LiveStream(appSnapshot(app, () => this.lookupToken === "", lookups));
+    const supervisor = app.supervisor;
+    this.live = new LiveStream(
+      supervisor
+        ? async () => {
+            const reports = await supervisor.gather();
+            return { time: Date.now() / 1000, pipelines: mergePipelines(reports), ...(this.lookupToken === "" ? { lookups: reports[0]?.lookups ?? [] } : {}) };
+          }
+        : appSnapshot(app, () => this.lookupToken === "", lookups),
+    );
     app.metrics.addCollector((): MetricSample[] => {
       const out: MetricSample[] = [{ name: "bspump.web", type: "counter", tags: {}, fields: this.counts }];
       for (const [lookup, c] of this.lookupCounts) out.push({ name: "bspump.web.lookup", type: "counter", tags: { lookup }, fields: c });
@@ -176,8 +167,12 @@ export class WebService implements Service {
 
     if (segments.length === 0) return get(() => this.send(res, 200, DASHBOARD_HTML, "text/html; charset=utf-8"));
     if (segments.length === 1 && segments[0] === "health") return get(() => this.health(res));
+    const supervisor = this.app.supervisor;
     if (segments.length === 1 && segments[0] === "metrics") {
-      return get(() => this.send(res, 200, this.app.metrics.toPrometheus(), "text/plain; version=0.0.4; charset=utf-8"));
+      return get(async () => {
+        const text = supervisor ? mergedMetrics(await supervisor.gather(), this.app.metrics.collect().filter(isSupervisorOwn)) : this.app.metrics.toPrometheus();
+        this.send(res, 200, text, "text/plain; version=0.0.4; charset=utf-8");
+      });
     }
     if (segments[0] !== "bspump" || segments[1] !== "v1") throw new HttpError(404, `no such endpoint: ${path}`);
     const [, , resource, id, action, ...extra] = segments;
@@ -186,12 +181,15 @@ export class WebService implements Service {
 
     switch (resource) {
       case "pipelines": {
-        if (id === undefined) return get(() => this.sendJson(res, 200, pumps.describePipelines()));
+        // With worker processes, the pipelines are the workers' (workersView.ts merges them).
+        const all = async () => (supervisor ? mergePipelines(await supervisor.gather()) : pumps.describePipelines());
+        if (id === undefined) return get(async () => this.sendJson(res, 200, await all()));
         const pipeline = pumps.locatePipeline(id);
         if (action === undefined) {
-          return get(() => {
-            if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
-            this.sendJson(res, 200, pipeline.describe());
+          return get(async () => {
+            const view = pipeline && (supervisor ? (await all())[id] : pipeline.describe());
+            if (!view) throw new HttpError(404, `pipeline '${id}' not found`);
+            this.sendJson(res, 200, view);
           });
         }
         if (action !== "clear-error") throw new HttpError(404, `no such endpoint: ${path}`);
@@ -201,8 +199,8 @@ export class WebService implements Service {
         this.requireToken(req, this.token);
         await this.readJsonBody(req);
         if (!pipeline) throw new HttpError(404, `pipeline '${id}' not found`);
-        const wasError = pipeline.isError();
-        if (wasError) pipeline.setError(null, null, null);
+        const wasError = supervisor ? (await supervisor.clearError(id)).cleared : pipeline.isError();
+        if (wasError && !supervisor) pipeline.setError(null, null, null);
         this.log.info(`Pipeline '${id}' error ${wasError ? "cleared" : "clear requested (no error)"} over the web API`);
         return this.sendJson(res, 200, { ok: true, pipeline: id, cleared: wasError });
       }
@@ -210,7 +208,10 @@ export class WebService implements Service {
       case "lookups": {
         return get(() => {
           this.requireToken(req, this.lookupToken);
+          if (id === undefined && supervisor) return supervisor.gather().then((r) => this.sendJson(res, 200, r[0]?.lookups ?? []));
           if (id === undefined) return this.sendJson(res, 200, [...pumps.lookups.values()].map((l) => safeDescribe(l)));
+          // The supervisor's lookups were never loaded (the workers load their own).
+          if (supervisor) throw new HttpError(501, `lookup '${id}': with worker processes each worker loads its own lookups; serve lookups to slaves from a pump without workers`);
           const lookup = pumps.lookups.get(id) ?? this.fromFactories(id);
           if (!lookup) throw new HttpError(404, `lookup '${id}' not found`);
           if (action === "meta") return this.sendJson(res, 200, safeDescribe(lookup));
@@ -268,7 +269,12 @@ export class WebService implements Service {
     res.end(req.method === "HEAD" ? undefined : data);
   }
 
-  private health(res: ServerResponse): void {
+  private async health(res: ServerResponse): Promise<void> {
+    const supervisor = this.app.supervisor;
+    if (supervisor) {
+      const { status, body } = mergedHealth(await supervisor.gather(), supervisor.status(), Math.round(Date.now() / 1000 - this.app.launchTime));
+      return this.sendJson(res, status, body);
+    }
     const pipelines: Record<string, string> = {};
     let failed = false;
     for (const [id, p] of this.app.pumpService.pipelines) {
@@ -361,6 +367,11 @@ export class WebService implements Service {
   }
 }
 
+/** The supervisor's own series: its components were built but never run (their zeros would clash with the workers' totals). */
+function isSupervisorOwn(sample: MetricSample): boolean {
+  return sample.name.startsWith("bspump.web") || sample.name.startsWith("bspump.supervisor");
+}
+
 function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(path);
@@ -375,17 +386,6 @@ function safeDescribe(lookup: Lookup): Record<string, unknown> {
   } catch (e) {
     return { Id: lookup.id, Class: lookup.constructor.name, Error: toError(e).message };
   }
-}
-
-/** If-None-Match: a list of (possibly weak) quoted ETags, or `*`. */
-export function etagMatches(header: string | string[] | undefined, hex: string): boolean {
-  if (header === undefined) return false;
-  const value = Array.isArray(header) ? header.join(",") : header;
-  for (const raw of value.split(",")) {
-    const tag = raw.trim().replace(/^W\//, "");
-    if (tag === "*" || tag === `"${hex}"` || tag === hex) return true;
-  }
-  return false;
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BSPumpApplication } from "../core/index.js";
 
 /** What every push carries: the pipelines as `GET /bspump/v1/pipelines` describes them, and lookups. */
-export type Snapshot = () => Record<string, unknown>;
+export type Snapshot = () => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 /**
  * `GET /bspump/v1/stream`: Server-Sent Events, one `snapshot` event per `periodMs` to each
@@ -29,7 +29,7 @@ export class LiveStream {
     // The browser reconnects after `retry` ms when the pump restarts.
     res.write(`retry: 2000\n\n`);
     this.clients.add(res);
-    this.push(res, JSON.stringify(this.snapshot()));
+    void this.take().then((data) => data !== null && this.push(res, data));
     req.socket.setTimeout(0);
     const drop = () => this.detach(res);
     req.on("close", drop);
@@ -49,12 +49,22 @@ export class LiveStream {
 
   private broadcast(): void {
     if (this.clients.size === 0) return this.stopTimer();
-    const data = JSON.stringify(this.snapshot());
-    for (const res of this.clients) this.push(res, data);
+    void this.take().then((data) => {
+      if (data !== null) for (const res of this.clients) this.push(res, data);
+    });
+  }
+
+  /** The snapshot as JSON; a supervisor's comes from its workers (async); null if that failed. */
+  private async take(): Promise<string | null> {
+    try {
+      return JSON.stringify(await this.snapshot());
+    } catch {
+      return null;
+    }
   }
 
   private push(res: ServerResponse, data: string): void {
-    if (res.writableLength > this.maxBuffered) return;
+    if (res.writableEnded || res.writableLength > this.maxBuffered) return;
     res.write(`event: snapshot\ndata: ${data}\n\n`);
   }
 

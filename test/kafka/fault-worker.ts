@@ -7,7 +7,10 @@ import { appendFileSync } from "node:fs";
 import { BSPumpApplication, Config, Pipeline, Sink, type EventContext, type Receipt } from "../../src/core/index.js";
 import { KafkaConnection, KafkaSource } from "../../src/kafka/index.js";
 
-const [broker, topic, group, outFile] = process.argv.slice(2) as [string, string, string, string];
+const [broker, topic, group, file] = process.argv.slice(2) as [string, string, string, string];
+// FAULT_WORKERS=N: this pump runs N worker processes (`[bspump] workers`), each recording to `<file>.<worker>`.
+const workers = process.env.FAULT_WORKERS ?? "1";
+const outFile = workers === "1" ? file : `${file}.${process.env.BSPUMP_WORKER ?? "supervisor"}`;
 
 /** Writes ids in chunks (at most `perTick` every 50 ms, so the stream lasts long enough to kill a process mid-way). */
 class RecordingSink extends Sink {
@@ -51,7 +54,7 @@ class RecordingSink extends Sink {
 }
 
 const config = Config.fromString(
-  `[connection:Kafka]\nbootstrap_servers = ${broker}\n[pipeline:Fault:KafkaSource]\ntopic = ${topic}\ngroup_id = ${group}\nsession_timeout_ms = 6000\nheartbeat_interval_ms = 1000\nauto_commit_interval_ms = 500\n[logging]\nlevel = ${process.env.FAULT_LOG ?? "warn"}\n`,
+  `[connection:Kafka]\nbootstrap_servers = ${broker}\n[pipeline:Fault:KafkaSource]\ntopic = ${topic}\ngroup_id = ${group}\nsession_timeout_ms = 6000\nheartbeat_interval_ms = 1000\nauto_commit_interval_ms = 500\n[logging]\nlevel = ${process.env.FAULT_LOG ?? "warn"}\n[bspump]\nworkers = ${workers}\nworker_restart_delay = 0.2\n`,
   "<fault worker>",
 );
 const app = new BSPumpApplication({ args: [], config });
