@@ -8,48 +8,26 @@
  *
  * Every command takes `--dry-run` (list what would change, change nothing) and `--help`.
  */
-import { readFileSync } from "node:fs";
 import { runCommandLine } from "./commandLine.js";
+import { esClient, esConnectOptions, type EsConnectOptions } from "./esConnectOptions.js";
 import { isMainModule } from "./isMainModule.js";
 import { terminalIO } from "./progress.js";
 import { Command, Option } from "commander";
 import { forceMerge, type AdminOutput } from "../elasticsearch/admin.js";
 import { maintainDatedIndices, type DatedIndexOptions, type DatedIndexTask } from "../elasticsearch/datedIndices.js";
-import { ElasticSearchClient } from "../elasticsearch/ElasticSearchClient.js";
 import { loadIndexTemplates, TEMPLATE_FILE, type TemplateKindOption } from "../elasticsearch/templates.js";
 
 /** Where bselastic prints (stdout and stderr by default; tests collect the lines). */
 export type BselasticIO = AdminOutput;
 
-interface ConnectOptions {
-  username?: string;
-  password?: string;
-  apiKey?: string;
-  cafile?: string;
-  insecure?: boolean;
+interface ConnectOptions extends EsConnectOptions {
   dryRun?: boolean;
 }
 
-function client(url: string, o: ConnectOptions): ElasticSearchClient {
-  return new ElasticSearchClient({
-    urls: [url],
-    username: o.username,
-    password: o.password,
-    apiKey: o.apiKey,
-    ca: o.cafile ? readFileSync(o.cafile) : undefined,
-    verify: !o.insecure,
-    timeout: 120,
-  });
-}
+const client = esClient;
 
 function connectOptions(cmd: Command): Command {
-  return cmd
-    .option("--username <user>", "basic auth user")
-    .option("--password <password>", "basic auth password")
-    .option("--api-key <key>", "API key (Authorization: ApiKey)")
-    .option("--cafile <file>", "PEM CA file for https:// URLs")
-    .option("--insecure", "do not verify the server certificate")
-    .option("--dry-run", "list what would change, change nothing");
+  return esConnectOptions(cmd).option("--dry-run", "list what would change, change nothing");
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];

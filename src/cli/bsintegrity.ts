@@ -11,9 +11,9 @@
  * default `hash_key` `_id` the hash is the document id (the Elasticsearch sink takes `_id` out of
  * the event). Exit status: 0 intact, 1 broken hashes or chain breaks found, 2 the check could not run.
  */
-import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { runCommandLine } from "./commandLine.js";
+import { esClient, esConnectOptions, type EsConnectOptions } from "./esConnectOptions.js";
 import { isMainModule } from "./isMainModule.js";
 import { ElasticSearchClient, ElasticSearchHttpError } from "../elasticsearch/ElasticSearchClient.js";
 import { describeFinding, dumpsOrdered, IntegrityChainCheck, integrityDigest, OrderedObject, parseOrdered, type ChainReport, type OrderedValue } from "../integrity/index.js";
@@ -25,17 +25,12 @@ export interface BsintegrityIO {
   progress?: (done: number, total: number) => void;
 }
 
-export interface CheckOptions {
+export interface CheckOptions extends EsConnectOptions {
   items_size: number;
   scroll: number;
   algorithm: string;
   prev_hash_key: string;
   hash_key: string;
-  username?: string;
-  password?: string;
-  apiKey?: string;
-  cafile?: string;
-  insecure?: boolean;
 }
 
 const positiveInt = (v: string): number => {
@@ -106,31 +101,19 @@ export async function runBsintegrity(argv: readonly string[], io: BsintegrityIO 
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
 
-  program
-    .command("check")
-    .summary("verify every document's hash and the chain links of an index")
-    .argument("<url>", "Elasticsearch URL, e.g. http://localhost:9200/")
-    .argument("<index>", "index (or pattern) to check")
-    .option("--items_size <n>", "documents per scroll page", positiveInt, 100)
-    .option("--scroll <minutes>", "scroll keep-alive in minutes", positiveInt, 1)
-    .option("--algorithm <name>", "hash algorithm (Python hashlib name)", "SHA256")
-    .option("--prev_hash_key <key>", "field with the previous event's hash", "_prev_id")
-    .option("--hash_key <key>", "field with the event's hash; _id: the document id when the field is not stored", "_id")
-    .option("--username <user>", "basic auth user")
-    .option("--password <password>", "basic auth password")
-    .option("--api-key <key>", "API key (Authorization: ApiKey)")
-    .option("--cafile <file>", "PEM CA file for https:// URLs")
-    .option("--insecure", "do not verify the server certificate")
-    .action(async (url: string, index: string, o: CheckOptions) => {
-      const es = new ElasticSearchClient({
-        urls: [url],
-        username: o.username,
-        password: o.password,
-        apiKey: o.apiKey,
-        ca: o.cafile ? readFileSync(o.cafile) : undefined,
-        verify: !o.insecure,
-        timeout: 120,
-      });
+  esConnectOptions(
+    program
+      .command("check")
+      .summary("verify every document's hash and the chain links of an index")
+      .argument("<url>", "Elasticsearch URL, e.g. http://localhost:9200/")
+      .argument("<index>", "index (or pattern) to check")
+      .option("--items_size <n>", "documents per scroll page", positiveInt, 100)
+      .option("--scroll <minutes>", "scroll keep-alive in minutes", positiveInt, 1)
+      .option("--algorithm <name>", "hash algorithm (Python hashlib name)", "SHA256")
+      .option("--prev_hash_key <key>", "field with the previous event's hash", "_prev_id")
+      .option("--hash_key <key>", "field with the event's hash; _id: the document id when the field is not stored", "_id")
+  ).action(async (url: string, index: string, o: CheckOptions) => {
+      const es = esClient(url, o);
       try {
         const report = await checkIndex(es, index, o, io);
         for (const f of report.findings) io.out(describeFinding(f, o.prev_hash_key));
