@@ -7,7 +7,7 @@ export class HashingProcessor extends Processor {
   static override ConfigDefaults: ConfigSpec = HASHING_CONFIG;
   declare readonly config: HashingConfig;
 
-  private readonly hash: Hasher;
+  protected readonly hash: Hasher;
 
   constructor(app: Application, pipeline: Pipeline, options: ComponentOptions = {}) {
     super(app, pipeline, options);
