@@ -1,7 +1,7 @@
 import { ConfigError, locateConnection, Sink, toError, ThrottleSwitch, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type Receipt } from "../core/index.js";
 import { KafkaConnection, passThroughProperties, type KafkaHeaderPairs, type KafkaHeadersInput, type KafkaProducerClient, type KafkaProperties } from "./KafkaConnection.js";
 import { DeliveryLedger } from "./DeliveryLedger.js";
-import { KafkaTransaction, type TransactionMember } from "./KafkaTransaction.js";
+import type { KafkaTransaction, TransactionMember } from "./KafkaTransaction.js";
 import type { KafkaTransactionalProducer } from "./client.js";
 import { noteIgnoredKeys } from "./settings.js";
 
@@ -175,6 +175,10 @@ export class KafkaSink extends Sink implements TransactionMember {
     this.producer = null;
     this.ledger = null;
     this.live = false;
+    // What the old producer held may never be reported (it is closed with them): not counted any more.
+    this.queued = this.backlog.length;
+    this.throttle.update(false, this.queued <= this.low);
+    if (this.queued === 0) this.drained?.();
   }
 
   process(context: EventContext, event: unknown): null {
@@ -214,8 +218,13 @@ export class KafkaSink extends Sink implements TransactionMember {
     return null;
   }
 
-  /** A record's delivery report (from this sink's producer, or the transaction's). */
-  onDelivery(error: Error | null, receipt: Receipt | undefined): void {
+  /** A record's delivery report (from this sink's producer, or the transaction's; `current` false: from a replaced one). */
+  onDelivery(error: Error | null, receipt: Receipt | undefined, current = true): void {
+    if (!current) {
+      // Its transaction aborted when its producer was replaced, and producerLost() uncounted it.
+      receipt?.fail(error ?? new Error("the record's transaction was aborted"));
+      return;
+    }
     this.queued--;
     if (error === null) {
       this.delivered++;
@@ -249,7 +258,7 @@ export class KafkaSink extends Sink implements TransactionMember {
     if (partitions === 0) {
       // Asked once per topic (again after a while if it is not there yet): no Promise per record.
       if (ledger !== null && !this.partitionsAsked.has(topic)) void this.askPartition(topic);
-      return this.producer!.produce(topic, null, value, key, headers, this.owner === undefined ? (receipt ?? NO_RECEIPT) : KafkaTransaction.token(this.owner, receipt));
+      return this.producer!.produce(topic, null, value, key, headers, this.owner === undefined ? (receipt ?? NO_RECEIPT) : this.txn!.token(this.owner, receipt));
     }
     const partition = ledger!.choose(topic, key, partitions);
     if (!this.producer!.produce(topic, partition, value, key, headers, undefined)) return false;

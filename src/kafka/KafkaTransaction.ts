@@ -7,11 +7,15 @@ import type { PartitionTrack } from "./PartitionTrack.js";
 
 /** A sink producing into the transaction (KafkaSink with `exactly_once`). */
 export interface TransactionMember {
-  /** One of its records was acknowledged (error null) or refused / purged. */
-  onDelivery(error: Error | null, receipt: Receipt | undefined): void;
+  /**
+   * One of its records was acknowledged (error null) or refused / purged. `current`: false when
+   * the record was produced by a producer since replaced (its transaction aborted; the member
+   * stopped counting it at producerLost()).
+   */
+  onDelivery(error: Error | null, receipt: Receipt | undefined, current: boolean): void;
   /** A producer is ready (the first one, or a new one after fencing): produce what waits. */
   producerReady(producer: KafkaTransactionalProducer, ledger: DeliveryLedger | null): void;
-  /** The producer is being replaced: hold records until producerReady() again. */
+  /** The producer is being replaced: hold records until producerReady() again; what it had queued may never be reported. */
   producerLost(): void;
 }
 
@@ -38,9 +42,19 @@ export interface TransactionParticipant {
 interface Token {
   owner: TransactionMember | undefined;
   receipt: Receipt | undefined;
+  /** The producer it was produced with (KafkaTransaction.producers when it was made). */
+  generation: number;
 }
 
 const RENEW_BACKOFF_MAX_MS = 30_000;
+/**
+ * An abort takes milliseconds, but librdkafka (2.15) can wait out the whole API timeout in one
+ * case: after a record the broker refused (too large), the partition's next in-flight batches fail
+ * with OUT_OF_ORDER_SEQUENCE, their retry waits for a partition drain, and the drain waits for the
+ * abort. Past this bound the producer is replaced instead (same transactional.id: the broker
+ * aborts what the old one left open).
+ */
+const ABORT_TIMEOUT_MS = 5_000;
 /** Retries of a commit the client says may be retried (a timeout): a commit is never abandoned for a retriable error it may have made. */
 const COMMIT_RETRIES = 5;
 
@@ -119,8 +133,7 @@ export class KafkaTransaction {
   /** Queues a record of a participant (not a sink) in the open transaction; false when the client's queue is full. */
   produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, headers?: KafkaHeaderPairs): boolean {
     if (this.producer === null) throw new Error("KafkaTransaction: no producer ready");
-    const token: Token = { owner: undefined, receipt: undefined };
-    return this.producer.produce(topic, partition, value, key, headers, token);
+    return this.producer.produce(topic, partition, value, key, headers, this.token(undefined, undefined));
   }
 
   private async open(): Promise<void> {
@@ -157,16 +170,18 @@ export class KafkaTransaction {
   private delivered(error: Error | null, token: Token | undefined): void {
     // Purged records (-152 in the queue, -151 in flight) are the consequence of an abort already
     // made, not a failure of the transaction open now.
+    // A replaced producer's reports belong to a transaction aborted already: not the open one's failure.
+    const current = token === undefined || token.generation === this.producers;
     if (error !== null && !(error instanceof KafkaClientError && (error.code === -152 || error.code === -151))) {
-      this.failure ??= error;
+      if (current) this.failure ??= error;
       if (error instanceof KafkaClientError && error.refused) this.refused = true;
     }
-    token?.owner?.onDelivery(error, token.receipt);
+    token?.owner?.onDelivery(error, token.receipt, current);
   }
 
   /** The token a member produces each record with. */
-  static token(owner: TransactionMember, receipt: Receipt | undefined): Token {
-    return { owner, receipt };
+  token(owner: TransactionMember | undefined, receipt: Receipt | undefined): Token {
+    return { owner, receipt, generation: this.producers };
   }
 
   /** Waits until every queued record is delivered or failed (librdkafka sends at once, not after linger.ms). */
@@ -219,7 +234,7 @@ export class KafkaTransaction {
     if (producer !== null) {
       try {
         if (reason instanceof KafkaClientError && reason.fatal) throw reason;
-        await producer.abortTransaction(this.timeoutMs);
+        await producer.abortTransaction(Math.min(this.timeoutMs, ABORT_TIMEOUT_MS));
         await producer.beginTransaction();
       } catch (e) {
         await this.renew(toError(e));

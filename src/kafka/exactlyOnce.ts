@@ -31,16 +31,19 @@ export interface ExactlyOnceHost {
  * transaction is rewound to its last commit.
  *
  * A record the broker refused as such (too large) would abort the same transaction on every try.
- * So after an abort for that reason the next transaction runs in careful mode — a receipt per
- * record —, which names the input record(s) whose output was refused: each goes once to the
- * pipeline's error rules (counted, dead-lettered) and is skipped from then on (`track.poison`),
- * its offset committed with the next transaction.
+ * So after an abort for that reason the source reads in careful mode — a receipt per record —
+ * until its commits have passed every record the aborted transaction had handed over: that names
+ * the input record(s) whose output was refused: each goes once to the pipeline's error rules
+ * (counted, dead-lettered) and is skipped from then on (`track.poison`), its offset committed with
+ * the next transaction.
  */
 export class ExactlyOnce {
-  /** A receipt per record (after an abort for a refused record), until a transaction commits. */
-  careful = false;
-  /** Receipts handed over and not yet done. */
-  private open = 0;
+  /**
+   * After an abort for a refused record: per partition, the offset after the last record that
+   * transaction had handed over. A receipt per record until the commits pass it (`careful`).
+   */
+  private readonly suspect = new Map<PartitionTrack, number>();
+  /** Receipts of the open transaction handed over and not yet done. */
   private readonly live = new Set<Receipt>();
   private idle: (() => void) | null = null;
   private handed = 0;
@@ -63,10 +66,14 @@ export class ExactlyOnce {
     if (!this.restart.has(track)) this.restart.set(track, track.committed >= 0 ? track.committed : offset);
   }
 
+  /** Whether records are handed over with a receipt each. */
+  get careful(): boolean {
+    return this.suspect.size > 0;
+  }
+
   /** A receipt of `records` records was handed over. */
   opened(receipt: Receipt, records: number): void {
     if (this.handed === 0) this.openedAt = Date.now();
-    this.open++;
     this.live.add(receipt);
     this.handed += records;
   }
@@ -79,21 +86,26 @@ export class ExactlyOnce {
 
   /** Partitions taken away by a rebalance: the open transaction has records of them, so it aborts. */
   revoked(tracks: PartitionTrack[]): void {
-    for (const t of tracks) this.restart.delete(t);
+    for (const t of tracks) {
+      this.restart.delete(t);
+      this.suspect.delete(t);
+    }
     if (this.handed > 0) this.abortReason ??= new Error("partitions revoked by a rebalance");
   }
 
   /** A receipt is done: settle its parts, or note the failure (the transaction aborts). */
   settled(parts: Part[], receipt: Receipt): void {
     const error = receipt.error;
+    // Not live: a receipt of a transaction aborted and given up on (its producer replaced); only a refusal still counts.
+    const live = this.live.delete(receipt);
     for (const part of parts) {
       // A refusal names its input even when the report comes after the abort rewound the partition.
       if (error !== null && part.record !== undefined && error instanceof KafkaClientError && error.refused) this.refuse(part, error);
-      else if (error === null && part.track.epoch === part.epoch) part.track.settle(part.entry);
+      else if (live && error === null && part.track.epoch === part.epoch) part.track.settle(part.entry);
     }
+    if (!live) return;
     if (error !== null) this.abortReason ??= error;
-    this.live.delete(receipt);
-    if (--this.open === 0) this.idle?.();
+    if (this.live.size === 0) this.idle?.();
   }
 
   /** Careful mode found an input whose output the broker refused: error rules once, skipped from now on. */
@@ -107,7 +119,7 @@ export class ExactlyOnce {
 
   describe(): Record<string, unknown> {
     const t = this.txn;
-    return { TransactionalId: t.transactionalId, Commits: t.commits, Aborts: t.aborts, Producers: t.producers, OpenReceipts: this.open, Handed: this.handed, Careful: this.careful, RefusedInputs: this.refusedInputs };
+    return { TransactionalId: t.transactionalId, Commits: t.commits, Aborts: t.aborts, Producers: t.producers, OpenReceipts: this.live.size, Handed: this.handed, Careful: this.careful, RefusedInputs: this.refusedInputs };
   }
 
   /** Closes the open transaction: commits when everything settled, aborts and rewinds otherwise. */
@@ -115,8 +127,8 @@ export class ExactlyOnce {
     // A failed transaction holds its queued records until the abort purges them: no waiting then.
     const deadline = Date.now() + Math.max(1000, this.txn.timeoutMs * 0.75);
     if (!this.failing()) await Promise.race([this.txn.flush(), this.until(() => this.failing(), deadline)]);
-    await this.until(() => this.open === 0 || this.failing(), deadline);
-    if (this.open > 0 && !this.failing()) this.abortReason = new Error(`${this.open} receipts not settled within the transaction timeout`);
+    await this.until(() => this.live.size === 0 || this.failing(), deadline);
+    if (this.live.size > 0 && !this.failing()) this.abortReason = new Error(`${this.live.size} receipts not settled within the transaction timeout`);
     const reason = this.abortReason ?? this.txn.failure;
     const consumer = this.host.currentConsumer();
     let committed = false;
@@ -125,8 +137,11 @@ export class ExactlyOnce {
       const offsets = committableOffsets(tracks);
       committed = await this.txn.commit(consumer, offsets, tracks);
       if (committed) {
-        for (const o of offsets) this.restartTrack(tracks, o.topic, o.partition).committed = o.offset;
-        this.careful = false;
+        for (const o of offsets) {
+          const track = this.restartTrack(tracks, o.topic, o.partition);
+          track.committed = o.offset;
+          if (o.offset >= (this.suspect.get(track) ?? Infinity)) this.suspect.delete(track);
+        }
       }
     } else {
       // Events of the aborted transaction still in the pipeline (a slow processor, a router's
@@ -136,8 +151,10 @@ export class ExactlyOnce {
     }
     if (!committed) {
       // The abort purged what was queued: once those reports are in, whether a record was refused as such is known.
-      await this.until(() => this.open === 0, Date.now() + 5000);
-      if (this.txn.refused) this.careful = true;
+      await this.until(() => this.live.size === 0, Date.now() + 5000);
+      // Reports that never come (the producer was replaced, its queue closed with it) are not waited for again.
+      this.live.clear();
+      if (this.txn.refused) for (const track of this.restart.keys()) this.suspect.set(track, Math.max(this.suspect.get(track) ?? -1, handedUpTo(track)));
       // Reports of the aborted transaction's records (purged, refused late) are not the next one's failure.
       this.txn.failure = null;
       this.txn.refused = false;
@@ -173,4 +190,10 @@ export class ExactlyOnce {
     return tracks.find((t) => t.topic === topic && t.partition === partition)!;
   }
 
+}
+
+/** The offset after the last record handed over on a partition (settled or not). */
+function handedUpTo(track: PartitionTrack): number {
+  const entries = track.entries;
+  return entries.length > 0 ? entries[entries.length - 1]!.next : track.committable;
 }
