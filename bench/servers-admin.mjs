@@ -35,9 +35,9 @@ async function kafkaAdmin() {
 const kafkaTopics = [];
 const kafkaGroups = [];
 
-export async function createTopic(topic) {
+export async function createTopic(topic, partitions = K1_PARTITIONS) {
   const a = await kafkaAdmin();
-  await a.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: K1_PARTITIONS, replicationFactor: 1 }] });
+  await a.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
   kafkaTopics.push(topic);
 }
 
@@ -46,8 +46,8 @@ export function noteGroup(group) {
 }
 
 /** The K1 input: every line of the JSON-lines file as one message, keyed by its user. */
-export async function fillTopic(topic, file) {
-  await createTopic(topic);
+export async function fillTopic(topic, file, partitions = K1_PARTITIONS) {
+  await createTopic(topic, partitions);
   const { Partitioners } = await import("kafkajs");
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -65,6 +65,15 @@ export async function topicCount(topic) {
   const a = await kafkaAdmin();
   const offsets = await a.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** Members of a consumer group that hold partitions, once the group is Stable (0 otherwise). */
+export async function stableMembers(group) {
+  const a = await kafkaAdmin();
+  const { groups } = await a.describeGroups([group]);
+  const g = groups[0];
+  if (!g || g.state !== "Stable") return 0;
+  return g.members.filter((m) => m.memberAssignment && m.memberAssignment.length > 0).length;
 }
 
 export async function kafkaCleanup() {
