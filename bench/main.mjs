@@ -218,7 +218,12 @@ const kafkaRun = (w, { topic, group }) => async (c, sys, rep) => {
   if (group) admin.noteGroup(name);
   return { ...c, output: name, group: name };
 };
-const countOutput = { what: "messages in each run's output topic", count: (c) => admin.topicCount(c.output) };
+// Transactional output (pump-eos) is counted as a read_committed consumer sees it: high watermarks
+// also count the transaction markers, and aborted records would be counted too.
+const countOutput = {
+  what: "messages in each run's output topic (pump-eos: as a read_committed consumer reads them)",
+  count: (c, _r, sys) => (sys?.id === "pump-eos" ? admin.committedCount(c.output) : admin.topicCount(c.output)),
+};
 const kafkaTargets = { issue: 14, floor: 1.0, orig: 1.3, rssMb: 150 };
 const SERVER_WORKLOADS = [
   {
@@ -345,7 +350,7 @@ if (active.length) {
             r = await runOnce(serverCmd(w, s, c), 90_000);
             // A file source killed mid-read leaves its file renamed (BSPump's FileABCSource: "-locked").
             if (!existsSync(SJSONL) && existsSync(`${SJSONL}-locked`)) renameSync(`${SJSONL}-locked`, SJSONL);
-            if (!r.error) r.out = await w.check.count(c, r);
+            if (!r.error) r.out = await w.check.count(c, r, s);
           } catch (e) {
             r = { error: e instanceof Error ? e.message : String(e) };
           }

@@ -67,6 +67,26 @@ export async function topicCount(topic) {
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
 }
 
+/**
+ * Records a read_committed consumer (kafkajs' default) reads from a topic: committed transactions
+ * only, without their markers (which high watermarks count). Read until nothing came for 3 s.
+ */
+export async function committedCount(topic) {
+  await kafkaAdmin();
+  const consumer = kafka.consumer({ groupId: `bench-count-${topic}-${Date.now()}`, readUncommitted: false });
+  let count = 0;
+  let last = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    consumer.run({ eachBatch: async ({ batch }) => ((count += batch.messages.length), (last = Date.now())) }).catch(() => {});
+    while (Date.now() - last < 3000) await new Promise((r) => setTimeout(r, 250));
+  } finally {
+    await consumer.disconnect();
+  }
+  return count;
+}
+
 /** Members of a consumer group that hold partitions, once the group is Stable (0 otherwise). */
 export async function stableMembers(group) {
   const a = await kafkaAdmin();
