@@ -5,6 +5,13 @@ import type { KafkaTransaction, TransactionMember } from "./KafkaTransaction.js"
 import type { KafkaTransactionalProducer } from "./client.js";
 import { noteIgnoredKeys } from "./settings.js";
 
+/**
+ * exactly_once: what the receipt of an event not produced because its transaction failed carries.
+ * Never the transaction's failure itself: a refusal (too large) names only the record refused,
+ * and the source sends the inputs of refused records to the error rules.
+ */
+const READ_AGAIN = new Error("not produced: its transaction failed and aborts; read again from the last commit");
+
 /** How long stop() waits for the last deliveries. */
 const DRAIN_TIMEOUT_MS = 60_000;
 /** How often topics' partition counts are read again (partitions can be added to a topic). */
@@ -197,7 +204,7 @@ export class KafkaSink extends Sink implements TransactionMember {
     if (txn !== null && (txn.failure !== null || (receipt !== undefined && txn.stale.has(receipt)))) {
       // The open transaction failed and will abort, or this event's aborted already: its source
       // reads the record again, so it is not produced.
-      receipt?.fail(txn.failure ?? new Error("the event's transaction was aborted"));
+      receipt?.fail(READ_AGAIN);
       return null;
     }
     // A record librdkafka refuses outright (e.g. larger than message.max.bytes) throws here: the
@@ -209,7 +216,7 @@ export class KafkaSink extends Sink implements TransactionMember {
         // The transaction is in an abortable state (a record of it failed a moment ago): this one
         // is read again after the abort, not an error of its own.
         txn.failure ??= toError(e);
-        receipt?.fail(txn.failure);
+        receipt?.fail(READ_AGAIN);
         return null;
       }
     } else if (!this.live || this.backlog.length > 0 || !this.send(name, value, key, headers, receipt)) this.backlog.push({ topic: name, value, key, headers, receipt });
