@@ -11,6 +11,8 @@ import {
 } from "../core/index.js";
 import { ListAggregationStrategy, type AggregationStrategy } from "./AggregationStrategy.js";
 
+const ABANDONED = new Error("aggregate dropped: its events are read again (their transaction aborted)");
+
 export interface AggregatorOptions extends ComponentOptions {
   aggregationStrategy?: AggregationStrategy;
 }
@@ -39,6 +41,9 @@ export class Aggregator extends Generator {
   private currentSize = 0;
   private lastFlushTime: number;
   private readonly receipts = new ReceiptTally();
+  private lastReceipt: Receipt | undefined = undefined;
+  /** Aggregates dropped because their events are to be read again (Receipt.abandon). */
+  abandonedAggregates = 0;
   private readonly onTick = (): void => this.checkTime();
 
   constructor(app: Application, pipeline: Pipeline, options: AggregatorOptions = {}) {
@@ -58,6 +63,11 @@ export class Aggregator extends Generator {
     // Keep the event's receipt open until the aggregate that contains it is delivered.
     const receipt = context.receipt;
     if (receipt) {
+      // What is held of an aborted Kafka transaction is read again: not aggregated with what follows.
+      if (receipt !== this.lastReceipt) {
+        this.lastReceipt = receipt;
+        if (this.receipts.anyAbandoned()) this.discard();
+      }
       receipt.add();
       this.receipts.add(receipt);
     }
@@ -70,11 +80,20 @@ export class Aggregator extends Generator {
     this.currentSize = 0;
     this.lastFlushTime = this.app.time();
     if (this.strategy.isEmpty()) return;
+    if (this.receipts.anyAbandoned()) return this.discard();
     const aggregate = this.strategy.flush();
     const held = this.receipts.take();
     const receipt = new Receipt((r) => (r.error ? held.failAll(r.error) : held.settleAll()));
     this.pipeline.inject({ receipt }, aggregate, this.depth);
     receipt.seal();
+  }
+
+  /** Drops the aggregate being built: its events' sources hand them over again. */
+  private discard(): void {
+    this.strategy.flush();
+    this.currentSize = 0;
+    this.abandonedAggregates++;
+    this.receipts.take().failAll(ABANDONED);
   }
 
   private checkTime(): void {

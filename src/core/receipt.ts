@@ -16,6 +16,8 @@ export class Receipt {
   error: Error | null = null;
   settledCount = 0;
   failedCount = 0;
+  /** See abandon(). */
+  abandoned = false;
 
   constructor(private readonly onDone: (receipt: Receipt) => void = () => {}) {}
 
@@ -50,6 +52,15 @@ export class Receipt {
     this.error ??= error;
     this.failedCount += n;
     this.release(n);
+  }
+
+  /**
+   * The source will hand this receipt's events over again (e.g. the Kafka transaction they were
+   * read in aborted): whatever still holds them (an Aggregator, a transactional sink) must not
+   * write them, and settles or fails them as usual.
+   */
+  abandon(): void {
+    this.abandoned = true;
   }
 
   /** No more events will be added: complete as soon as nothing is pending. */
@@ -92,6 +103,12 @@ export class ReceiptTally {
 
   get size(): number {
     return this.receipts.length;
+  }
+
+  /** Whether the events of one of these receipts are to be handed over again (Receipt.abandon). */
+  anyAbandoned(): boolean {
+    for (let i = 0; i < this.receipts.length; i++) if (this.receipts[i]!.abandoned) return true;
+    return false;
   }
 
   /** Takes the current tally, leaving this one empty (for a buffer handed to a writer). */

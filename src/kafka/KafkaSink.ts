@@ -201,7 +201,7 @@ export class KafkaSink extends Sink implements TransactionMember {
     const receipt = context.receipt;
     const name = topic ?? this.topic;
     const txn = this.txn;
-    if (txn !== null && (txn.failure !== null || (receipt !== undefined && txn.stale.has(receipt)))) {
+    if (txn !== null && (txn.failure !== null || (receipt !== undefined && receipt.abandoned))) {
       // The open transaction failed and will abort, or this event's aborted already: its source
       // reads the record again, so it is not produced.
       receipt?.fail(READ_AGAIN);
@@ -279,6 +279,12 @@ export class KafkaSink extends Sink implements TransactionMember {
     let i = 0;
     for (; i < this.backlog.length; i++) {
       const b = this.backlog[i]!;
+      if (b.receipt?.abandoned) {
+        // exactly_once: queued here when its transaction aborted; it is read again.
+        this.queued--;
+        b.receipt.fail(READ_AGAIN);
+        continue;
+      }
       if (!this.send(b.topic, b.value, b.key, b.headers, b.receipt)) break;
     }
     this.backlog = i === this.backlog.length ? [] : this.backlog.slice(i);

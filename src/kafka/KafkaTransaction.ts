@@ -71,8 +71,6 @@ export class KafkaTransaction {
   producer: KafkaTransactionalProducer | null = null;
   /** The first record failure of the open transaction: it cannot commit. */
   failure: Error | null = null;
-  /** Receipts of aborted transactions: their events, still in a pipeline, are not produced (they are read again). */
-  stale = new WeakSet<Receipt>();
   /** A record was refused by the broker as such (too large), not only purged after another's failure; reset by the source. */
   refused = false;
   /** How long a transaction may stay open (librdkafka's `transaction.timeout.ms`, from the first sink's properties). */

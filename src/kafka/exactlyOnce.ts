@@ -146,7 +146,7 @@ export class ExactlyOnce {
     } else {
       // Events of the aborted transaction still in the pipeline (a slow processor, a router's
       // queue) must not produce into the next one: they are read again from the last commit.
-      for (const r of this.live) this.txn.stale.add(r);
+      for (const r of this.live) r.abandon();
       await this.txn.abort(reason ?? new Error("no consumer"));
     }
     if (!committed) {

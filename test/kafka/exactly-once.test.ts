@@ -192,3 +192,51 @@ test("exactly_once: an output the broker refuses (too large) aborts, goes to the
   assert.ok([...got.values()].every((c) => c === 1), "no duplicates from the aborted transactions");
   for (const b of bad) assert.equal(got.has(String(b)), false);
 });
+
+test("exactly_once with an Aggregator across aborts: what it held of an aborted transaction is dropped, not written into the next; every input once, in a committed aggregate or the error rules", { timeout: 90_000 }, async () => {
+  const n = 3000;
+  const bad = new Set([700, 2100]);
+  const inTopic = await input(n, 1);
+  const out = unique("eos-agg-abort-out");
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: out, numPartitions: 1, configEntries: [{ name: "max.message.bytes", value: "20000" }] }], waitForLeaders: true });
+  await admin.disconnect();
+  const group = unique("eos-agg-abort-group");
+  const app = makeApp(`${ini("G", inTopic, group)}[pipeline:G:Aggregator]\ncompletion_size = 7\ncompletion_timeout = 0.1\n[pipeline:G:KafkaSink]\ntopic = ${out}\nexactly_once = true\nlinger.ms = 5\nbatch.size = 10000\n`);
+  const pipeline = new Pipeline(app, "G");
+  const source = new KafkaSource(app, pipeline, "Kafka");
+  /** An aggregate holding a bad input becomes a 50 KB record, over the topic's max.message.bytes. */
+  class InflateBad extends Processor {
+    process(_context: EventContext, event: unknown): Buffer {
+      const ids = (event as Buffer).toString().split(",");
+      return ids.some((id) => bad.has(Number(id))) ? Buffer.alloc(50_000, 120) : (event as Buffer);
+    }
+  }
+  const dead: string[] = [];
+  const deadPipeline = new Pipeline(app, "Dead");
+  class DeadSink extends Sink {
+    process(_context: EventContext, event: unknown): null {
+      dead.push(String((event as { event?: unknown }).event ?? event));
+      return null;
+    }
+  }
+  register(deadPipeline, new InternalSource(app, deadPipeline), new DeadSink(app, deadPipeline));
+  pipeline.deadLetter = "Dead";
+  const aggregator = new Aggregator(app, pipeline);
+  register(pipeline, source, aggregator, new Join(app, pipeline), new InflateBad(app, pipeline), new KafkaSink(app, pipeline, "Kafka"));
+  const run = app.run();
+  await until(() => allCommitted(inTopic, group), 60_000, "the input committed to its end");
+  app.stop();
+  assert.equal(await run, 0);
+  const eos = source.exactlyOnce!;
+  console.log(`aggregator across aborts: ${eos.txn.aborts} aborts, ${eos.txn.commits} commits, ${aggregator.abandonedAggregates} aggregates dropped, ${dead.length} inputs to the error rules`);
+  assert.ok(eos.txn.aborts >= 1, "the refusals aborted transactions");
+  const committedIds = (await readAll(out, 1, 30_000)).length > 0 ? (await readAll(out, Math.ceil((n - dead.length) / 7), 30_000)).flatMap((r) => r.value!.toString().split(",")) : [];
+  const got = counts(committedIds);
+  const deadCounts = counts(dead);
+  assert.deepEqual([...got].filter(([, c]) => c > 1), [], "no input in two committed aggregates");
+  assert.deepEqual([...deadCounts].filter(([, c]) => c > 1), [], "no input to the error rules twice");
+  for (const b of bad) assert.equal(deadCounts.get(String(b)), 1, `${b} went to the error rules`);
+  for (let i = 0; i < n; i++) assert.ok(got.has(String(i)) !== deadCounts.has(String(i)), `${i}: committed ${got.get(String(i)) ?? 0}, error rules ${deadCounts.get(String(i)) ?? 0}`);
+});
