@@ -15,7 +15,15 @@ export interface Pump {
 
 /** Runs `node <args>` (a pump: the CLI or a script) and collects its log. */
 export function startPump(args: string[], env: NodeJS.ProcessEnv = {}): Pump {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  // Its own process group, killed when the test process exits: a failed test leaves no pump (and its workers) running.
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
+  process.on("exit", () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  });
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
