@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Sink, type EventContext } from "../../src/core/index.js";
 import { FileLineSource, type FileEntry } from "../../src/file/index.js";
 import { CollectSink, cycleOnce, makePipeline, startTriggered, withTempDir } from "./helpers.js";
 
@@ -182,5 +183,46 @@ test("sync_io: while a folder of small files is read with synchronous calls, tim
     // A turn at least every 10 ms of synchronous work (the cycle takes ≥ 50 ms: 1,500 files, 3,000 renames).
     assert.ok(ms >= 30, `the cycle took ${ms.toFixed(0)} ms`);
     assert.ok(ticks >= Math.floor(ms / 40), `${ticks} timer ticks in ${ms.toFixed(0)} ms`);
+  });
+});
+
+test("sync_io: a pipeline throttled in the middle of a small file stops reading until released; every line once, in order", async () => {
+  await withTempDir(async (dir) => {
+    const expected: string[] = [];
+    for (let f = 0; f < 20; f++) {
+      // 600 lines (~6 KB): read whole with synchronous calls and framed without a Promise while
+      // the pipeline is ready; the throttle falls inside a file (readiness checked every 256 lines).
+      const body = lines(f, 600);
+      expected.push(...body);
+      await writeFile(join(dir, `f${String(f).padStart(3, "0")}.txt`), body.join("\n") + "\n");
+    }
+    const { app, pipeline } = makePipeline();
+    let whileThrottled = -1;
+    class Throttling extends Sink {
+      readonly events: string[] = [];
+      process(_context: EventContext, event: unknown): null {
+        this.events.push(event as string);
+        if (this.events.length === 1000 || this.events.length === 7000) {
+          const at = this.events.length;
+          pipeline.throttle(this, true);
+          setTimeout(() => {
+            // Lines after the throttle: at most those of the current readiness interval.
+            whileThrottled = Math.max(whileThrottled, this.events.length - at);
+            pipeline.throttle(this, false);
+          }, 50);
+        }
+        return null;
+      }
+    }
+    const sink = new Throttling(app, pipeline);
+    const source = new Recording(app, pipeline, { config: { path: join(dir, "*.txt"), post: "noop", files_per_cycle: 0 } });
+    const running = startTriggered(app, pipeline, source, [sink]);
+    await cycleOnce(pipeline, source);
+    await source.whenPostProcessed();
+    await running.stop();
+    assert.ok(source.opened.every((o) => o.sync), "every file read synchronously");
+    assert.ok(whileThrottled >= 0 && whileThrottled < 256, `${whileThrottled} lines handed over while throttled`);
+    assert.deepEqual(sink.events, expected);
+    assert.equal(source.filesDone, 20);
   });
 });
