@@ -97,9 +97,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
       const txn = this.connection.transaction();
       if (!txn.claim(this)) throw new ConfigError(`${this.config.where("exactly_once")}: another exactly_once KafkaSource uses connection '${this.connection.id}'; give each its own connection`);
       if (this.pinned !== null) throw new ConfigError(`${this.config.where("exactly_once")}: exactly_once needs a consumer group (whole topics, not name:partition)`);
-      // The changelog has its transaction hook (StateChangelog.stage/staged) but the two are not tested together yet.
-      if (this.state !== null) throw new ConfigError(`${this.config.where("exactly_once")}: exactly_once with state_topic is not supported yet; use state_topic at-least-once (docs/kafka.md)`);
-      this.exactlyOnce = new ExactlyOnce(this, txn, this.config.getInt("transaction_records"), this.config.getInt("transaction_interval_ms"));
+      this.exactlyOnce = new ExactlyOnce(this, txn, this.config.getInt("transaction_records"), this.config.getInt("transaction_interval_ms"), this.state);
     }
     app.metrics.addCollector(() => [
       {

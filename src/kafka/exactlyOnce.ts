@@ -2,6 +2,7 @@ import type { EventContext, Pipeline, Receipt } from "../core/index.js";
 import { KafkaClientError, type KafkaConsumerClient, type KafkaRecord } from "./client.js";
 import type { KafkaTransaction } from "./KafkaTransaction.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack } from "./PartitionTrack.js";
+import type { StateChangelog } from "./stateChangelog.js";
 
 /** The records of one partition under one receipt; in careful mode also the one record and its context. */
 export interface Part {
@@ -36,6 +37,12 @@ export interface ExactlyOnceHost {
  * the input record(s) whose output was refused: each goes once to the pipeline's error rules
  * (counted, dead-lettered) and is skipped from then on (`track.poison`), its offset committed with
  * the next transaction.
+ *
+ * With `state_topic`, the changelog takes part in the transactions (StateChangelog.prepare): the
+ * checkpoints of a transaction's partitions commit with its offsets and outputs; an abort takes
+ * the states of the partitions it rewinds back to their last committed checkpoint (else the
+ * records read again would be counted twice); a revoke forgets them (the new owner restores the
+ * last committed checkpoint, read with read_committed).
  */
 export class ExactlyOnce {
   /**
@@ -59,7 +66,10 @@ export class ExactlyOnce {
     readonly txn: KafkaTransaction,
     private readonly maxRecords: number,
     private readonly intervalMs: number,
-  ) {}
+    private readonly state: StateChangelog | null = null,
+  ) {
+    if (state !== null) txn.addParticipant(state);
+  }
 
   /** A part of a partition starts in this transaction at `offset`. */
   touch(track: PartitionTrack, offset: number): void {
@@ -91,6 +101,7 @@ export class ExactlyOnce {
       this.suspect.delete(t);
     }
     if (this.handed > 0) this.abortReason ??= new Error("partitions revoked by a rebalance");
+    if (this.state?.active) this.state.release(tracks);
   }
 
   /** A receipt is done: settle its parts, or note the failure (the transaction aborts). */
@@ -158,7 +169,8 @@ export class ExactlyOnce {
       // Reports of the aborted transaction's records (purged, refused late) are not the next one's failure.
       this.txn.failure = null;
       this.txn.refused = false;
-      for (const [track, offset] of this.restart) this.host.rewind(track, offset);
+      // With state: state and offset back to the last committed checkpoint together (the same offset as the last commit).
+      for (const [track, offset] of this.restart) this.host.rewind(track, (this.state?.active ? this.state.rollback(track) : null) ?? offset);
     }
     this.restart.clear();
     this.handed = 0;

@@ -1,6 +1,7 @@
 import { toError, type EventContext, type Logger, type PartitionedState, type PartitionedStateHost } from "../core/index.js";
 import type { KafkaCommit, KafkaConsumerClient, KafkaProducerClient, KafkaTopicPartition } from "./client.js";
 import type { KafkaConnection } from "./KafkaConnection.js";
+import type { KafkaTransaction, TransactionParticipant } from "./KafkaTransaction.js";
 import type { PartitionTrack } from "./PartitionTrack.js";
 import { decodeCheckpoint, encodeCheckpoint, readPartition } from "./changelogRecords.js";
 
@@ -40,7 +41,7 @@ const READ_IDLE_MS = 3000;
 /** Longest the source stops handing records over for a checkpoint. */
 const BARRIER_MAX_MS = 5000;
 
-export class StateChangelog implements PartitionedStateHost {
+export class StateChangelog implements PartitionedStateHost, TransactionParticipant {
   private readonly owners: PartitionedState[] = [];
   /** Partition names, by topic and partition number (no string built per event). */
   private readonly names = new Map<string, string[]>();
@@ -254,40 +255,64 @@ export class StateChangelog implements PartitionedStateHost {
   async revokeAndCommit(tracks: PartitionTrack[], revoked: () => void, commit: (offsets: KafkaCommit[]) => void): Promise<void> {
     const mine: Checkpoint[] = [];
     for (const t of tracks) {
-      this.wanted.delete(t);
-      this.lowerBarrier();
       if (t.entries.length === 0) this.take(t);
-      const name = this.nameOf(t.topic, t.partition);
-      const c = this.pending.get(name);
+      const c = this.pending.get(this.nameOf(t.topic, t.partition));
       if (c !== undefined) mine.push(c);
-      for (const owner of this.owners) owner.release(name);
-      this.written.delete(name);
     }
+    this.release(tracks);
     revoked();
     commit(await this.flush(mine, true));
   }
 
+  /** The partitions went to another process, which restores them from their last checkpoint: their states are forgotten here. */
+  release(tracks: readonly PartitionTrack[]): void {
+    for (const t of tracks) {
+      this.wanted.delete(t);
+      this.lowerBarrier();
+      const name = this.nameOf(t.topic, t.partition);
+      for (const owner of this.owners) owner.release(name);
+      this.written.delete(name);
+    }
+  }
+
   /**
-   * exactly_once (for the transactions of issue 15 items 1–3, whose source calls this from its
-   * transaction-participant hook): at a transaction boundary every record handed over has
-   * settled, so each of these partitions is checkpointed now, and the records are returned to be
-   * produced in the transaction — state, results and offsets then commit together. staged() then
-   * says how the transaction ended.
+   * exactly_once (TransactionParticipant, added by the source's ExactlyOnce): at a transaction
+   * boundary every record handed over has settled, so each partition that had records in the
+   * transaction is checkpointed now and the checkpoint produced in the transaction — state,
+   * results and offsets then commit together, or none of them.
    */
-  stage(tracks: PartitionTrack[]): { topic: string; partition: number; key: string; value: Buffer }[] {
+  prepare(txn: KafkaTransaction, tracks: readonly PartitionTrack[]): void {
+    if (!this.active) return;
+    for (const r of this.stage(tracks)) {
+      // Thrown inside the commit: the transaction aborts (a missing checkpoint must not commit its offsets).
+      if (!txn.produce(r.topic, r.partition, r.value, r.key)) throw new Error(`${this.component}: the transaction's producer queue is full; state checkpoint not written`);
+    }
+  }
+
+  committed(): void {
+    this.staged(true);
+  }
+
+  aborted(): void {
+    this.staged(false);
+  }
+
+  /** Checkpoints these partitions (nothing of theirs in flight) and returns the records to produce in the transaction; staged() then says how it ended. */
+  stage(tracks: readonly PartitionTrack[]): { topic: string; partition: number; key: string; value: Buffer }[] {
     for (const t of tracks) if (t.entries.length === 0) this.take(t);
     this.staging = [...this.pending.values()];
     this.pending.clear();
     return this.staging.map((c) => ({ topic: this.topic, partition: c.partition, key: this.nameOf(c.topic, c.partition), value: c.value }));
   }
 
-  /** The transaction of the staged checkpoints committed (they are the partitions' last) or aborted (states back to the last committed checkpoint, as the offsets). */
+  /**
+   * The transaction of the staged checkpoints committed (they are the partitions' last) or
+   * aborted (they are dropped; the abort rewinds each of the transaction's partitions, and
+   * rollback() takes its states back to the last committed checkpoint with it).
+   */
   staged(committed: boolean): void {
-    for (const c of this.staging) {
-      const name = this.nameOf(c.topic, c.partition);
-      if (c.track.epoch !== c.epoch) continue;
-      if (committed) this.written.set(name, { offset: c.offset, value: c.value });
-      else this.apply(name, this.written.get(name)?.value ?? null);
+    if (committed) {
+      for (const c of this.staging) if (c.track.epoch === c.epoch) this.written.set(this.nameOf(c.topic, c.partition), { offset: c.offset, value: c.value });
     }
     this.staging = [];
   }
@@ -326,8 +351,9 @@ export class StateChangelog implements PartitionedStateHost {
   }
 
   /**
-   * Back to the last checkpoint of a partition after its records failed (they are consumed again):
-   * the states are restored; returns the offset to read from (null: no checkpoint, states emptied).
+   * Back to the last checkpoint of a partition after its records failed, or (exactly_once) its
+   * transaction aborted — they are consumed again, and a state that kept them would count them
+   * twice: the states are restored; returns the offset to read from (null: no checkpoint, states emptied).
    */
   rollback(track: PartitionTrack): number | null {
     const name = this.nameOf(track.topic, track.partition);

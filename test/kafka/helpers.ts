@@ -59,12 +59,16 @@ export interface ReadRecord {
   headers: IHeaders;
 }
 
-/** Reads `count` records of a topic from the beginning (fails after `timeoutMs`). */
-export async function readAll(topic: string, count: number, timeoutMs = 60000, client = kafka): Promise<ReadRecord[]> {
+/**
+ * Reads `count` records of a topic from the beginning (fails after `timeoutMs`); with `quietMs`,
+ * goes on reading until nothing more came for that long (so records beyond `count` — duplicates — are seen too).
+ */
+export async function readAll(topic: string, count: number, timeoutMs = 60000, client = kafka, quietMs = 0): Promise<ReadRecord[]> {
   const consumer = client.consumer({ groupId: unique("reader"), maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const out: ReadRecord[] = [];
+  let quiet: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${count} records of ${topic} in ${timeoutMs} ms`)), timeoutMs);
@@ -77,7 +81,9 @@ export async function readAll(topic: string, count: number, timeoutMs = 60000, c
           for (const m of batch.messages) out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers ?? {} });
           if (out.length >= count) {
             clearTimeout(timer);
-            resolve();
+            clearTimeout(quiet);
+            if (quietMs === 0) resolve();
+            else quiet = setTimeout(resolve, quietMs);
           }
         },
       });
