@@ -54,6 +54,9 @@ export async function readPartition(reader: KafkaConsumerClient, topic: string, 
         next = r.offset + 1;
         idleSince = Date.now();
       }
+      // Written in transactions (exactly_once), the partition ends with a commit marker that is
+      // never handed over: the client's position goes past it, the last record's offset does not.
+      next = Math.max(next, reader.position(topic, partition) ?? next);
     }
   } finally {
     reader.assignFrom([]);

@@ -84,6 +84,8 @@ export interface KafkaConsumerClient {
   assignFrom(partitions: KafkaCommit[]): void;
   /** The partition's first and next offsets on the broker. */
   watermarks(topic: string, partition: number): Promise<{ low: number; high: number }>;
+  /** The next offset this consumer reads of an assigned partition (past transaction markers too); null: not known yet. */
+  position(topic: string, partition: number): number | null;
   /** Consumer lag per assigned partition (high watermark − position), from the client's cache; null: nothing taken from it yet. */
   lag(): { topic: string; partition: number; lag: number | null }[];
   close(): Promise<void>;

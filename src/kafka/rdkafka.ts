@@ -207,6 +207,11 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
     else this.consumer.assign(partitions);
   }
 
+  position(topic: string, partition: number): number | null {
+    const offset = this.consumer.position([{ topic, partition }])[0]?.offset;
+    return typeof offset === "number" && offset >= 0 ? offset : null;
+  }
+
   watermarks(topic: string, partition: number): Promise<{ low: number; high: number }> {
     return new Promise((resolve, reject) =>
       this.consumer.queryWatermarkOffsets(topic, partition, this.timeoutMs, (e, w) => (e ? reject(asError(e, "Kafka watermarks")) : resolve({ low: w.lowOffset, high: w.highOffset }))),
