@@ -33,8 +33,8 @@ export interface ExactlyOnceHost {
  *
  * A record the broker refused as such (too large) would abort the same transaction on every try.
  * So after an abort for that reason the source reads in careful mode — a receipt per record —
- * until its commits have passed every record the aborted transaction had handed over: that names
- * the input record(s) whose output was refused: each goes once to the pipeline's error rules
+ * until its commits have passed every record the aborted transaction had handed over. That names
+ * the input record(s) whose output was refused; each goes once to the pipeline's error rules
  * (counted, dead-lettered) and is skipped from then on (`track.poison`), its offset committed with
  * the next transaction.
  *
