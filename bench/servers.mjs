@@ -162,7 +162,7 @@ async function runFilePump(core, app, pipeline, file, stages, acked, n, mode = "
 // The floors write what the pump's DictToJsonBytesParser writes by default, and the original's
 // json.dumps: BSPump's JSON form (`{"a": 1}`), with the same function.
 async function k1Floor(broker, input, output, group, n) {
-  const { pythonJsonDumps } = await import("../dist/src/codec/index.js");
+  const { pythonJsonDumpsBytes } = await import("../dist/src/codec/index.js");
   const [consumer, out] = await Promise.all([nativeConsumer(broker, input, group), nativeProducer(broker)]);
   let t0 = 0;
   let done = 0;
@@ -171,7 +171,7 @@ async function k1Floor(broker, input, output, group, n) {
     for (const m of messages) {
       const event = JSON.parse(m.value.toString("utf8"));
       event.processed = true;
-      const full = out.produce(output, Buffer.from(pythonJsonDumps(event)), m.key);
+      const full = out.produce(output, pythonJsonDumpsBytes(event), m.key);
       if (full) await full;
     }
     return (done += messages.length) >= n;

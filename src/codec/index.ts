@@ -5,4 +5,4 @@ export { csvRecordBuilder, csvRows, type CSVRecordBuilder } from "./csvrecord.js
 export { formatField, formatRow, type CsvFormat } from "./csvformat.js";
 export { textCodec, isBytes, type TextCodec, type TextStream } from "./text.js";
 export { badInput } from "./badInput.js";
-export { parseJSONLine, pythonFloatRepr, pythonJsonDumps, NO_VALUE } from "./json.js";
+export { parseJSONLine, pythonFloatRepr, pythonJsonDumps, pythonJsonDumpsBytes, NO_VALUE } from "./json.js";

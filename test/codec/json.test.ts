@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fc from "fast-check";
-import { pythonFloatRepr, pythonJsonDumps } from "../../src/codec/index.js";
+import { pythonFloatRepr, pythonJsonDumps, pythonJsonDumpsBytes } from "../../src/codec/index.js";
 
 /** Python's own json.dumps of each value (sent as JSON, one output line per value). */
 function pythonDumps(values: unknown[]): string[] {
@@ -45,4 +45,16 @@ test("pythonFloatRepr is Python's repr(float); pythonJsonDumps writes numbers be
   assert.equal(pythonFloatRepr(-0), "-0.0");
   const values = [{ a: 0.00001, b: -0.000015, c: [0.0001, 0.00009999, 10.00001, 1e-7] }];
   assert.deepEqual(values.map((v) => pythonJsonDumps(v)), pythonDumps(values));
+});
+
+test("pythonJsonDumpsBytes is pythonJsonDumps' text as bytes (its byte pass, and what it hands to the text form)", () => {
+  const text = fc.string({ unit: fc.constantFrom("a", '"', "\\", ",", ":", " ", "e", "1", "é", "😀", "\u007f", "\n") });
+  const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(1e-5, 0.00001234, 1e-7, 2.5e21, 0.5, 10.00001));
+  const values = fc.sample(fc.dictionary(text, fc.oneof(text, number, fc.boolean(), fc.constant(null), fc.array(number, { maxLength: 3 }))), { numRuns: 2000, seed: 11 });
+  const long = { text: "x,y:".repeat(20_000), list: Array.from({ length: 2000 }, (_, i) => i / 3) };
+  for (const v of [...values, long, {}, [], "plain", 1e-5, { a: "é" }]) {
+    const expected = Buffer.from(pythonJsonDumps(v)!, "latin1");
+    assert.deepEqual(pythonJsonDumpsBytes(v), expected, JSON.stringify(v).slice(0, 200));
+  }
+  assert.equal(pythonJsonDumpsBytes(undefined), undefined);
 });
