@@ -14,7 +14,9 @@ import { isLocalFilesystem } from "./openfiles.js";
  * no faster: renames in one folder take the folder's lock in the kernel, so pool threads renaming
  * at once mostly wait for each other (2,000 files, lock, read, rename back: renames through the
  * pool 0.23–0.28 s, ahead through the pool 0.14–0.20 s, all synchronous 0.17–0.19 s), and each
- * round trip costs the event loop more than the call it waits for.
+ * round trip costs the event loop more than the call it waits for. Measured again with the pump
+ * (bench/NOTES.md, "F1: renames on the thread pool"): the renames back through the pool, or lock,
+ * open and rename back on a worker thread of their own, made F1 5–25 % slower.
  */
 
 /** Which folders lie on a local filesystem (statfs, once per folder until `clear`). */
