@@ -415,6 +415,13 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     return committableOffsets(this.tracks.values());
   }
 
+  /** Committed offsets per partition, as describe() lists them but without asking the client (cheap enough to poll). */
+  committedOffsets(): KafkaCommit[] {
+    const out: KafkaCommit[] = [];
+    for (const t of this.tracks.values()) if (t.committed >= 0) out.push({ topic: t.topic, partition: t.partition, offset: t.committed });
+    return out;
+  }
+
   override async finalize(): Promise<void> {
     if (this.commitTimer) clearInterval(this.commitTimer);
     this.commitTimer = null;
