@@ -141,7 +141,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
         await eos.boundary();
         continue;
       }
-      if (this.held.length === 0) await this.fetchMore(this.pollMs);
+      if (this.held.length === 0) await this.fetchMore(this.fetchTimeout());
       if (this.fetchError !== null) {
         this.connection.clientError(`KafkaSource '${this.id}'`, this.fetchError);
         this.fetchError = null;
@@ -158,9 +158,19 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
       if (batch === undefined || this.stopping) continue;
       backoff = this.config.getFloat("sleep_on_error");
       // The client fetches the next batch (in its thread) while this one is handed over.
-      if (this.held.length === 0) void this.fetchMore(this.pollMs);
+      if (this.held.length === 0) void this.fetchMore(this.fetchTimeout());
       this.hand(batch);
     }
+  }
+
+  /**
+   * How long a fetch waits for the first record: `poll_interval`, but with exactly_once no longer
+   * than the open transaction has left, so that it commits at its interval also when the input
+   * runs dry (else its records wait for the poll to time out before they are visible).
+   */
+  private fetchTimeout(): number {
+    const eos = this.exactlyOnce;
+    return eos === null ? this.pollMs : Math.max(1, Math.min(this.pollMs, eos.msUntilDue()));
   }
 
   /** Takes the next batch from the client into `held`, unless a consume() is in flight already. */

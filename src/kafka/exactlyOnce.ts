@@ -94,6 +94,11 @@ export class ExactlyOnce {
     return this.abortReason !== null || this.txn.failure !== null || this.handed >= this.maxRecords || Date.now() - this.openedAt >= this.intervalMs;
   }
 
+  /** Milliseconds until the open transaction reaches `transaction_interval_ms` (Infinity: none open). */
+  msUntilDue(): number {
+    return this.handed === 0 ? Infinity : Math.max(0, this.openedAt + this.intervalMs - Date.now());
+  }
+
   /** Partitions taken away by a rebalance: the open transaction has records of them, so it aborts. */
   revoked(tracks: PartitionTrack[]): void {
     for (const t of tracks) {
