@@ -94,9 +94,12 @@ export class ExactlyOnce {
     return this.abortReason !== null || this.txn.failure !== null || this.handed >= this.maxRecords || Date.now() - this.openedAt >= this.intervalMs;
   }
 
-  /** Milliseconds until the open transaction reaches `transaction_interval_ms` (Infinity: none open). */
+  /**
+   * Milliseconds until the open transaction reaches `transaction_interval_ms`; a whole interval when
+   * none is open (the source fetches ahead before it hands a batch over: that batch opens one).
+   */
   msUntilDue(): number {
-    return this.handed === 0 ? Infinity : Math.max(0, this.openedAt + this.intervalMs - Date.now());
+    return this.handed === 0 ? this.intervalMs : Math.max(0, this.openedAt + this.intervalMs - Date.now());
   }
 
   /** Partitions taken away by a rebalance: the open transaction has records of them, so it aborts. */

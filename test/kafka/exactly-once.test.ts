@@ -240,3 +240,24 @@ test("exactly_once with an Aggregator across aborts: what it held of an aborted 
   for (const b of bad) assert.equal(deadCounts.get(String(b)), 1, `${b} went to the error rules`);
   for (let i = 0; i < n; i++) assert.ok(got.has(String(i)) !== deadCounts.has(String(i)), `${i}: committed ${got.get(String(i)) ?? 0}, error rules ${deadCounts.get(String(i)) ?? 0}`);
 });
+
+test("exactly_once: when the input runs dry, the open transaction commits at its interval, not after poll_interval", { timeout: 90_000 }, async () => {
+  const inTopic = await input(30, 1);
+  const out = unique("eos-out");
+  await createTopic(out, 1);
+  const group = unique("eos-group");
+  // A poll that waits 30 s for a record: the 30 records' transaction must not wait for it.
+  const app = makeApp(`${ini("P", inTopic, group, "poll_interval = 30\ntransaction_interval_ms = 200\n")}[pipeline:P:KafkaSink]\ntopic = ${out}\nexactly_once = true\nlinger.ms = 5\n`);
+  const pipeline = new Pipeline(app, "P");
+  const source = new KafkaSource(app, pipeline, "Kafka");
+  register(pipeline, source, new KafkaSink(app, pipeline, "Kafka"));
+  const run = app.run();
+  await until(() => pipeline.eventIn === 30, 30_000, "the 30 records read");
+  const handedAt = Date.now();
+  await until(() => allCommitted(inTopic, group), 10_000, "the records committed well before the 30 s poll ends");
+  const waited = Date.now() - handedAt;
+  app.stop();
+  assert.equal(await run, 0);
+  assert.equal((await readAll(out, 30)).length, 30);
+  assert.ok(waited < 10_000, `committed ${waited} ms after the records were read`);
+});
