@@ -73,7 +73,11 @@ export function pythonFloatRepr(x: number): string {
  */
 export function pythonJsonDumps(value: unknown): string | undefined {
   const json = JSON.stringify(value);
-  if (json === undefined) return undefined;
+  return json === undefined ? undefined : pythonForm(json);
+}
+
+/** JSON.stringify's text → pythonJsonDumps' (see there). */
+function pythonForm(json: string): string {
   const n = json.length;
   let out = "";
   let from = 0;
@@ -121,7 +125,7 @@ export function pythonJsonDumpsBytes(value: unknown): Buffer | undefined {
   const json = JSON.stringify(value);
   if (json === undefined) return undefined;
   const n = json.length;
-  if (n > SCRATCH_MAX) return Buffer.from(pythonJsonDumps(value)!, "latin1");
+  if (n > SCRATCH_MAX) return slowBytes(json);
   if (scratchText.length <= n) {
     scratchText = Buffer.allocUnsafe(Math.max(1024, 2 * n + 1));
     scratchSpaced = Buffer.allocUnsafe(2 * scratchText.length);
@@ -129,27 +133,27 @@ export function pythonJsonDumpsBytes(value: unknown): Buffer | undefined {
   const text = scratchText;
   const out = scratchSpaced;
   // More bytes than characters, or a byte of 0x7f and above: not all printable ASCII.
-  if (text.write(json, 0, "utf8") !== n) return slowBytes(value);
+  if (text.write(json, 0, "utf8") !== n) return slowBytes(json);
   let j = 0;
   let inString = false;
   for (let i = 0; i < n; i++) {
     const c = text[i]!;
-    if (c >= 0x7f) return slowBytes(value);
+    if (c >= 0x7f) return slowBytes(json);
     out[j++] = c;
     if (inString) {
       if (c === 92) out[j++] = text[++i]!;
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 44 || c === 58) out[j++] = 32;
-    else if ((c === 101 || c === 69) && isDigit(text[i - 1]!)) return slowBytes(value);
-    else if (c === 46 && text[i - 1] === 48 && text[i + 1] === 48 && text[i + 2] === 48 && text[i + 3] === 48 && text[i + 4] === 48) return slowBytes(value);
+    else if ((c === 101 || c === 69) && isDigit(text[i - 1]!)) return slowBytes(json);
+    else if (c === 46 && text[i - 1] === 48 && text[i + 1] === 48 && text[i + 2] === 48 && text[i + 3] === 48 && text[i + 4] === 48) return slowBytes(json);
   }
   const result = Buffer.allocUnsafe(j);
   out.copy(result, 0, 0, j);
   return result;
 }
 
-/** pythonJsonDumps' text is ASCII: latin1 writes it as it is, without UTF-8's checks. */
-function slowBytes(value: unknown): Buffer {
-  return Buffer.from(pythonJsonDumps(value)!, "latin1");
+/** The text form, from the JSON text already made; it is ASCII: latin1 writes it as it is, without UTF-8's checks. */
+function slowBytes(json: string): Buffer {
+  return Buffer.from(pythonForm(json), "latin1");
 }
