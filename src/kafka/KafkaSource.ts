@@ -1,8 +1,10 @@
 import { ConfigError, locateConnection, Receipt, Source, toError, type Application, type ComponentOptions, type ConfigSpec, type TypedConfig, type EventContext, type Pipeline, type WorkerSharing } from "../core/index.js";
-import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaRecord, type KafkaTopicPartition } from "./KafkaConnection.js";
+import { KafkaConnection, type KafkaCommit, type KafkaConsumerClient, type KafkaProperties, type KafkaTopicPartition } from "./KafkaConnection.js";
 import { committableOffsets, type BatchEntry, type PartitionTrack, PartitionTracks } from "./PartitionTrack.js";
 import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "./settings.js";
 import { StateChangelog } from "./stateChangelog.js";
+import { OffsetCommitter } from "./OffsetCommitter.js";
+import { BatchFetcher, type Batch } from "./BatchFetcher.js";
 import { KAFKA_SOURCE_CONFIG as CONFIG } from "./kafkaSourceConfig.js";
 import { ExactlyOnce, type ExactlyOnceHost, type Part } from "./exactlyOnce.js";
 
@@ -18,15 +20,6 @@ const PAUSE_AFTER_MS = 250;
  */
 const POLL_WHILE_PAUSED_MS = 500;
 const RECONNECT_MAX_S = 30;
-
-/** Records as one consume() returned them, numbered in the order taken; `start`: the first not handed over yet. */
-interface Batch {
-  records: KafkaRecord[];
-  number: number;
-  start: number;
-}
-
-
 
 /**
  * Consumes Kafka topics in a consumer group and hands every record's value (bytes) to the pipeline.
@@ -55,24 +48,16 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
   private consumer: KafkaConsumerClient | null = null;
   private readonly tracks = new PartitionTracks();
   private commitTimer: NodeJS.Timeout | null = null;
-  private commitChain: Promise<void> = Promise.resolve();
-  /** Batches taken from the client, in order, not handed over yet (the next one, or the pipeline stopped being ready). */
-  private held: Batch[] = [];
-  /** The one consume() in flight: never two, so batches stay in order. */
-  private fetching: Promise<void> | null = null;
-  private fetchError: Error | null = null;
-  private batches = 0;
+  private readonly committer: OffsetCommitter;
+  private readonly fetcher: BatchFetcher;
   private paused: KafkaTopicPartition[] | null = null;
   private connected = false;
-  private lastCommitError = "";
   private readonly receiptRecords: number;
-  private readonly batchMax: number;
   private readonly pollMs: number;
   /** `state_topic`: per-partition state of the pipeline's processors (null: none). */
   readonly state: StateChangelog | null;
   /** Records handed to the pipeline, and commits made (for metrics and tests). */
   recordsIn = 0;
-  commits = 0;
   /** exactly_once: the transactions this source commits (null: at-least-once). */
   readonly exactlyOnce: ExactlyOnce | null = null;
 
@@ -82,13 +67,14 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     const section = `[${this.config.section}]`;
     this.groupId = resolveAlias(this.config, "group.id", "group_id", section);
     this.receiptRecords = Math.max(1, this.config.getInt("receipt_records"));
-    this.batchMax = Math.max(1, this.config.getInt("buffer_size"));
+    this.fetcher = new BatchFetcher(() => this.consumer!, Math.max(1, this.config.getInt("buffer_size")));
     this.pollMs = Math.max(10, Math.round(this.config.getFloat("poll_interval") * 1000));
     const topics = parseTopics(this.config.getString("topic"), `${section} topic`);
     this.topics = topics.subscribe;
     this.pinned = topics.assign;
     const stateTopic = this.config.getString("state_topic");
     this.state = stateTopic === "" ? null : new StateChangelog(this.connection, stateTopic, this.groupId, this.log, `KafkaSource '${this.id}'`);
+    this.committer = new OffsetCommitter(this.tracks, () => this.consumer, this.state, this.log, (e) => this.connection.clientError(`KafkaSource '${this.id}'`, e));
     if (this.state !== null) pipeline.partitionedState = this.state;
     for (const key of ["enable.auto.commit", "enable.auto.offset.store"] as const) {
       if (this.config.getBool(key)) throw new ConfigError(`${section} ${key} = true would commit records before they are settled (losing them on a crash); remove it`);
@@ -141,10 +127,10 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
         await eos.boundary();
         continue;
       }
-      if (this.held.length === 0) await this.fetchMore(this.fetchTimeout());
-      if (this.fetchError !== null) {
-        this.connection.clientError(`KafkaSource '${this.id}'`, this.fetchError);
-        this.fetchError = null;
+      if (this.fetcher.held.length === 0) await this.fetcher.fetch(this.fetchTimeout());
+      if (this.fetcher.error !== null) {
+        this.connection.clientError(`KafkaSource '${this.id}'`, this.fetcher.error);
+        this.fetcher.error = null;
         if (!(await this.sleep(backoff))) break;
         backoff = Math.min(RECONNECT_MAX_S, backoff * 2);
         continue;
@@ -154,11 +140,11 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
         await this.state.barrier;
         continue;
       }
-      const batch = this.held.shift();
+      const batch = this.fetcher.held.shift();
       if (batch === undefined || this.stopping) continue;
       backoff = this.config.getFloat("sleep_on_error");
       // The client fetches the next batch (in its thread) while this one is handed over.
-      if (this.held.length === 0) void this.fetchMore(this.fetchTimeout());
+      if (this.fetcher.held.length === 0) void this.fetcher.fetch(this.fetchTimeout());
       this.hand(batch);
     }
   }
@@ -171,23 +157,6 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
   private fetchTimeout(): number {
     const eos = this.exactlyOnce;
     return eos === null ? this.pollMs : Math.max(1, Math.min(this.pollMs, eos.msUntilDue()));
-  }
-
-  /** Takes the next batch from the client into `held`, unless a consume() is in flight already. */
-  private fetchMore(timeoutMs: number): Promise<void> {
-    if (this.fetching !== null) return this.fetching;
-    const number = ++this.batches;
-    this.fetching = this.consumer!.consume(this.batchMax, timeoutMs).then(
-      (records) => {
-        this.fetching = null;
-        if (records.length > 0) this.held.push({ records, number, start: 0 });
-      },
-      (e: unknown) => {
-        this.fetching = null;
-        this.fetchError = toError(e);
-      },
-    );
-    return this.fetching;
   }
 
   /** Connects, retrying with backoff while no broker answers; false when stopped meanwhile. */
@@ -280,7 +249,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
       receipt.seal();
       if (i < end) {
         batch.start = i;
-        this.held.unshift(batch);
+        this.fetcher.held.unshift(batch);
         return;
       }
     }
@@ -314,9 +283,9 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     track.rewind(offset);
     if (this.consumer && !this.stopping) {
       this.consumer.seek({ topic: track.topic, partition: track.partition }, offset).then(
-        () => track.sought(this.batches),
+        () => track.sought(this.fetcher.lastAsked),
         (e: unknown) => {
-          track.sought(this.batches);
+          track.sought(this.fetcher.lastAsked);
           this.connection.clientError(`KafkaSource '${this.id}'`, toError(e));
         },
       );
@@ -335,7 +304,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     const paused = consumer.assignment();
     consumer.pause(paused);
     this.paused = paused;
-    const poll = setInterval(() => void this.fetchMore(0), POLL_WHILE_PAUSED_MS);
+    const poll = setInterval(() => void this.fetcher.fetch(0), POLL_WHILE_PAUSED_MS);
     try {
       return await go;
     } finally {
@@ -366,58 +335,27 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     }
     if (this.state?.active) {
       // Checkpoints (of partitions with nothing in flight) are written and their offsets committed before the rebalance goes on.
-      return this.state.revokeAndCommit(tracks, () => this.revokeTracks(tracks), (offsets) => this.commitBeforeRebalance(offsets));
+      return this.state.revokeAndCommit(tracks, () => this.revokeTracks(tracks), (offsets) => this.committer.commitBeforeRebalance(offsets));
     }
     // The rebalance waits for this: commit what is settled while the partitions are still ours.
-    this.commitBeforeRebalance(committableOffsets(tracks));
+    this.committer.commitBeforeRebalance(committableOffsets(tracks));
     this.revokeTracks(tracks);
-  }
-
-  private commitBeforeRebalance(offsets: KafkaCommit[]): void {
-    if (offsets.length === 0 || this.consumer === null) return;
-    try {
-      this.consumer.commitNow(offsets);
-      this.commits++;
-    } catch (e) {
-      this.connection.clientError(`KafkaSource '${this.id}'`, new Error(`commit before the rebalance failed: ${toError(e).message}`));
-    }
   }
 
   /** Held batches were fetched before: their records of these partitions are dropped. */
   private revokeTracks(tracks: PartitionTrack[]): void {
-    const lastTaken = this.batches - (this.fetching === null ? 0 : 1);
+    const lastTaken = this.fetcher.lastTaken;
     for (const t of tracks) t.revoke(lastTaken);
   }
 
   /** Commits, per partition, the offset after the highest contiguous settled record (serialised). */
   commitSettled(): Promise<void> {
-    this.commitChain = this.commitChain.then(() => this.commitNow());
-    return this.commitChain;
+    return this.committer.commitSettled();
   }
 
-  private async commitNow(): Promise<void> {
-    const consumer = this.consumer;
-    if (consumer === null) return;
-    const tracks = [...this.tracks.values()].filter((t) => t.committable > t.committed);
-    if (tracks.length === 0) return;
-    const epochs = tracks.map((t) => t.epoch);
-    try {
-      // With partitioned state: only offsets whose checkpoint is written.
-      const offsets = this.state?.active ? await this.state.checkpoint(tracks) : committableOffsets(tracks);
-      if (offsets.length === 0) return;
-      await consumer.commit(offsets);
-      this.commits++;
-      for (const o of offsets) {
-        const i = tracks.findIndex((t) => t.topic === o.topic && t.partition === o.partition);
-        if (i >= 0 && tracks[i]!.epoch === epochs[i]) tracks[i]!.committed = Math.max(tracks[i]!.committed, o.offset);
-      }
-      this.lastCommitError = "";
-    } catch (e) {
-      const message = toError(e).message;
-      // Once per kind of failure, not on every tick (a restarted broker can take a while).
-      if (message !== this.lastCommitError) this.log.warn("Committing offsets failed; will retry", { error: message });
-      this.lastCommitError = message;
-    }
+  /** At-least-once commits made (exactly_once: its transactions' commits are ExactlyOnce's). */
+  get commits(): number {
+    return this.committer.commits;
   }
 
   /** Offsets settled but not yet committed, per partition (for tests and the web API). */
@@ -427,9 +365,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
 
   /** Committed offsets per partition, as describe() lists them but without asking the client (cheap enough to poll). */
   committedOffsets(): KafkaCommit[] {
-    const out: KafkaCommit[] = [];
-    for (const t of this.tracks.values()) if (t.committed >= 0) out.push({ topic: t.topic, partition: t.partition, offset: t.committed });
-    return out;
+    return this.tracks.committed();
   }
 
   override async finalize(): Promise<void> {
@@ -437,7 +373,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     this.commitTimer = null;
     const consumer = this.consumer;
     if (consumer === null) return;
-    await this.fetching;
+    await this.fetcher.idle();
     if (this.exactlyOnce !== null) {
       // The last transaction: committed when its records settled, then the shared producer closes.
       await this.exactlyOnce.boundary();

@@ -111,6 +111,13 @@ export class PartitionTracks {
   values(): IterableIterator<PartitionTrack> {
     return this.byKey.values();
   }
+
+  /** The committed offset of each partition that has one (no client call: cheap enough to poll). */
+  committed(): KafkaCommit[] {
+    const out: KafkaCommit[] = [];
+    for (const t of this.byKey.values()) if (t.committed >= 0) out.push({ topic: t.topic, partition: t.partition, offset: t.committed });
+    return out;
+  }
 }
 
 /** Per partition, the offset to commit: after the highest contiguous settled record, where that moved since the last commit. */
