@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { completeLines } from "../helpers/lines.js";
 
 /** The CLI as users run it (built by `npx tsc -p tsconfig.json`). */
 export const CLI = join(import.meta.dirname, "../../dist/src/cli/bspump.js");
@@ -61,9 +62,7 @@ export function countLines(dir: string, prefix: string): Map<string, number> {
   if (!existsSync(dir)) return counts;
   for (const name of readdirSync(dir)) {
     if (!name.startsWith(prefix)) continue;
-    for (const line of readFileSync(join(dir, name), "utf8").split("\n")) {
-      if (line !== "") counts.set(line, (counts.get(line) ?? 0) + 1);
-    }
+    for (const line of completeLines(join(dir, name))) counts.set(line, (counts.get(line) ?? 0) + 1);
   }
   return counts;
 }

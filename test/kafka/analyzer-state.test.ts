@@ -13,12 +13,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { BROKER, committed, createTopic, latest, produce, readAll, unique, until, type TestMessage } from "./helpers.js";
+import { completeLines } from "../helpers/lines.js";
 
 const WORKER = fileURLToPath(new URL("./state-worker.ts", import.meta.url));
 const TOTAL = 100_000;
@@ -54,7 +55,7 @@ async function allCommitted(topic: string, group: string, timeoutMs: number): Pr
 
 /** The lines of the runs' files (a missing file: none). */
 function fileLines(files: string[]): string[] {
-  return files.flatMap((f) => (existsSync(f) ? readFileSync(f, "utf8").split("\n").filter((l) => l !== "") : []));
+  return files.flatMap((f) => completeLines(f));
 }
 
 /** Results (JSON lines) by identity (key and window), with their content; duplicates counted. */

@@ -13,13 +13,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { BROKER, committed, createTopic, latest, produce, unique, until } from "./helpers.js";
+import { completeLines } from "../helpers/lines.js";
 
 const WORKER = fileURLToPath(new URL("./fault-worker.ts", import.meta.url));
 const TOTAL = 200_000;
 
 function lines(file: string): string[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, "latin1").split("\n").filter((l) => l !== "");
+  return completeLines(file, "latin1");
 }
 
 function countLines(file: string): number {

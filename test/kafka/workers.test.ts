@@ -13,13 +13,14 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { BROKER, committed, createTopic, latest, produce, unique, until } from "./helpers.js";
 import { childPids } from "../core/workers-helpers.js";
+import { completeLines } from "../helpers/lines.js";
 
 const PUMP = fileURLToPath(new URL("./fault-worker.ts", import.meta.url));
 const TOTAL = 100_000;
 
 function linesIn(dir: string, prefix: string): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir)) if (name.startsWith(prefix)) out.push(...readFileSync(join(dir, name), "latin1").split("\n").filter((l) => l !== ""));
+  for (const name of readdirSync(dir)) if (name.startsWith(prefix)) out.push(...completeLines(join(dir, name), "latin1"));
   return out;
 }
 

@@ -15,6 +15,7 @@ import type { Connection, RowDataPacket } from "mysql2/promise";
 import { sleep, until } from "../helpers/components.js";
 import { rawUniqueName } from "../helpers/services.js";
 import { client, DB } from "./helpers.js";
+import { completeLines } from "../helpers/lines.js";
 
 const WORKER = join(import.meta.dirname, "binlog-fault-worker.ts");
 const TOTAL = 100_000;
@@ -51,8 +52,7 @@ interface Line {
 }
 
 function read(file: string): Line[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Line);
+  return completeLines(file).map((l) => JSON.parse(l) as Line);
 }
 
 /** A change as the test expects it: operation, id, value (after), value before (updates). */

@@ -11,6 +11,7 @@ import type pg from "pg";
 import { until } from "../helpers/components.js";
 import { uniqueName } from "../helpers/services.js";
 import { client, dropSlot } from "./helpers.js";
+import { completeLines } from "../helpers/lines.js";
 
 const WORKER = join(import.meta.dirname, "cdc-worker.ts");
 let db: pg.Client;
@@ -44,11 +45,7 @@ interface Change {
   x: number;
 }
 function read(file: string): Change[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Change);
+  return completeLines(file).map((l) => JSON.parse(l) as Change);
 }
 const keyOf = (c: Change): string => (c.op === "update" ? `${c.t}|update|${c.id}|${c.v}` : `${c.t}|${c.op}|${c.id}`);
 const lsn = (s: string): bigint => (BigInt("0x" + s.split("/")[0]) << 32n) | BigInt("0x" + s.split("/")[1]);
