@@ -11,7 +11,8 @@ import type {
   KafkaTopicSpec,
   KafkaTransactionalProducer,
 } from "./client.js";
-import { ERR_QUEUE_FULL, ERR_ASSIGN, ERR_REVOKE, asError, call, connect, disconnect, headerList, rdkafka, type RdError, type RdRecordMessage, type RdTopicPartition, type RdConsumer, type RdProducer, type RdAdmin } from "./rdkafkaModule.js";
+import { ERR_QUEUE_FULL, ERR_ASSIGN, ERR_REVOKE, asError, call, connect, disconnect, patched, rdkafka, type RdError, type RdMessage, type RdTopicPartition, type RdConsumer, type RdProducer, type RdAdmin } from "./rdkafkaModule.js";
+import { forEachReport, unpackRecords, type PackedMessages } from "./rdkafkaPacked.js";
 
 /*
  * The Kafka client: librdkafka through @confluentinc/kafka-javascript, its node-rdkafka style API
@@ -26,6 +27,8 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
   readonly consumer: RdConsumer;
   private readonly timeoutMs: number;
   private lastTimeout = -1;
+  /** Batches come in the packed form (rdkafkaPacked.ts). */
+  private readonly packed: boolean;
   /** Rebalance hooks run one after another (an assignment restoring state may take a while). */
   private rebalancing: Promise<void> | null = null;
 
@@ -37,7 +40,9 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
   ) {
     this.timeoutMs = Number(properties["socket.connection.setup.timeout.ms"] ?? 30000);
     const rebalance = (error: RdError, assignment: RdTopicPartition[]): void => this.rebalance(error, assignment);
-    this.consumer = new (rdkafka().KafkaConsumer)({ ...properties, rebalance_cb: rebalance }, topicProperties);
+    const client = rdkafka();
+    this.packed = patched(client);
+    this.consumer = new client.KafkaConsumer({ ...properties, rebalance_cb: rebalance }, topicProperties);
     this.consumer.on("event.error", (e) => onError(asError(e, "Kafka consumer")));
   }
 
@@ -116,17 +121,12 @@ export class RdKafkaConsumer implements KafkaConsumerClient {
       this.lastTimeout = timeoutMs;
     }
     return new Promise((resolve, reject) => {
-      this.consumer.consume(max, (error, messages) => {
-        if (error) return reject(asError(error, "Kafka consume"));
-        // The client's message objects are the records: only the rare fields are normalised in place.
-        for (let i = 0; i < messages.length; i++) {
-          const m = messages[i]!;
-          if (typeof m.key === "string") m.key = Buffer.from(m.key);
-          if (m.headers !== undefined) m.headers = headerList(m.headers);
-        }
-        const records: KafkaRecord[] = messages as RdRecordMessage[];
-        resolve(records);
-      });
+      const done = (error: RdError | null, batch: PackedMessages | RdMessage[]): void => {
+        if (error) reject(asError(error, "Kafka consume"));
+        else resolve(unpackRecords(batch));
+      };
+      if (this.packed) this.consumer.consumePacked!(max, done);
+      else this.consumer.consume(max, done);
     });
   }
 
@@ -182,8 +182,14 @@ export class RdKafkaProducer implements KafkaTransactionalProducer {
 
   constructor(properties: KafkaProperties, options: KafkaProducerOptions, onError: (error: Error) => void) {
     this.timeoutMs = Number(properties["socket.connection.setup.timeout.ms"] ?? 30000);
-    this.producer = new (rdkafka().Producer)({ ...properties, dr_cb: true });
-    this.producer.on("delivery-report", (error, report) => options.onDelivery(error ? asError(error, "Kafka delivery") : null, report.opaque, report.topic, report.partition));
+    const client = rdkafka();
+    if (patched(client)) {
+      this.producer = new client.Producer({ ...properties, dr_compact: true });
+      this.producer.on("delivery-reports", (runs, error) => forEachReport(runs, error, options.onDelivery));
+    } else {
+      this.producer = new client.Producer({ ...properties, dr_cb: true });
+      this.producer.on("delivery-report", (error, report) => forEachReport(report, error, options.onDelivery));
+    }
     this.producer.on("event.error", (e) => {
       if (e.isFatal) options.onFatal(asError(e, "Kafka producer (fatal)"));
       else onError(asError(e, "Kafka producer"));

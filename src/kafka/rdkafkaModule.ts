@@ -1,6 +1,7 @@
 import { dependency } from "../core/index.js";
 import { KafkaClientError } from "./client.js";
 import type { KafkaHeaderList, KafkaProperties, KafkaRecord } from "./client.js";
+import type { PackedMessages, RdReport } from "./rdkafkaPacked.js";
 
 /*
  * What rdkafka.ts uses of @confluentinc/kafka-javascript: the few members declared here (so the
@@ -42,6 +43,8 @@ export interface RdConsumer extends RdClient {
   unassign(): void;
   assignments(): RdTopicPartition[];
   consume(max: number, cb: (error: RdError | null, messages: RdMessage[]) => void): void;
+  /** The project's patch (rdkafkaPacked.ts): the batch in one buffer; an unpatched binding under a patched library answers as consume(). */
+  consumePacked?(max: number, cb: (error: RdError | null, batch: PackedMessages | RdMessage[]) => void): void;
   setDefaultConsumeTimeout(ms: number): void;
   setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
   commitCb(offsets: RdTopicPartition[], cb: Callback): void;
@@ -55,7 +58,9 @@ export interface RdConsumer extends RdClient {
 }
 export interface RdProducer extends RdClient {
   produce(topic: string, partition: number | null, value: Buffer, key: Buffer | string | null, timestamp: number | null, opaque: unknown, headers?: Record<string, Buffer | string>[]): boolean;
-  on(event: "delivery-report" | "event.error", listener: (error: RdError, report: { opaque?: unknown; topic: string; partition: number }) => void): void;
+  on(event: "delivery-report" | "event.error", listener: (error: RdError, report: RdReport) => void): void;
+  /** The project's patch (rdkafkaPacked.ts), with `dr_compact: true`: reports in runs. */
+  on(event: "delivery-reports", listener: (runs: unknown[] | RdReport, error: RdError | null) => void): void;
   setPollInBackground(value: boolean): void;
   getMetadata(options: { topic: string; timeout: number }, cb: (error: RdError | null, metadata: { topics: { name: string; partitions: unknown[] }[] }) => void): void;
   flush(timeoutMs: number, cb: Callback): void;
@@ -74,13 +79,22 @@ export interface RdAdmin {
   fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]>;
 }
 export interface RdModule {
-  KafkaConsumer: new (global: KafkaProperties | Record<string, unknown>, topic: KafkaProperties) => RdConsumer;
+  KafkaConsumer: { new (global: KafkaProperties | Record<string, unknown>, topic: KafkaProperties): RdConsumer; prototype: RdConsumer };
   Producer: new (global: KafkaProperties | Record<string, unknown>) => RdProducer;
   KafkaJS: { Kafka: new (config: Record<string, unknown>) => { admin(): RdAdmin } };
   CODES: { ERRORS: Record<string, number> };
 }
 
 const loadModule = dependency<RdModule>("@confluentinc/kafka-javascript");
+
+/**
+ * Whether to use the batch forms of the project's patch (src/kafka/kafka-javascript.patch, built by
+ * scripts/build-native): when the library carries it, unless BSPUMP_KAFKA_PATCH=off asks for the
+ * stock forms (a switch for tests and for ruling the patch out).
+ */
+export function patched(module: RdModule): boolean {
+  return process.env.BSPUMP_KAFKA_PATCH !== "off" && typeof module.KafkaConsumer.prototype.consumePacked === "function";
+}
 
 /** The client library, or an error that says how to get it (it is a native module built at install). */
 export function rdkafka(): RdModule {

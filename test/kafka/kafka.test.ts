@@ -4,12 +4,21 @@ import { test } from "node:test";
 import { Pipeline, Processor, Receipt, Sink, type EventContext } from "../../src/core/index.js";
 import { DictToJsonBytesParser, StdJsonToDictParser } from "../../src/common/index.js";
 import { KafkaSink, KafkaSource } from "../../src/kafka/index.js";
+import { patched, rdkafka } from "../../src/kafka/rdkafkaModule.js";
 import { BatchSource } from "../helpers/components.js";
 import { committed, createTopic, latest, makeApp, produce, readAll, unique, until, register } from "./helpers.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-test("round trip: keys, headers and values survive Kafka → pump → Kafka; offsets committed to the end", async () => {
+test("the Kafka client carries the project's patch (scripts/build-native built it): the batch forms are in use", () => {
+  assert.equal(patched(rdkafka()), true);
+});
+
+// Both forms of records and delivery reports: the patch's batch forms, and the stock client's.
+for (const form of ["patched", "stock"] as const) test(`round trip (${form} client forms): keys, headers and values survive Kafka → pump → Kafka; offsets committed to the end`, async () => {
+  if (form === "stock") process.env.BSPUMP_KAFKA_PATCH = "off";
+  else delete process.env.BSPUMP_KAFKA_PATCH;
+  assert.equal(patched(rdkafka()), form === "patched");
   const input = unique("rt-in");
   const output = unique("rt-out");
   const group = unique("rt-group");
@@ -51,6 +60,7 @@ test("round trip: keys, headers and values survive Kafka → pump → Kafka; off
   const commits = await committed(group, input);
   const ends = await latest(input);
   assert.deepEqual(commits, ends);
+  delete process.env.BSPUMP_KAFKA_PATCH;
 });
 
 /** A sink that writes nothing, settles the first `settleFirst` events, holds the rest and fails them on stop. */
