@@ -233,7 +233,8 @@ const SERVER_WORKLOADS = [
     systems: [
       { id: "pump", label: "pump (KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink)", pump: true },
       { id: "pump-eos", label: "pump with exactly_once = true on KafkaSource and KafkaSink (transactions of ≤ 20,000 records / 200 ms; timed until every offset is committed in its transaction; issue 15 target ≥ 0.7 × pump)" },
-      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)` → parse, add field, serialise → idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
+      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API in the patch's batch forms, as the pump: `consumePacked(100)` → parse, add field, serialise → idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
+      { id: "floor-stock", label: "floor in the client's stock forms (an object per record, a JavaScript call per delivery report: the plain loop without the project's patch; for scale)" },
       { id: "floor-kafkajs", label: "floor with the old client (plain kafkajs loop: eachBatch → parse, add field, serialise → idempotent `producer.send`, acks=all; for scale)" },
       { id: "orig", label: "original (bspump.kafka KafkaSource → StdJsonToDictParser → Processor → DictToJsonBytesParser → KafkaSink, confluent-kafka)", ref: "orig" },
     ],
@@ -249,7 +250,8 @@ const SERVER_WORKLOADS = [
     args: (c) => [admin.KAFKA_BROKER, c.input, c.group, String(c.n)],
     systems: [
       { id: "pump", label: "pump (KafkaSource → Sink that counts)", pump: true },
-      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API: `consume(100)`, counting)", ref: "floor" },
+      { id: "floor", label: "floor (plain loop, @confluentinc/kafka-javascript native API in the patch's batch form: `consumePacked(100)`, counting)", ref: "floor" },
+      { id: "floor-stock", label: "floor in the client's stock form (`consume(100)`: an object per record; for scale)" },
       { id: "orig", label: "original (bspump.kafka KafkaSource → bspump.Sink that counts, confluent-kafka)", ref: "orig" },
     ],
     targets: null,
@@ -264,7 +266,8 @@ const SERVER_WORKLOADS = [
     args: (c) => [admin.KAFKA_BROKER, SJSONL, c.output, String(c.n)],
     systems: [
       { id: "pump", label: "pump (FileLineSource `mode = rb`, as the original's default → KafkaSink)", pump: true },
-      { id: "floor", label: "floor (plain loop: 1 MiB reads, a Buffer view per line → native idempotent `produce()`, acks=all, until every delivery report)", ref: "floor" },
+      { id: "floor", label: "floor (plain loop: 1 MiB reads, a Buffer view per line → native idempotent `produce()`, acks=all, until every delivery report, reports in the patch's runs)", ref: "floor" },
+      { id: "floor-stock", label: "floor with the client's stock delivery reports (a JavaScript call per record; for scale)" },
       { id: "orig", label: "original (bspump.file FileLineSource → bspump.kafka KafkaSink, confluent-kafka)", ref: "orig" },
     ],
     targets: null,

@@ -2,14 +2,15 @@
 // Each run is its own process and prints one JSON line like bench/pump.mjs. The topics/indices
 // are created, counted and deleted by bench/main.mjs (bench/servers-admin.mjs); a run only uses them.
 //
-//   node bench/servers.mjs K1 pump|pump-eos|floor|floor-kafkajs <broker> <input-topic> <output-topic> <group> <events>
-//   node bench/servers.mjs K1-consume pump|floor <broker> <input-topic> <group> <events>
-//   node bench/servers.mjs K1-produce pump|floor <broker> <data-file> <output-topic> <events>
+//   node bench/servers.mjs K1 pump|pump-eos|floor|floor-stock|floor-kafkajs <broker> <input-topic> <output-topic> <group> <events>
+//   node bench/servers.mjs K1-consume pump|floor|floor-stock <broker> <input-topic> <group> <events>
+//   node bench/servers.mjs K1-produce pump|floor|floor-stock <broker> <data-file> <output-topic> <events>
 //   node bench/servers.mjs E1 pump|floor <url> <data-file> <index> <events>
 //
 // K1 kafka-enrich: Kafka → JSON parse → add a field → JSON → Kafka (issue 5's benchmark); the
-// floors are plain loops over @confluentinc/kafka-javascript's native API (floor-kafkajs: the old
-// client). K1-consume: Kafka → counting sink. K1-produce: a file of JSON lines → Kafka (issue 14).
+// floors are plain loops over @confluentinc/kafka-javascript's native API, in the batch forms of
+// the project's patch of it (src/kafka/kafka-javascript.patch), as the pump uses it (floor-stock: the
+// stock forms, an object per record and a call per delivery report; floor-kafkajs: the old client). K1-consume: Kafka → counting sink. K1-produce: a file of JSON lines → Kafka (issue 14).
 // E1 es-sink: a file of JSON lines → JSON parse → Elasticsearch/OpenSearch `_bulk` (issue 6's).
 // events/s is measured from the first event (consumed from Kafka, or the file source's cycle start)
 // until the last one is acknowledged by the server (produce acks, bulk responses) or, in
@@ -48,6 +49,11 @@ const CONSUME_BATCH = 100;
 
 let nativeModule = null;
 const nativeKafka = async () => (nativeModule ??= (await import("@confluentinc/kafka-javascript")).default);
+/** The floors in the patch's batch forms: every floor but floor-stock. */
+const PACKED = system === "floor" && workload.startsWith("K1");
+if (PACKED && typeof (await nativeKafka()).KafkaConsumer.prototype.consumePacked !== "function") {
+  throw new Error("the Kafka client does not carry the project's patch (scripts/build-native builds it)");
+}
 const connected = (client) => new Promise((resolve, reject) => client.connect({}, (err) => (err ? reject(err) : resolve())));
 const disconnected = (client) => new Promise((resolve) => client.disconnect(() => resolve()));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,11 +70,37 @@ async function nativeConsumer(broker, topic, group) {
   return consumer;
 }
 
-/** Calls onBatch(messages) for each non-empty batch until it returns (or resolves to) true. */
+/** Calls onBatch(batch, size) for each non-empty batch until it returns (or resolves to) true. */
 async function consumeUntil(consumer, onBatch) {
   for (;;) {
-    const messages = await new Promise((resolve, reject) => consumer.consume(CONSUME_BATCH, (err, batch) => (err ? reject(err) : resolve(batch))));
-    if (messages.length !== 0 && (await onBatch(messages))) return;
+    const batch = await new Promise((resolve, reject) => {
+      const done = (err, b) => (err ? reject(err) : resolve(b));
+      if (PACKED) consumer.consumePacked(CONSUME_BATCH, done);
+      else consumer.consume(CONSUME_BATCH, done);
+    });
+    const size = PACKED ? batch.topics.length : batch.length;
+    if (size !== 0 && (await onBatch(batch, size))) return;
+  }
+}
+
+/**
+ * handle(value, key) for each message of a batch, awaited when it returns a promise. The packed
+ * form: one buffer of values and keys and 7 numbers per message (src/kafka/rdkafkaPacked.ts).
+ */
+async function eachMessage(batch, handle) {
+  if (!PACKED) {
+    for (const m of batch) {
+      const wait = handle(m.value, m.key);
+      if (wait) await wait;
+    }
+    return;
+  }
+  const { data, table } = batch;
+  for (let row = 0; row < table.length; row += 7) {
+    const start = table[row + 3];
+    const keyLength = table[row + 6];
+    const wait = handle(data.subarray(start, start + table[row + 4]), keyLength < 0 ? null : data.subarray(table[row + 5], table[row + 5] + keyLength));
+    if (wait) await wait;
   }
 }
 
@@ -78,7 +110,8 @@ async function consumeUntil(consumer, onBatch) {
  */
 async function nativeProducer(broker) {
   const { Producer, CODES } = await nativeKafka();
-  const producer = new Producer({ "bootstrap.servers": broker, "enable.idempotence": true, acks: "all", "linger.ms": LINGER_MS, dr_cb: true });
+  const forms = PACKED ? { dr_compact: true } : { dr_cb: true };
+  const producer = new Producer({ "bootstrap.servers": broker, "enable.idempotence": true, acks: "all", "linger.ms": LINGER_MS, ...forms });
   await connected(producer);
   // Delivery reports handed over by librdkafka's background thread: faster in K1 than a JS timer
   // polling every 1, 5 or 20 ms (setPollInterval), and ~30 MB less RSS (bench/NOTES.md).
@@ -89,6 +122,16 @@ async function nativeProducer(broker) {
       out.failed++;
       out.error ??= err;
     } else out.delivered++;
+  });
+  // The patch's form: five entries per run of reports (topic, partition, error or 0, count, opaque).
+  producer.on("delivery-reports", (runs) => {
+    for (let i = 0; i < runs.length; i += 5) {
+      if (runs[i + 2] === 0) out.delivered += runs[i + 3];
+      else {
+        out.failed += runs[i + 3];
+        out.error ??= runs[i + 2];
+      }
+    }
   });
   const send = (topic, value, key) => {
     try {
@@ -166,15 +209,14 @@ async function k1Floor(broker, input, output, group, n) {
   const [consumer, out] = await Promise.all([nativeConsumer(broker, input, group), nativeProducer(broker)]);
   let t0 = 0;
   let done = 0;
-  await consumeUntil(consumer, async (messages) => {
+  await consumeUntil(consumer, async (batch, size) => {
     if (t0 === 0) t0 = performance.now();
-    for (const m of messages) {
-      const event = JSON.parse(m.value.toString("utf8"));
+    await eachMessage(batch, (value, key) => {
+      const event = JSON.parse(value.toString("utf8"));
       event.processed = true;
-      const full = out.produce(output, pythonJsonDumpsBytes(event), m.key);
-      if (full) await full;
-    }
-    return (done += messages.length) >= n;
+      return out.produce(output, pythonJsonDumpsBytes(event), key);
+    });
+    return (done += size) >= n;
   });
   await out.reported(n);
   const seconds = (performance.now() - t0) / 1000;
@@ -274,9 +316,9 @@ async function k1ConsumeFloor(broker, input, group, n) {
   const consumer = await nativeConsumer(broker, input, group);
   let t0 = 0;
   let count = 0;
-  await consumeUntil(consumer, (messages) => {
+  await consumeUntil(consumer, (_batch, size) => {
     if (t0 === 0) t0 = performance.now();
-    return (count += messages.length) >= n;
+    return (count += size) >= n;
   });
   const seconds = (performance.now() - t0) / 1000;
   await disconnected(consumer);
@@ -413,9 +455,9 @@ async function forEachLine(file, onLine) {
 }
 
 const systems = {
-  K1: { floor: k1Floor, "floor-kafkajs": k1FloorKafkajs, pump: k1Pump, "pump-eos": k1PumpEos },
-  "K1-consume": { floor: k1ConsumeFloor, pump: k1ConsumePump },
-  "K1-produce": { floor: k1ProduceFloor, pump: k1ProducePump },
+  K1: { floor: k1Floor, "floor-stock": k1Floor, "floor-kafkajs": k1FloorKafkajs, pump: k1Pump, "pump-eos": k1PumpEos },
+  "K1-consume": { floor: k1ConsumeFloor, "floor-stock": k1ConsumeFloor, pump: k1ConsumePump },
+  "K1-produce": { floor: k1ProduceFloor, "floor-stock": k1ProduceFloor, pump: k1ProducePump },
   E1: { floor: e1Floor, pump: e1Pump },
 };
 const run = systems[workload]?.[system];
