@@ -9,12 +9,22 @@ import { KafkaConnection, KafkaSink, KafkaSource } from "../../src/kafka/index.j
 const [broker, input, group, output] = process.argv.slice(2) as [string, string, string, string];
 const eos = process.env.EXACTLY_ONCE === "1";
 
-/** Holds every 100th event for a moment, so the stream lasts long enough to kill a process mid-way. */
+/** Events a process lets through per second: the stream lasts long enough to kill a process mid-way. */
+const RATE = 4000;
+
+/**
+ * Lets events through at RATE: each leaves at its slot on a clock that advances 1/RATE s per event.
+ * Holding every 100th event for a while did not do it: held events overlap (the pipeline runs
+ * asynchronous processors side by side), and with a faster client a process was done with its
+ * partitions before the test's kill came.
+ */
 class Pace extends Processor {
-  private n = 0;
+  private slot = 0;
   process(_context: EventContext, event: unknown): unknown {
-    if (++this.n % 100 !== 0) return event;
-    return new Promise((resolve) => setTimeout(() => resolve(event), 20));
+    const now = performance.now();
+    this.slot = Math.max(this.slot, now) + 1000 / RATE;
+    const wait = this.slot - now;
+    return wait < 1 ? event : new Promise((resolve) => setTimeout(() => resolve(event), wait));
   }
 }
 

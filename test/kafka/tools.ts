@@ -47,3 +47,17 @@ export async function storedCodecs(topic: string): Promise<Set<string>> {
   const out = await kafkaTool("org.apache.kafka.tools.DumpLogSegments", ["--files", segments.join(",")]);
   return new Set([...out.matchAll(/compresscodec: (\w+)/g)].map((m) => m[1]!.toLowerCase()));
 }
+
+/**
+ * kafka-console-consumer with isolation.level = read_committed: the values of every committed
+ * record of a topic, read until none has come for `quietMs`. The reference for what a transactional
+ * output holds: kafkajs' read_committed consumer counted records of transactions the broker aborted
+ * (a timed-out transaction of a killed producer) as committed — 200,132 values where this reads 200,000.
+ */
+export async function consoleConsumeCommitted(topic: string, quietMs = 10_000): Promise<string[]> {
+  const out = await kafkaTool("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+    "--bootstrap-server", BROKER, "--topic", topic, "--from-beginning", "--isolation-level", "read_committed", "--timeout-ms", String(quietMs),
+  ]);
+  return out.split("\n").filter((l) => l !== "");
+}
+
