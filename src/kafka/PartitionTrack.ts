@@ -64,6 +64,8 @@ export class PartitionTrack {
   rewind(offset: number): void {
     this.epoch++;
     this.entries = [];
+    // Nothing past the rewound offset counts as settled any more (an aborted transaction had settled records past it).
+    this.committable = Math.min(this.committable, offset);
     this.resumeAt = offset;
     this.fence = Infinity;
   }

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { BSPumpApplication, Config, ConfigError, Pipeline, Receipt } from "../../src/core/index.js";
 import { DeliveryLedger } from "../../src/kafka/DeliveryLedger.js";
 import { KafkaConnection, KafkaKeyFilter, KafkaSink, KafkaSource, KafkaTopicInitializer, PartitionTrack, parseTopics, type BatchEntry } from "../../src/kafka/index.js";
+import { committableOffsets } from "../../src/kafka/PartitionTrack.js";
 import { runPipeline, UnitTestSink } from "../../src/unittest/index.js";
 
 function app(ini: string): BSPumpApplication {
@@ -33,6 +34,23 @@ test("PartitionTrack drops records fetched before a rewind or a revoke, and only
   track.assign();
   assert.equal(track.admits(300, 8), false, "taken before the revoke");
   assert.ok(track.admits(250, 9), "taken after");
+});
+
+test("PartitionTrack: a rewind takes back what was settled past it (an aborted transaction's records are not committable)", () => {
+  const track = new PartitionTrack("t", 0);
+  track.assign();
+  track.committed = 100;
+  const entry = { first: 100, next: 150, done: false };
+  track.entries.push(entry);
+  track.settle(entry);
+  assert.deepEqual(committableOffsets([track]), [{ topic: "t", partition: 0, offset: 150 }]);
+  // The transaction that handed 100..149 over aborts: the partition goes back to its last commit.
+  track.rewind(100);
+  assert.deepEqual(committableOffsets([track]), [], "nothing to commit until records are settled again");
+  const again = { first: 100, next: 120, done: false };
+  track.entries.push(again);
+  track.settle(again);
+  assert.deepEqual(committableOffsets([track]), [{ topic: "t", partition: 0, offset: 120 }]);
 });
 
 test("DeliveryLedger: reports settle each partition's receipts in producing order; keys go where librdkafka puts them", () => {
