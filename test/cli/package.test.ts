@@ -25,6 +25,7 @@ test("npm pack → npm install into an empty project: npx bspump check and demo 
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n");
     assert.ok(files.includes("package/dist/src/index.js") && files.includes("package/dist/src/index.d.ts"));
     assert.ok(files.includes("package/LICENSE") && files.includes("package/CHANGELOG.md") && files.includes("package/src/file/openlease.c"));
+    assert.ok(files.includes("package/src/kafka/kafka-javascript.patch"), "the Kafka client's patch, which scripts/build-native applies at install");
     assert.equal(files.some((f) => f.startsWith("package/test/") || f.startsWith("package/bench/") || f.startsWith("package/node_modules/")), false, "only what users need is packed");
 
     const app = join(dir, "app");
