@@ -1,6 +1,6 @@
 import { dependency } from "../core/index.js";
 import { KafkaClientError } from "./client.js";
-import type { KafkaHeaderList, KafkaProperties, KafkaRecord } from "./client.js";
+import type { KafkaHeaderList, KafkaProperties } from "./client.js";
 import type { PackedMessages, RdReport } from "./rdkafkaPacked.js";
 
 /*
@@ -24,8 +24,6 @@ export interface RdMessage {
   timestamp?: number;
   headers?: Record<string, Buffer | string>[] | KafkaHeaderList;
 }
-/** A message after consume() normalised it in place. */
-export type RdRecordMessage = RdMessage & KafkaRecord;
 export interface RdTopicPartition {
   topic: string;
   partition: number;
