@@ -5,20 +5,13 @@ import { consumerProperties, resolveAlias, noteIgnoredKeys, parseTopics } from "
 import { StateChangelog } from "./stateChangelog.js";
 import { OffsetCommitter } from "./OffsetCommitter.js";
 import { BatchFetcher, type Batch } from "./BatchFetcher.js";
+import { ConsumerPause } from "./ConsumerPause.js";
 import { KAFKA_SOURCE_CONFIG as CONFIG } from "./kafkaSourceConfig.js";
 import { ExactlyOnce, type ExactlyOnceHost, type Part } from "./exactlyOnce.js";
 
 export { PartitionTrack, type BatchEntry } from "./PartitionTrack.js";
 export { parseTopics } from "./settings.js";
 
-/** How long the pipeline may be not ready before the consumer is paused. */
-const PAUSE_AFTER_MS = 250;
-/**
- * While paused, the consumer is still polled this often: librdkafka serves rebalances only in a
- * poll (a member that does not poll holds up the whole group's rebalance), and leaves the group
- * after max.poll.interval.ms without one.
- */
-const POLL_WHILE_PAUSED_MS = 500;
 const RECONNECT_MAX_S = 30;
 
 /**
@@ -50,7 +43,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
   private commitTimer: NodeJS.Timeout | null = null;
   private readonly committer: OffsetCommitter;
   private readonly fetcher: BatchFetcher;
-  private paused: KafkaTopicPartition[] | null = null;
+  private readonly pause = new ConsumerPause(() => void this.fetcher.fetch(0));
   private connected = false;
   private readonly receiptRecords: number;
   private readonly pollMs: number;
@@ -122,7 +115,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     let backoff = this.config.getFloat("sleep_on_error");
     while (!this.stopping) {
       const go = this.whenReady();
-      if (go !== true && !(await this.waitWhilePaused(go))) break;
+      if (go !== true && !(await this.pause.wait(this.consumer!, go, this.pipeline.isReady(), () => this.stopping))) break;
       if (eos !== null && eos.due()) {
         await eos.boundary();
         continue;
@@ -292,31 +285,6 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
     }
   }
 
-  /** Waits for the pipeline; after a short while with the consumer paused (and still polled). */
-  private async waitWhilePaused(go: Promise<boolean>): Promise<boolean> {
-    if (this.pipeline.isReady()) return go; // a chillout yield, not a throttle
-    // A short throttle (a sink waiting for one acknowledgement) passes without pausing.
-    let timer: NodeJS.Timeout | undefined;
-    const early = await Promise.race([go, new Promise<null>((resolve) => (timer = setTimeout(resolve, PAUSE_AFTER_MS, null)))]);
-    clearTimeout(timer);
-    if (early !== null) return early;
-    const consumer = this.consumer!;
-    const paused = consumer.assignment();
-    consumer.pause(paused);
-    this.paused = paused;
-    const poll = setInterval(() => void this.fetcher.fetch(0), POLL_WHILE_PAUSED_MS);
-    try {
-      return await go;
-    } finally {
-      clearInterval(poll);
-      this.paused = null;
-      if (!this.stopping) {
-        const owned = new Set(consumer.assignment().map((p) => `${p.topic}\u0000${p.partition}`));
-        consumer.resume(paused.filter((p) => owned.has(`${p.topic}\u0000${p.partition}`)));
-      }
-    }
-  }
-
   private onAssign(partitions: KafkaTopicPartition[]): void | Promise<KafkaCommit[]> {
     // The client reads assigned partitions from the committed offsets: forget anything older.
     for (const p of partitions) this.tracks.get(p.topic, p.partition).assign();
@@ -394,7 +362,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
       ...super.describe(),
       GroupId: this.groupId,
       Connected: this.connected,
-      Paused: this.paused !== null,
+      Paused: this.pause.paused !== null,
       Assignment: this.consumer?.assignment() ?? [],
       Lag: this.consumer?.lag() ?? [],
       State: this.state?.active ? { Topic: this.state.topic, Checkpoints: this.state.checkpoints, Restores: this.state.restores } : null,

@@ -33,10 +33,13 @@ export async function consoleProduce(topic: string, lines: string[], codec: stri
 }
 
 /** kafka-console-consumer: the values of the first `count` records of a topic. */
-export async function consoleConsume(topic: string, count: number): Promise<string[]> {
-  const out = await kafkaTool("org.apache.kafka.tools.consumer.ConsoleConsumer", [
-    "--bootstrap-server", BROKER, "--topic", topic, "--from-beginning", "--max-messages", String(count), "--timeout-ms", "60000",
-  ]);
+export function consoleConsume(topic: string, count: number): Promise<string[]> {
+  return consoleValues(topic, ["--max-messages", String(count), "--timeout-ms", "60000"]);
+}
+
+/** kafka-console-consumer from the beginning of a topic, with `options`: the values it printed. */
+async function consoleValues(topic: string, options: string[]): Promise<string[]> {
+  const out = await kafkaTool("org.apache.kafka.tools.consumer.ConsoleConsumer", ["--bootstrap-server", BROKER, "--topic", topic, "--from-beginning", ...options]);
   return out.split("\n").filter((l) => l !== "");
 }
 
@@ -54,10 +57,7 @@ export async function storedCodecs(topic: string): Promise<Set<string>> {
  * output holds: kafkajs' read_committed consumer counted records of transactions the broker aborted
  * (a timed-out transaction of a killed producer) as committed — 200,132 values where this reads 200,000.
  */
-export async function consoleConsumeCommitted(topic: string, quietMs = 10_000): Promise<string[]> {
-  const out = await kafkaTool("org.apache.kafka.tools.consumer.ConsoleConsumer", [
-    "--bootstrap-server", BROKER, "--topic", topic, "--from-beginning", "--isolation-level", "read_committed", "--timeout-ms", String(quietMs),
-  ]);
-  return out.split("\n").filter((l) => l !== "");
+export function consoleConsumeCommitted(topic: string, quietMs = 10_000): Promise<string[]> {
+  return consoleValues(topic, ["--isolation-level", "read_committed", "--timeout-ms", String(quietMs)]);
 }
 
