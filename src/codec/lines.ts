@@ -121,8 +121,8 @@ export class LineFramer<C> {
       }
       const last = chunk.lastIndexOf(10);
       if (last >= from) {
-        const handedOver =
-          last - from > maxLength ? await this.handOverChecked(chunk, from, last, context) : await this.handOver(chunk, from, last, context);
+        let handedOver = last - from > maxLength ? this.handOverChecked(chunk, from, last, context) : this.handOver(chunk, from, last, context);
+        if (handedOver !== true && handedOver !== false) handedOver = await handedOver;
         if (!handedOver) return false;
         from = last + 1;
       }
@@ -144,7 +144,35 @@ export class LineFramer<C> {
     return true;
   }
 
-  private handOver(chunk: Buffer, from: number, last: number, context: C): Promise<boolean> {
+  /**
+   * Frames a whole stream held in one Buffer (a small file read at once), as `frame([chunk])` does,
+   * but synchronously for as long as the target is ready: a promise only when it has to wait.
+   */
+  frameWhole(chunk: Buffer, context: C): boolean | Promise<boolean> {
+    this.linesEmitted = 0;
+    const last = chunk.lastIndexOf(10);
+    if (last < 0) return this.lastLine(chunk, 0, context);
+    const handedOver = last > this.maxLength ? this.handOverChecked(chunk, 0, last, context) : this.handOver(chunk, 0, last, context);
+    if (handedOver === true) return this.lastLine(chunk, last + 1, context);
+    if (handedOver === false) return false;
+    return handedOver.then((ok) => ok && this.lastLine(chunk, last + 1, context));
+  }
+
+  /** The bytes of a whole stream after its last "\n" (from `from`), as its last line. */
+  private lastLine(chunk: Buffer, from: number, context: C): boolean | Promise<boolean> {
+    const length = chunk.length - from;
+    if (length <= 0) return true;
+    if (length > this.maxLength) {
+      this.tooLong([chunk.subarray(from)], length, context);
+      return true;
+    }
+    const go = this.target.whenReady();
+    if (go !== true) return go.then((ok) => ok && this.lastLine(chunk, from, context));
+    this.emitWhole(chunk.subarray(from), context);
+    return true;
+  }
+
+  private handOver(chunk: Buffer, from: number, last: number, context: C): boolean | Promise<boolean> {
     return this.encoding !== null ? this.handOverText(chunk, from, last, this.encoding, context) : this.handOverBytes(chunk, from, last, context);
   }
 
@@ -152,18 +180,26 @@ export class LineFramer<C> {
    * The complete lines in `chunk[from, last]` when some may be too long (the span is longer than
    * `maxLength`): the runs of lines that fit are handed over as usual, the others reported.
    */
-  private async handOverChecked(chunk: Buffer, from: number, last: number, context: C): Promise<boolean> {
+  private handOverChecked(chunk: Buffer, from: number, last: number, context: C): boolean | Promise<boolean> {
     let run = from;
     for (let at = from; at <= last; ) {
       const nl = chunk.indexOf(10, at);
       if (nl - at > this.maxLength) {
-        if (run < at && !(await this.handOver(chunk, run, at - 1, context))) return false;
+        const handedOver = run < at ? this.handOver(chunk, run, at - 1, context) : true;
+        if (handedOver === false) return false;
+        if (handedOver !== true) return handedOver.then((ok) => ok && this.resumeChecked(chunk, at, nl, last, context));
         this.tooLong([chunk.subarray(at, nl)], nl - at, context);
         run = nl + 1;
       }
       at = nl + 1;
     }
-    return run > last || (await this.handOver(chunk, run, last, context));
+    return run > last || this.handOver(chunk, run, last, context);
+  }
+
+  /** handOverChecked after a wait: the too-long line `chunk[at, nl)`, then the lines after it. */
+  private resumeChecked(chunk: Buffer, at: number, nl: number, last: number, context: C): boolean | Promise<boolean> {
+    this.tooLong([chunk.subarray(at, nl)], nl - at, context);
+    return nl + 1 > last || this.handOverChecked(chunk, nl + 1, last, context);
   }
 
   /** Reports the line made of `parts` (its first HEAD_BYTES copied) as too long. */
@@ -188,32 +224,45 @@ export class LineFramer<C> {
    * Text mode: the complete lines in `chunk[from, last)` (`last` is a "\n"), decoded in pieces of about
    * 64 KiB cut at line ends: a 1 MiB string lives until a full GC, and smaller pieces stay in cache.
    * (A byte 0x0a is always a line end in the encodings that cut is safe for; UTF-16 is decoded whole.)
-   * False when the source is stopping.
+   * Synchronous while the target is ready; `text` and `at` resume a piece after a wait. False when
+   * the source is stopping.
    */
-  private async handOverText(chunk: Buffer, from: number, last: number, encoding: BufferEncoding, context: C): Promise<boolean> {
+  private handOverText(chunk: Buffer, from: number, last: number, encoding: BufferEncoding, context: C, text: string | null = null, at = 0): boolean | Promise<boolean> {
     const pieceBytes = encoding === "utf16le" || encoding === "ucs2" ? Infinity : DECODE_PIECE;
-    for (let pieceFrom = from; pieceFrom <= last; ) {
-      let pieceTo = pieceFrom + pieceBytes >= last ? last : chunk.lastIndexOf(10, pieceFrom + pieceBytes);
-      if (pieceTo < pieceFrom) pieceTo = last;
-      const text = chunk.toString(encoding, pieceFrom, pieceTo);
-      pieceFrom = pieceTo + 1;
-      for (let at = 0; at >= 0; ) {
+    for (;;) {
+      if (text === null) {
+        if (from > last) return true;
+        let pieceTo = from + pieceBytes >= last ? last : chunk.lastIndexOf(10, from + pieceBytes);
+        if (pieceTo < from) pieceTo = last;
+        text = chunk.toString(encoding, from, pieceTo);
+        from = pieceTo + 1;
+        at = 0;
+      }
+      while (at >= 0) {
         const go = this.target.whenReady();
-        if (go !== true && !(await go)) return false;
+        if (go !== true) return this.resumeText(go, chunk, from, last, encoding, context, text, at);
         at = this.emitLines(text, at, context);
       }
+      text = null;
+    }
+  }
+
+  private async resumeText(go: Promise<boolean>, chunk: Buffer, from: number, last: number, encoding: BufferEncoding, context: C, text: string, at: number): Promise<boolean> {
+    return (await go) && this.handOverText(chunk, from, last, encoding, context, text, at);
+  }
+
+  /** Bytes mode: the complete lines in `chunk[from, last]`, as views. False when the source is stopping. */
+  private handOverBytes(chunk: Buffer, from: number, last: number, context: C): boolean | Promise<boolean> {
+    for (let at = from; at <= last; ) {
+      const go = this.target.whenReady();
+      if (go !== true) return this.resumeBytes(go, chunk, at, last, context);
+      at = this.emitByteLines(chunk, at, last, context);
     }
     return true;
   }
 
-  /** Bytes mode: the complete lines in `chunk[from, last]`, as views. False when the source is stopping. */
-  private async handOverBytes(chunk: Buffer, from: number, last: number, context: C): Promise<boolean> {
-    for (let at = from; at <= last; ) {
-      const go = this.target.whenReady();
-      if (go !== true && !(await go)) return false;
-      at = this.emitByteLines(chunk, at, last, context);
-    }
-    return true;
+  private async resumeBytes(go: Promise<boolean>, chunk: Buffer, at: number, last: number, context: C): Promise<boolean> {
+    return (await go) && this.handOverBytes(chunk, at, last, context);
   }
 
   /**
@@ -289,6 +338,7 @@ export async function splitLines(body: Buffer, codec: TextCodec): Promise<string
     emitLine: (line) => void lines.push(typeof line === "string" ? line : codec.decode(line)),
     lineTooLong: () => {},
   };
-  await new LineFramer(target, { encoding: framingEncoding(codec), maxLength: body.length + 1 }).frame([body], null);
+  const framed = new LineFramer(target, { encoding: framingEncoding(codec), maxLength: body.length + 1 }).frameWhole(body, null);
+  if (framed !== true) await framed;
   return lines;
 }

@@ -1,7 +1,8 @@
-import { closeSync, constants, renameSync, unlinkSync } from "node:fs";
-import { mkdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { constants, renameSync } from "node:fs";
+import { mkdir, rename, stat, type FileHandle } from "node:fs/promises";
+import type { FileEntry } from "./FileEntry.js";
 import { FILE_SOURCE_CONFIG } from "./fileSourceConfig.js";
+import { compactStats, FilePostProcessor, sameContent, type PostAction } from "./FilePostProcessor.js";
 import {
   Receipt,
   TriggerSource,
@@ -14,39 +15,18 @@ import {
   type WorkerSharing,
 } from "../core/index.js";
 import { textCodec, type TextCodec } from "../codec/text.js";
-import { fileChunks, type ScratchBuffer } from "./chunks.js";
-import { fnmatchRegExp, glob } from "./glob.js";
-import { filesHeldOpen, firstNotHeldOpen } from "./openfiles.js";
-import { scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
+import { fileChunks, readSmallFile, type ScratchBuffer } from "./chunks.js";
+import { fnmatchRegExp } from "./glob.js";
+import { firstNotHeldOpen } from "./openfiles.js";
+import { recoverLockedFiles, scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
 import { EventLoopTurns, LocalFolders, openForReading, openSyncForReading } from "./syncio.js";
 
-export type { ScannedFiles };
+export type { FileEntry, ScannedFiles };
 
 const SUFFIXES = ["-locked", "-failed", "-processed"] as const;
 
 /** Names read through a decompressor: never with synchronous calls (see `sync_io`). */
 const COMPRESSED = /\.(gz|bz2|xz|lzma)$/i;
-
-/** A file being read: locked (renamed to `-locked`), open until its events are settled. */
-export interface FileEntry {
-  /** The original name: what goes into the events' context as `filename`. */
-  readonly path: string;
-  readonly locked: string;
-  /** The open file; null when it is read with synchronous calls (`sync_io`): then only `fd`. */
-  readonly handle: FileHandle | null;
-  /** The file's descriptor (`handle.fd`, or the one opened synchronously). */
-  readonly fd: number;
-  readonly receipt: Receipt;
-  readonly key: string;
-  /** Bytes when it was opened (it may still grow): sizes the read buffers of a small file. */
-  readonly size: number;
-  /** Bytes of the file on disk read so far (compressed bytes for `.gz`/`.bz2`/`.xz`): progress. */
-  position: number;
-  /** Set when reading stopped before the end (stop requested, or the pipeline in error): the file is not done. */
-  incomplete: boolean;
-  readError: Error | null;
-  finished: boolean;
-}
 
 
 /**
@@ -71,7 +51,7 @@ export abstract class FileABCSource extends TriggerSource {
   /** The text encoding, when Node decodes it natively ("utf8" otherwise: then `codec` decodes). */
   readonly encoding: BufferEncoding;
   readonly codec: TextCodec;
-  readonly post: "move" | "delete" | "noop";
+  readonly post: PostAction;
   readonly moveDestination: string;
   readonly readSize: number;
   readonly readAhead: number;
@@ -88,20 +68,14 @@ export abstract class FileABCSource extends TriggerSource {
   private readonly inflight = new Set<FileEntry>();
   /** The file being read (one at a time): what a readiness check during an error gives up. */
   private reading: FileEntry | null = null;
-  /** With post=noop: files already read (path → identity), so they are not read again and again. */
-  private readonly done = new Map<string, string>();
   /**
    * Files that could not be opened (path → identity with ctime): skipped until they change, so one
    * unreadable file neither blocks the files after it nor makes `files_per_cycle = 0` a busy loop.
    * ctime, not just mtime: a chmod that makes the file readable changes only the ctime.
    */
-  private readonly unreadable = new Map<string, string>();
-  private postChain: Promise<void> = Promise.resolve();
+  private readonly unreadable = new Map<string, FileStats>();
+  private readonly postProcessor: FilePostProcessor;
   private counts = { processed: 0, failed: 0, locked: 0, unprocessed: 0, all_files: 0, scan_time: 0 };
-  /** Files whose post-processing ran (settled) and files given back for retry; for tests and the web API. */
-  filesDone = 0;
-  filesRetried = 0;
-  filesFailed = 0;
   /** progress(): bytes of the files read, and of those the last scan found not read yet. */
   private bytesRead = 0;
   private bytesAhead = 0;
@@ -119,8 +93,11 @@ export abstract class FileABCSource extends TriggerSource {
     this.mode = mode === "rb" ? "rb" : "r";
     this.codec = textCodec(this.config.getString("encoding"), `[${this.config.section}] key 'encoding'`);
     this.encoding = this.codec.node ?? "utf8";
-    this.post = this.config.getString("post") as "move" | "delete" | "noop";
+    this.post = this.config.getString("post") as PostAction;
     this.moveDestination = this.config.getString("move_destination");
+    this.postProcessor = new FilePostProcessor(this.post, this.moveDestination, this.log, (file) =>
+      this.pipeline.pubsub.publish("bspump.file_source.processed!", { pipeline: this.pipeline, source: this, filename: file.path }),
+    );
     this.readSize = Math.max(4096, this.config.getInt("read_size"));
     this.readAhead = Math.max(1, this.config.getInt("read_ahead"));
     this.filesPerCycle = this.config.getInt("files_per_cycle");
@@ -136,16 +113,20 @@ export abstract class FileABCSource extends TriggerSource {
     ]);
   }
 
-  /** Reads the file's content (`chunks(file)`) and hands its events over; each event's context comes from `context(file)`. */
-  protected abstract read(file: FileEntry): Promise<void>;
+  /**
+   * Reads the file's content (`smallFile(file)` or `chunks(file)`) and hands its events over; each
+   * event's context comes from `context(file)`. May finish synchronously (a small file read whole).
+   */
+  protected abstract read(file: FileEntry): void | Promise<void>;
 
   override async cycle(): Promise<void> {
     if (!this.recovered) {
       this.recovered = true;
       if (this.post === "move" && this.moveDestination) await mkdir(this.moveDestination, { recursive: true });
-      await this.recoverLocked();
+      await recoverLockedFiles(this.patterns, this.log);
     }
     let taken = 0;
+    this.postProcessor.newCycle();
     // One scan serves every file it found, in order; the next scan (for files that arrived in the
     // meantime) comes when they are used up. Scanning again for each file made a folder of n files
     // cost n full scans: 2,000 small files took 130 s.
@@ -156,11 +137,13 @@ export abstract class FileABCSource extends TriggerSource {
       for (let next = 0; next < found.paths.length && this.wantsMoreFiles(taken); ) {
         const free = this.checkOpen ? firstNotHeldOpen(found.absolute, "write", next) : next;
         if (free < 0) break;
-        if (!(await this.waitReady())) return;
+        const go = this.whenReady();
+        if (go !== true && !(await go)) return;
         for (let skipped = next; skipped <= free; skipped++) this.bytesAhead -= found.stats[skipped]!.size;
         next = free + 1;
         // A file that could not be locked or opened is not counted: the next one is read instead.
-        const done = await this.processFile(found.paths[free]!, found.stats[free]!);
+        let done = this.processFile(found.paths[free]!, found.stats[free]!);
+        if (done !== true && done !== false) done = await done;
         // Synchronous calls do not let timers and sockets in: they get a turn every few ms.
         const turn = this.turns.take();
         if (turn) await turn;
@@ -192,7 +175,8 @@ export abstract class FileABCSource extends TriggerSource {
       exclude: this.exclude,
       followSymlinks: this.followSymlinks,
       skip: (path, st) =>
-        (this.done.size > 0 && this.done.get(path) === identity(st)) || (this.unreadable.size > 0 && this.unreadable.get(path) === changeIdentity(st)),
+        this.postProcessor.readUnchanged(path, st) || (this.unreadable.size > 0 && sameChange(this.unreadable.get(path), st)),
+      skipName: (path) => this.postProcessor.readThisCycle(path),
       local: this.local,
       turns: this.turns,
     });
@@ -202,85 +186,111 @@ export abstract class FileABCSource extends TriggerSource {
     return found;
   }
 
-  /** At start: `-locked` files that no process holds open were left by a crash; give them their names back. */
-  private async recoverLocked(): Promise<void> {
-    const locked: string[] = [];
-    for (const pattern of this.patterns) for (const path of await glob(pattern + "-locked")) locked.push(path);
-    if (locked.length === 0) return;
-    const held = filesHeldOpen(locked.map((p) => resolve(p)), "any");
-    for (const path of locked) {
-      if (held.has(resolve(path))) continue;
-      const original = path.slice(0, -"-locked".length);
-      try {
-        await rename(path, original);
-        this.log.warn(`Recovered '${original}', left locked by an earlier run; it will be read again`);
-      } catch (e) {
-        this.log.warn(`Cannot recover locked file '${path}': ${toError(e).message}`);
-      }
-    }
-  }
-
-  /** Locks, reads and hands over one file; false when it could not be locked or opened (nothing read). */
-  private async processFile(path: string, st: FileStats): Promise<boolean> {
-    const locked = path + "-locked";
-    // A file that fits in one read, on a local filesystem: locked, opened and read with synchronous
-    // calls (see syncio.ts); its post-processing too. Bigger files stay asynchronous: their reads
-    // overlap the processing of the chunks before.
+  /**
+   * Locks, reads and hands over one file; false when it could not be locked or opened (nothing read).
+   * A file that fits in one read, on a local filesystem, is locked, opened and read with synchronous
+   * calls (see syncio.ts), its post-processing too: then it is all done before this returns. Bigger
+   * files stay asynchronous: their reads overlap the processing of the chunks before.
+   */
+  private processFile(path: string, st: FileStats): boolean | Promise<boolean> {
     const sync = this.local !== null && st.size < this.readSize && !COMPRESSED.test(path) && this.local.has(path);
+    if (!sync) return this.processFileAsync(path, st);
+    const locked = path + "-locked";
     try {
-      if (sync) renameSync(path, locked);
-      else await rename(path, locked);
+      renameSync(path, locked);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      // Gone since the scan: another process (or worker) sharing the folder locked it first. Normal
-      // when several share a folder, so counted, not warned about (thousands a minute otherwise).
-      if (code === "ENOENT") {
-        this.filesTaken++;
-        this.log.debug(`File '${path}' was taken by another process`);
-      }
-      else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
-      return false;
+      return this.lockFailed(path, e);
     }
-    let handle: FileHandle | null = null;
     let fd: number;
     try {
-      // O_NOFOLLOW: a file replaced by a link after the scan is not followed either.
-      const flags = this.followSymlinks ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW;
-      if (sync) fd = openSyncForReading(locked, flags);
-      else fd = (handle = await openForReading(locked, flags)).fd;
+      fd = openSyncForReading(locked, this.openFlags);
     } catch (e) {
-      await rename(locked, path).catch(() => {});
-      // The rename back changed the ctime: remember the file as it is now.
-      const now = await stat(path).catch(() => null);
-      if (now !== null) this.unreadable.set(path, changeIdentity(now));
-      this.log.warn(`Cannot open '${path}', skipping it until it changes: ${toError(e).message}`);
-      return false;
+      return this.openFailed(path, locked, e);
     }
+    return this.readFile(this.entry(path, locked, null, fd, st));
+  }
+
+  private async processFileAsync(path: string, st: FileStats): Promise<boolean> {
+    const locked = path + "-locked";
+    try {
+      await rename(path, locked);
+    } catch (e) {
+      return this.lockFailed(path, e);
+    }
+    let handle: FileHandle;
+    try {
+      handle = await openForReading(locked, this.openFlags);
+    } catch (e) {
+      return this.openFailed(path, locked, e);
+    }
+    return this.readFile(this.entry(path, locked, handle, handle.fd, st));
+  }
+
+  /** O_NOFOLLOW unless links are followed: a file replaced by a link after the scan is not followed either. */
+  private get openFlags(): number {
+    return this.followSymlinks ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW;
+  }
+
+  private lockFailed(path: string, e: unknown): false {
+    // Gone since the scan: another process (or worker) sharing the folder locked it first. Normal
+    // when several share a folder, so counted, not warned about (thousands a minute otherwise).
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      this.filesTaken++;
+      this.log.debug(`File '${path}' was taken by another process`);
+    } else this.log.warn(`Cannot lock '${path}', will try again later: ${toError(e).message}`);
+    return false;
+  }
+
+  private async openFailed(path: string, locked: string, e: unknown): Promise<false> {
+    await rename(locked, path).catch(() => {});
+    // The rename back changed the ctime: remember the file as it is now.
+    const now = await stat(path).catch(() => null);
+    if (now !== null) this.unreadable.set(path, compactStats(now));
+    this.log.warn(`Cannot open '${path}', skipping it until it changes: ${toError(e).message}`);
+    return false;
+  }
+
+  private entry(path: string, locked: string, handle: FileHandle | null, fd: number, st: FileStats): FileEntry {
     const file: FileEntry = {
       path,
       locked,
       handle,
       fd,
       receipt: new Receipt((r) => this.settled(file, r)),
-      key: identity(st),
+      stats: st,
       size: st.size,
       position: 0,
       incomplete: false,
       readError: null,
       finished: false,
     };
+    return file;
+  }
+
+  /** Reads the file (see `read`) and seals its receipt; true, or a promise of true. */
+  private readFile(file: FileEntry): true | Promise<true> {
     this.inflight.add(file);
     this.reading = file;
+    let reading: void | Promise<void>;
     try {
-      await this.read(file);
-      if (this.stopping) file.incomplete = true;
+      reading = this.read(file);
     } catch (e) {
-      file.readError = toError(e);
-      this.log.error(`Failed to read '${path}': ${file.readError.message}`);
-    } finally {
-      this.reading = null;
-      this.bytesRead += file.incomplete ? file.position : Math.max(file.position, file.size);
+      return this.readDone(file, toError(e));
     }
+    if (reading === undefined) return this.readDone(file, null);
+    return reading.then(
+      () => this.readDone(file, null),
+      (e: unknown) => this.readDone(file, toError(e)),
+    );
+  }
+
+  private readDone(file: FileEntry, error: Error | null): true {
+    if (error !== null) {
+      file.readError = error;
+      this.log.error(`Failed to read '${file.path}': ${error.message}`);
+    } else if (this.stopping) file.incomplete = true;
+    this.reading = null;
+    this.bytesRead += file.incomplete ? file.position : Math.max(file.position, file.size);
     file.receipt.seal();
     return true;
   }
@@ -302,43 +312,20 @@ export abstract class FileABCSource extends TriggerSource {
     if (file.finished) return;
     file.finished = true;
     this.inflight.delete(file);
-    this.postChain = this.postChain.then(() => this.postProcess(file, receipt.error)).catch((e: unknown) => {
-      this.log.error(`Post-processing of '${file.path}' failed: ${toError(e).message}`);
-    });
+    this.postProcessor.settled(file, receipt.error);
   }
 
-  private async postProcess(file: FileEntry, deliveryError: Error | null): Promise<void> {
-    await closeFile(file);
-    // A file read with synchronous calls is renamed (or deleted) the same way: a failure throws
-    // here as the asynchronous call rejects.
-    const mv = file.handle === null ? renameSync : rename;
-    if (file.readError !== null) {
-      this.filesFailed++;
-      await mv(file.locked, this.post === "noop" ? file.path : file.path + "-failed");
-      if (this.post === "noop") this.done.set(file.path, file.key);
-      return;
-    }
-    if (deliveryError !== null || file.incomplete) {
-      // Not done: give the file its name back, so it is read again.
-      this.filesRetried++;
-      if (deliveryError) this.log.warn(`Events of '${file.path}' were not delivered (${deliveryError.message}); the file will be read again`);
-      await mv(file.locked, file.path);
-      return;
-    }
-    this.filesDone++;
-    switch (this.post) {
-      case "delete":
-        await (file.handle === null ? unlinkSync : unlink)(file.locked);
-        break;
-      case "noop":
-        await mv(file.locked, file.path);
-        this.done.set(file.path, file.key);
-        break;
-      case "move":
-        await mv(file.locked, this.moveDestination ? join(this.moveDestination, basename(file.path) + "-processed") : file.path + "-processed");
-        break;
-    }
-    this.pipeline.pubsub.publish("bspump.file_source.processed!", { pipeline: this.pipeline, source: this, filename: file.path });
+  /** Files post-processed as `post` says, failed to read, and given back to be read again; for tests and the web API. */
+  get filesDone(): number {
+    return this.postProcessor.filesDone;
+  }
+
+  get filesFailed(): number {
+    return this.postProcessor.filesFailed;
+  }
+
+  get filesRetried(): number {
+    return this.postProcessor.filesRetried;
   }
 
   /** Files read but not settled yet. */
@@ -353,12 +340,8 @@ export abstract class FileABCSource extends TriggerSource {
   }
 
   /** Resolves when the post-processing of every settled file has run. */
-  async whenPostProcessed(): Promise<void> {
-    let chain: Promise<void>;
-    do {
-      chain = this.postChain;
-      await chain;
-    } while (chain !== this.postChain);
+  whenPostProcessed(): Promise<void> {
+    return this.postProcessor.whenDone();
   }
 
   /** After the pipeline flushed: post-process what settled; give unsettled files their names back. */
@@ -367,16 +350,22 @@ export abstract class FileABCSource extends TriggerSource {
     for (const file of [...this.inflight]) {
       file.finished = true;
       this.inflight.delete(file);
-      this.filesRetried++;
-      await closeFile(file);
-      await rename(file.locked, file.path).catch((e: unknown) => this.log.error(`Cannot unlock '${file.locked}': ${toError(e).message}`));
-      this.log.warn(`'${file.path}' was not fully delivered before stop; it will be read again`);
+      await this.postProcessor.giveBack(file);
     }
   }
 
   /** The context of an event from `file` (at `line`, when known). */
   protected context(file: FileEntry): EventContext {
     return { filename: file.path, receipt: file.receipt };
+  }
+
+  /**
+   * A small file opened with synchronous calls (see `processFile`), read whole in one synchronous
+   * read; null for any other file, or one that grew since the scan: read those with `chunks()`.
+   * `reuseBuffers` as for `chunks()`.
+   */
+  protected smallFile(file: FileEntry, reuseBuffers = false): Buffer | null {
+    return file.handle === null ? readSmallFile(file, this.readSize, reuseBuffers ? this.scratch : null) : null;
   }
 
   /** Public access to `chunks()` for helpers. */
@@ -398,23 +387,9 @@ export abstract class FileABCSource extends TriggerSource {
   }
 }
 
-/** Closes the file, however it was opened; a failure to close is no reason to keep it locked. */
-function closeFile(file: FileEntry): Promise<void> | void {
-  if (file.handle !== null) return file.handle.close().catch(() => {});
-  try {
-    closeSync(file.fd);
-  } catch {
-    // already closed: nothing held
-  }
-}
-
-function identity(st: FileStats): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}`;
-}
-
-/** identity() and the ctime: also changes with a file's mode or owner. */
-function changeIdentity(st: FileStats): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+/** sameContent() and the ctime: also changes with a file's mode or owner. */
+function sameChange(known: FileStats | undefined, st: FileStats): boolean {
+  return sameContent(known, st) && known!.ctimeMs === st.ctimeMs;
 }
 
 export { SUFFIXES as FILE_SUFFIXES };

@@ -42,10 +42,14 @@ export class FileLineSource extends FileABCSource implements LineTarget<FileEntr
     }
   }
 
-  protected override async read(file: FileEntry): Promise<void> {
+  protected override read(file: FileEntry): void | Promise<void> {
     // Text mode decodes every line before the next read lands, so it may read into reused buffers
     // (the framer copies what it carries); bytes mode hands over views and needs a fresh buffer per read.
-    if (await this.framer.frame(this.chunks(file, this.mode !== "rb"), file)) this.endOfFile(file);
+    const reuse = this.mode !== "rb";
+    const whole = this.smallFile(file, reuse);
+    const framed = whole !== null ? this.framer.frameWhole(whole, file) : this.framer.frame(this.chunks(file, reuse), file);
+    if (framed === true) this.endOfFile(file);
+    else if (framed !== false) return framed.then((complete) => void (complete && this.endOfFile(file)));
   }
 
   /** Hands one line over: override to change the event (FileMultiLineSource, FileJSONSource do). */

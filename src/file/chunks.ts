@@ -3,23 +3,23 @@ import { read, readSync } from "node:fs";
 import { promisify } from "node:util";
 import type { FileHandle, FileReadResult } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
-import type { FileEntry } from "./FileABCSource.js";
+import type { FileEntry } from "./FileEntry.js";
 
 const readAsync = promisify(read);
 
 /** Read buffers of small files are a multiple of this. */
 const SMALL_READ = 65536;
 
-/**
- * A file's content as Buffers of about `readSize` bytes, decompressed by the name's suffix (`.gz`,
- * `.bz2`, `.xz`/`.lzma`). With `reuseBuffers`, plain files are read into a ring of buffers: only
- * for a caller that keeps nothing from a chunk past the next one.
- */
 /** A source's buffer for the one synchronous read of a small file, when its reader keeps nothing from a chunk. */
 export interface ScratchBuffer {
   buffer: Buffer | null;
 }
 
+/**
+ * A file's content as Buffers of about `readSize` bytes, decompressed by the name's suffix (`.gz`,
+ * `.bz2`, `.xz`/`.lzma`). With `reuseBuffers`, plain files are read into a ring of buffers: only
+ * for a caller that keeps nothing from a chunk past the next one.
+ */
 export function fileChunks(file: FileEntry, readSize: number, readAhead: number, reuseBuffers: boolean, scratch: ScratchBuffer | null = null): AsyncIterable<Buffer> {
   // Only a plain file is opened synchronously (FileABCSource never does so for compressed names).
   const handle = file.handle;
@@ -32,27 +32,37 @@ export function fileChunks(file: FileEntry, readSize: number, readAhead: number,
 }
 
 /**
- * A small file opened with synchronous calls (FileABCSource's `sync_io`): one synchronous read of a
- * buffer just bigger than the file (a short read shows its end). If the file grew since the scan,
- * the rest is read asynchronously in `readSize` reads, so a big file never holds the event loop.
+ * A small file opened with synchronous calls (FileABCSource's `sync_io`), read whole in one
+ * synchronous read of a buffer just bigger than the file (a short read shows its end): its bytes, or
+ * null when it grew past that since the scan (then `fileChunks` reads it). With a scratch buffer
+ * (the source reads one file at a time and the reader keeps nothing of it) no new buffer per small
+ * file: their external memory made a good part of the GC's work.
+ */
+export function readSmallFile(file: FileEntry, readSize: number, scratch: ScratchBuffer | null): Buffer | null {
+  const size = Math.min(readSize, Math.max(4096, file.size + 1));
+  if (scratch !== null && (scratch.buffer === null || scratch.buffer.length < size)) scratch.buffer = Buffer.allocUnsafe(Math.max(size, SMALL_READ));
+  const buffer = scratch?.buffer ?? Buffer.allocUnsafe(size);
+  const bytesRead = readSync(file.fd, buffer, 0, size, 0);
+  if (bytesRead >= size) return null;
+  file.position = bytesRead;
+  return buffer.subarray(0, bytesRead);
+}
+
+/**
+ * A small file opened with synchronous calls: whole in one read (`readSmallFile`); if it grew since
+ * the scan, from its start in `readSize` asynchronous reads, so a big file never holds the event loop.
  */
 async function* syncChunks(file: FileEntry, readSize: number, scratch: ScratchBuffer | null): AsyncGenerator<Buffer> {
-  const size = Math.min(readSize, Math.max(4096, file.size + 1));
-  // With a scratch buffer (the source reads one file at a time, and the reader keeps nothing of
-  // it): no new buffer per small file, whose external memory made a good part of the GC's work.
-  if (scratch !== null && (scratch.buffer === null || scratch.buffer.length < size)) scratch.buffer = Buffer.allocUnsafe(Math.max(size, SMALL_READ));
-  const first = scratch?.buffer ?? Buffer.allocUnsafe(size);
-  let bytesRead = readSync(file.fd, first, 0, size, 0);
-  if (bytesRead === 0) return;
-  file.position = bytesRead;
-  // (The scratch buffer may be longer than this read.)
-  yield bytesRead === first.length ? first : first.subarray(0, bytesRead);
-  if (bytesRead < size) return;
-  for (let position = bytesRead; ; position += bytesRead) {
+  const whole = readSmallFile(file, readSize, scratch);
+  if (whole !== null) {
+    if (whole.length > 0) yield whole;
+    return;
+  }
+  for (let position = 0, bytesRead; ; position += bytesRead) {
     const buffer = Buffer.allocUnsafe(readSize);
     ({ bytesRead } = await readAsync(file.fd, buffer, 0, readSize, position));
     if (bytesRead === 0) return;
-    file.position += bytesRead;
+    file.position = position + bytesRead;
     yield bytesRead === readSize ? buffer : buffer.subarray(0, bytesRead);
   }
 }

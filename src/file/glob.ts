@@ -55,26 +55,35 @@ export async function glob(pattern: string): Promise<string[]> {
     rest = rest.slice(1);
   }
   const out = new Set<string>();
-  for (const base of bases) await walk(base, rest, out, !absolute);
+  for (const base of bases) await walk(base, rest, out);
   return [...out].sort();
 }
 
-async function walk(dir: string, parts: string[], out: Set<string>, relative: boolean): Promise<void> {
+/**
+ * `dir`'s entry `name`, as join() would give it: `dir` is normalized already (it comes from join()
+ * or from here), and a name from readdir holds no separator. join() normalizes the whole path again,
+ * for each of the thousands of entries of a folder; an absolute path is as resolve() would give it,
+ * without resolve() asking for the working directory each time.
+ */
+function child(dir: string, name: string): string {
+  if (dir === ".") return name;
+  return dir.endsWith(sep) ? dir + name : dir + sep + name;
+}
+
+async function walk(dir: string, parts: string[], out: Set<string>): Promise<void> {
   if (parts.length === 0) return;
   const [head, ...tail] = parts as [string, ...string[]];
-  // join() already normalized the path: an absolute one is as resolve() would give it (cheaper by
-  // far in a folder of thousands of files: resolve() asks for the working directory each time).
-  const emit = (p: string) => out.add(relative ? p.replace(/^\.\//, "") : p);
+  const emit = (p: string) => out.add(p);
   if (head === "**") {
     // Zero directories…
     if (tail.length === 0) {
       await listAll(dir, emit);
       return;
     }
-    await walk(dir, tail, out, relative);
+    await walk(dir, tail, out);
     // …or one more directory, then `**` again.
     for (const entry of await listDir(dir)) {
-      if (entry.dir && !entry.name.startsWith(".")) await walk(join(dir, entry.name), parts, out, relative);
+      if (entry.dir && !entry.name.startsWith(".")) await walk(child(dir, entry.name), parts, out);
     }
     return;
   }
@@ -82,23 +91,23 @@ async function walk(dir: string, parts: string[], out: Set<string>, relative: bo
     const path = join(dir, head);
     if (tail.length === 0) {
       if (await exists(path)) emit(path);
-    } else await walk(path, tail, out, relative);
+    } else await walk(path, tail, out);
     return;
   }
   const re = fnmatchRegExp(head, true);
   for (const entry of await listDir(dir)) {
     if (entry.name.startsWith(".") && !head.startsWith(".")) continue;
     if (!re.test(entry.name)) continue;
-    const path = join(dir, entry.name);
+    const path = child(dir, entry.name);
     if (tail.length === 0) emit(path);
-    else if (entry.dir) await walk(path, tail, out, relative);
+    else if (entry.dir) await walk(path, tail, out);
   }
 }
 
 async function listAll(dir: string, emit: (p: string) => void): Promise<void> {
   for (const entry of await listDir(dir)) {
     if (entry.name.startsWith(".")) continue;
-    const path = join(dir, entry.name);
+    const path = child(dir, entry.name);
     emit(path);
     if (entry.dir) await listAll(path, emit);
   }

@@ -1,7 +1,8 @@
-import { lstat, stat } from "node:fs/promises";
+import { lstat, rename, stat } from "node:fs/promises";
 import { lstatSync, statSync, type Stats } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
-import { inWorkerOrder } from "../core/index.js";
+import { isAbsolute, resolve, sep } from "node:path";
+import { inWorkerOrder, toError, type Logger } from "../core/index.js";
+import { filesHeldOpen } from "./openfiles.js";
 import { glob } from "./glob.js";
 import type { EventLoopTurns, LocalFolders } from "./syncio.js";
 
@@ -35,6 +36,8 @@ export interface ScanOptions {
   followSymlinks: boolean;
   /** Whether a file found is left out (already read with post=noop, or unreadable and unchanged). */
   skip(path: string, st: FileStats): boolean;
+  /** Whether a file found is left out without even a stat() (read with post=noop in this trigger cycle). */
+  skipName(path: string): boolean;
   /** With `sync_io`: folders whose files are stat()ed with synchronous calls, and turns for the event loop meanwhile. */
   local: LocalFolders | null;
   turns: EventLoopTurns;
@@ -44,7 +47,7 @@ export interface ScanOptions {
  * The files to read, in sorted order (patterns in the order given): regular files, not `-locked`,
  * `-failed` or `-processed`, passing include/exclude, not skipped. `absolute` holds the same paths
  * resolved, for the open-file check; `stats` their stat() (the rename that locks a file keeps it:
- * no second stat per file). `named` is every candidate's path, skipped or not.
+ * no second stat per file). `named` is every candidate's path but those `skipName` left out.
  */
 export async function scanFiles(o: ScanOptions): Promise<{ found: ScannedFiles; counts: ScanCounts; named: Set<string> }> {
   const t0 = performance.now();
@@ -57,7 +60,7 @@ export async function scanFiles(o: ScanOptions): Promise<{ found: ScannedFiles; 
       else if (path.endsWith("-failed")) counts.failed++;
       else if (path.endsWith("-processed")) counts.processed++;
       else if (o.exclude?.test(path) || (o.include && !o.include.test(path))) continue;
-      else named.add(path);
+      else if (!o.skipName(path)) named.add(path);
     }
   }
   // Worker processes share the folder: each starts at its own place in it (fewer lost races).
@@ -98,5 +101,36 @@ export async function scanFiles(o: ScanOptions): Promise<{ found: ScannedFiles; 
   }
   counts.unprocessed = paths.length;
   counts.scan_time = (performance.now() - t0) / 1000;
-  return { found: { paths, absolute: paths.map((path) => (isAbsolute(path) ? path : resolve(path))), stats: found }, counts, named };
+  return { found: { paths, absolute: absolutePaths(paths), stats: found }, counts, named };
+}
+
+/**
+ * The paths resolved (for the open-file check). The paths come from glob(), normalized: a relative
+ * one is the working directory and the path, unless it climbs out with "..". resolve() for each
+ * would ask for the working directory each time.
+ */
+function absolutePaths(paths: readonly string[]): string[] {
+  const cwd = resolve(".");
+  const prefix = cwd.endsWith(sep) ? cwd : cwd + sep;
+  return paths.map((path) => (isAbsolute(path) ? path : path.startsWith("..") ? resolve(path) : prefix + path));
+}
+
+/** At a source's start: `-locked` files that no process holds open were left by a crash; they get their names back (to be read again). */
+export async function recoverLockedFiles(patterns: readonly string[], log: Logger): Promise<void> {
+  const locked: string[] = [];
+  for (const pattern of patterns) for (const path of await glob(pattern + "-locked")) locked.push(path);
+  if (locked.length === 0) return;
+  const absolute = absolutePaths(locked);
+  const held = filesHeldOpen(absolute, "any");
+  for (let i = 0; i < locked.length; i++) {
+    if (held.has(absolute[i]!)) continue;
+    const path = locked[i]!;
+    const original = path.slice(0, -"-locked".length);
+    try {
+      await rename(path, original);
+      log.warn(`Recovered '${original}', left locked by an earlier run; it will be read again`);
+    } catch (e) {
+      log.warn(`Cannot recover locked file '${path}': ${toError(e).message}`);
+    }
+  }
 }

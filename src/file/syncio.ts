@@ -23,20 +23,28 @@ import { isLocalFilesystem } from "./openfiles.js";
 export class LocalFolders {
   private readonly known = new Map<string, boolean>();
 
+  /** The folder asked about last, and its answer: the files of a scan mostly share one. */
+  private lastDir = "";
+  private lastLocal = false;
+
   /** Whether the folder of `path` is local. */
   has(path: string): boolean {
     const dir = dirname(path);
+    if (dir === this.lastDir) return this.lastLocal;
     let local = this.known.get(dir);
     if (local === undefined) {
       local = isLocalFilesystem(dir);
       this.known.set(dir, local);
     }
+    this.lastDir = dir;
+    this.lastLocal = local;
     return local;
   }
 
   /** Forgets what it knows (a folder may be mounted over): at each scan. */
   clear(): void {
     this.known.clear();
+    this.lastDir = "";
   }
 }
 

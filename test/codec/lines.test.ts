@@ -218,3 +218,47 @@ test("StreamServerSource and HTTPClientLineSource: the same framing — over-lon
     server.close();
   }
 });
+
+test("frameWhole (a small file read whole) hands over what frame() does, synchronously while the target is ready; it waits and stops as frame() does", async () => {
+  const inputs = ["", "\n", "a", "a\n", "a\n\nb\r\n\nc", "ok\n0123456789\nfine\n", "x\r\ny\r", "0123456789", "ab\n0123456789", "12345678\n12345678\n"];
+  const modes: { encoding: BufferEncoding | null; keepCR?: boolean; maxLength: number }[] = [
+    { encoding: "utf8", maxLength: 8 },
+    { encoding: null, maxLength: 8 },
+    { encoding: "utf8", keepCR: true, maxLength: 1 << 20 },
+  ];
+  /** What a framer handed over; `ready(n)` answers the n-th readiness check. */
+  function recorder(ready: (n: number) => true | Promise<boolean>) {
+    const got: unknown[] = [];
+    let checks = 0;
+    const target: LineTarget<null> = {
+      whenReady: () => ready(++checks),
+      emitLine: (line, lineNo) => void got.push([Buffer.isBuffer(line) ? `bytes:${line.toString()}` : line, lineNo]),
+      lineTooLong: (lineNo, head, length) => void got.push(["too long", lineNo, head.toString(), length]),
+    };
+    return { got, target };
+  }
+  for (const mode of modes) {
+    for (const input of inputs) {
+      const options = { ...mode, readyEvery: 1 };
+      const expected = recorder(() => true);
+      assert.equal(await new LineFramer(expected.target, options).frame([Buffer.from(input)], null), true);
+      const sync = recorder(() => true);
+      assert.equal(new LineFramer(sync.target, options).frameWhole(Buffer.from(input), null), true, `synchronous for ${JSON.stringify(input)}`);
+      assert.deepEqual(sync.got, expected.got, `${JSON.stringify(input)} in ${JSON.stringify(mode)}`);
+      // Not ready at every other check: a promise, and the same lines once it resolves.
+      const waiting = recorder((n) => (n % 2 === 0 ? new Promise((resolve) => setImmediate(() => resolve(true))) : true));
+      const framed = new LineFramer(waiting.target, options).frameWhole(Buffer.from(input), null);
+      assert.equal(await framed, true);
+      assert.deepEqual(waiting.got, expected.got, `waiting, ${JSON.stringify(input)}`);
+    }
+  }
+  // Stopping (a readiness check answers false): both stop at the same line.
+  const input = Buffer.from("a\nb\nc\nd\ne");
+  const stopAt = (n: number) => (n === 3 ? Promise.resolve(false) : true);
+  const whole = recorder(stopAt);
+  const chunked = recorder(stopAt);
+  assert.equal(await new LineFramer(whole.target, { encoding: "utf8", maxLength: 100, readyEvery: 1 }).frameWhole(input, null), false);
+  assert.equal(await new LineFramer(chunked.target, { encoding: "utf8", maxLength: 100, readyEvery: 1 }).frame([input], null), false);
+  assert.deepEqual(whole.got, [["a", 1], ["b", 2]]);
+  assert.deepEqual(whole.got, chunked.got);
+});

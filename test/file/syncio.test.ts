@@ -13,7 +13,7 @@ import { CollectSink, cycleOnce, makePipeline, startTriggered, withTempDir } fro
 /** A FileLineSource that records, per file read, whether it was opened synchronously (no handle). */
 class Recording extends FileLineSource {
   readonly opened: { path: string; sync: boolean }[] = [];
-  protected override read(file: FileEntry): Promise<void> {
+  protected override read(file: FileEntry): void | Promise<void> {
     this.opened.push({ path: file.path, sync: file.handle === null });
     return super.read(file);
   }
@@ -226,3 +226,33 @@ test("sync_io: a pipeline throttled in the middle of a small file stops reading 
     assert.equal(source.filesDone, 20);
   });
 });
+
+for (const syncIO of [true, false]) {
+  test(`post=noop, sync_io=${syncIO}: a file arriving during a cycle is read in it; a file changed after it was read is read again from the next cycle`, async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, "a.txt"), "a1\n");
+      await writeFile(join(dir, "b.txt"), "b1\n");
+      const { app, pipeline } = makePipeline();
+      const sink = new CollectSink(app, pipeline);
+      const source = new Recording(app, pipeline, { config: { path: join(dir, "*.txt"), post: "noop", files_per_cycle: 0, sync_io: syncIO } });
+      let changed = false;
+      pipeline.pubsub.subscribe("bspump.file_source.processed!", (_name, info) => {
+        if (changed || (info as { filename: string }).filename !== join(dir, "a.txt")) return;
+        changed = true;
+        appendFileSync(join(dir, "a.txt"), "a2\n");
+        appendFileSync(join(dir, "c.txt"), "c1\n");
+      });
+      const running = startTriggered(app, pipeline, source, [sink]);
+      await cycleOnce(pipeline, source);
+      await source.whenPostProcessed();
+      assert.deepEqual(sink.events, ["a1", "b1", "c1"], "first cycle: c.txt found by the scan for files arrived meanwhile; a.txt not read twice in it");
+      await cycleOnce(pipeline, source);
+      await source.whenPostProcessed();
+      assert.deepEqual(sink.events.slice(3), ["a1", "a2"], "second cycle: the changed a.txt again, whole; b.txt and c.txt unchanged, not read");
+      await cycleOnce(pipeline, source);
+      await source.whenPostProcessed();
+      await running.stop();
+      assert.equal(sink.events.length, 5, "third cycle: nothing changed, nothing read");
+    });
+  });
+}
