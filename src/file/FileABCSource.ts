@@ -2,7 +2,7 @@ import { constants, renameSync } from "node:fs";
 import { mkdir, rename, stat, type FileHandle } from "node:fs/promises";
 import type { FileEntry } from "./FileEntry.js";
 import { FILE_SOURCE_CONFIG } from "./fileSourceConfig.js";
-import { compactStats, FilePostProcessor, sameContent, type PostAction } from "./FilePostProcessor.js";
+import { FilePostProcessor, type PostAction } from "./FilePostProcessor.js";
 import {
   Receipt,
   TriggerSource,
@@ -18,7 +18,7 @@ import { textCodec, type TextCodec } from "../codec/text.js";
 import { fileChunks, readSmallFile, type ScratchBuffer } from "./chunks.js";
 import { fnmatchRegExp } from "./glob.js";
 import { firstNotHeldOpen } from "./openfiles.js";
-import { recoverLockedFiles, scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
+import { compactStats, recoverLockedFiles, sameChange, scanFiles, type FileStats, type ScannedFiles } from "./scan.js";
 import { EventLoopTurns, LocalFolders, openForReading, openSyncForReading } from "./syncio.js";
 
 export type { FileEntry, ScannedFiles };
@@ -189,8 +189,9 @@ export abstract class FileABCSource extends TriggerSource {
   /**
    * Locks, reads and hands over one file; false when it could not be locked or opened (nothing read).
    * A file that fits in one read, on a local filesystem, is locked, opened and read with synchronous
-   * calls (see syncio.ts), its post-processing too: then it is all done before this returns. Bigger
-   * files stay asynchronous: their reads overlap the processing of the chunks before.
+   * calls (see syncio.ts), and post-processed so once its events are settled (at once, when the
+   * pipeline takes them synchronously). Bigger files stay asynchronous: their reads overlap the
+   * processing of the chunks before.
    */
   private processFile(path: string, st: FileStats): boolean | Promise<boolean> {
     const sync = this.local !== null && st.size < this.readSize && !COMPRESSED.test(path) && this.local.has(path);
@@ -258,7 +259,6 @@ export abstract class FileABCSource extends TriggerSource {
       fd,
       receipt: new Receipt((r) => this.settled(file, r)),
       stats: st,
-      size: st.size,
       position: 0,
       incomplete: false,
       readError: null,
@@ -290,7 +290,7 @@ export abstract class FileABCSource extends TriggerSource {
       this.log.error(`Failed to read '${file.path}': ${error.message}`);
     } else if (this.stopping) file.incomplete = true;
     this.reading = null;
-    this.bytesRead += file.incomplete ? file.position : Math.max(file.position, file.size);
+    this.bytesRead += file.incomplete ? file.position : Math.max(file.position, file.stats.size);
     file.receipt.seal();
     return true;
   }
@@ -336,7 +336,7 @@ export abstract class FileABCSource extends TriggerSource {
   /** Bytes read of those known (read, being read, found by the last scan): a finite run's progress. */
   progress(): { read: number; total: number } {
     const read = this.bytesRead + (this.reading?.position ?? 0);
-    return { read, total: Math.max(read, this.bytesRead + (this.reading?.size ?? 0) + this.bytesAhead) };
+    return { read, total: Math.max(read, this.bytesRead + (this.reading?.stats.size ?? 0) + this.bytesAhead) };
   }
 
   /** Resolves when the post-processing of every settled file has run. */
@@ -385,11 +385,6 @@ export abstract class FileABCSource extends TriggerSource {
   override describe(): Record<string, unknown> {
     return { ...super.describe(), files: { ...this.counts, in_flight: this.inflight.size, taken_by_others: this.filesTaken } };
   }
-}
-
-/** sameContent() and the ctime: also changes with a file's mode or owner. */
-function sameChange(known: FileStats | undefined, st: FileStats): boolean {
-  return sameContent(known, st) && known!.ctimeMs === st.ctimeMs;
 }
 
 export { SUFFIXES as FILE_SUFFIXES };

@@ -12,10 +12,8 @@ export interface FileEntry {
   /** The file's descriptor (`handle.fd`, or the one opened synchronously). */
   readonly fd: number;
   readonly receipt: Receipt;
-  /** Its stat() at the scan: what identifies its content (post=noop remembers it). */
+  /** Its stat() at the scan: what identifies its content (post=noop remembers it); its size (it may still grow) sizes the read buffers of a small file. */
   readonly stats: FileStats;
-  /** Bytes when it was opened (it may still grow): sizes the read buffers of a small file. */
-  readonly size: number;
   /** Bytes of the file on disk read so far (compressed bytes for `.gz`/`.bz2`/`.xz`): progress. */
   position: number;
   /** Set when reading stopped before the end (stop requested, or the pipeline in error): the file is not done. */

@@ -3,7 +3,7 @@ import { rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { toError, type Logger } from "../core/index.js";
 import type { FileEntry } from "./FileEntry.js";
-import type { FileStats } from "./scan.js";
+import { compactStats, sameContent, type FileStats } from "./scan.js";
 
 export type PostAction = "move" | "delete" | "noop";
 
@@ -160,14 +160,4 @@ function closeFile(file: FileEntry): Promise<void> | void {
   } catch {
     // already closed: nothing held
   }
-}
-
-/** What identifies a file's content (post=noop): the inode, size and mtime. */
-export function sameContent(known: FileStats | undefined, st: FileStats): boolean {
-  return known !== undefined && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs;
-}
-
-/** The fields of a stat() that are kept for a file already read (not the whole Stats object). */
-export function compactStats(st: FileStats): FileStats {
-  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }

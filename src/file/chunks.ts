@@ -39,7 +39,7 @@ export function fileChunks(file: FileEntry, readSize: number, readAhead: number,
  * file: their external memory made a good part of the GC's work.
  */
 export function readSmallFile(file: FileEntry, readSize: number, scratch: ScratchBuffer | null): Buffer | null {
-  const size = Math.min(readSize, Math.max(4096, file.size + 1));
+  const size = Math.min(readSize, Math.max(4096, file.stats.size + 1));
   if (scratch !== null && (scratch.buffer === null || scratch.buffer.length < size)) scratch.buffer = Buffer.allocUnsafe(Math.max(size, SMALL_READ));
   const buffer = scratch?.buffer ?? Buffer.allocUnsafe(size);
   const bytesRead = readSync(file.fd, buffer, 0, size, 0);
@@ -70,8 +70,8 @@ async function* syncChunks(file: FileEntry, readSize: number, scratch: ScratchBu
 async function* plainChunks(file: FileEntry, handle: FileHandle, readSize: number, readsAhead: number, reuseBuffers: boolean): AsyncGenerator<Buffer> {
   // A small file gets small buffers and no reads far beyond its end: 1 MiB buffers for each of
   // thousands of small files were most of the allocation. (If it grows, reading goes on with them.)
-  const size = Math.min(readSize, Math.ceil((file.size + 1) / SMALL_READ) * SMALL_READ);
-  const ahead = Math.min(readsAhead, Math.ceil((file.size + 1) / size));
+  const size = Math.min(readSize, Math.ceil((file.stats.size + 1) / SMALL_READ) * SMALL_READ);
+  const ahead = Math.min(readsAhead, Math.ceil((file.stats.size + 1) / size));
   // Several reads in flight: one event-loop turn then collects every read that completed while
   // the previous chunks were processed, instead of one turn (and often a wait) per chunk.
   // With reuse, a ring of buffers: those in flight, the chunk being processed and the one before

@@ -73,11 +73,10 @@ function child(dir: string, name: string): string {
 async function walk(dir: string, parts: string[], out: Set<string>): Promise<void> {
   if (parts.length === 0) return;
   const [head, ...tail] = parts as [string, ...string[]];
-  const emit = (p: string) => out.add(p);
   if (head === "**") {
     // Zero directories…
     if (tail.length === 0) {
-      await listAll(dir, emit);
+      await listAll(dir, out);
       return;
     }
     await walk(dir, tail, out);
@@ -90,7 +89,7 @@ async function walk(dir: string, parts: string[], out: Set<string>): Promise<voi
   if (!hasMagic(head)) {
     const path = join(dir, head);
     if (tail.length === 0) {
-      if (await exists(path)) emit(path);
+      if (await exists(path)) out.add(path);
     } else await walk(path, tail, out);
     return;
   }
@@ -99,17 +98,17 @@ async function walk(dir: string, parts: string[], out: Set<string>): Promise<voi
     if (entry.name.startsWith(".") && !head.startsWith(".")) continue;
     if (!re.test(entry.name)) continue;
     const path = child(dir, entry.name);
-    if (tail.length === 0) emit(path);
+    if (tail.length === 0) out.add(path);
     else if (entry.dir) await walk(path, tail, out);
   }
 }
 
-async function listAll(dir: string, emit: (p: string) => void): Promise<void> {
+async function listAll(dir: string, out: Set<string>): Promise<void> {
   for (const entry of await listDir(dir)) {
     if (entry.name.startsWith(".")) continue;
     const path = child(dir, entry.name);
-    emit(path);
-    if (entry.dir) await listAll(path, emit);
+    out.add(path);
+    if (entry.dir) await listAll(path, out);
   }
 }
 

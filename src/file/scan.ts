@@ -19,6 +19,21 @@ export interface ScannedFiles {
   stats: FileStats[];
 }
 
+/** Whether a file is as it was when `known` was taken (post=noop): the inode, size and mtime. */
+export function sameContent(known: FileStats | undefined, st: FileStats): boolean {
+  return known !== undefined && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs;
+}
+
+/** sameContent() and the ctime: also changes with a file's mode or owner. */
+export function sameChange(known: FileStats | undefined, st: FileStats): boolean {
+  return sameContent(known, st) && known!.ctimeMs === st.ctimeMs;
+}
+
+/** The fields of a stat() kept for a file already seen (not the whole Stats object). */
+export function compactStats(st: FileStats): FileStats {
+  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
 /** The `file_count` metric of a scan. */
 export interface ScanCounts {
   processed: number;
