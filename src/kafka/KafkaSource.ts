@@ -49,7 +49,7 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
   private readonly pollMs: number;
   /** `state_topic`: per-partition state of the pipeline's processors (null: none). */
   readonly state: StateChangelog | null;
-  /** Records handed to the pipeline, and commits made (for metrics and tests). */
+  /** Records handed to the pipeline (for metrics and tests). */
   recordsIn = 0;
   /** exactly_once: the transactions this source commits (null: at-least-once). */
   readonly exactlyOnce: ExactlyOnce | null = null;
@@ -324,11 +324,6 @@ export class KafkaSource extends Source implements ExactlyOnceHost {
   /** At-least-once commits made (exactly_once: its transactions' commits are ExactlyOnce's). */
   get commits(): number {
     return this.committer.commits;
-  }
-
-  /** Offsets settled but not yet committed, per partition (for tests and the web API). */
-  pendingCommits(): KafkaCommit[] {
-    return committableOffsets(this.tracks.values());
   }
 
   /** Committed offsets per partition, as describe() lists them but without asking the client (cheap enough to poll). */

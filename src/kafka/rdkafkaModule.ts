@@ -130,11 +130,3 @@ export function connect(client: RdClient, timeoutMs: number): Promise<void> {
 export function disconnect(client: RdClient): Promise<void> {
   return new Promise((resolve) => client.disconnect(() => resolve()));
 }
-
-/** librdkafka's record headers (one object per header) → BSPump's list of pairs. */
-export function headerList(headers: Record<string, Buffer | string>[] | KafkaHeaderList): KafkaHeaderList {
-  const out: KafkaHeaderList = [];
-  for (const h of headers as Record<string, Buffer | string>[]) for (const name in h) out.push([name, Buffer.isBuffer(h[name]) ? (h[name] as Buffer) : Buffer.from(h[name] as string)]);
-  return out;
-}
-

@@ -1,8 +1,8 @@
 import type { KafkaHeaderList, KafkaRecord } from "./client.js";
-import { asError, headerList, type RdError, type RdMessage } from "./rdkafkaModule.js";
+import { asError, type RdError, type RdMessage } from "./rdkafkaModule.js";
 
 /*
- * The two batch forms the project's patch of the client adds (native/kafka-javascript.patch):
+ * The two batch forms the project's patch of the client adds (src/kafka/kafka-javascript.patch):
  * consumed records as one buffer and one table, and delivery reports as runs. The stock client
  * makes a V8 object per record in C++ (value copied into a buffer of its own, eight properties set
  * through the API) and calls into JavaScript once per delivery report: about a third of the main
@@ -90,4 +90,11 @@ export function forEachReport(
     const error = failure === 0 ? null : asError(failure, "Kafka delivery");
     for (let n = runs[i + 3] as number; n > 0; n--) each(error, opaque, topic, partition);
   }
+}
+
+/** librdkafka's record headers (one object per header) → BSPump's list of pairs. */
+function headerList(headers: Record<string, Buffer | string>[] | KafkaHeaderList): KafkaHeaderList {
+  const out: KafkaHeaderList = [];
+  for (const h of headers as Record<string, Buffer | string>[]) for (const name in h) out.push([name, Buffer.isBuffer(h[name]) ? (h[name] as Buffer) : Buffer.from(h[name] as string)]);
+  return out;
 }
