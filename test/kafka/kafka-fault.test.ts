@@ -7,28 +7,19 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { BROKER, committed, createTopic, latest, produce, unique, until } from "./helpers.js";
-import { completeLines } from "../helpers/lines.js";
+import { completeLines, countCompleteLines } from "../helpers/lines.js";
 
 const WORKER = fileURLToPath(new URL("./fault-worker.ts", import.meta.url));
 const TOTAL = 200_000;
 
 function lines(file: string): string[] {
-  if (!existsSync(file)) return [];
   return completeLines(file, "latin1");
-}
-
-function countLines(file: string): number {
-  if (!existsSync(file)) return 0;
-  const buf = readFileSync(file);
-  let n = 0;
-  for (let i = 0; i < buf.length; i++) if (buf[i] === 10) n++;
-  return n;
 }
 
 interface Worker {
@@ -84,10 +75,10 @@ test("3 pumps in one group, one SIGKILLed mid-stream: no event lost", { timeout:
   try {
     // Kill worker 0 once it has recorded some events, while most of the stream is still ahead.
     // (Each worker records at most ~10,000 events/s, so the stream lasts several seconds.)
-    await until(() => countLines(files[0]!) >= 3000 && files.every((f) => countLines(f) > 0), 90_000, "every worker to record events").catch((e: Error) => {
-      throw new Error(`${e.message}: ${files.map(countLines).join(", ")}`);
+    await until(() => countCompleteLines(files[0]!) >= 3000 && files.every((f) => countCompleteLines(f) > 0), 90_000, "every worker to record events").catch((e: Error) => {
+      throw new Error(`${e.message}: ${files.map(countCompleteLines).join(", ")}`);
     });
-    const before = files.reduce((s, f) => s + countLines(f), 0);
+    const before = files.reduce((s, f) => s + countCompleteLines(f), 0);
     workers[0]!.child.kill("SIGKILL");
     assert.equal(await workers[0]!.exit, null);
     assert.ok(before < TOTAL, `the kill came mid-stream (${before} recorded before it)`);
@@ -122,11 +113,11 @@ test("a fourth pump joins the group mid-stream and leaves again: no event lost",
   const start = (file: string): Worker => startWorker(topic, group, file, { FAULT_PER_TICK: "200" });
   const workers = files.slice(0, 3).map(start);
   try {
-    await until(() => files.slice(0, 3).every((f) => countLines(f) > 0), 90_000, "every worker to record events");
+    await until(() => files.slice(0, 3).every((f) => countCompleteLines(f) > 0), 90_000, "every worker to record events");
     const fourth = start(files[3]!);
     workers.push(fourth);
-    await until(() => countLines(files[3]!) >= 2000, 90_000, "the fourth worker to take partitions and record events");
-    const before = files.reduce((s, f) => s + countLines(f), 0);
+    await until(() => countCompleteLines(files[3]!) >= 2000, 90_000, "the fourth worker to take partitions and record events");
+    const before = files.reduce((s, f) => s + countCompleteLines(f), 0);
     assert.ok(before < TOTAL, `it joined mid-stream (${before} recorded)`);
     fourth.child.kill("SIGTERM");
     assert.equal(await fourth.exit, 0, "the fourth worker leaves gracefully");

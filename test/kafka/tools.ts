@@ -60,4 +60,3 @@ export async function storedCodecs(topic: string): Promise<Set<string>> {
 export function consoleConsumeCommitted(topic: string, quietMs = 10_000): Promise<string[]> {
   return consoleValues(topic, ["--isolation-level", "read_committed", "--timeout-ms", String(quietMs)]);
 }
-

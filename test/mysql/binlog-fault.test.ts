@@ -8,14 +8,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import { sleep, until } from "../helpers/components.js";
 import { rawUniqueName } from "../helpers/services.js";
 import { client, DB } from "./helpers.js";
-import { completeLines } from "../helpers/lines.js";
+import { completeLines, countCompleteLines } from "../helpers/lines.js";
 
 const WORKER = join(import.meta.dirname, "binlog-fault-worker.ts");
 const TOTAL = 100_000;
@@ -29,14 +29,6 @@ interface Worker {
 function startWorker(args: string[]): Worker {
   const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], { stdio: ["ignore", "inherit", "inherit"] });
   return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
-}
-
-function countLines(file: string): number {
-  if (!existsSync(file)) return 0;
-  const b = readFileSync(file);
-  let n = 0;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
-  return n;
 }
 
 interface Line {
@@ -147,20 +139,20 @@ test("CDC fault test: 100,000 changes, the pump SIGKILLed mid-stream and restart
     workers.push(startWorker(args(out[0]!)));
     const generating = generate(db, models);
     // Killed once it has written a good part, while the rest is still ahead of it.
-    await until(() => countLines(out[0]!) >= 30_000, 60_000, "the first pump to record 30,000 changes");
+    await until(() => countCompleteLines(out[0]!) >= 30_000, 60_000, "the first pump to record 30,000 changes");
     // Between two writes of its sink (every 0.3 s): changes read but not yet written are lost with it.
     await sleep(150);
     workers[0]!.child.kill("SIGKILL");
     assert.equal(await workers[0]!.exit, null);
-    const beforeKill = countLines(out[0]!);
+    const beforeKill = countCompleteLines(out[0]!);
     assert.ok(beforeKill < TOTAL, `the kill came mid-stream (${beforeKill} recorded before it)`);
     await sleep(200);
 
     workers.push(startWorker(args(out[1]!)));
     await generating;
     const expected = new Map(models.map((m) => [m.name, m.changes]));
-    await until(() => countLines(out[0]!) + countLines(out[1]!) >= TOTAL, 60_000, "every change recorded").catch((e: Error) => {
-      throw new Error(`${e.message}: ${countLines(out[0]!)} + ${countLines(out[1]!)}`);
+    await until(() => countCompleteLines(out[0]!) + countCompleteLines(out[1]!) >= TOTAL, 60_000, "every change recorded").catch((e: Error) => {
+      throw new Error(`${e.message}: ${countCompleteLines(out[0]!)} + ${countCompleteLines(out[1]!)}`);
     });
     // The whole stream, then: settled, and the position stored at its end.
     const first = read(out[0]!);
